@@ -1,0 +1,52 @@
+#pragma once
+// One sandboxed Blender process running the driver, kept warm across the render commands of one scene.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "render/driver_events.hpp"
+
+namespace inferix::render {
+
+/// How to start Blender.
+struct BlenderOptions {
+  std::filesystem::path blender = "blender";  ///< executable (a wrapper script is fine); resolved via PATH
+  std::filesystem::path scene;                ///< the .blend to open
+  std::filesystem::path scene_dir;            ///< read-only inside the sandbox (holds the scene's files)
+  std::filesystem::path work_dir;             ///< the only writable folder inside the sandbox
+  std::filesystem::path driver;               ///< the driver script (InstallDriverScript); read-only inside
+  std::filesystem::path log_file;             ///< Blender's own stdout and stderr are appended here
+  bool sandbox = true;                        ///< false only in unit tests of the runner itself
+};
+
+/// A running Blender with the driver loaded.
+class BlenderProcess {
+ public:
+  /// Starts Blender in the bubblewrap sandbox and waits for the driver's "ready" event (scene loaded).
+  static Result<std::unique_ptr<BlenderProcess>> Start(const BlenderOptions& options);
+  virtual ~BlenderProcess() = default;
+  /// The scene facts from the "ready" event.
+  virtual const SceneInfo& scene() const = 0;
+  /// Runs one render command; calls `on_event` for each event until the command's "done". `cancel` is polled
+  /// about every 100 ms: when it returns true, Blender is killed and an error says so. When Blender dies, the
+  /// error carries the last lines of its log (Blender's own error text).
+  virtual Result<void> Render(const RenderCommand& cmd, const std::function<void(const DriverEvent&)>& on_event,
+                              const std::function<bool()>& cancel) = 0;
+  /// Asks the driver for the files the scene references (bpy.utils.blend_paths).
+  virtual Result<std::vector<std::string>> ListFiles() = 0;
+  /// True while the process runs.
+  virtual bool Alive() = 0;
+  /// Kills the process (SIGKILL to its process group) and reaps it.
+  virtual void Kill() = 0;
+};
+
+/// Writes the driver script embedded in the binary into `dir` (atomically) and returns its path.
+Result<std::filesystem::path> InstallDriverScript(const std::filesystem::path& dir);
+
+/// The bubblewrap command line that wraps `argv` (exposed for tests of the sandbox's shape).
+std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::vector<std::string>& argv);
+
+}  // namespace inferix::render

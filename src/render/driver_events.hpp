@@ -1,0 +1,61 @@
+#pragma once
+// The driver's protocol: JSON command lines to Blender's stdin, JSON event lines back on file descriptor 3.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace inferix::render {
+
+/// The scene facts the driver reports when it has loaded the file.
+struct SceneInfo {
+  std::string blender_version;  ///< of the running Blender, "3.4.1"
+  std::string file_version;     ///< Blender version that saved the file, "3.4.1"
+  int width = 0;                ///< output size in pixels (resolution x percentage)
+  int height = 0;
+  std::string file_format;      ///< Blender's name: "PNG", "OPEN_EXR", "JPEG", ...
+  std::string color_mode;       ///< "BW", "RGB", "RGBA"
+  std::string color_depth;      ///< "8", "16", "32" or ""
+  double fps = 24.0;
+  int frame_start = 1;
+  int frame_end = 1;
+  int frame_step = 1;
+  bool has_camera = false;
+};
+
+/// One event line from the driver.
+struct DriverEvent {
+  enum class Kind { kReady, kFrameStarted, kFrameSaved, kFiles, kError, kDone };
+  Kind kind = Kind::kDone;
+  int frame = 0;                    ///< kFrameStarted, kFrameSaved
+  std::string path;                 ///< kFrameSaved: the saved image
+  double render_seconds = 0.0;      ///< kFrameSaved
+  std::string message;              ///< kError
+  std::vector<std::string> files;   ///< kFiles: referenced files as Blender names them ("//tex/a.png")
+  std::optional<SceneInfo> scene;   ///< kReady
+};
+
+/// Parses one event line; malformed or unknown lines are an error naming the problem.
+Result<DriverEvent> ParseDriverEvent(std::string_view line);
+
+/// A pixel border of the full canvas, in Blender's normalised coordinates (origin bottom-left).
+struct Border {
+  double min_x = 0, max_x = 1, min_y = 0, max_y = 1;
+};
+
+/// A command for the driver.
+struct RenderCommand {
+  std::vector<int> frames;
+  std::string output_dir;           ///< inside the sandbox's writable job folder
+  std::string format;               ///< "PNG", "OPEN_EXR", "JPEG"; empty: the scene's own
+  int threads = 0;                  ///< 0: Blender's automatic choice
+  std::optional<Border> border;     ///< set: render only this region, on the full canvas (no crop)
+  bool persistent_data = false;     ///< keep scene data between renders (verifier's warm re-renders)
+};
+
+/// The JSON line for a render command.
+std::string EncodeRenderCommand(const RenderCommand& cmd);
+
+}  // namespace inferix::render
