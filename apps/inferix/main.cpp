@@ -1,0 +1,215 @@
+// inferix: one binary, one subcommand per role (DESIGN.md section 8). Wiring only.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "client/client.hpp"
+#include "manager/manager.hpp"
+#include "verifier/verifier.hpp"
+#include "worker/worker.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop = true; }
+
+void InstallSignalHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+std::filesystem::path SelfExe() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec);
+}
+
+int Report(const inferix::Result<void>& r) {
+  if (r) return 0;
+  spdlog::error("{}", r.error().message);
+  return 1;
+}
+
+bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  try {
+    int p = std::stoi(listen.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"inferix: a decentralized render network for Blender scenes"};
+  app.require_subcommand(1);
+  signal(SIGPIPE, SIG_IGN);
+
+  // Client connection flags, shared by the user commands.
+  inferix::client::Connection conn;
+  bool as_json = false;
+  auto add_conn = [&](CLI::App* cmd) {
+    cmd->add_option("--manager", conn.manager_url, "manager URL")->envname("INFERIX_MANAGER")->required();
+    cmd->add_option("--token", conn.token, "user API token")->envname("INFERIX_TOKEN")->required();
+    cmd->add_option("--ca", conn.ca_file, "certificate authority to trust for HTTPS");
+    cmd->add_flag("--json", as_json, "machine-readable output");
+  };
+
+  // render
+  inferix::client::RenderOptions ro;
+  auto* render = app.add_subcommand("render", "render a scene on a local network of manager, workers and verifier");
+  render->add_option("scene", ro.scene, "the .blend file")->required();
+  render->add_option("--frames", ro.frames, "frame SPEC, e.g. 1-250, 1,5,10-20, 1-100x5")->required();
+  render->add_option("-o,--output", ro.output_dir, "folder for the delivered frames")->required();
+  render->add_option("--workers", ro.workers, "number of local workers")->check(CLI::Range(1, 64));
+  render->add_option("--format", ro.format, "PNG, EXR or JPEG (default: the scene's own when it is one of them)");
+  render->add_option("--blender", ro.blender, "Blender executable");
+  render->add_option("--state", ro.state_dir, "keep the local network's state (databases, logs) in this folder");
+  render->add_option("--chunk", ro.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
+  render->add_option("--threads", ro.threads, "render threads per worker (default: cores / workers)");
+  render->add_flag("--json", ro.json, "machine-readable summary");
+
+  // manager
+  std::string listen = "127.0.0.1:8420";
+  inferix::manager::ManagerOptions mo;
+  std::string data;
+  auto* manager = app.add_subcommand("manager", "run a manager");
+  manager->add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
+  manager->add_option("--data", data, "data folder")->required();
+  manager->add_option("--tls-cert", mo.tls_cert_file, "certificate for HTTPS");
+  manager->add_option("--tls-key", mo.tls_key_file, "private key for HTTPS");
+  manager->add_option("--lease-ms", mo.scheduler.lease_ms, "task lease length");
+  manager->add_option("--heartbeat-ms", mo.scheduler.heartbeat_ms, "heartbeat interval asked of nodes");
+  manager->add_option("--long-poll-ms", mo.long_poll_ms, "how long a claim waits for work");
+  manager->add_option("--max-body-bytes", mo.max_body_bytes, "largest request body");
+
+  // worker and verifier
+  inferix::worker::WorkerOptions wo;
+  auto* worker = app.add_subcommand("worker", "run a worker: render tasks for the network");
+  worker->add_option("--manager", wo.manager_url, "manager URL")->envname("INFERIX_MANAGER")->required();
+  worker->add_option("--token", wo.token, "enrollment token (first start only)")->envname("INFERIX_TOKEN");
+  worker->add_option("--data", data, "data folder (credentials, scene cache)")->required();
+  worker->add_option("--blender", wo.blender, "Blender executable");
+  worker->add_option("--name", wo.name, "name shown to users and operators");
+  worker->add_option("--threads", wo.threads, "render threads (0: automatic)");
+  worker->add_option("--ca", wo.ca_file, "certificate authority to trust for HTTPS");
+
+  inferix::verifier::VerifierOptions vo;
+  auto* verifier = app.add_subcommand("verifier", "run a verifier: check workers' frames");
+  verifier->add_option("--manager", vo.manager_url, "manager URL")->envname("INFERIX_MANAGER")->required();
+  verifier->add_option("--token", vo.token, "enrollment token (first start only)")->envname("INFERIX_TOKEN");
+  verifier->add_option("--data", data, "data folder")->required();
+  verifier->add_option("--blender", vo.blender, "Blender executable");
+  verifier->add_option("--name", vo.name, "name shown to operators");
+  verifier->add_option("--regions", vo.regions, "regions re-rendered per frame")->check(CLI::Range(1, 64));
+  verifier->add_option("--ca", vo.ca_file, "certificate authority to trust for HTTPS");
+
+  // admin
+  auto* admin = app.add_subcommand("admin", "operator commands on a manager's data folder");
+  admin->require_subcommand(1);
+  std::string user;
+  std::string role;
+  int64_t ttl_s = 7 * 24 * 3600;
+  auto* token = admin->add_subcommand("token", "user API tokens");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "create a user (if new) and print a new API token");
+  token_create->add_option("--data", data, "the manager's data folder")->required();
+  token_create->add_option("--user", user, "user name")->required();
+  auto* enroll = admin->add_subcommand("enroll", "one-time enrollment tokens for nodes");
+  enroll->require_subcommand(1);
+  auto* enroll_create = enroll->add_subcommand("create", "print a one-time enrollment token");
+  enroll_create->add_option("--data", data, "the manager's data folder")->required();
+  enroll_create->add_option("--role", role, "worker or verifier")->required()->check(CLI::IsMember({"worker", "verifier"}));
+  enroll_create->add_option("--ttl", ttl_s, "seconds the token stays valid");
+
+  // user commands
+  inferix::client::SubmitOptions so;
+  auto* submit = app.add_subcommand("submit", "submit a scene; prints the job id");
+  submit->add_option("scene", so.scene, "the .blend file")->required();
+  submit->add_option("--frames", so.frames, "frame SPEC")->required();
+  submit->add_option("--format", so.format, "PNG, EXR or JPEG (default: the scene's own when it is one of them)");
+  submit->add_option("--chunk", so.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
+  submit->add_option("--priority", so.priority, "job priority (higher first)");
+  submit->add_option("--name", so.name, "job name (default: the file name)");
+  submit->add_option("--blender", so.blender, "Blender used to list the scene's files");
+  submit->add_flag("--wait", so.wait, "wait for the job to end; exit 0 only if it completed");
+  submit->add_option("--download", so.download_dir, "with --wait, write the delivered frames here");
+  add_conn(submit);
+
+  int64_t job_id = 0;
+  std::string dir;
+  bool wait = false;
+  auto* status = app.add_subcommand("status", "show a job, or list your jobs");
+  status->add_option("job", job_id, "job id");
+  add_conn(status);
+  auto* download = app.add_subcommand("download", "download a job's delivered frames");
+  download->add_option("job", job_id, "job id")->required();
+  download->add_option("dir", dir, "destination folder")->required();
+  download->add_flag("--wait", wait, "wait for the job to end first");
+  add_conn(download);
+  auto* cancel = app.add_subcommand("cancel", "cancel a job");
+  cancel->add_option("job", job_id, "job id")->required();
+  add_conn(cancel);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (render->parsed()) return inferix::client::RenderLocal(SelfExe(), ro);
+  if (submit->parsed()) {
+    so.json = as_json;
+    return inferix::client::Submit(conn, so);
+  }
+  if (status->parsed()) return inferix::client::Status(conn, job_id, as_json);
+  if (download->parsed()) return inferix::client::Download(conn, job_id, dir, wait, as_json);
+  if (cancel->parsed()) return inferix::client::Cancel(conn, job_id, as_json);
+  if (token_create->parsed()) {
+    auto t = inferix::manager::CreateUserToken(data, user);
+    if (!t) return Report(t.error());
+    std::cout << *t << "\n";
+    return 0;
+  }
+  if (enroll_create->parsed()) {
+    auto t = inferix::manager::CreateEnrollmentToken(data, role, ttl_s);
+    if (!t) return Report(t.error());
+    std::cout << *t << "\n";
+    return 0;
+  }
+  InstallSignalHandlers();
+  if (manager->parsed()) {
+    mo.data_dir = data;
+    if (!ParseListen(listen, mo.host, mo.port)) {
+      std::cerr << "error: --listen must be HOST:PORT, e.g. 127.0.0.1:8420\n";
+      return 2;
+    }
+    auto m = inferix::manager::Manager::Start(mo);
+    if (!m) return Report(m.error());
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    (*m)->Stop();
+    return 0;
+  }
+  if (worker->parsed()) {
+    wo.data_dir = data;
+    return Report(inferix::worker::RunWorker(wo, g_stop));
+  }
+  if (verifier->parsed()) {
+    vo.data_dir = data;
+    return Report(inferix::verifier::RunVerifier(vo, g_stop));
+  }
+  return 0;
+}

@@ -1,0 +1,59 @@
+#pragma once
+// The CLI's commands for users: submit, status, download, cancel, and the embedded local network (render).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace inferix::client {
+
+/// Where the manager is and who the user is.
+struct Connection {
+  std::string manager_url;
+  std::string token;
+  std::string ca_file;
+};
+
+/// `inferix submit`.
+struct SubmitOptions {
+  std::filesystem::path scene;
+  std::string frames;
+  std::string format = "PNG";
+  int chunk_size = 4;
+  int priority = 0;
+  std::string name;                  ///< defaults to the scene's file name
+  std::string blender = "blender";   ///< used (sandboxed) to list the scene's referenced files
+  bool wait = false;
+  std::filesystem::path download_dir;
+  bool json = false;
+};
+
+/// Uploads what the manager lacks, creates the job, prints its id; with `wait`, follows it to the end.
+/// Returns the process exit code (0 only when the job was created, and completed when waiting).
+int Submit(const Connection& c, const SubmitOptions& o);
+/// Prints one job, or all of the user's jobs when `job_id` is 0.
+int Status(const Connection& c, int64_t job_id, bool json);
+/// Writes a job's delivered frames to `dir` as <stem>_<frame>.<ext>; with `wait`, first waits for the job's end.
+int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool json);
+/// Cancels a job.
+int Cancel(const Connection& c, int64_t job_id, bool json);
+
+/// `inferix render`: the embedded local network.
+struct RenderOptions {
+  std::filesystem::path scene;
+  std::string frames;
+  std::filesystem::path output_dir;
+  int workers = 1;
+  std::string format;                 ///< empty: the scene's format if PNG/EXR/JPEG, else PNG
+  std::string blender = "blender";
+  std::filesystem::path state_dir;    ///< empty: a new temporary folder, removed afterwards
+  int chunk_size = 4;
+  int threads = 0;                    ///< per worker; 0: cores / workers
+  bool json = false;
+};
+
+/// Starts a manager, workers and a verifier as child processes of `self_exe`, renders, delivers, stops them.
+int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o);
+
+}  // namespace inferix::client

@@ -1,0 +1,267 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "client/client.hpp"
+#include "client/internal.hpp"
+#include "core/crypto.hpp"
+#include "core/files.hpp"
+#include "domain/model.hpp"
+#include "net/node_client.hpp"
+#include "render/blender_process.hpp"
+
+namespace inferix::client {
+
+using json = nlohmann::json;
+
+int PrintError(const Error& e, bool as_json) {
+  if (as_json) {
+    std::cout << json{{"error", {{"code", ErrcName(e.code)}, {"message", e.message}}}}.dump() << "\n";
+  } else {
+    std::cerr << "error: " << e.message << "\n";
+  }
+  return e.code == Errc::kInvalidArgument || e.code == Errc::kNotFound ? 2 : 1;
+}
+
+Result<ScenePlan> PlanScene(const std::filesystem::path& scene_path, const std::string& blender) {
+  std::error_code ec;
+  auto scene = std::filesystem::absolute(scene_path, ec);
+  if (!std::filesystem::is_regular_file(scene, ec)) {
+    return MakeError(Errc::kNotFound, "scene " + scene_path.string() + " does not exist or is not a file");
+  }
+  // Blender lists what the scene references; it runs sandboxed with the scene's Python disabled.
+  char tmpl[] = "/tmp/inferix-list-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return MakeError(Errc::kInternal, "cannot create a temporary folder");
+  const std::filesystem::path tmp = tmpl;
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code e;
+      std::filesystem::remove_all(dir, e);
+    }
+  } cleanup{tmp};
+  auto driver = render::InstallDriverScript(tmp);
+  if (!driver) return driver.error();
+  render::BlenderOptions bo;
+  bo.blender = blender;
+  bo.scene = scene;
+  bo.scene_dir = scene.parent_path();
+  bo.work_dir = tmp;
+  bo.driver = *driver;
+  bo.log_file = tmp / "blender.log";
+  auto proc = render::BlenderProcess::Start(bo);
+  if (!proc) return MakeError(proc.error().code, "Blender cannot open " + scene.string() + ": " + proc.error().message);
+  auto listed = (*proc)->ListFiles();
+  if (!listed) return listed.error();
+  ScenePlan plan;
+  plan.info = (*proc)->scene();
+  (*proc)->Kill();
+
+  auto add = [&](const std::filesystem::path& file, const std::string& rel) -> Result<void> {
+    auto sha = Sha256File(file);
+    if (!sha) return sha.error();
+    plan.files.push_back({rel, *sha, static_cast<int64_t>(std::filesystem::file_size(file, ec))});
+    plan.local_paths[*sha] = file;
+    return Ok();
+  };
+  INFERIX_TRY(add(scene, scene.filename().string()));
+  for (const auto& name : *listed) {
+    if (!name.starts_with("//")) {
+      plan.warnings.push_back("\"" + name + "\" is an absolute path outside the scene's folder; it is not uploaded. "
+                              "Make paths relative (File > External Data > Make Paths Relative).");
+      continue;
+    }
+    std::string rel = name.substr(2);
+    if (!IsSafeRelativePath(rel)) {
+      plan.warnings.push_back("\"" + name + "\" lies outside the scene's folder; it is not uploaded.");
+      continue;
+    }
+    auto file = scene.parent_path() / rel;
+    if (!std::filesystem::is_regular_file(file, ec)) {
+      plan.warnings.push_back("\"" + name + "\" is missing; the scene renders without it.");
+      continue;
+    }
+    bool dup = false;
+    for (const auto& f : plan.files) dup = dup || f.path == rel;
+    if (!dup) INFERIX_TRY(add(file, rel));
+  }
+  return plan;
+}
+
+Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o) {
+  json hashes = json::array();
+  for (const auto& f : plan.files) hashes.push_back(f.sha256);
+  auto check = api.Call("POST", "/api/v1/files/check", {{"sha256", hashes}});
+  if (!check) return check.error();
+  for (const auto& sha : check->value("missing", std::vector<std::string>{})) {
+    auto it = plan.local_paths.find(sha);
+    if (it == plan.local_paths.end()) continue;
+    auto put = api.PutFile("/api/v1/files/" + sha, it->second, true);
+    if (!put) return put.error();
+  }
+  json files = json::array();
+  for (const auto& f : plan.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
+  std::string format = o.format;
+  if (format.empty()) {
+    format = domain::ParseOutputFormat(plan.info.file_format) ? plan.info.file_format : "PNG";
+  }
+  auto job = api.Call("POST", "/api/v1/jobs",
+                      {{"name", o.name.empty() ? o.scene.filename().string() : o.name},
+                       {"main", plan.files.front().path},
+                       {"files", files},
+                       {"frames", o.frames},
+                       {"format", format},
+                       {"chunk_size", o.chunk_size},
+                       {"priority", o.priority}});
+  if (!job) return job.error();
+  return job->value("id", int64_t{0});
+}
+
+Result<json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet) {
+  std::string last;
+  int64_t backoff_ms = 1000;
+  while (true) {
+    auto job = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
+    if (!job) {
+      if (job.error().code != Errc::kUnavailable) return job.error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      backoff_ms = std::min<int64_t>(backoff_ms * 2, 15'000);
+      continue;
+    }
+    backoff_ms = 1000;
+    const json& p = (*job)["progress"];
+    std::string line = fmt::format("job {} {}: {}/{} delivered, {} rendering, {} verifying, {} queued", job_id,
+                                   job->value("state", ""), p.value("delivered", 0), p.value("total", 0),
+                                   p.value("rendering", 0), p.value("verifying", 0), p.value("queued", 0));
+    if (line != last && !quiet) std::cerr << line << std::endl;
+    last = line;
+    const std::string state = job->value("state", "");
+    if (state == "completed" || state == "failed" || state == "canceled") return *job;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+Result<std::vector<std::filesystem::path>> DownloadOutputs(net::ApiClient& api, const json& job,
+                                                           const std::filesystem::path& dir) {
+  const int64_t job_id = job.value("id", int64_t{0});
+  auto outputs = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id) + "/outputs");
+  if (!outputs) return outputs.error();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return MakeError(Errc::kInternal, "cannot create " + dir.string() + ": " + ec.message());
+  std::string stem = std::filesystem::path(job.value("main", "scene.blend")).stem().string();
+  auto format = domain::ParseOutputFormat(job.value("format", "PNG")).value_or(domain::OutputFormat::kPng);
+  std::vector<std::filesystem::path> written;
+  for (const auto& o : (*outputs)["outputs"]) {
+    auto dest = dir / domain::FrameFileName(stem, o.value("frame", 0), format);
+    INFERIX_TRY(api.Download(o.value("url", ""), dest));
+    auto sha = Sha256File(dest);
+    if (!sha || *sha != o.value("sha256", "")) {
+      std::filesystem::remove(dest, ec);
+      return MakeError(Errc::kInternal, dest.string() + " arrived damaged (hash mismatch); download again");
+    }
+    written.push_back(dest);
+  }
+  return written;
+}
+
+int Submit(const Connection& c, const SubmitOptions& o) {
+  auto plan = PlanScene(o.scene, o.blender);
+  if (!plan) return PrintError(plan.error(), o.json);
+  for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+  net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 3600, 10});
+  auto id = UploadAndCreate(api, *plan, o);
+  if (!id) return PrintError(id.error(), o.json);
+  if (!o.wait) {
+    if (o.json) {
+      std::cout << json{{"job_id", *id}, {"warnings", plan->warnings}}.dump() << "\n";
+    } else {
+      std::cout << *id << "\n";
+    }
+    return 0;
+  }
+  if (!o.json) std::cout << *id << std::endl;
+  auto job = WaitForJob(api, *id, o.json);
+  if (!job) return PrintError(job.error(), o.json);
+  std::vector<std::filesystem::path> files;
+  if (!o.download_dir.empty()) {
+    auto got = DownloadOutputs(api, *job, o.download_dir);
+    if (!got) return PrintError(got.error(), o.json);
+    files = *got;
+  }
+  const bool ok = job->value("state", "") == "completed";
+  if (o.json) {
+    json out = {{"job_id", *id}, {"state", job->value("state", "")}, {"message", job->value("message", "")}};
+    json names = json::array();
+    for (const auto& f : files) names.push_back(f.string());
+    out["files"] = names;
+    std::cout << out.dump() << "\n";
+  } else if (!ok) {
+    std::cerr << "job " << *id << " " << job->value("state", "") << ": " << job->value("message", "") << "\n";
+  }
+  return ok ? 0 : 1;
+}
+
+int Status(const Connection& c, int64_t job_id, bool as_json) {
+  net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 60, 10});
+  auto r = api.Call("GET", job_id == 0 ? std::string("/api/v1/jobs") : "/api/v1/jobs/" + std::to_string(job_id));
+  if (!r) return PrintError(r.error(), as_json);
+  if (as_json) {
+    std::cout << r->dump(2) << "\n";
+    return 0;
+  }
+  auto line = [](const json& j) {
+    const json& p = j["progress"];
+    return fmt::format("{:>6}  {:<10} {:>5}/{:<5} {}", j.value("id", 0), j.value("state", ""),
+                       p.value("delivered", 0), p.value("total", 0), j.value("name", ""));
+  };
+  if (job_id == 0) {
+    std::cout << fmt::format("{:>6}  {:<10} {:>11} {}\n", "JOB", "STATE", "FRAMES", "NAME");
+    for (const auto& j : (*r)["jobs"]) std::cout << line(j) << "\n";
+    return 0;
+  }
+  std::cout << line(*r) << "\n";
+  if (!r->value("message", "").empty()) std::cout << "  " << r->value("message", "") << "\n";
+  for (const auto& f : (*r)["frames"]) {
+    std::string worker = f["output"].is_object() ? f["output"].value("worker", "") : "";
+    std::cout << fmt::format("  frame {:>6}  {:<10} {:<9} {}\n", f.value("frame", 0), f.value("state", ""),
+                             f.value("verdict", ""), worker);
+  }
+  return 0;
+}
+
+int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool as_json) {
+  net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 3600, 10});
+  Result<json> job = wait ? WaitForJob(api, job_id, as_json) : api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
+  if (!job) return PrintError(job.error(), as_json);
+  auto got = DownloadOutputs(api, *job, dir);
+  if (!got) return PrintError(got.error(), as_json);
+  if (as_json) {
+    json names = json::array();
+    for (const auto& f : *got) names.push_back(f.string());
+    std::cout << json{{"job_id", job_id}, {"files", names}}.dump() << "\n";
+  } else {
+    for (const auto& f : *got) std::cout << f.string() << "\n";
+  }
+  return 0;
+}
+
+int Cancel(const Connection& c, int64_t job_id, bool as_json) {
+  net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 60, 10});
+  auto r = api.Call("POST", "/api/v1/jobs/" + std::to_string(job_id) + "/cancel", json::object());
+  if (!r) return PrintError(r.error(), as_json);
+  if (as_json) {
+    std::cout << r->dump() << "\n";
+  } else {
+    std::cout << "job " << job_id << " " << r->value("state", "") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace inferix::client

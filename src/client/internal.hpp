@@ -1,0 +1,36 @@
+#pragma once
+// Pieces shared by the client's commands and the local network.
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "client/client.hpp"
+#include "domain/model.hpp"
+#include "net/node_client.hpp"
+#include "render/driver_events.hpp"
+
+namespace inferix::client {
+
+/// A scene ready to submit: its manifest, where each file is locally, and what the user should know.
+struct ScenePlan {
+  std::vector<domain::SceneFile> files;  ///< the main .blend first
+  std::map<std::string, std::filesystem::path> local_paths;  ///< by SHA-256
+  std::vector<std::string> warnings;
+  render::SceneInfo info;
+};
+
+/// Lists a scene's files with a sandboxed Blender and hashes them.
+Result<ScenePlan> PlanScene(const std::filesystem::path& scene, const std::string& blender);
+/// Uploads the files the manager lacks for this user and creates the job; returns its id.
+Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o);
+/// Polls the job until it ends, printing progress lines to stderr unless `quiet`.
+Result<nlohmann::json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet);
+/// Downloads the delivered frames into `dir`, checking each hash.
+Result<std::vector<std::filesystem::path>> DownloadOutputs(net::ApiClient& api, const nlohmann::json& job,
+                                                           const std::filesystem::path& dir);
+/// Prints an error (JSON or text) and returns the exit code for it.
+int PrintError(const Error& e, bool as_json);
+
+}  // namespace inferix::client

@@ -1,0 +1,212 @@
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "client/client.hpp"
+#include "client/internal.hpp"
+#include "core/files.hpp"
+
+namespace inferix::client {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A child process of the local network, its output in a log file; stopped when this object goes.
+class Child {
+ public:
+  Child(const std::filesystem::path& exe, const std::vector<std::string>& args, const std::filesystem::path& log) {
+    std::vector<std::string> argv = {exe.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      if (null >= 0) ::dup2(null, 0);
+      std::vector<char*> cargv;
+      for (auto& a : argv) cargv.push_back(a.data());
+      cargv.push_back(nullptr);
+      ::execv(cargv[0], cargv.data());
+      ::_exit(127);
+    }
+  }
+  ~Child() { Stop(); }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  bool Running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Runs `self` with args and returns its trimmed standard output (admin commands).
+Result<std::string> Capture(const std::filesystem::path& exe, const std::vector<std::string>& args) {
+  std::string cmd = "'" + exe.string() + "'";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return MakeError(Errc::kInternal, "cannot run " + cmd);
+  std::string out;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  int rc = ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  if (rc != 0) return MakeError(Errc::kInternal, cmd + " failed");
+  return out;
+}
+
+}  // namespace
+
+int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
+  const auto started = Clock::now();
+  std::error_code ec;
+  auto plan = PlanScene(o.scene, o.blender);
+  if (!plan) return PrintError(plan.error(), o.json);
+  for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+
+  std::filesystem::path state = o.state_dir;
+  const bool temp_state = state.empty();
+  if (temp_state) {
+    char tmpl[] = "/tmp/inferix-render-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return PrintError(MakeError(Errc::kInternal, "cannot create a state folder"), o.json);
+    state = tmpl;
+  }
+  std::filesystem::create_directories(state, ec);
+  struct Cleanup {
+    std::filesystem::path dir;
+    bool active;
+    ~Cleanup() {
+      std::error_code e;
+      if (active) std::filesystem::remove_all(dir, e);
+    }
+  } cleanup{state, temp_state};
+
+  const auto manager_dir = state / "manager";
+  std::filesystem::create_directories(manager_dir, ec);
+  std::filesystem::remove(manager_dir / "manager.url", ec);
+  Child manager(self_exe, {"manager", "--listen", "127.0.0.1:0", "--data", manager_dir.string()}, state / "manager.log");
+  std::string url;
+  for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
+    auto text = ReadFile(manager_dir / "manager.url");
+    if (text && !text->empty() && text->back() == '\n') {
+      url = text->substr(0, text->size() - 1);
+      break;
+    }
+    if (!manager.Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (url.empty()) {
+    return PrintError(MakeError(Errc::kInternal, "the local manager did not start; see " + (state / "manager.log").string()),
+                      o.json);
+  }
+  auto token = Capture(self_exe, {"admin", "token", "create", "--data", manager_dir.string(), "--user", "local"});
+  if (!token) return PrintError(token.error(), o.json);
+
+  const int workers = std::max(1, o.workers);
+  const int threads = o.threads > 0 ? o.threads
+                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers);
+  std::vector<std::unique_ptr<Child>> children;
+  for (int i = 0; i <= workers; ++i) {
+    const bool verifier = i == workers;
+    const std::string role = verifier ? "verifier" : "worker";
+    auto enroll = Capture(self_exe, {"admin", "enroll", "create", "--data", manager_dir.string(), "--role", role});
+    if (!enroll) return PrintError(enroll.error(), o.json);
+    const std::string name = verifier ? "local-verifier" : "local-worker-" + std::to_string(i + 1);
+    std::vector<std::string> args = {role, "--manager", url, "--token", *enroll, "--data", (state / name).string(),
+                                     "--blender", o.blender, "--name", name};
+    if (!verifier) {
+      args.push_back("--threads");
+      args.push_back(std::to_string(threads));
+    }
+    children.push_back(std::make_unique<Child>(self_exe, args, state / (name + ".log")));
+  }
+
+  net::ApiClient api(url, *token, net::ClientOptions{"", 3600, 10});
+  SubmitOptions so;
+  so.scene = o.scene;
+  so.frames = o.frames;
+  so.format = o.format;
+  so.chunk_size = o.chunk_size;
+  auto id = UploadAndCreate(api, *plan, so);
+  if (!id) return PrintError(id.error(), o.json);
+  if (!o.json) std::cerr << "job " << *id << " submitted to the local network at " << url << "\n";
+  auto job = WaitForJob(api, *id, o.json);
+  if (!job) return PrintError(job.error(), o.json);
+  auto files = DownloadOutputs(api, *job, o.output_dir);
+  if (!files) return PrintError(files.error(), o.json);
+  auto detail = api.Call("GET", "/api/v1/jobs/" + std::to_string(*id));
+  if (!detail) return PrintError(detail.error(), o.json);
+
+  double render_s = 0;
+  double verify_s = 0;
+  std::map<std::string, int> verdicts;
+  for (const auto& f : (*detail)["frames"]) {
+    verdicts[f.value("verdict", "pending")]++;
+    for (const auto& a : f["attempts"]) {
+      render_s += a.value("render_seconds", 0.0);
+      verify_s += a.value("verify_seconds", 0.0);
+    }
+  }
+  const double wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  const std::string state_name = detail->value("state", "");
+  const int total = (*detail)["progress"].value("total", 0);
+  const bool ok = state_name == "completed" && static_cast<int>(files->size()) == total;
+  if (o.json) {
+    json names = json::array();
+    for (const auto& f : *files) names.push_back(f.string());
+    std::cout << json{{"job_id", *id},     {"state", state_name},     {"frames", total},
+                      {"delivered", files->size()}, {"render_seconds", render_s}, {"verify_seconds", verify_s},
+                      {"verdicts", verdicts}, {"wall_seconds", wall_s}, {"files", names},
+                      {"message", detail->value("message", "")}}
+                     .dump()
+              << "\n";
+  } else {
+    std::string v;
+    for (const auto& [name, count] : verdicts) v += fmt::format("{}{} {}", v.empty() ? "" : ", ", count, name);
+    std::cout << fmt::format("{}: {} of {} frames delivered to {}\n", state_name, files->size(), total,
+                             o.output_dir.string());
+    std::cout << fmt::format("render time {:.1f} s, verification time {:.1f} s ({}), wall time {:.1f} s\n", render_s,
+                             verify_s, v, wall_s);
+    if (!ok && !detail->value("message", "").empty()) std::cout << detail->value("message", "") << "\n";
+  }
+  children.clear();
+  manager.Stop();
+  return ok ? 0 : 1;
+}
+
+}  // namespace inferix::client

@@ -1,0 +1,137 @@
+#pragma once
+// The network's entities. Plain values: the store persists them, the state machines change them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inferix::domain {
+
+/// A job's life: queued until a frame starts, active while frames render, then one of the final states.
+enum class JobState { kQueued, kActive, kCompleted, kFailed, kCanceled };
+/// A task's life: queued, held by one node under a lease, then done, failed (incl. lease expired) or canceled.
+enum class TaskState { kQueued, kActive, kDone, kFailed, kCanceled };
+/// Render tasks go to workers, verify tasks to verifiers.
+enum class TaskKind { kRender, kVerify };
+/// A frame's life: queued -> rendering -> verifying -> delivered (or back to queued when rejected or lost).
+enum class FrameState { kQueued, kRendering, kVerifying, kDelivered, kFailed, kCanceled };
+/// DESIGN.md section 6 verdicts.
+enum class Verdict { kPending, kAccepted, kTrusted, kRejected };
+/// What a node does.
+enum class NodeRole { kWorker, kVerifier };
+/// Output image formats.
+enum class OutputFormat { kPng, kExr, kJpeg };
+
+/// One file of a scene's manifest, stored by content hash.
+struct SceneFile {
+  std::string path;    ///< relative to the main .blend's folder, e.g. "scene.blend", "tex/wood.png"
+  std::string sha256;
+  int64_t size = 0;
+};
+
+/// A person who submits jobs.
+struct User {
+  int64_t id = 0;
+  std::string name;
+};
+
+/// A render job: one scene, a set of frames, one output format.
+struct Job {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string name;
+  std::string main_file;             ///< path of the .blend within `files`
+  std::vector<SceneFile> files;
+  std::string frames_spec;
+  OutputFormat format = OutputFormat::kPng;
+  int chunk_size = 1;
+  int priority = 0;
+  JobState state = JobState::kQueued;
+  std::string message;               ///< why it failed or was canceled
+  int64_t created_ms = 0;
+  int64_t finished_ms = 0;
+};
+
+/// A unit of work held by one node at a time under a lease.
+struct Task {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  TaskKind kind = TaskKind::kRender;
+  TaskState state = TaskState::kQueued;
+  std::vector<int> frames;               ///< render: the chunk; verify: the one frame
+  int64_t output_id = 0;                 ///< verify: the output under check
+  int64_t node_id = 0;                   ///< lease holder (0: none)
+  int64_t lease_expires_ms = 0;
+  std::vector<int64_t> excluded_nodes;   ///< nodes that may not take this task (e.g. rejected for these frames)
+  std::string message;                   ///< why it failed
+  int64_t created_ms = 0;
+};
+
+/// One frame of a job.
+struct Frame {
+  int64_t job_id = 0;
+  int number = 0;
+  FrameState state = FrameState::kQueued;
+  int64_t task_id = 0;                   ///< the render task it belongs to now
+  int64_t output_id = 0;                 ///< the output under verification or delivered
+  int failures = 0;                      ///< failed render attempts
+  std::string errors;                    ///< every failed attempt's error, one per line
+  std::vector<int64_t> excluded_nodes;   ///< nodes whose output for this frame was rejected
+};
+
+/// One rendered image a worker reported, with its verification.
+struct Output {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  int frame = 0;
+  int64_t task_id = 0;
+  int64_t node_id = 0;
+  std::string blob_key;
+  std::string sha256;
+  double render_seconds = 0.0;
+  Verdict verdict = Verdict::kPending;
+  std::string verdict_detail;            ///< method and findings: layers, regions, differences
+  int64_t verifier_node_id = 0;
+  double verify_seconds = 0.0;
+  int64_t created_ms = 0;
+};
+
+/// A worker or verifier machine.
+struct Node {
+  int64_t id = 0;
+  std::string name;
+  NodeRole role = NodeRole::kWorker;
+  std::string public_key;                ///< Ed25519, hex: signs the node's reports
+  std::string capabilities_json;         ///< CPU, memory, GPUs, Blender version, as the node described itself
+  bool banned = false;
+  int64_t last_seen_ms = 0;
+  int accepted = 0;
+  int rejected = 0;
+};
+
+/// Names used in the API and the database.
+std::string_view ToString(JobState s);
+std::string_view ToString(TaskState s);
+std::string_view ToString(TaskKind k);
+std::string_view ToString(FrameState s);
+std::string_view ToString(Verdict v);
+std::string_view ToString(NodeRole r);
+std::string_view ToString(OutputFormat f);
+/// Parses the names above; std::nullopt for an unknown name.
+std::optional<JobState> ParseJobState(std::string_view s);
+std::optional<TaskState> ParseTaskState(std::string_view s);
+std::optional<TaskKind> ParseTaskKind(std::string_view s);
+std::optional<FrameState> ParseFrameState(std::string_view s);
+std::optional<Verdict> ParseVerdict(std::string_view s);
+std::optional<NodeRole> ParseNodeRole(std::string_view s);
+/// Accepts "PNG", "EXR"/"OPEN_EXR", "JPEG"/"JPG" in any case.
+std::optional<OutputFormat> ParseOutputFormat(std::string_view s);
+/// Blender's name for the format ("PNG", "OPEN_EXR", "JPEG").
+std::string_view BlenderFormatName(OutputFormat f);
+/// File extension without the dot ("png", "exr", "jpg").
+std::string_view FileExtension(OutputFormat f);
+/// Output file name of a frame: "<stem>_0005.png", "<stem>_-0005.png".
+std::string FrameFileName(std::string_view stem, int frame, OutputFormat f);
+
+}  // namespace inferix::domain

@@ -1,0 +1,79 @@
+#pragma once
+// The ports the domain needs; adapters (src/store, src/blob) implement them.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "domain/model.hpp"
+
+namespace inferix::domain {
+
+/// Persistence of every entity. Calls block; the manager makes them from its single store thread.
+class Store {
+ public:
+  virtual ~Store() = default;
+  /// Runs `fn` in one transaction: committed when it returns Ok, rolled back otherwise.
+  virtual Result<void> Transaction(const std::function<Result<void>()>& fn) = 0;
+
+  // Users and credentials.
+  virtual Result<int64_t> CreateUser(const std::string& name, const std::string& token_hash) = 0;
+  virtual Result<std::optional<User>> FindUserByTokenHash(const std::string& token_hash) = 0;
+  virtual Result<void> CreateEnrollment(const std::string& token_hash, NodeRole role, int64_t expires_ms) = 0;
+  /// Marks a one-time enrollment token used and returns its role; nullopt when unknown, used or expired.
+  virtual Result<std::optional<NodeRole>> ConsumeEnrollment(const std::string& token_hash, int64_t now_ms) = 0;
+
+  // Nodes.
+  virtual Result<int64_t> CreateNode(const Node& node, const std::string& token_hash) = 0;
+  virtual Result<std::optional<Node>> FindNodeByTokenHash(const std::string& token_hash) = 0;
+  virtual Result<std::optional<Node>> GetNode(int64_t id) = 0;
+  virtual Result<std::vector<Node>> ListNodes() = 0;
+  virtual Result<void> UpdateNode(const Node& node) = 0;
+
+  // Files a user uploaded (scenes are manifests of these).
+  virtual Result<void> AddUserFile(int64_t user_id, const std::string& sha256, int64_t size) = 0;
+  virtual Result<bool> UserHasFile(int64_t user_id, const std::string& sha256) = 0;
+
+  // Jobs, frames, tasks, outputs.
+  virtual Result<int64_t> CreateJob(const Job& job) = 0;
+  virtual Result<std::optional<Job>> GetJob(int64_t id) = 0;
+  virtual Result<std::vector<Job>> ListJobs(int64_t user_id) = 0;
+  virtual Result<std::vector<Job>> ListJobsInState(JobState state) = 0;
+  virtual Result<void> UpdateJob(const Job& job) = 0;
+
+  virtual Result<void> PutFrame(const Frame& frame) = 0;  ///< insert or replace
+  virtual Result<std::optional<Frame>> GetFrame(int64_t job_id, int number) = 0;
+  virtual Result<std::vector<Frame>> ListFrames(int64_t job_id) = 0;
+
+  virtual Result<int64_t> CreateTask(const Task& task) = 0;
+  virtual Result<std::optional<Task>> GetTask(int64_t id) = 0;
+  virtual Result<void> UpdateTask(const Task& task) = 0;
+  /// Queued tasks of `kind` whose job is queued or active, highest job priority first, then oldest.
+  virtual Result<std::vector<Task>> ListClaimableTasks(TaskKind kind, int limit) = 0;
+  /// Active tasks whose lease ended before `now_ms`.
+  virtual Result<std::vector<Task>> ListExpiredTasks(int64_t now_ms) = 0;
+  virtual Result<std::vector<Task>> ListJobTasks(int64_t job_id) = 0;
+
+  virtual Result<int64_t> CreateOutput(const Output& output) = 0;
+  virtual Result<std::optional<Output>> GetOutput(int64_t id) = 0;
+  virtual Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) = 0;
+  virtual Result<std::vector<Output>> ListOutputs(int64_t job_id) = 0;
+  virtual Result<void> UpdateOutput(const Output& output) = 0;
+};
+
+/// Object storage for scene files and outputs, addressed by key ("files/<sha256>", "outputs/...").
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  /// Stores `data` under `key` atomically; an interrupted write is never visible.
+  virtual Result<void> Put(const std::string& key, std::string_view data) = 0;
+  virtual Result<bool> Exists(const std::string& key) = 0;
+  /// A local path to read the object from (the fs store's own file).
+  virtual Result<std::filesystem::path> LocalPath(const std::string& key) = 0;
+  virtual Result<int64_t> Size(const std::string& key) = 0;
+};
+
+}  // namespace inferix::domain

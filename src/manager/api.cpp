@@ -1,0 +1,526 @@
+#include "manager/api.hpp"
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "blob/signed_url.hpp"
+#include "core/crypto.hpp"
+#include "domain/frame_spec.hpp"
+#include "domain/state_machine.hpp"
+#include "domain/tokens.hpp"
+#include "manager/codec.hpp"
+
+namespace inferix::manager {
+
+using json = nlohmann::json;
+using net::HttpRequest;
+using net::HttpResponse;
+
+namespace {
+
+int HttpStatus(Errc code) {
+  switch (code) {
+    case Errc::kInvalidArgument: return 400;
+    case Errc::kUnauthenticated: return 401;
+    case Errc::kPermissionDenied: return 403;
+    case Errc::kNotFound: return 404;
+    case Errc::kConflict: return 409;
+    case Errc::kTooLarge: return 413;
+    case Errc::kUnavailable: return 503;
+    case Errc::kInternal: return 500;
+  }
+  return 500;
+}
+
+HttpResponse Json(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse Fail(const Error& e) {
+  if (e.code == Errc::kInternal) spdlog::error("internal error: {}", e.message);
+  return Json(HttpStatus(e.code), {{"error", {{"code", ErrcName(e.code)}, {"message", e.message}}}});
+}
+HttpResponse Fail(Errc code, const std::string& message) { return Fail(MakeError(code, message)); }
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > start) parts.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+std::optional<int64_t> ParseId(const std::string& s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+std::optional<int> ParseFrame(const std::string& s) {
+  bool neg = !s.empty() && s[0] == '-';
+  auto v = ParseId(neg ? s.substr(1) : s);
+  if (!v || *v > domain::kMaxFrameNumber) return std::nullopt;
+  return static_cast<int>(neg ? -*v : *v);
+}
+
+// A JSON object body with only the allowed fields.
+Result<json> ParseBody(const HttpRequest& req, const std::set<std::string>& allowed) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return MakeError(Errc::kInvalidArgument, "request body is not valid JSON");
+  if (!body.is_object()) return MakeError(Errc::kInvalidArgument, "request body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (!allowed.contains(key)) return MakeError(Errc::kInvalidArgument, "unknown field \"" + key + "\"");
+  }
+  return body;
+}
+
+template <class T>
+Result<T> Field(const json& body, const std::string& name, bool required = true, T fallback = T{}) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required) return MakeError(Errc::kInvalidArgument, "missing field \"" + name + "\"");
+    return fallback;
+  }
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    return MakeError(Errc::kInvalidArgument, "field \"" + name + "\" has the wrong type");
+  }
+}
+
+}  // namespace
+
+struct Api::Impl {
+  Api& api;
+  const HttpRequest& req;
+  std::vector<std::string> parts;  // path segments after /api/v1
+
+  int64_t NowS() const { return api.clock_.NowMs() / 1000; }
+
+  std::string Sign(const std::string& method, const std::string& key) const {
+    return blob::SignedPath(api.options_.url_secret, method, key, NowS() + api.options_.url_ttl_s);
+  }
+
+  Result<domain::User> User() {
+    const std::string header = req.Header("authorization");
+    auto token = domain::BearerToken(header);
+    if (domain::TokenKindOf(token) != domain::TokenKind::kUser) {
+      return MakeError(Errc::kUnauthenticated, "a user API token is required: send Authorization: Bearer <token>");
+    }
+    auto user = api.store_.FindUserByTokenHash(domain::TokenHash(token));
+    if (!user) return user.error();
+    if (!user->has_value()) return MakeError(Errc::kUnauthenticated, "unknown API token");
+    return **user;
+  }
+
+  Result<domain::Node> Node() {
+    const std::string header = req.Header("authorization");
+    auto token = domain::BearerToken(header);
+    if (domain::TokenKindOf(token) != domain::TokenKind::kNode) {
+      return MakeError(Errc::kUnauthenticated, "node credentials are required: send Authorization: Bearer <token>");
+    }
+    auto node = api.store_.FindNodeByTokenHash(domain::TokenHash(token));
+    if (!node) return node.error();
+    if (!node->has_value()) return MakeError(Errc::kUnauthenticated, "unknown node token");
+    if ((*node)->banned) return MakeError(Errc::kPermissionDenied, "this node is banned");
+    return **node;
+  }
+
+  // The job, if it belongs to the user; another user's job is reported as not found.
+  Result<domain::Job> OwnJob(const domain::User& user, const std::string& id_text) {
+    auto id = ParseId(id_text);
+    if (!id) return MakeError(Errc::kNotFound, "job " + id_text + " not found");
+    auto job = api.store_.GetJob(*id);
+    if (!job) return job.error();
+    if (!job->has_value() || (*job)->user_id != user.id) return MakeError(Errc::kNotFound, "job " + id_text + " not found");
+    return **job;
+  }
+
+  HttpResponse Route() {
+    const std::string& m = req.method;
+    const size_t n = parts.size();
+    if (n == 1 && parts[0] == "health" && m == "GET") return Json(200, {{"status", "ok"}});
+    if (n >= 1 && parts[0] == "blobs") return Blob();
+    if (n == 2 && parts[0] == "nodes" && parts[1] == "register" && m == "POST") return Register();
+    if (n >= 1 && parts[0] == "tasks") return Tasks();
+    auto user = User();
+    if (!user) return Fail(user.error());
+    if (n == 1 && parts[0] == "whoami" && m == "GET") return Json(200, {{"id", user->id}, {"name", user->name}});
+    if (n == 2 && parts[0] == "files" && parts[1] == "check" && m == "POST") return CheckFiles(*user);
+    if (n == 2 && parts[0] == "files" && m == "PUT") return UploadFile(*user, parts[1]);
+    if (n == 1 && parts[0] == "jobs" && m == "POST") return CreateJob(*user);
+    if (n == 1 && parts[0] == "jobs" && m == "GET") return ListJobs(*user);
+    if (n == 1 && parts[0] == "workers" && m == "GET") return ListNodes();
+    if (n >= 2 && parts[0] == "jobs") {
+      auto job = OwnJob(*user, parts[1]);
+      if (!job) return Fail(job.error());
+      if (n == 2 && m == "GET") return JobDetail(*job);
+      if (n == 3 && parts[2] == "cancel" && m == "POST") {
+        auto r = api.scheduler_.CancelJob(*job, "canceled by " + user->name);
+        if (!r) return Fail(r.error());
+        return Json(200, JobToJson(*r));
+      }
+      if (n == 3 && parts[2] == "outputs" && m == "GET") return Outputs(*job);
+    }
+    return Fail(Errc::kNotFound, "no such endpoint: " + m + " " + req.path);
+  }
+
+  HttpResponse Blob() {
+    std::string key = req.path.substr(std::string("/api/v1/blobs/").size());
+    if (!blob::IsValidKey(key)) return Fail(Errc::kInvalidArgument, "invalid object key");
+    auto q = [&](const char* name) {
+      auto it = req.query.find(name);
+      return it == req.query.end() ? std::string() : it->second;
+    };
+    if (q("method") != req.method) return Fail(Errc::kPermissionDenied, "signed URL is for another method");
+    auto ok = blob::VerifySignature(api.options_.url_secret, req.method, key, q("expires"), q("sig"), NowS());
+    if (!ok) return Fail(ok.error());
+    if (req.method == "GET") {
+      auto path = api.blobs_.LocalPath(key);
+      if (!path) return Fail(path.error());
+      auto exists = api.blobs_.Exists(key);
+      if (!exists || !*exists) return Fail(Errc::kNotFound, "object not found");
+      HttpResponse r;
+      r.content_type = "application/octet-stream";
+      r.file = *path;
+      return r;
+    }
+    if (req.method == "PUT") {
+      if (req.body.empty()) return Fail(Errc::kInvalidArgument, "empty upload");
+      auto put = api.blobs_.Put(key, req.body);
+      if (!put) return Fail(put.error());
+      return Json(200, {{"key", key}, {"sha256", Sha256Hex(req.body)}, {"size", req.body.size()}});
+    }
+    return Fail(Errc::kInvalidArgument, "signed URLs support GET and PUT");
+  }
+
+  HttpResponse CheckFiles(const domain::User& user) {
+    auto body = ParseBody(req, {"sha256"});
+    if (!body) return Fail(body.error());
+    auto hashes = Field<std::vector<std::string>>(*body, "sha256");
+    if (!hashes) return Fail(hashes.error());
+    if (hashes->size() > 10000) return Fail(Errc::kInvalidArgument, "at most 10000 hashes per request");
+    json missing = json::array();
+    for (const auto& h : *hashes) {
+      if (!IsSha256Hex(h)) return Fail(Errc::kInvalidArgument, "\"" + h.substr(0, 80) + "\" is not a SHA-256");
+      auto has = api.store_.UserHasFile(user.id, h);
+      if (!has) return Fail(has.error());
+      if (!*has) missing.push_back(h);
+    }
+    return Json(200, {{"missing", missing}});
+  }
+
+  HttpResponse UploadFile(const domain::User& user, const std::string& sha) {
+    if (!IsSha256Hex(sha)) return Fail(Errc::kInvalidArgument, "the file name in the URL must be its SHA-256");
+    if (Sha256Hex(req.body) != sha) {
+      return Fail(Errc::kInvalidArgument, "uploaded content does not match its SHA-256; nothing was stored");
+    }
+    auto put = api.blobs_.Put("files/" + sha, req.body);
+    if (!put) return Fail(put.error());
+    auto add = api.store_.AddUserFile(user.id, sha, static_cast<int64_t>(req.body.size()));
+    if (!add) return Fail(add.error());
+    return Json(201, {{"sha256", sha}, {"size", req.body.size()}});
+  }
+
+  HttpResponse CreateJob(const domain::User& user) {
+    auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority"});
+    if (!body) return Fail(body.error());
+    domain::Job job;
+    auto name = Field<std::string>(*body, "name");
+    auto main = Field<std::string>(*body, "main");
+    auto frames = Field<std::string>(*body, "frames");
+    auto format = Field<std::string>(*body, "format", false, "PNG");
+    auto chunk = Field<int>(*body, "chunk_size", false, 4);
+    auto priority = Field<int>(*body, "priority", false, 0);
+    if (!name) return Fail(name.error());
+    if (!main) return Fail(main.error());
+    if (!frames) return Fail(frames.error());
+    if (!format) return Fail(format.error());
+    if (!chunk) return Fail(chunk.error());
+    if (!priority) return Fail(priority.error());
+    auto fmt = domain::ParseOutputFormat(*format);
+    if (!fmt) return Fail(Errc::kInvalidArgument, "format must be PNG, EXR or JPEG");
+    auto files = body->find("files");
+    if (files == body->end() || !files->is_array()) return Fail(Errc::kInvalidArgument, "missing field \"files\"");
+    for (const auto& f : *files) {
+      if (!f.is_object()) return Fail(Errc::kInvalidArgument, "each file must be an object");
+      for (const auto& [k, v] : f.items()) {
+        if (k != "path" && k != "sha256" && k != "size") return Fail(Errc::kInvalidArgument, "unknown file field \"" + k + "\"");
+      }
+      auto path = Field<std::string>(f, "path");
+      auto sha = Field<std::string>(f, "sha256");
+      auto size = Field<int64_t>(f, "size", false, 0);
+      if (!path) return Fail(path.error());
+      if (!sha) return Fail(sha.error());
+      if (!size) return Fail(size.error());
+      job.files.push_back({*path, *sha, *size});
+    }
+    job.name = *name;
+    job.main_file = *main;
+    job.frames_spec = *frames;
+    job.format = *fmt;
+    job.chunk_size = *chunk;
+    job.priority = *priority;
+    auto created = api.scheduler_.CreateJob(user.id, job);
+    if (!created) return Fail(created.error());
+    spdlog::info("job {} created by {}: {} frames {}", created->id, user.name, created->name, created->frames_spec);
+    return Json(201, JobToJson(*created));
+  }
+
+  HttpResponse ListJobs(const domain::User& user) {
+    auto jobs = api.store_.ListJobs(user.id);
+    if (!jobs) return Fail(jobs.error());
+    json out = json::array();
+    for (const auto& j : *jobs) {
+      auto frames = api.store_.ListFrames(j.id);
+      if (!frames) return Fail(frames.error());
+      json item = JobToJson(j);
+      item["progress"] = CountsToJson(domain::CountFrames(*frames));
+      out.push_back(item);
+    }
+    return Json(200, {{"jobs", out}});
+  }
+
+  HttpResponse JobDetail(const domain::Job& job) {
+    auto frames = api.store_.ListFrames(job.id);
+    if (!frames) return Fail(frames.error());
+    auto outputs = api.store_.ListOutputs(job.id);
+    if (!outputs) return Fail(outputs.error());
+    auto nodes = api.store_.ListNodes();
+    if (!nodes) return Fail(nodes.error());
+    json item = JobToJson(job);
+    item["progress"] = CountsToJson(domain::CountFrames(*frames));
+    json fl = json::array();
+    for (const auto& f : *frames) fl.push_back(FrameToJson(f, *outputs, *nodes));
+    item["frames"] = fl;
+    return Json(200, item);
+  }
+
+  HttpResponse Outputs(const domain::Job& job) {
+    auto frames = api.store_.ListFrames(job.id);
+    if (!frames) return Fail(frames.error());
+    json out = json::array();
+    for (const auto& f : *frames) {
+      if (f.state != domain::FrameState::kDelivered) continue;
+      auto o = api.store_.GetOutput(f.output_id);
+      if (!o) return Fail(o.error());
+      if (!o->has_value()) continue;
+      out.push_back({{"frame", f.number},
+                     {"sha256", (*o)->sha256},
+                     {"verdict", domain::ToString((*o)->verdict)},
+                     {"url", Sign("GET", (*o)->blob_key)}});
+    }
+    return Json(200, {{"job_id", job.id}, {"state", domain::ToString(job.state)}, {"outputs", out}});
+  }
+
+  HttpResponse ListNodes() {
+    auto nodes = api.store_.ListNodes();
+    if (!nodes) return Fail(nodes.error());
+    json out = json::array();
+    for (const auto& n : *nodes) out.push_back(NodeToJson(n));
+    return Json(200, {{"nodes", out}});
+  }
+
+  HttpResponse Register() {
+    auto body = ParseBody(req, {"enrollment_token", "name", "role", "public_key", "capabilities"});
+    if (!body) return Fail(body.error());
+    auto token = Field<std::string>(*body, "enrollment_token");
+    auto name = Field<std::string>(*body, "name");
+    auto role = Field<std::string>(*body, "role");
+    auto key = Field<std::string>(*body, "public_key");
+    if (!token) return Fail(token.error());
+    if (!name) return Fail(name.error());
+    if (!role) return Fail(role.error());
+    if (!key) return Fail(key.error());
+    if (name->empty() || name->size() > 100) return Fail(Errc::kInvalidArgument, "name must be 1 to 100 characters");
+    if (key->size() != 64 || !IsSha256Hex(*key)) return Fail(Errc::kInvalidArgument, "public_key must be 32 bytes of hex");
+    auto parsed_role = domain::ParseNodeRole(*role);
+    if (!parsed_role) return Fail(Errc::kInvalidArgument, "role must be worker or verifier");
+    auto consumed = api.store_.ConsumeEnrollment(domain::TokenHash(*token), api.clock_.NowMs());
+    if (!consumed) return Fail(consumed.error());
+    if (!consumed->has_value()) {
+      return Fail(Errc::kUnauthenticated, "enrollment token is unknown, expired or already used; ask the operator "
+                                          "for a new one (inferix admin enroll create)");
+    }
+    if (**consumed != *parsed_role) return Fail(Errc::kPermissionDenied, "enrollment token is for another role");
+    domain::Node node;
+    node.name = *name;
+    node.role = *parsed_role;
+    node.public_key = *key;
+    node.capabilities_json = body->value("capabilities", json::object()).dump();
+    node.last_seen_ms = api.clock_.NowMs();
+    std::string node_token = domain::NewToken(domain::TokenKind::kNode);
+    auto id = api.store_.CreateNode(node, domain::TokenHash(node_token));
+    if (!id) return Fail(id.error());
+    spdlog::info("{} {} registered as node {}", *role, *name, *id);
+    return Json(201, {{"node_id", *id}, {"node_token", node_token}});
+  }
+
+  HttpResponse Tasks() {
+    auto node = Node();
+    if (!node) return Fail(node.error());
+    const size_t n = parts.size();
+    const std::string& m = req.method;
+    if (n == 2 && parts[1] == "claim" && m == "POST") return ClaimTask(*node);
+    if (n < 3 || m != "POST") return Fail(Errc::kNotFound, "no such endpoint: " + m + " " + req.path);
+    auto task_id = ParseId(parts[1]);
+    if (!task_id) return Fail(Errc::kNotFound, "task " + parts[1] + " not found");
+    if (n == 3 && parts[2] == "heartbeat") {
+      auto action = api.scheduler_.Heartbeat(*node, *task_id);
+      if (!action) return Fail(action.error());
+      const char* names[] = {"continue", "cancel", "abort"};
+      return Json(200, {{"action", names[static_cast<int>(*action)]}});
+    }
+    if (n == 3 && parts[2] == "done") {
+      auto r = api.scheduler_.CompleteTask(*node, *task_id);
+      return r ? Json(200, {{"status", "done"}}) : Fail(r.error());
+    }
+    if (n == 3 && parts[2] == "fail") {
+      auto body = ParseBody(req, {"error"});
+      if (!body) return Fail(body.error());
+      auto error = Field<std::string>(*body, "error");
+      if (!error) return Fail(error.error());
+      spdlog::warn("task {} failed on {}: {}", *task_id, node->name, *error);
+      auto r = api.scheduler_.FailTask(*node, *task_id, *error);
+      return r ? Json(200, {{"status", "failed"}}) : Fail(r.error());
+    }
+    if (n == 3 && parts[2] == "verdict") return Verdict(*node, *task_id);
+    if (n >= 4 && parts[2] == "frames") {
+      auto frame = ParseFrame(parts[3]);
+      if (!frame) return Fail(Errc::kInvalidArgument, "invalid frame number");
+      if (n == 5 && parts[4] == "upload") return UploadUrl(*node, *task_id, *frame);
+      if (n == 4) return ReportFrame(*node, *task_id, *frame);
+    }
+    return Fail(Errc::kNotFound, "no such endpoint: " + m + " " + req.path);
+  }
+
+  json SceneToJson(const domain::Job& job) {
+    json files = json::array();
+    for (const auto& f : job.files) {
+      files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}, {"url", Sign("GET", "files/" + f.sha256)}});
+    }
+    return {{"main", job.main_file}, {"files", files}};
+  }
+
+  HttpResponse ClaimTask(const domain::Node& node) {
+    auto body = ParseBody(req, {"cached"});
+    if (!body) return Fail(body.error());
+    auto cached = Field<std::vector<std::string>>(*body, "cached", false);
+    if (!cached) return Fail(cached.error());
+    auto claim = api.scheduler_.ClaimTask(node, *cached);
+    if (!claim) return Fail(claim.error());
+    if (!claim->has_value()) {
+      if (api.clock_.NowMs() - req.received_ms < api.options_.long_poll_ms) {
+        HttpResponse wait;
+        wait.retry_after_ms = 250;
+        return wait;
+      }
+      HttpResponse none;
+      none.status = 204;
+      return none;
+    }
+    const Claim& c = **claim;
+    json task = {{"task_id", c.task.id},
+                 {"kind", domain::ToString(c.task.kind)},
+                 {"job_id", c.job.id},
+                 {"frames", c.task.frames},
+                 {"format", domain::BlenderFormatName(c.job.format)},
+                 {"scene", SceneToJson(c.job)},
+                 {"lease_ms", api.scheduler_.options().lease_ms},
+                 {"heartbeat_ms", api.scheduler_.options().heartbeat_ms}};
+    if (c.output) {
+      task["output"] = {{"output_id", c.output->id},
+                        {"sha256", c.output->sha256},
+                        {"node_id", c.output->node_id},
+                        {"url", Sign("GET", c.output->blob_key)}};
+    }
+    spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", c.task.id, domain::ToString(c.task.kind), c.job.id,
+                 json(c.task.frames).dump(), node.name);
+    return Json(200, task);
+  }
+
+  HttpResponse UploadUrl(const domain::Node& node, int64_t task_id, int frame) {
+    auto task = api.scheduler_.HeldTask(node, task_id);
+    if (!task) return Fail(task.error());
+    if (std::find(task->frames.begin(), task->frames.end(), frame) == task->frames.end()) {
+      return Fail(Errc::kInvalidArgument, "frame " + std::to_string(frame) + " is not part of this task");
+    }
+    std::string key = "outputs/" + std::to_string(task->job_id) + "/" + std::to_string(task_id) + "_" +
+                      std::to_string(frame) + "_" + RandomHex(8);
+    return Json(200, {{"key", key}, {"url", Sign("PUT", key)}});
+  }
+
+  HttpResponse ReportFrame(const domain::Node& node, int64_t task_id, int frame) {
+    auto body = ParseBody(req, {"sha256", "key", "render_seconds", "signature"});
+    if (!body) return Fail(body.error());
+    auto sha = Field<std::string>(*body, "sha256");
+    auto key = Field<std::string>(*body, "key");
+    auto seconds = Field<double>(*body, "render_seconds", false, 0.0);
+    auto sig = Field<std::string>(*body, "signature");
+    if (!sha) return Fail(sha.error());
+    if (!key) return Fail(key.error());
+    if (!seconds) return Fail(seconds.error());
+    if (!sig) return Fail(sig.error());
+    if (!IsSha256Hex(*sha)) return Fail(Errc::kInvalidArgument, "sha256 must be 64 lower-case hex digits");
+    if (!Ed25519Verify(node.public_key, domain::FrameReportMessage(task_id, frame, *sha, *key), *sig)) {
+      return Fail(Errc::kPermissionDenied, "report signature does not verify with this node's key");
+    }
+    auto task = api.store_.GetTask(task_id);
+    if (!task) return Fail(task.error());
+    if (!task->has_value()) return Fail(Errc::kNotFound, "task not found");
+    std::string prefix = "outputs/" + std::to_string((*task)->job_id) + "/" + std::to_string(task_id) + "_" +
+                         std::to_string(frame) + "_";
+    if (!key->starts_with(prefix) || !blob::IsValidKey(*key)) {
+      return Fail(Errc::kInvalidArgument, "key was not issued for this task and frame");
+    }
+    auto exists = api.blobs_.Exists(*key);
+    if (!exists) return Fail(exists.error());
+    if (!*exists) return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
+    auto r = api.scheduler_.ReportFrame(node, task_id, frame, *sha, *key, *seconds);
+    if (!r) return Fail(r.error());
+    return Json(200, {{"status", *r == ReportOutcome::kDuplicate ? "duplicate" : "recorded"}});
+  }
+
+  HttpResponse Verdict(const domain::Node& node, int64_t task_id) {
+    if (node.role != domain::NodeRole::kVerifier) return Fail(Errc::kPermissionDenied, "only verifiers give verdicts");
+    auto body = ParseBody(req, {"verdict", "detail", "verify_seconds", "signature"});
+    if (!body) return Fail(body.error());
+    auto verdict = Field<std::string>(*body, "verdict");
+    auto detail = Field<std::string>(*body, "detail", false);
+    auto seconds = Field<double>(*body, "verify_seconds", false, 0.0);
+    auto sig = Field<std::string>(*body, "signature");
+    if (!verdict) return Fail(verdict.error());
+    if (!detail) return Fail(detail.error());
+    if (!seconds) return Fail(seconds.error());
+    if (!sig) return Fail(sig.error());
+    if (!Ed25519Verify(node.public_key, domain::VerdictMessage(task_id, *verdict), *sig)) {
+      return Fail(Errc::kPermissionDenied, "verdict signature does not verify with this node's key");
+    }
+    spdlog::info("task {}: verdict {} by {}: {}", task_id, *verdict, node.name, *detail);
+    auto r = api.scheduler_.RecordVerdict(node, task_id, *verdict, *detail, *seconds);
+    return r ? Json(200, {{"status", "recorded"}}) : Fail(r.error());
+  }
+};
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  if (!request.path.starts_with("/api/v1/")) return Fail(Errc::kNotFound, "no such endpoint: " + request.path);
+  Impl impl{*this, request, Split(request.path.substr(8))};
+  try {
+    return impl.Route();
+  } catch (const std::exception& e) {
+    return Fail(Errc::kInternal, std::string("internal error: ") + e.what());
+  }
+}
+
+}  // namespace inferix::manager

@@ -1,0 +1,36 @@
+#pragma once
+// The HTTP API under /api/v1: thin adapters from requests to the scheduler, store and blob store.
+#include <string>
+
+#include "core/clock.hpp"
+#include "domain/ports.hpp"
+#include "manager/scheduler.hpp"
+#include "net/http.hpp"
+
+namespace inferix::manager {
+
+/// Settings the API needs beyond its collaborators.
+struct ApiOptions {
+  std::string url_secret;        ///< HMAC key of signed URLs
+  int64_t long_poll_ms = 25'000;
+  int64_t url_ttl_s = 3600;
+};
+
+/// Routes and answers requests; runs on the store thread.
+class Api {
+ public:
+  Api(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler, const Clock& clock, ApiOptions options)
+      : store_(store), blobs_(blobs), scheduler_(scheduler), clock_(clock), options_(std::move(options)) {}
+  /// Answers one request; never throws for bad input.
+  net::HttpResponse Handle(const net::HttpRequest& request);
+
+ private:
+  struct Impl;
+  domain::Store& store_;
+  domain::BlobStore& blobs_;
+  Scheduler& scheduler_;
+  const Clock& clock_;
+  ApiOptions options_;
+};
+
+}  // namespace inferix::manager

@@ -1,0 +1,74 @@
+#include "manager/codec.hpp"
+
+namespace inferix::manager {
+
+using json = nlohmann::json;
+
+json JobToJson(const domain::Job& job) {
+  json files = json::array();
+  for (const auto& f : job.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
+  return {{"id", job.id},
+          {"name", job.name},
+          {"main", job.main_file},
+          {"files", files},
+          {"frames_spec", job.frames_spec},
+          {"format", domain::ToString(job.format)},
+          {"chunk_size", job.chunk_size},
+          {"priority", job.priority},
+          {"state", domain::ToString(job.state)},
+          {"message", job.message},
+          {"created_ms", job.created_ms},
+          {"finished_ms", job.finished_ms}};
+}
+
+json CountsToJson(const domain::FrameCounts& c) {
+  return {{"total", c.Total()},  {"queued", c.queued},       {"rendering", c.rendering}, {"verifying", c.verifying},
+          {"delivered", c.delivered}, {"failed", c.failed}, {"canceled", c.canceled}};
+}
+
+json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,
+                 const std::vector<domain::Node>& nodes) {
+  auto node_name = [&](int64_t id) -> std::string {
+    for (const auto& n : nodes) {
+      if (n.id == id) return n.name;
+    }
+    return "";
+  };
+  json attempts = json::array();
+  json current = nullptr;
+  for (const auto& o : outputs) {
+    if (o.frame != frame.number) continue;
+    json item = {{"output_id", o.id},
+                 {"worker_id", o.node_id},
+                 {"worker", node_name(o.node_id)},
+                 {"sha256", o.sha256},
+                 {"render_seconds", o.render_seconds},
+                 {"verdict", domain::ToString(o.verdict)},
+                 {"verdict_detail", o.verdict_detail},
+                 {"verifier", node_name(o.verifier_node_id)},
+                 {"verify_seconds", o.verify_seconds}};
+    if (o.id == frame.output_id) current = item;
+    attempts.push_back(item);
+  }
+  return {{"frame", frame.number},
+          {"state", domain::ToString(frame.state)},
+          {"verdict", current.is_null() ? "pending" : current["verdict"]},
+          {"output", current},
+          {"attempts", attempts},
+          {"failures", frame.failures},
+          {"errors", frame.errors}};
+}
+
+json NodeToJson(const domain::Node& node) {
+  json caps = json::parse(node.capabilities_json, nullptr, false);
+  return {{"id", node.id},
+          {"name", node.name},
+          {"role", domain::ToString(node.role)},
+          {"capabilities", caps.is_discarded() ? json::object() : caps},
+          {"banned", node.banned},
+          {"last_seen_ms", node.last_seen_ms},
+          {"accepted", node.accepted},
+          {"rejected", node.rejected}};
+}
+
+}  // namespace inferix::manager

@@ -1,0 +1,21 @@
+#pragma once
+// JSON views of the domain's entities, as the API shows them to users.
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "domain/model.hpp"
+#include "domain/state_machine.hpp"
+
+namespace inferix::manager {
+
+/// A job without its frames.
+nlohmann::json JobToJson(const domain::Job& job);
+/// Frame counts by state.
+nlohmann::json CountsToJson(const domain::FrameCounts& counts);
+/// A frame with its current output's verdict, worker and timings.
+nlohmann::json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,
+                           const std::vector<domain::Node>& nodes);
+/// A node as users and operators see it (no credentials).
+nlohmann::json NodeToJson(const domain::Node& node);
+
+}  // namespace inferix::manager

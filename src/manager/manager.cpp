@@ -1,0 +1,143 @@
+#include "manager/manager.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "blob/fs_blob_store.hpp"
+#include "core/crypto.hpp"
+#include "core/files.hpp"
+#include "domain/tokens.hpp"
+#include "manager/api.hpp"
+#include "net/http_server.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace inferix::manager {
+namespace {
+
+Result<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    auto s = ReadFile(path);
+    if (s && s->size() >= 32) return *s;
+  }
+  std::string secret = RandomHex(32);
+  INFERIX_TRY(WriteFileAtomic(path, secret));
+  return secret;
+}
+
+Result<std::unique_ptr<domain::Store>> OpenStore(const std::filesystem::path& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return MakeError(Errc::kInternal, "cannot create data folder " + data_dir.string() + ": " + ec.message());
+  return store::OpenSqliteStore(data_dir / "manager.db");
+}
+
+class ManagerImpl final : public Manager {
+ public:
+  ManagerImpl(const ManagerOptions& options, std::unique_ptr<domain::Store> store,
+              std::unique_ptr<domain::BlobStore> blobs, std::string secret)
+      : options_(options),
+        store_(std::move(store)),
+        blobs_(std::move(blobs)),
+        scheduler_(*store_, clock_, options.scheduler),
+        api_(*store_, *blobs_, scheduler_, clock_,
+             ApiOptions{std::move(secret), options.long_poll_ms, options.url_ttl_s}),
+        server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1, options.tls_cert_file,
+                                   options.tls_key_file},
+                [this](const net::HttpRequest& r) { return api_.Handle(r); }) {}
+
+  ~ManagerImpl() override { Stop(); }
+
+  Result<void> Run() {
+    INFERIX_TRY(server_.Start());
+    sweeper_ = std::thread([this] { SweepLoop(); });
+    std::string url = std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://" + options_.host + ":" +
+                      std::to_string(server_.port());
+    INFERIX_TRY(WriteFileAtomic(options_.data_dir / "manager.url", url + "\n",
+                                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                    std::filesystem::perms::group_read | std::filesystem::perms::others_read));
+    spdlog::info("manager serving on {} with data in {}", url, options_.data_dir.string());
+    return Ok();
+  }
+
+  uint16_t port() const override { return server_.port(); }
+
+  void Stop() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (sweeper_.joinable()) sweeper_.join();
+    server_.Stop();
+  }
+
+ private:
+  // Expires leases about once a second, on the store thread like every other store access.
+  void SweepLoop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(500));
+      if (stopping_) break;
+      server_.Post([this] {
+        auto n = scheduler_.ExpireLeases();
+        if (!n) spdlog::error("lease sweep: {}", n.error().message);
+        if (n && *n > 0) spdlog::warn("{} task lease(s) expired; their frames are queued again", *n);
+      });
+    }
+  }
+
+  ManagerOptions options_;
+  SystemClock clock_;
+  std::unique_ptr<domain::Store> store_;
+  std::unique_ptr<domain::BlobStore> blobs_;
+  Scheduler scheduler_;
+  Api api_;
+  net::HttpServer server_;
+  std::thread sweeper_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
+  auto store = OpenStore(options.data_dir);
+  if (!store) return store.error();
+  auto blobs = blob::OpenFsBlobStore(options.data_dir / "blobs");
+  if (!blobs) return blobs.error();
+  auto secret = LoadOrCreateSecret(options.data_dir / "url-secret");
+  if (!secret) return secret.error();
+  auto m = std::make_unique<ManagerImpl>(options, std::move(*store), std::move(*blobs), std::move(*secret));
+  INFERIX_TRY(m->Run());
+  return std::unique_ptr<Manager>(std::move(m));
+}
+
+Result<std::string> CreateUserToken(const std::filesystem::path& data_dir, const std::string& user) {
+  if (user.empty() || user.size() > 100) return MakeError(Errc::kInvalidArgument, "user name must be 1 to 100 characters");
+  auto store = OpenStore(data_dir);
+  if (!store) return store.error();
+  std::string token = domain::NewToken(domain::TokenKind::kUser);
+  auto id = (*store)->CreateUser(user, domain::TokenHash(token));
+  if (!id) return id.error();
+  return token;
+}
+
+Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir, const std::string& role,
+                                          int64_t ttl_s) {
+  auto parsed = domain::ParseNodeRole(role);
+  if (!parsed) return MakeError(Errc::kInvalidArgument, "role must be worker or verifier");
+  auto store = OpenStore(data_dir);
+  if (!store) return store.error();
+  std::string token = domain::NewToken(domain::TokenKind::kEnrollment);
+  INFERIX_TRY((*store)->CreateEnrollment(domain::TokenHash(token), *parsed, SystemClock().NowMs() + ttl_s * 1000));
+  return token;
+}
+
+}  // namespace inferix::manager

@@ -1,0 +1,45 @@
+#pragma once
+// The manager node: API server, scheduler, embedded blob store, all on one data folder.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+#include "manager/scheduler.hpp"
+
+namespace inferix::manager {
+
+/// Where and how the manager runs.
+struct ManagerOptions {
+  std::filesystem::path data_dir;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  SchedulerOptions scheduler;
+  int64_t long_poll_ms = 25'000;         ///< how long a claim waits for work before answering 204
+  uint64_t max_body_bytes = 4ull << 30;  ///< largest request body (scene files are uploaded in one request)
+  int64_t url_ttl_s = 3600;              ///< lifetime of signed URLs
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+/// A running manager.
+class Manager {
+ public:
+  /// Opens the data folder (database, blobs, signing secret), binds and serves. Writes the URL it serves on to
+  /// `<data>/manager.url` once it accepts connections.
+  static Result<std::unique_ptr<Manager>> Start(const ManagerOptions& options);
+  virtual ~Manager() = default;
+  /// The bound port.
+  virtual uint16_t port() const = 0;
+  /// Stops serving.
+  virtual void Stop() = 0;
+};
+
+/// Creates a user (if new) and a new API token for it in the manager's data folder; returns the token.
+Result<std::string> CreateUserToken(const std::filesystem::path& data_dir, const std::string& user);
+/// Creates a one-time enrollment token for a node of `role` ("worker" or "verifier"), valid `ttl_s` seconds.
+Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir, const std::string& role,
+                                          int64_t ttl_s);
+
+}  // namespace inferix::manager

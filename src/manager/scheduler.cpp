@@ -1,0 +1,443 @@
+#include "manager/scheduler.hpp"
+
+#include <algorithm>
+
+#include "domain/job_compiler.hpp"
+#include "domain/state_machine.hpp"
+
+namespace inferix::manager {
+
+using domain::FrameState;
+using domain::JobState;
+using domain::TaskKind;
+using domain::TaskState;
+
+namespace {
+
+bool Contains(const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+template <class T>
+Result<T> Found(Result<std::optional<T>> r, const std::string& what) {
+  if (!r) return r.error();
+  if (!r->has_value()) return MakeError(Errc::kNotFound, what + " not found");
+  return std::move(**r);
+}
+
+}  // namespace
+
+Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
+  job.user_id = user_id;
+  job.state = JobState::kQueued;
+  job.created_ms = clock_.NowMs();
+  auto compiled = domain::CompileJob(job, job.created_ms);
+  if (!compiled) return compiled.error();
+  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    for (const auto& f : job.files) {
+      auto has = store_.UserHasFile(user_id, f.sha256);
+      if (!has) return has.error();
+      if (!*has) {
+        return MakeError(Errc::kInvalidArgument, "file \"" + f.path + "\" (" + f.sha256.substr(0, 12) +
+                                                     "...) was never uploaded; upload it with PUT /api/v1/files/" +
+                                                     f.sha256 + " first");
+      }
+    }
+    auto id = store_.CreateJob(job);
+    if (!id) return id.error();
+    job.id = *id;
+    for (auto& t : compiled->tasks) {
+      t.job_id = job.id;
+      auto tid = store_.CreateTask(t);
+      if (!tid) return tid.error();
+      for (int n : t.frames) {
+        domain::Frame f;
+        f.job_id = job.id;
+        f.number = n;
+        f.task_id = *tid;
+        INFERIX_TRY(store_.PutFrame(f));
+      }
+    }
+    return Ok();
+  }));
+  return job;
+}
+
+Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::string& why) {
+  domain::Job job = job_in;
+  if (domain::IsFinal(job.state)) return job;
+  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    auto tasks = store_.ListJobTasks(job.id);
+    if (!tasks) return tasks.error();
+    for (auto& t : *tasks) {
+      if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
+        t.state = TaskState::kCanceled;
+        t.message = why;
+        INFERIX_TRY(store_.UpdateTask(t));
+      }
+    }
+    auto frames = store_.ListFrames(job.id);
+    if (!frames) return frames.error();
+    for (auto& f : *frames) {
+      if (domain::CanTransition(f.state, FrameState::kCanceled)) {
+        f.state = FrameState::kCanceled;
+        INFERIX_TRY(store_.PutFrame(f));
+      }
+    }
+    job.state = JobState::kCanceled;
+    job.message = why;
+    job.finished_ms = clock_.NowMs();
+    return store_.UpdateJob(job);
+  }));
+  return job;
+}
+
+Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
+                                                  const std::vector<std::string>& cached_files) {
+  const TaskKind kind = node.role == domain::NodeRole::kWorker ? TaskKind::kRender : TaskKind::kVerify;
+  std::optional<Claim> claim;
+  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    auto tasks = store_.ListClaimableTasks(kind, 200);
+    if (!tasks) return tasks.error();
+    const domain::Task* best = nullptr;
+    domain::Job best_job;
+    bool best_cached = false;
+    for (const auto& t : *tasks) {
+      if (Contains(t.excluded_nodes, node.id)) continue;
+      auto job = store_.GetJob(t.job_id);
+      if (!job) return job.error();
+      if (!job->has_value()) continue;
+      if (kind == TaskKind::kVerify) {
+        // Never let a node verify its own output.
+        auto out = store_.GetOutput(t.output_id);
+        if (!out) return out.error();
+        if (out->has_value() && (*out)->node_id == node.id) continue;
+      }
+      const std::string& main_sha = [&]() -> const std::string& {
+        for (const auto& f : (*job)->files) {
+          if (f.path == (*job)->main_file) return f.sha256;
+        }
+        return (*job)->main_file;
+      }();
+      bool cached = std::find(cached_files.begin(), cached_files.end(), main_sha) != cached_files.end();
+      if (best == nullptr || (cached && !best_cached)) {
+        best = &t;
+        best_job = **job;
+        best_cached = cached;
+        if (cached || cached_files.empty()) break;
+      }
+    }
+    if (best == nullptr) return Ok();
+    domain::Task task = *best;
+    task.state = TaskState::kActive;
+    task.node_id = node.id;
+    task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
+    INFERIX_TRY(store_.UpdateTask(task));
+    Claim c{task, best_job, std::nullopt};
+    if (kind == TaskKind::kRender) {
+      for (int n : task.frames) {
+        auto f = store_.GetFrame(task.job_id, n);
+        if (!f) return f.error();
+        if (!f->has_value() || (*f)->state != FrameState::kQueued) continue;
+        (*f)->state = FrameState::kRendering;
+        (*f)->task_id = task.id;
+        INFERIX_TRY(store_.PutFrame(**f));
+      }
+      if (best_job.state == JobState::kQueued) {
+        c.job.state = JobState::kActive;
+        INFERIX_TRY(store_.UpdateJob(c.job));
+      }
+    } else {
+      auto out = store_.GetOutput(task.output_id);
+      if (!out) return out.error();
+      c.output = out->value_or(domain::Output{});
+    }
+    claim = std::move(c);
+    return Ok();
+  }));
+  return claim;
+}
+
+Result<domain::Task> Scheduler::HeldTask(const domain::Node& node, int64_t task_id) {
+  auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+  if (!task) return task.error();
+  if (task->node_id != node.id || task->state != TaskState::kActive) {
+    return MakeError(Errc::kConflict, "task " + std::to_string(task_id) +
+                                          " is not leased to this node any more; drop it and claim another");
+  }
+  return task;
+}
+
+Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t task_id) {
+  HeartbeatAction action = HeartbeatAction::kContinue;
+  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+    if (!task) return task.error();
+    if (task->node_id != node.id) {
+      action = HeartbeatAction::kAbort;
+      return Ok();
+    }
+    if (task->state == TaskState::kCanceled) {
+      action = HeartbeatAction::kCancel;
+      return Ok();
+    }
+    if (task->state != TaskState::kActive) {
+      action = HeartbeatAction::kAbort;
+      return Ok();
+    }
+    task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
+    return store_.UpdateTask(*task);
+  }));
+  return action;
+}
+
+Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t task_id, int frame,
+                                             const std::string& sha256, const std::string& blob_key,
+                                             double render_seconds) {
+  ReportOutcome outcome = ReportOutcome::kAccepted;
+  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    auto existing = store_.FindOutput(task_id, frame);
+    if (!existing) return existing.error();
+    if (existing->has_value()) {
+      if ((*existing)->sha256 != sha256 || (*existing)->node_id != node.id) {
+        return MakeError(Errc::kConflict, "frame " + std::to_string(frame) + " of task " + std::to_string(task_id) +
+                                              " was already reported with another image");
+      }
+      outcome = ReportOutcome::kDuplicate;
+      return Ok();
+    }
+    auto task = HeldTask(node, task_id);
+    if (!task) return task.error();
+    if (task->kind != TaskKind::kRender ||
+        std::find(task->frames.begin(), task->frames.end(), frame) == task->frames.end()) {
+      return MakeError(Errc::kInvalidArgument,
+                       "frame " + std::to_string(frame) + " is not part of task " + std::to_string(task_id));
+    }
+    auto f = Found(store_.GetFrame(task->job_id, frame), "frame " + std::to_string(frame));
+    if (!f) return f.error();
+    if (f->state != FrameState::kRendering || f->task_id != task_id) {
+      return MakeError(Errc::kConflict, "frame " + std::to_string(frame) + " is no longer expected from this task");
+    }
+    domain::Output out;
+    out.job_id = task->job_id;
+    out.frame = frame;
+    out.task_id = task_id;
+    out.node_id = node.id;
+    out.blob_key = blob_key;
+    out.sha256 = sha256;
+    out.render_seconds = render_seconds;
+    out.created_ms = clock_.NowMs();
+    auto out_id = store_.CreateOutput(out);
+    if (!out_id) return out_id.error();
+    f->state = FrameState::kVerifying;
+    f->output_id = *out_id;
+    INFERIX_TRY(store_.PutFrame(*f));
+    domain::Task verify;
+    verify.job_id = task->job_id;
+    verify.kind = TaskKind::kVerify;
+    verify.frames = {frame};
+    verify.output_id = *out_id;
+    verify.created_ms = clock_.NowMs();
+    INFERIX_TRY(store_.CreateTask(verify).ok() ? Ok() : Result<void>(MakeError(Errc::kInternal, "cannot queue verification")));
+    task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
+    return store_.UpdateTask(*task);
+  }));
+  return outcome;
+}
+
+Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<int>& frames,
+                                      const std::vector<int64_t>& excluded) {
+  if (frames.empty() || domain::IsFinal(job.state)) return Ok();
+  domain::Task t;
+  t.job_id = job.id;
+  t.kind = TaskKind::kRender;
+  t.frames = frames;
+  t.excluded_nodes = excluded;
+  t.created_ms = clock_.NowMs();
+  auto id = store_.CreateTask(t);
+  if (!id) return id.error();
+  for (int n : frames) {
+    auto f = Found(store_.GetFrame(job.id, n), "frame " + std::to_string(n));
+    if (!f) return f.error();
+    f->state = FrameState::kQueued;
+    f->task_id = *id;
+    INFERIX_TRY(store_.PutFrame(*f));
+  }
+  return Ok();
+}
+
+Result<void> Scheduler::UpdateJobState(int64_t job_id) {
+  auto job = Found(store_.GetJob(job_id), "job " + std::to_string(job_id));
+  if (!job) return job.error();
+  auto frames = store_.ListFrames(job_id);
+  if (!frames) return frames.error();
+  JobState next = domain::DeriveJobState(job->state, domain::CountFrames(*frames));
+  if (next == job->state) return Ok();
+  job->state = next;
+  if (domain::IsFinal(next)) {
+    job->finished_ms = clock_.NowMs();
+    if (next == JobState::kFailed && job->message.empty()) {
+      for (const auto& f : *frames) {
+        if (f.state == FrameState::kFailed) {
+          job->message += "frame " + std::to_string(f.number) + " failed on every attempt:\n" + f.errors;
+        }
+      }
+    }
+    if (next == JobState::kFailed) {
+      auto tasks = store_.ListJobTasks(job_id);
+      if (!tasks) return tasks.error();
+      for (auto& t : *tasks) {
+        if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
+          t.state = TaskState::kCanceled;
+          t.message = "job failed";
+          INFERIX_TRY(store_.UpdateTask(t));
+        }
+      }
+    }
+  }
+  return store_.UpdateJob(*job);
+}
+
+Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) {
+  return store_.Transaction([&]() -> Result<void> {
+    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+    if (!task) return task.error();
+    if (task->node_id == node.id && task->state == TaskState::kDone) return Ok();  // repeated report
+    auto held = HeldTask(node, task_id);
+    if (!held) return held.error();
+    std::vector<int> unreported;
+    for (int n : task->frames) {
+      auto f = store_.GetFrame(task->job_id, n);
+      if (!f) return f.error();
+      if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == task_id) unreported.push_back(n);
+    }
+    task->state = TaskState::kDone;
+    INFERIX_TRY(store_.UpdateTask(*task));
+    auto job = Found(store_.GetJob(task->job_id), "job");
+    if (!job) return job.error();
+    INFERIX_TRY(RequeueFrames(*job, unreported, {}));
+    return UpdateJobState(task->job_id);
+  });
+}
+
+Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, const std::string& error) {
+  return store_.Transaction([&]() -> Result<void> {
+    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+    if (!task) return task.error();
+    if (task->node_id == node.id && task->state == TaskState::kFailed) return Ok();  // repeated report
+    auto held = HeldTask(node, task_id);
+    if (!held) return held.error();
+    task->state = TaskState::kFailed;
+    task->message = error.substr(0, 4000);
+    INFERIX_TRY(store_.UpdateTask(*task));
+    auto job = Found(store_.GetJob(task->job_id), "job");
+    if (!job) return job.error();
+    std::vector<int> retry;
+    for (int n : task->frames) {
+      auto f = Found(store_.GetFrame(task->job_id, n), "frame");
+      if (!f) return f.error();
+      if (f->state != FrameState::kRendering || f->task_id != task_id) continue;
+      f->failures++;
+      f->errors += node.name + ": " + error.substr(0, 1000) + "\n";
+      if (f->failures >= domain::kMaxFrameFailures) {
+        f->state = FrameState::kFailed;
+      } else {
+        retry.push_back(n);
+      }
+      INFERIX_TRY(store_.PutFrame(*f));
+    }
+    INFERIX_TRY(RequeueFrames(*job, retry, {}));
+    return UpdateJobState(task->job_id);
+  });
+}
+
+Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task_id, const std::string& verdict,
+                                      const std::string& detail, double verify_seconds) {
+  return store_.Transaction([&]() -> Result<void> {
+    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+    if (!task) return task.error();
+    if (task->node_id == verifier.id && task->state == TaskState::kDone) return Ok();  // repeated report
+    auto held = HeldTask(verifier, task_id);
+    if (!held) return held.error();
+    if (task->kind != TaskKind::kVerify) return MakeError(Errc::kInvalidArgument, "not a verification task");
+    if (verdict != "accepted" && verdict != "rejected" && verdict != "inconclusive") {
+      return MakeError(Errc::kInvalidArgument, "verdict must be accepted, rejected or inconclusive");
+    }
+    auto out = Found(store_.GetOutput(task->output_id), "output");
+    if (!out) return out.error();
+    auto job = Found(store_.GetJob(task->job_id), "job");
+    if (!job) return job.error();
+    task->state = TaskState::kDone;
+    task->message = verdict;
+    INFERIX_TRY(store_.UpdateTask(*task));
+    out->verifier_node_id = verifier.id;
+    out->verify_seconds += verify_seconds;
+    out->verdict_detail = detail.substr(0, 4000);
+    if (verdict == "inconclusive") {
+      // Never guessed: checked again (issue #4 escalates to more regions and a second render).
+      domain::Task again = *task;
+      again.state = TaskState::kQueued;
+      again.node_id = 0;
+      again.message.clear();
+      again.created_ms = clock_.NowMs();
+      INFERIX_TRY(store_.UpdateOutput(*out));
+      auto id = store_.CreateTask(again);
+      return id ? Ok() : Result<void>(id.error());
+    }
+    auto worker = Found(store_.GetNode(out->node_id), "worker");
+    if (!worker) return worker.error();
+    auto f = Found(store_.GetFrame(task->job_id, out->frame), "frame");
+    if (!f) return f.error();
+    if (verdict == "accepted") {
+      out->verdict = domain::Verdict::kAccepted;
+      worker->accepted++;
+      if (f->state == FrameState::kVerifying && f->output_id == out->id) {
+        f->state = FrameState::kDelivered;
+        INFERIX_TRY(store_.PutFrame(*f));
+      }
+    } else {
+      out->verdict = domain::Verdict::kRejected;
+      worker->rejected++;
+      if (f->state == FrameState::kVerifying && f->output_id == out->id) {
+        if (!Contains(f->excluded_nodes, out->node_id)) f->excluded_nodes.push_back(out->node_id);
+        f->output_id = 0;
+        INFERIX_TRY(store_.PutFrame(*f));
+        INFERIX_TRY(RequeueFrames(*job, {f->number}, f->excluded_nodes));
+      }
+    }
+    INFERIX_TRY(store_.UpdateOutput(*out));
+    INFERIX_TRY(store_.UpdateNode(*worker));
+    return UpdateJobState(task->job_id);
+  });
+}
+
+Result<int> Scheduler::ExpireLeases() {
+  int expired = 0;
+  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    auto tasks = store_.ListExpiredTasks(clock_.NowMs());
+    if (!tasks) return tasks.error();
+    for (auto& t : *tasks) {
+      ++expired;
+      if (t.kind == TaskKind::kVerify) {
+        t.state = TaskState::kQueued;
+        t.node_id = 0;
+        INFERIX_TRY(store_.UpdateTask(t));
+        continue;
+      }
+      std::vector<int> unreported;
+      for (int n : t.frames) {
+        auto f = store_.GetFrame(t.job_id, n);
+        if (!f) return f.error();
+        if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id) unreported.push_back(n);
+      }
+      t.state = TaskState::kFailed;
+      t.message = "lease expired: the node stopped answering";
+      INFERIX_TRY(store_.UpdateTask(t));
+      auto job = Found(store_.GetJob(t.job_id), "job");
+      if (!job) return job.error();
+      INFERIX_TRY(RequeueFrames(*job, unreported, {}));
+    }
+    return Ok();
+  }));
+  return expired;
+}
+
+}  // namespace inferix::manager

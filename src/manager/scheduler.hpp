@@ -1,0 +1,80 @@
+#pragma once
+// The manager's core: jobs, claims and leases, per-frame reports, verification tasks and verdicts.
+// Runs on the store thread only; every operation is one store transaction.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "domain/model.hpp"
+#include "domain/ports.hpp"
+
+namespace inferix::manager {
+
+/// Timing policy; short values in tests.
+struct SchedulerOptions {
+  int64_t lease_ms = 60'000;      ///< a task's lease, renewed by heartbeats and reports
+  int64_t heartbeat_ms = 10'000;  ///< how often nodes are asked to heartbeat
+  int max_verify_attempts = 3;    ///< inconclusive checks before a second opinion is needed
+};
+
+/// A claimed task with everything a node needs.
+struct Claim {
+  domain::Task task;
+  domain::Job job;
+  std::optional<domain::Output> output;  ///< verify tasks: the output under check
+};
+
+/// Heartbeat answers.
+enum class HeartbeatAction { kContinue, kCancel, kAbort };
+
+/// What a frame report changed.
+enum class ReportOutcome { kAccepted, kDuplicate };
+
+/// The job and task state machines applied to the store.
+class Scheduler {
+ public:
+  Scheduler(domain::Store& store, const Clock& clock, SchedulerOptions options)
+      : store_(store), clock_(clock), options_(options) {}
+
+  /// Creates a job for `user_id` from a request (checked; files must be the user's own uploads).
+  Result<domain::Job> CreateJob(int64_t user_id, domain::Job job);
+  /// Cancels a job and its unfinished tasks and frames.
+  Result<domain::Job> CancelJob(const domain::Job& job, const std::string& why);
+
+  /// Gives `node` the best queued task for its role, or nullopt. `cached_files` are scene file hashes the node
+  /// already holds: jobs whose main file is among them come first.
+  Result<std::optional<Claim>> ClaimTask(const domain::Node& node, const std::vector<std::string>& cached_files);
+  /// Renews the lease of a task the node holds.
+  Result<HeartbeatAction> Heartbeat(const domain::Node& node, int64_t task_id);
+  /// Records a rendered frame (already uploaded under `blob_key`) and queues its verification.
+  Result<ReportOutcome> ReportFrame(const domain::Node& node, int64_t task_id, int frame, const std::string& sha256,
+                                    const std::string& blob_key, double render_seconds);
+  /// Ends a render task; frames it did not report go back to the queue.
+  Result<void> CompleteTask(const domain::Node& node, int64_t task_id);
+  /// Records a failed render task with the renderer's error; frames go back to the queue or, after
+  /// kMaxFrameFailures, fail the job with every attempt's error.
+  Result<void> FailTask(const domain::Node& node, int64_t task_id, const std::string& error);
+  /// Records a verifier's verdict on the output of a verify task: "accepted", "rejected" or "inconclusive".
+  Result<void> RecordVerdict(const domain::Node& verifier, int64_t task_id, const std::string& verdict,
+                             const std::string& detail, double verify_seconds);
+  /// Expires leases: render frames not reported go back to the queue; verify tasks are offered again.
+  Result<int> ExpireLeases();
+
+  /// Checks that the node holds an active lease on the task.
+  Result<domain::Task> HeldTask(const domain::Node& node, int64_t task_id);
+  const SchedulerOptions& options() const { return options_; }
+
+ private:
+  Result<void> RequeueFrames(const domain::Job& job, const std::vector<int>& frames,
+                             const std::vector<int64_t>& excluded);
+  Result<void> UpdateJobState(int64_t job_id);
+
+  domain::Store& store_;
+  const Clock& clock_;
+  SchedulerOptions options_;
+};
+
+}  // namespace inferix::manager

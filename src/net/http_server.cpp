@@ -1,0 +1,544 @@
+#include "net/http_server.hpp"
+
+// <utility> must come before the Asio headers: g++ 12 otherwise fails on Asio's coroutine support.
+#include <utility>
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace inferix::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+// A connection that sends nothing for this long (between requests, or in the middle of one) is closed, so
+// idle or stalled clients cannot pin file descriptors forever. Long-poll waits do not count: the server is
+// silent then.
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+// Bearer tokens, cookies and signed URLs fit easily; Beast's 8 KiB default is tight for large cookies.
+constexpr uint32_t kHeaderLimit = 64 * 1024;
+// Bounds on reading and discarding a refused request's body before closing (see LingeringClose).
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr uint64_t kLingerBytes = 64ull << 20;
+// Errors are returned as values (as_tuple), never thrown, so a bad peer is ordinary control flow.
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// The API's error shape: {"error":{"code":...,"message":...}}.
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body =
+      "{\"error\":{\"code\":\"" + JsonEscape(code) + "\",\"message\":\"" + JsonEscape(message) + "\"}}";
+  return response;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Statuses that must not carry a body (RFC 9110 section 6.4.1).
+bool StatusForbidsBody(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+// One accepted connection. Only its own coroutine and closures posted to its strand touch it.
+// TODO(issue 5): TLS would add an ssl_stream<beast::tcp_stream> alternative here; the session code below is
+// written against a generic Stream so it can serve either.
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)), timer(stream.get_executor()) {}
+  // Makes every pending and future operation fail; must run on the connection's strand.
+  void Close() {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+    timer.cancel();
+  }
+  beast::tcp_stream stream;
+  asio::steady_timer timer;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(ServerOptions options, Handler handler)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        io_(std::max(1, options_.io_threads)),
+        acceptor_(asio::make_strand(io_)) {}
+
+  Result<void> Start() {
+    std::lock_guard stop_lock(lifecycle_mu_);
+    if (started_) return MakeError(Errc::kConflict, "HTTP server: Start() called twice; create a new server");
+    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+      // TODO(issue 5): serve HTTPS. Refusing is safer than silently serving plain HTTP to a caller who asked
+      // for TLS.
+      return MakeError(
+          Errc::kInvalidArgument,
+          "HTTP server: TLS (tls_cert_file/tls_key_file) is not implemented yet (issue 5); unset "
+          "them and terminate TLS in a reverse proxy");
+    }
+    const std::string where = options_.host + ":" + std::to_string(options_.port);
+    beast::error_code ec;
+    tcp::resolver resolver(io_);
+    auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || endpoints.empty()) {
+      return MakeError(Errc::kInvalidArgument, "HTTP server: cannot resolve listen address " + where + ": " +
+                                                   ec.message() +
+                                                   "; give an IP address or a resolvable host name");
+    }
+    tcp::endpoint endpoint = endpoints.begin()->endpoint();
+    auto fail = [&](const char* step) -> Result<void> {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      return MakeError(Errc::kUnavailable, std::string("HTTP server: cannot ") + step + " " + where + ": " +
+                                               ec.message() + "; is another process using the port?");
+    };
+    if (acceptor_.open(endpoint.protocol(), ec)) return fail("open a socket for");
+    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec)) return fail("set SO_REUSEADDR on");
+    if (acceptor_.bind(endpoint, ec)) return fail("bind");
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen on");
+    port_ = acceptor_.local_endpoint(ec).port();
+    if (ec) return fail("read the bound port of");
+
+    started_ = true;
+    running_ = true;
+    asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+    handler_work_.emplace(handler_io_.get_executor());
+    handler_thread_ = std::thread([this] { RunLoop(handler_io_, "handler"); });
+    const int threads = std::max(1, options_.io_threads);
+    for (int i = 0; i < threads; ++i) io_threads_.emplace_back([this] { RunLoop(io_, "io"); });
+    return Ok();
+  }
+
+  void Stop() {
+    std::lock_guard stop_lock(lifecycle_mu_);
+    if (!running_) return;
+    running_ = false;
+    // Joining ourselves would deadlock; Stop belongs to the owner's thread.
+    assert(std::this_thread::get_id() != handler_thread_.get_id());
+    {
+      std::lock_guard lock(connections_mu_);
+      stopping_ = true;
+      for (const auto& connection : connections_) {
+        asio::post(connection->stream.get_executor(), [connection] { connection->Close(); });
+      }
+    }
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    // The io threads end by themselves once every connection coroutine has seen its socket closed; a
+    // coroutine waiting for a handler is resumed when that handler returns, so the handler thread must
+    // outlive them.
+    for (auto& thread : io_threads_) thread.join();
+    io_threads_.clear();
+    handler_work_.reset();
+    handler_thread_.join();
+  }
+
+  void Post(std::function<void()> fn) {
+    asio::post(handler_io_, [fn = std::move(fn)] {
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "inferix http: posted task threw: %s\n", e.what());
+      } catch (...) {
+        std::fprintf(stderr, "inferix http: posted task threw a non-standard exception\n");
+      }
+    });
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  static void RunLoop(asio::io_context& io, const char* name) {
+    for (;;) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "inferix http: exception on the %s thread: %s\n", name, e.what());
+      }
+    }
+  }
+
+  asio::awaitable<void> AcceptLoop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kNoThrow);
+      if (ec) {
+        if (stopping_ || ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        // E.g. out of file descriptors: back off instead of spinning, then keep serving.
+        std::fprintf(stderr, "inferix http: accept failed: %s\n", ec.message().c_str());
+        asio::steady_timer backoff(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+        co_await backoff.async_wait(kNoThrow);
+        continue;
+      }
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto connection = std::make_shared<Connection>(std::move(socket));
+      {
+        std::lock_guard lock(connections_mu_);
+        if (stopping_) co_return;
+        connections_.insert(connection);
+      }
+      asio::co_spawn(connection->stream.get_executor(), Serve(connection),
+                     [this, connection](std::exception_ptr error) {
+                       if (error) {
+                         try {
+                           std::rethrow_exception(error);
+                         } catch (const std::exception& e) {
+                           std::fprintf(stderr, "inferix http: connection failed: %s\n", e.what());
+                         } catch (...) {
+                         }
+                       }
+                       std::lock_guard lock(connections_mu_);
+                       connections_.erase(connection);
+                     });
+    }
+  }
+
+  // Serves one connection: requests one after another while the client keeps the connection alive.
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> connection) {
+    auto& stream = connection->stream;
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(kHeaderLimit);
+      parser.body_limit(options_.max_body_bytes);
+
+      stream.expires_after(kIdleTimeout);
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+      if (ec) {
+        co_await ReplyToReadError(stream, ec, 11);
+        co_return;
+      }
+      const unsigned version = parser.get().version();
+      if (!parser.is_done() &&
+          ToLower(std::string_view(parser.get()[http::field::expect])) == "100-continue") {
+        // Without this curl waits a second before sending a large body.
+        http::response<http::empty_body> go_on{http::status::continue_, version};
+        auto [wec, wn] = co_await http::async_write(stream, go_on, kNoThrow);
+        if (wec) co_return;
+      }
+      while (!parser.is_done()) {
+        stream.expires_after(kIdleTimeout);
+        auto [bec, bn] = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
+        if (bec) {
+          co_await ReplyToReadError(stream, bec, version);
+          co_return;
+        }
+      }
+      stream.expires_never();
+
+      bool keep_alive = parser.get().keep_alive();
+      HttpRequest request;
+      std::optional<HttpResponse> response;
+      if (!BuildRequest(parser.release(), request)) {
+        response = ErrorResponse(400, "invalid_argument", "malformed request target; expected /path?query");
+      } else {
+        response = co_await Respond(*connection, request, buffer.size() == 0);
+      }
+      if (!response) co_return;  // the client went away, or the server is stopping
+      if (stopping_) keep_alive = false;
+      if (!co_await WriteResponse(stream, request.method == "HEAD", version, keep_alive,
+                                  std::move(*response))) {
+        co_return;
+      }
+      if (!keep_alive) {
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+    }
+  }
+
+  // After a failed read: answers what deserves an answer (413, 431, 400); the caller then closes the
+  // connection.
+  template <class Stream>
+  asio::awaitable<void> ReplyToReadError(Stream& stream, beast::error_code ec, unsigned version) {
+    HttpResponse response;
+    if (ec == http::error::body_limit) {
+      response = ErrorResponse(
+          413, "too_large",
+          "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
+    } else if (ec == http::error::header_limit) {
+      response = ErrorResponse(431, "too_large", "request headers exceed the limit");
+    } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      response = ErrorResponse(400, "invalid_argument", "malformed HTTP request: " + ec.message());
+    } else {
+      co_return;  // end of stream, timeouts, resets, cancellation by Stop(): nothing to say
+    }
+    if (co_await WriteResponse(stream, false, version, false, std::move(response)))
+      co_await LingeringClose(stream);
+  }
+
+  // The client may still be sending the body we refused. Closing with unread data makes the kernel reset the
+  // connection, which can destroy our response in the client's receive buffer: the client would see a network
+  // error (and retry) instead of the 413. So stop sending, then discard what arrives, for a bounded time.
+  template <class Stream>
+  asio::awaitable<void> LingeringClose(Stream& stream) {
+    auto& layer = beast::get_lowest_layer(stream);
+    beast::error_code ignored;
+    layer.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    const auto deadline = std::chrono::steady_clock::now() + kLingerTime;
+    std::vector<char> sink(64 * 1024);
+    uint64_t discarded = 0;
+    while (discarded < kLingerBytes && !stopping_) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) break;
+      layer.expires_after(left);
+      auto [ec, n] = co_await layer.async_read_some(asio::buffer(sink), kNoThrow);
+      if (ec) break;
+      discarded += n;
+    }
+    layer.expires_never();
+  }
+
+  // Fills `request` from a parsed message; false when the target is not origin-form.
+  static bool BuildRequest(http::request<http::string_body>&& message, HttpRequest& request) {
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.received_ms = NowMs();
+    for (const auto& field : message) {
+      std::string name = ToLower(std::string_view(field.name_string()));
+      auto [it, inserted] = request.headers.emplace(std::move(name), std::string(field.value()));
+      if (!inserted) {
+        // Repeated fields combine into one comma-separated value (RFC 9110 section 5.3).
+        it->second += ", ";
+        it->second += std::string_view(field.value());
+      }
+    }
+    request.body = std::move(message.body());
+    auto url = boost::urls::parse_origin_form(request.target);
+    if (!url) return false;
+    request.path = url->path();
+    for (const auto& param : url->params()) request.query[param.key] = param.value;  // last one wins
+    return true;
+  }
+
+  // Calls the handler, waiting between calls while it asks for a long-poll retry. nullopt: send nothing.
+  asio::awaitable<std::optional<HttpResponse>> Respond(Connection& connection, const HttpRequest& request,
+                                                       bool watch_client) {
+    for (;;) {
+      HttpResponse response = co_await RunHandler(request);
+      if (response.retry_after_ms <= 0) co_return response;
+      if (stopping_) co_return std::nullopt;
+      connection.timer.expires_after(std::chrono::milliseconds(response.retry_after_ms));
+      if (watch_client) {
+        // A readable socket during the wait means the client closed (or pipelined another request).
+        auto& socket = beast::get_lowest_layer(connection.stream).socket();
+        auto which = co_await (connection.timer.async_wait(kNoThrow) ||
+                               socket.async_wait(tcp::socket::wait_read, kNoThrow));
+        if (which.index() == 1) {
+          beast::error_code ec;
+          const size_t available = socket.available(ec);
+          if (ec || std::get<0>(std::get<1>(which)) || available == 0) co_return std::nullopt;
+          // Pipelined bytes: the client is alive; stop watching, it would wake us at once every time.
+          watch_client = false;
+          co_await connection.timer.async_wait(kNoThrow);
+        }
+      } else {
+        co_await connection.timer.async_wait(kNoThrow);
+      }
+      if (stopping_) co_return std::nullopt;
+    }
+  }
+
+  // Runs the handler on the handler thread; the awaiting coroutine resumes on its own strand afterwards.
+  asio::awaitable<HttpResponse> RunHandler(const HttpRequest& request) {
+    co_return co_await asio::co_spawn(
+        handler_io_, [this, &request]() -> asio::awaitable<HttpResponse> { co_return CallHandler(request); },
+        asio::use_awaitable);
+  }
+
+  HttpResponse CallHandler(const HttpRequest& request) {
+    try {
+      return handler_(request);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "inferix http: handler for %s %s threw: %s\n", request.method.c_str(),
+                   request.target.c_str(), e.what());
+    } catch (...) {
+      std::fprintf(stderr, "inferix http: handler for %s %s threw a non-standard exception\n",
+                   request.method.c_str(), request.target.c_str());
+    }
+    return ErrorResponse(500, "internal", "the server failed to handle the request; retry, or report it");
+  }
+
+  template <class Body>
+  static void SetFields(http::response<Body>& message, const HttpResponse& response, bool keep_alive) {
+    message.set(http::field::server, "inferix");
+    if (!response.content_type.empty()) message.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) message.set(name, value);
+    message.keep_alive(keep_alive);
+  }
+
+  template <class Stream>
+  asio::awaitable<bool> WriteResponse(Stream& stream, bool head, unsigned version, bool keep_alive,
+                                      HttpResponse response) {
+    try {
+      if (!response.file.empty()) {
+        std::error_code fs_ec;
+        http::file_body::value_type file;
+        beast::error_code ec;
+        if (std::filesystem::is_regular_file(response.file, fs_ec)) {
+          file.open(response.file.c_str(), beast::file_mode::scan, ec);
+        }
+        if (!file.is_open()) {
+          response = ErrorResponse(404, "not_found", "the requested file is not available");
+        } else if (head) {
+          http::response<http::empty_body> message{static_cast<http::status>(response.status), version};
+          SetFields(message, response, keep_alive);
+          message.content_length(file.size());
+          co_return co_await WriteMessage(stream, message);
+        } else {
+          http::response<http::file_body> message{static_cast<http::status>(response.status), version,
+                                                  std::move(file)};
+          SetFields(message, response, keep_alive);
+          message.prepare_payload();
+          co_return co_await WriteMessage(stream, message);
+        }
+      }
+      if (StatusForbidsBody(response.status)) response.body.clear();
+      http::response<http::string_body> message{static_cast<http::status>(response.status), version};
+      SetFields(message, response, keep_alive);
+      if (head) {
+        // Announce the length a GET would have, send no body.
+        if (!StatusForbidsBody(response.status)) message.content_length(response.body.size());
+      } else {
+        message.body() = std::move(response.body);
+        message.prepare_payload();
+      }
+      co_return co_await WriteMessage(stream, message);
+    } catch (const std::exception& e) {
+      // E.g. a handler-supplied header value that Beast rejects. The response is lost; close the connection.
+      std::fprintf(stderr, "inferix http: cannot send the response: %s\n", e.what());
+      co_return false;
+    }
+  }
+
+  // Writes piece by piece so the idle timeout limits each stall rather than the whole (possibly huge)
+  // transfer.
+  template <class Stream, class Body>
+  static asio::awaitable<bool> WriteMessage(Stream& stream, http::response<Body>& message) {
+    http::response_serializer<Body> serializer(message);
+    while (!serializer.is_done()) {
+      beast::get_lowest_layer(stream).expires_after(kIdleTimeout);
+      auto [ec, n] = co_await http::async_write_some(stream, serializer, kNoThrow);
+      if (ec) co_return false;
+    }
+    beast::get_lowest_layer(stream).expires_never();
+    co_return true;
+  }
+
+  ServerOptions options_;
+  Handler handler_;
+  asio::io_context io_;
+  asio::io_context handler_io_{1};
+  // Declared after handler_io_ so that it is destroyed first.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> handler_work_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+
+  std::mutex lifecycle_mu_;  // serialises Start and Stop
+  bool started_ = false;
+  bool running_ = false;
+  std::atomic<bool> stopping_ = false;
+
+  std::mutex connections_mu_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+
+  std::thread handler_thread_;
+  std::vector<std::thread> io_threads_;
+};
+
+HttpServer::HttpServer(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Result<void> HttpServer::Start() { return impl_->Start(); }
+
+uint16_t HttpServer::port() const { return impl_->port(); }
+
+void HttpServer::Post(std::function<void()> fn) { impl_->Post(std::move(fn)); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace inferix::net

@@ -1,0 +1,308 @@
+"""Inferix render driver: runs inside Blender and renders what the worker asks, one command at a time.
+
+Started as:
+
+    blender -b SCENE -Y --factory-startup -noaudio --python-exit-code 1 --python driver.py
+
+It reads one JSON command per line on stdin and writes one JSON event per line to file descriptor 3. Blender's
+own status lines go to stdout and stderr, where they can break lines apart, so no event is ever written there.
+
+Commands:
+    {"cmd": "render", "frames": [1, 2], "output_dir": "/job/out", "format": "PNG" | "OPEN_EXR" | "JPEG" | "",
+     "threads": 0, "border": null | {"min_x", "max_x", "min_y", "max_y"}, "persistent_data": false}
+    {"cmd": "list_files"}
+    {"cmd": "quit"}            (end of input quits too)
+
+Events: ready (with the scene's facts), frame_started, frame_saved, files, error, done (ends every command).
+
+The artist's render settings (samples, dither, adaptive sampling, colour management, ...) are never changed: what
+the network delivers is what the artist's own Blender gives. The driver only sets where the images go, the image
+format asked for, the thread count, the border region and persistent data, and restores the scene's own values of
+those before every command, so that one warm process serves many commands alike.
+"""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+import bpy
+
+# Extensions Blender gives each still-image format (BKE_image_path_ensure_ext).
+EXTENSIONS = {
+    "BMP": ".bmp",
+    "IRIS": ".rgb",
+    "PNG": ".png",
+    "JPEG": ".jpg",
+    "JPEG2000": ".jp2",
+    "TARGA": ".tga",
+    "TARGA_RAW": ".tga",
+    "CINEON": ".cin",
+    "DPX": ".dpx",
+    "OPEN_EXR_MULTILAYER": ".exr",
+    "OPEN_EXR": ".exr",
+    "HDR": ".hdr",
+    "TIFF": ".tif",
+    "WEBP": ".webp",
+}
+REQUESTABLE_FORMATS = ("PNG", "OPEN_EXR", "JPEG")
+
+
+class Events:
+    """One JSON object per line on file descriptor 3, flushed at once."""
+
+    def __init__(self, fd):
+        self.out = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="surrogateescape")
+
+    def emit(self, event, **fields):
+        self.out.write(json.dumps(dict(event=event, **fields)) + "\n")
+        self.out.flush()
+
+
+def frame_name(frame, ext):
+    sign = "-" if frame < 0 else ""
+    return "frame_%s%04d%s" % (sign, abs(frame), ext)
+
+
+class SceneState:
+    """The scene's own values of the settings a command may change, taken once after the file loaded."""
+
+    def __init__(self, scene):
+        r = scene.render
+        im = r.image_settings
+        self.file_format = im.file_format
+        self.color_mode = im.color_mode
+        self.color_depth = im.color_depth
+        self.threads_mode = r.threads_mode
+        self.threads = r.threads
+        self.use_border = r.use_border
+        self.use_crop_to_border = r.use_crop_to_border
+        self.border = (r.border_min_x, r.border_max_x, r.border_min_y, r.border_max_y)
+        self.use_persistent_data = r.use_persistent_data
+        self.filepath = r.filepath
+        self.use_file_extension = r.use_file_extension
+
+    def restore(self, scene):
+        r = scene.render
+        im = r.image_settings
+        if im.file_format != self.file_format:
+            im.file_format = self.file_format
+        set_if_valid(im, "color_mode", self.color_mode)
+        set_if_valid(im, "color_depth", self.color_depth)
+        r.threads_mode = self.threads_mode
+        r.threads = self.threads
+        r.use_border = self.use_border
+        r.use_crop_to_border = self.use_crop_to_border
+        r.border_min_x, r.border_max_x, r.border_min_y, r.border_max_y = self.border
+        r.use_persistent_data = self.use_persistent_data
+        r.filepath = self.filepath
+        r.use_file_extension = self.use_file_extension
+
+
+def set_if_valid(struct, name, value):
+    """Sets an enum property when the value is one it accepts now (valid values depend on the file format)."""
+    if value == "" or getattr(struct, name) == value:
+        return
+    try:
+        setattr(struct, name, value)
+    except TypeError:
+        pass
+
+
+def scene_info(scene):
+    r = scene.render
+    im = r.image_settings
+    return {
+        "blender_version": bpy.app.version_string,
+        "file_version": ".".join(str(v) for v in bpy.data.version),
+        # Blender's own integer arithmetic for the output size (rd->xsch * rd->size / 100).
+        "width": r.resolution_x * r.resolution_percentage // 100,
+        "height": r.resolution_y * r.resolution_percentage // 100,
+        "file_format": im.file_format,
+        "color_mode": im.color_mode,
+        "color_depth": im.color_depth,
+        "fps": r.fps / r.fps_base,
+        "frame_start": scene.frame_start,
+        "frame_end": scene.frame_end,
+        "frame_step": scene.frame_step,
+        "has_camera": scene.camera is not None,
+    }
+
+
+def apply_format(scene, state, fmt):
+    im = scene.render.image_settings
+    if not fmt:
+        return
+    if fmt not in REQUESTABLE_FORMATS:
+        raise ValueError("unsupported output format %r (use PNG, OPEN_EXR or JPEG)" % fmt)
+    if fmt == state.file_format:
+        return  # the scene's own format: its own depth and colour mode too
+    im.file_format = fmt
+    set_if_valid(im, "color_mode", state.color_mode)
+    if fmt == "OPEN_EXR":
+        # Blender would pick 32-bit float; half float is the usual delivery depth unless the scene chose EXR.
+        depth = state.color_depth if state.file_format in ("OPEN_EXR", "OPEN_EXR_MULTILAYER") else "16"
+        set_if_valid(im, "color_depth", depth)
+    elif fmt == "PNG":
+        set_if_valid(im, "color_depth", state.color_depth if state.color_depth in ("8", "16") else "8")
+
+
+def safe_relative(path):
+    """A File Output slot path with absolute parts and '..' removed, so that it stays under the base path."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts)
+
+
+def compositor_trees():
+    for scene in bpy.data.scenes:
+        if scene.node_tree is not None:
+            yield scene.node_tree
+    for group in bpy.data.node_groups:
+        if group.bl_idname == "CompositorNodeTree":
+            yield group
+
+
+def redirect_file_outputs(output_dir):
+    """Points every compositor File Output node into the job folder: a scene must not write anywhere else."""
+    base = os.path.join(output_dir, "file_output") + os.sep
+    for tree in compositor_trees():
+        for node in tree.nodes:
+            if node.bl_idname != "CompositorNodeOutputFile":
+                continue
+            node.base_path = base
+            for slot in node.file_slots:
+                slot.path = safe_relative(slot.path)
+            for slot in node.layer_slots:
+                slot.name = safe_relative(slot.name)
+
+
+def render(events, state, command):
+    scene = bpy.context.scene
+    r = scene.render
+    output_dir = os.path.abspath(command["output_dir"])
+    os.makedirs(output_dir, exist_ok=True)
+
+    apply_format(scene, state, command.get("format") or "")
+    fmt = r.image_settings.file_format
+    ext = EXTENSIONS.get(fmt)
+    if ext is None:
+        raise ValueError("the scene's output format %s is not a still image format; ask for PNG, OPEN_EXR or JPEG"
+                         % fmt)
+
+    threads = int(command.get("threads") or 0)
+    if threads > 0:
+        r.threads_mode = "FIXED"
+        r.threads = threads
+    else:
+        r.threads_mode = "AUTO"
+
+    border = command.get("border")
+    if border:
+        r.use_border = True
+        r.use_crop_to_border = False  # the full canvas: pixels line up with the full frame's
+        r.border_min_x = float(border["min_x"])
+        r.border_max_x = float(border["max_x"])
+        r.border_min_y = float(border["min_y"])
+        r.border_max_y = float(border["max_y"])
+    if command.get("persistent_data"):
+        r.use_persistent_data = True
+
+    redirect_file_outputs(output_dir)
+
+    for frame in command.get("frames") or []:
+        frame = int(frame)
+        events.emit("frame_started", frame=frame)
+        path = os.path.join(output_dir, frame_name(frame, ext))
+        # The exact name: no '#' expansion, no extension added (write_still does not append frame numbers).
+        r.filepath = path
+        r.use_file_extension = False
+        if os.path.exists(path):
+            os.remove(path)  # so that the check below sees this render's file, not an earlier one
+        scene.frame_set(frame)
+        started = time.monotonic()
+        result = bpy.ops.render.render(write_still=True)
+        seconds = time.monotonic() - started
+        if "FINISHED" not in result:
+            raise RuntimeError("Blender did not finish rendering frame %d (%s)" % (frame, ", ".join(result)))
+        if not os.path.exists(path):
+            raise RuntimeError("Blender rendered frame %d but did not write %s" % (frame, path))
+        events.emit("frame_saved", frame=frame, path=path, render_seconds=seconds)
+
+
+def list_files(events):
+    files = bpy.utils.blend_paths(absolute=False, packed=False, local=False)
+    # Blender 3.4 already leaves packed data out with packed=False (checked); also drop a path when every
+    # data-block naming it is packed, whatever another Blender version does: a packed file needs no upload.
+    packed, unpacked = set(), set()
+    for collection in (bpy.data.images, bpy.data.sounds, bpy.data.fonts, bpy.data.libraries):
+        for block in collection:
+            is_packed = getattr(block, "packed_file", None) is not None or bool(getattr(block, "packed_files", None))
+            (packed if is_packed else unpacked).add(block.filepath)
+    skip = packed - unpacked
+    seen = set()
+    result = []
+    for path in files:
+        if path in skip or path in seen or path == "<builtin>":
+            continue
+        seen.add(path)
+        result.append(path)
+    events.emit("files", files=result)
+
+
+def line_buffer_blender_output():
+    """Makes Blender's C stdout line-buffered. Redirected to the log it is fully buffered, so a Blender that
+    crashes or is killed would take its last lines, the ones that say what went wrong, with it."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        c_stdout = ctypes.c_void_p.in_dll(libc, "stdout")
+        libc.fflush(c_stdout)
+        libc.setvbuf(c_stdout, None, 1, 0)  # _IOLBF
+    except Exception:  # not glibc: the log is only less timely
+        traceback.print_exc()
+
+
+def main():
+    line_buffer_blender_output()
+    sys.stdout.flush()
+    events = Events(3)
+    if not bpy.data.filepath:
+        events.emit("error", message="Blender did not load the scene file")
+        sys.exit(1)
+    scene = bpy.context.scene
+    state = SceneState(scene)
+    events.emit("ready", scene=scene_info(scene))
+
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            break  # the worker closed our input
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            command = json.loads(line)
+            if not isinstance(command, dict):
+                raise ValueError("a command is a JSON object")
+            name = command.get("cmd")
+            if name == "quit":
+                break
+            if name == "render":
+                state.restore(scene)
+                try:
+                    render(events, state, command)
+                finally:
+                    state.restore(scene)
+            elif name == "list_files":
+                list_files(events)
+            else:
+                raise ValueError("unknown command %r" % name)
+        except Exception as e:  # one bad command must not end the process
+            traceback.print_exc()
+            events.emit("error", message="%s: %s" % (type(e).__name__, e))
+        events.emit("done")
+
+
+main()

@@ -1,0 +1,105 @@
+#include "store/migrations.hpp"
+
+namespace inferix::store {
+
+const std::vector<Migration>& SqliteMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE user_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id)
+);
+CREATE TABLE enrollments (
+  token_hash TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  used_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE nodes (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  capabilities TEXT NOT NULL DEFAULT '{}',
+  banned INTEGER NOT NULL DEFAULT 0,
+  last_seen_ms INTEGER NOT NULL DEFAULT 0,
+  accepted INTEGER NOT NULL DEFAULT 0,
+  rejected INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE user_files (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (user_id, sha256)
+);
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  main_file TEXT NOT NULL,
+  files TEXT NOT NULL,
+  frames_spec TEXT NOT NULL,
+  format TEXT NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX jobs_by_user ON jobs(user_id, id);
+CREATE TABLE frames (
+  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  task_id INTEGER NOT NULL DEFAULT 0,
+  output_id INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  errors TEXT NOT NULL DEFAULT '',
+  excluded TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (job_id, number)
+);
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  frames TEXT NOT NULL,
+  output_id INTEGER NOT NULL DEFAULT 0,
+  node_id INTEGER NOT NULL DEFAULT 0,
+  lease_expires_ms INTEGER NOT NULL DEFAULT 0,
+  excluded TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX tasks_by_state ON tasks(state, kind);
+CREATE INDEX tasks_by_job ON tasks(job_id);
+CREATE TABLE outputs (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  frame INTEGER NOT NULL,
+  task_id INTEGER NOT NULL,
+  node_id INTEGER NOT NULL,
+  blob_key TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  render_seconds REAL NOT NULL DEFAULT 0,
+  verdict TEXT NOT NULL,
+  verdict_detail TEXT NOT NULL DEFAULT '',
+  verifier_node_id INTEGER NOT NULL DEFAULT 0,
+  verify_seconds REAL NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  UNIQUE (task_id, frame)
+);
+CREATE INDEX outputs_by_job ON outputs(job_id, frame);
+)sql"},
+  };
+  return kMigrations;
+}
+
+}  // namespace inferix::store

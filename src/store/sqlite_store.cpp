@@ -1,0 +1,514 @@
+#include "store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "store/migrations.hpp"
+
+namespace inferix::store {
+namespace {
+
+using domain::Frame;
+using domain::Job;
+using domain::Node;
+using domain::Output;
+using domain::Task;
+
+std::string JoinInts(const std::vector<int64_t>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(v[i]);
+  }
+  return out;
+}
+std::string JoinInts(const std::vector<int>& v) {
+  std::vector<int64_t> w(v.begin(), v.end());
+  return JoinInts(w);
+}
+template <class T>
+std::vector<T> SplitInts(const std::string& s) {
+  std::vector<T> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(static_cast<T>(std::stoll(item)));
+  }
+  return out;
+}
+
+// Files are kept as "sha256 size path" lines: paths are checked safe (no newlines) before they get here.
+std::string EncodeFiles(const std::vector<domain::SceneFile>& files) {
+  std::string out;
+  for (const auto& f : files) out += f.sha256 + " " + std::to_string(f.size) + " " + f.path + "\n";
+  return out;
+}
+std::vector<domain::SceneFile> DecodeFiles(const std::string& s) {
+  std::vector<domain::SceneFile> out;
+  std::stringstream ss(s);
+  std::string line;
+  while (std::getline(ss, line)) {
+    auto a = line.find(' ');
+    auto b = line.find(' ', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    out.push_back({line.substr(b + 1), line.substr(0, a), std::stoll(line.substr(a + 1, b - a - 1))});
+  }
+  return out;
+}
+
+// A prepared statement with positional binding.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) error_ = sqlite3_errmsg(db);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int64_t v) {
+    sqlite3_bind_int64(stmt_, ++index_, v);
+    return *this;
+  }
+  Stmt& Bind(int v) { return Bind(static_cast<int64_t>(v)); }
+  Stmt& Bind(double v) {
+    sqlite3_bind_double(stmt_, ++index_, v);
+    return *this;
+  }
+  Stmt& Bind(const std::string& v) {
+    sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(std::string_view v) { return Bind(std::string(v)); }
+  Stmt& Bind(const char* v) { return Bind(std::string(v)); }
+
+  /// Steps once: true with a row, false when done; errors are recorded.
+  bool Step() {
+    if (!error_.empty()) return false;
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) error_ = sqlite3_errmsg(db_);
+    return false;
+  }
+  Result<void> Run() {
+    Step();
+    return Status();
+  }
+  Result<void> Status() const {
+    if (error_.empty()) return Ok();
+    return MakeError(Errc::kInternal, "database: " + error_);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string Text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int index_ = 0;
+  std::string error_;
+};
+
+constexpr const char* kJobCols =
+    "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, created_ms, "
+    "finished_ms";
+constexpr const char* kTaskCols =
+    "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms";
+constexpr const char* kFrameCols = "job_id, number, state, task_id, output_id, failures, errors, excluded";
+constexpr const char* kOutputCols =
+    "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
+    "verifier_node_id, verify_seconds, created_ms";
+constexpr const char* kNodeCols =
+    "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected";
+
+Job ReadJob(const Stmt& s) {
+  Job j;
+  j.id = s.Int(0);
+  j.user_id = s.Int(1);
+  j.name = s.Text(2);
+  j.main_file = s.Text(3);
+  j.files = DecodeFiles(s.Text(4));
+  j.frames_spec = s.Text(5);
+  j.format = domain::ParseOutputFormat(s.Text(6)).value_or(domain::OutputFormat::kPng);
+  j.chunk_size = static_cast<int>(s.Int(7));
+  j.priority = static_cast<int>(s.Int(8));
+  j.state = domain::ParseJobState(s.Text(9)).value_or(domain::JobState::kFailed);
+  j.message = s.Text(10);
+  j.created_ms = s.Int(11);
+  j.finished_ms = s.Int(12);
+  return j;
+}
+Task ReadTask(const Stmt& s) {
+  Task t;
+  t.id = s.Int(0);
+  t.job_id = s.Int(1);
+  t.kind = domain::ParseTaskKind(s.Text(2)).value_or(domain::TaskKind::kRender);
+  t.state = domain::ParseTaskState(s.Text(3)).value_or(domain::TaskState::kFailed);
+  t.frames = SplitInts<int>(s.Text(4));
+  t.output_id = s.Int(5);
+  t.node_id = s.Int(6);
+  t.lease_expires_ms = s.Int(7);
+  t.excluded_nodes = SplitInts<int64_t>(s.Text(8));
+  t.message = s.Text(9);
+  t.created_ms = s.Int(10);
+  return t;
+}
+Frame ReadFrame(const Stmt& s) {
+  Frame f;
+  f.job_id = s.Int(0);
+  f.number = static_cast<int>(s.Int(1));
+  f.state = domain::ParseFrameState(s.Text(2)).value_or(domain::FrameState::kFailed);
+  f.task_id = s.Int(3);
+  f.output_id = s.Int(4);
+  f.failures = static_cast<int>(s.Int(5));
+  f.errors = s.Text(6);
+  f.excluded_nodes = SplitInts<int64_t>(s.Text(7));
+  return f;
+}
+Output ReadOutput(const Stmt& s) {
+  Output o;
+  o.id = s.Int(0);
+  o.job_id = s.Int(1);
+  o.frame = static_cast<int>(s.Int(2));
+  o.task_id = s.Int(3);
+  o.node_id = s.Int(4);
+  o.blob_key = s.Text(5);
+  o.sha256 = s.Text(6);
+  o.render_seconds = s.Real(7);
+  o.verdict = domain::ParseVerdict(s.Text(8)).value_or(domain::Verdict::kPending);
+  o.verdict_detail = s.Text(9);
+  o.verifier_node_id = s.Int(10);
+  o.verify_seconds = s.Real(11);
+  o.created_ms = s.Int(12);
+  return o;
+}
+Node ReadNode(const Stmt& s) {
+  Node n;
+  n.id = s.Int(0);
+  n.name = s.Text(1);
+  n.role = domain::ParseNodeRole(s.Text(2)).value_or(domain::NodeRole::kWorker);
+  n.public_key = s.Text(3);
+  n.capabilities_json = s.Text(4);
+  n.banned = s.Int(5) != 0;
+  n.last_seen_ms = s.Int(6);
+  n.accepted = static_cast<int>(s.Int(7));
+  n.rejected = static_cast<int>(s.Int(8));
+  return n;
+}
+
+template <class T, class Reader>
+Result<std::optional<T>> QueryOne(Stmt& s, Reader read) {
+  if (s.Step()) return std::optional<T>(read(s));
+  INFERIX_TRY(s.Status());
+  return std::optional<T>();
+}
+template <class T, class Reader>
+Result<std::vector<T>> QueryAll(Stmt& s, Reader read) {
+  std::vector<T> out;
+  while (s.Step()) out.push_back(read(s));
+  INFERIX_TRY(s.Status());
+  return out;
+}
+
+class SqliteStore final : public domain::Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override { sqlite3_close(db_); }
+
+  Result<void> Exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      return MakeError(Errc::kInternal, "database: " + msg);
+    }
+    return Ok();
+  }
+
+  Result<void> Migrate() {
+    INFERIX_TRY(Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"));
+    for (const auto& m : SqliteMigrations()) {
+      Stmt q(db_, "SELECT 1 FROM schema_migrations WHERE version = ?");
+      q.Bind(m.version);
+      if (q.Step()) continue;
+      INFERIX_TRY(q.Status());
+      auto r = Transaction([&]() -> Result<void> {
+        INFERIX_TRY(Exec(std::string(m.sql)));
+        Stmt ins(db_, "INSERT INTO schema_migrations (version) VALUES (?)");
+        ins.Bind(m.version);
+        return ins.Run();
+      });
+      if (!r) return MakeError(Errc::kInternal, "migration " + std::to_string(m.version) + ": " + r.error().message);
+    }
+    return Ok();
+  }
+
+  Result<void> Transaction(const std::function<Result<void>()>& fn) override {
+    if (in_transaction_) return fn();  // nested: part of the outer transaction
+    INFERIX_TRY(Exec("BEGIN IMMEDIATE"));
+    in_transaction_ = true;
+    Result<void> r = Ok();
+    try {
+      r = fn();
+    } catch (...) {
+      in_transaction_ = false;
+      (void)Exec("ROLLBACK");
+      throw;
+    }
+    in_transaction_ = false;
+    if (!r) {
+      (void)Exec("ROLLBACK");
+      return r;
+    }
+    auto c = Exec("COMMIT");
+    if (!c) (void)Exec("ROLLBACK");
+    return c;
+  }
+
+  Result<int64_t> CreateUser(const std::string& name, const std::string& token_hash) override {
+    int64_t id = 0;
+    INFERIX_TRY(Transaction([&]() -> Result<void> {
+      Stmt find(db_, "SELECT id FROM users WHERE name = ?");
+      find.Bind(name);
+      if (find.Step()) {
+        id = find.Int(0);
+      } else {
+        INFERIX_TRY(find.Status());
+        Stmt ins(db_, "INSERT INTO users (name) VALUES (?)");
+        ins.Bind(name);
+        INFERIX_TRY(ins.Run());
+        id = sqlite3_last_insert_rowid(db_);
+      }
+      Stmt tok(db_, "INSERT INTO user_tokens (token_hash, user_id) VALUES (?, ?)");
+      tok.Bind(token_hash).Bind(id);
+      return tok.Run();
+    }));
+    return id;
+  }
+
+  Result<std::optional<domain::User>> FindUserByTokenHash(const std::string& token_hash) override {
+    Stmt s(db_, "SELECT u.id, u.name FROM user_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?");
+    s.Bind(token_hash);
+    return QueryOne<domain::User>(s, [](const Stmt& r) { return domain::User{r.Int(0), r.Text(1)}; });
+  }
+
+  Result<void> CreateEnrollment(const std::string& token_hash, domain::NodeRole role, int64_t expires_ms) override {
+    Stmt s(db_, "INSERT INTO enrollments (token_hash, role, expires_ms) VALUES (?, ?, ?)");
+    s.Bind(token_hash).Bind(domain::ToString(role)).Bind(expires_ms);
+    return s.Run();
+  }
+
+  Result<std::optional<domain::NodeRole>> ConsumeEnrollment(const std::string& token_hash, int64_t now_ms) override {
+    std::optional<domain::NodeRole> role;
+    INFERIX_TRY(Transaction([&]() -> Result<void> {
+      Stmt s(db_, "SELECT role FROM enrollments WHERE token_hash = ? AND used_ms = 0 AND expires_ms > ?");
+      s.Bind(token_hash).Bind(now_ms);
+      if (!s.Step()) return s.Status();
+      role = domain::ParseNodeRole(s.Text(0));
+      Stmt u(db_, "UPDATE enrollments SET used_ms = ? WHERE token_hash = ?");
+      u.Bind(now_ms).Bind(token_hash);
+      return u.Run();
+    }));
+    return role;
+  }
+
+  Result<int64_t> CreateNode(const Node& n, const std::string& token_hash) override {
+    Stmt s(db_,
+           "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(n.name).Bind(domain::ToString(n.role)).Bind(n.public_key).Bind(token_hash).Bind(n.capabilities_json);
+    s.Bind(n.last_seen_ms);
+    INFERIX_TRY(s.Run());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+  Result<std::optional<Node>> FindNodeByTokenHash(const std::string& token_hash) override {
+    Stmt s(db_, (std::string("SELECT ") + kNodeCols + " FROM nodes WHERE token_hash = ?").c_str());
+    s.Bind(token_hash);
+    return QueryOne<Node>(s, ReadNode);
+  }
+  Result<std::optional<Node>> GetNode(int64_t id) override {
+    Stmt s(db_, (std::string("SELECT ") + kNodeCols + " FROM nodes WHERE id = ?").c_str());
+    s.Bind(id);
+    return QueryOne<Node>(s, ReadNode);
+  }
+  Result<std::vector<Node>> ListNodes() override {
+    Stmt s(db_, (std::string("SELECT ") + kNodeCols + " FROM nodes ORDER BY id").c_str());
+    return QueryAll<Node>(s, ReadNode);
+  }
+  Result<void> UpdateNode(const Node& n) override {
+    Stmt s(db_,
+           "UPDATE nodes SET name = ?, capabilities = ?, banned = ?, last_seen_ms = ?, accepted = ?, rejected = ? "
+           "WHERE id = ?");
+    s.Bind(n.name).Bind(n.capabilities_json).Bind(n.banned ? 1 : 0).Bind(n.last_seen_ms).Bind(n.accepted);
+    s.Bind(n.rejected).Bind(n.id);
+    return s.Run();
+  }
+
+  Result<void> AddUserFile(int64_t user_id, const std::string& sha256, int64_t size) override {
+    Stmt s(db_, "INSERT OR IGNORE INTO user_files (user_id, sha256, size) VALUES (?, ?, ?)");
+    s.Bind(user_id).Bind(sha256).Bind(size);
+    return s.Run();
+  }
+  Result<bool> UserHasFile(int64_t user_id, const std::string& sha256) override {
+    Stmt s(db_, "SELECT 1 FROM user_files WHERE user_id = ? AND sha256 = ?");
+    s.Bind(user_id).Bind(sha256);
+    bool found = s.Step();
+    INFERIX_TRY(s.Status());
+    return found;
+  }
+
+  Result<int64_t> CreateJob(const Job& j) override {
+    Stmt s(db_,
+           "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, "
+           "message, created_ms, finished_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(j.user_id).Bind(j.name).Bind(j.main_file).Bind(EncodeFiles(j.files)).Bind(j.frames_spec);
+    s.Bind(domain::ToString(j.format)).Bind(j.chunk_size).Bind(j.priority).Bind(domain::ToString(j.state));
+    s.Bind(j.message).Bind(j.created_ms).Bind(j.finished_ms);
+    INFERIX_TRY(s.Run());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+  Result<std::optional<Job>> GetJob(int64_t id) override {
+    Stmt s(db_, (std::string("SELECT ") + kJobCols + " FROM jobs WHERE id = ?").c_str());
+    s.Bind(id);
+    return QueryOne<Job>(s, ReadJob);
+  }
+  Result<std::vector<Job>> ListJobs(int64_t user_id) override {
+    Stmt s(db_, (std::string("SELECT ") + kJobCols + " FROM jobs WHERE user_id = ? ORDER BY id").c_str());
+    s.Bind(user_id);
+    return QueryAll<Job>(s, ReadJob);
+  }
+  Result<std::vector<Job>> ListJobsInState(domain::JobState state) override {
+    Stmt s(db_, (std::string("SELECT ") + kJobCols + " FROM jobs WHERE state = ? ORDER BY id").c_str());
+    s.Bind(domain::ToString(state));
+    return QueryAll<Job>(s, ReadJob);
+  }
+  Result<void> UpdateJob(const Job& j) override {
+    Stmt s(db_, "UPDATE jobs SET state = ?, message = ?, priority = ?, finished_ms = ? WHERE id = ?");
+    s.Bind(domain::ToString(j.state)).Bind(j.message).Bind(j.priority).Bind(j.finished_ms).Bind(j.id);
+    return s.Run();
+  }
+
+  Result<void> PutFrame(const Frame& f) override {
+    Stmt s(db_, (std::string("INSERT OR REPLACE INTO frames (") + kFrameCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)").c_str());
+    s.Bind(f.job_id).Bind(f.number).Bind(domain::ToString(f.state)).Bind(f.task_id).Bind(f.output_id);
+    s.Bind(f.failures).Bind(f.errors).Bind(JoinInts(f.excluded_nodes));
+    return s.Run();
+  }
+  Result<std::optional<Frame>> GetFrame(int64_t job_id, int number) override {
+    Stmt s(db_, (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? AND number = ?").c_str());
+    s.Bind(job_id).Bind(number);
+    return QueryOne<Frame>(s, ReadFrame);
+  }
+  Result<std::vector<Frame>> ListFrames(int64_t job_id) override {
+    Stmt s(db_, (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? ORDER BY number").c_str());
+    s.Bind(job_id);
+    return QueryAll<Frame>(s, ReadFrame);
+  }
+
+  Result<int64_t> CreateTask(const Task& t) override {
+    Stmt s(db_,
+           "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, "
+           "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(t.job_id).Bind(domain::ToString(t.kind)).Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames));
+    s.Bind(t.output_id).Bind(t.node_id).Bind(t.lease_expires_ms).Bind(JoinInts(t.excluded_nodes)).Bind(t.message);
+    s.Bind(t.created_ms);
+    INFERIX_TRY(s.Run());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+  Result<std::optional<Task>> GetTask(int64_t id) override {
+    Stmt s(db_, (std::string("SELECT ") + kTaskCols + " FROM tasks WHERE id = ?").c_str());
+    s.Bind(id);
+    return QueryOne<Task>(s, ReadTask);
+  }
+  Result<void> UpdateTask(const Task& t) override {
+    Stmt s(db_,
+           "UPDATE tasks SET state = ?, frames = ?, node_id = ?, lease_expires_ms = ?, excluded = ?, message = ? "
+           "WHERE id = ?");
+    s.Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames)).Bind(t.node_id).Bind(t.lease_expires_ms);
+    s.Bind(JoinInts(t.excluded_nodes)).Bind(t.message).Bind(t.id);
+    return s.Run();
+  }
+  Result<std::vector<Task>> ListClaimableTasks(domain::TaskKind kind, int limit) override {
+    Stmt s(db_,
+           "SELECT t.id, t.job_id, t.kind, t.state, t.frames, t.output_id, t.node_id, t.lease_expires_ms, t.excluded, "
+           "t.message, t.created_ms FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND "
+           "t.kind = ? AND j.state IN ('queued', 'active') ORDER BY j.priority DESC, t.id LIMIT ?");
+    s.Bind(domain::ToString(kind)).Bind(limit);
+    return QueryAll<Task>(s, ReadTask);
+  }
+  Result<std::vector<Task>> ListExpiredTasks(int64_t now_ms) override {
+    Stmt s(db_, (std::string("SELECT ") + kTaskCols + " FROM tasks WHERE state = 'active' AND lease_expires_ms < ?")
+                    .c_str());
+    s.Bind(now_ms);
+    return QueryAll<Task>(s, ReadTask);
+  }
+  Result<std::vector<Task>> ListJobTasks(int64_t job_id) override {
+    Stmt s(db_, (std::string("SELECT ") + kTaskCols + " FROM tasks WHERE job_id = ? ORDER BY id").c_str());
+    s.Bind(job_id);
+    return QueryAll<Task>(s, ReadTask);
+  }
+
+  Result<int64_t> CreateOutput(const Output& o) override {
+    Stmt s(db_,
+           "INSERT INTO outputs (job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, "
+           "verdict_detail, verifier_node_id, verify_seconds, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(o.job_id).Bind(o.frame).Bind(o.task_id).Bind(o.node_id).Bind(o.blob_key).Bind(o.sha256);
+    s.Bind(o.render_seconds).Bind(domain::ToString(o.verdict)).Bind(o.verdict_detail).Bind(o.verifier_node_id);
+    s.Bind(o.verify_seconds).Bind(o.created_ms);
+    INFERIX_TRY(s.Run());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+  Result<std::optional<Output>> GetOutput(int64_t id) override {
+    Stmt s(db_, (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE id = ?").c_str());
+    s.Bind(id);
+    return QueryOne<Output>(s, ReadOutput);
+  }
+  Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) override {
+    Stmt s(db_, (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE task_id = ? AND frame = ?").c_str());
+    s.Bind(task_id).Bind(frame);
+    return QueryOne<Output>(s, ReadOutput);
+  }
+  Result<std::vector<Output>> ListOutputs(int64_t job_id) override {
+    Stmt s(db_, (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE job_id = ? ORDER BY frame, id").c_str());
+    s.Bind(job_id);
+    return QueryAll<Output>(s, ReadOutput);
+  }
+  Result<void> UpdateOutput(const Output& o) override {
+    Stmt s(db_,
+           "UPDATE outputs SET verdict = ?, verdict_detail = ?, verifier_node_id = ?, verify_seconds = ? WHERE id = ?");
+    s.Bind(domain::ToString(o.verdict)).Bind(o.verdict_detail).Bind(o.verifier_node_id).Bind(o.verify_seconds);
+    s.Bind(o.id);
+    return s.Run();
+  }
+
+ private:
+  sqlite3* db_;
+  bool in_transaction_ = false;
+};
+
+}  // namespace
+
+int SqliteSchemaVersion() { return SqliteMigrations().back().version; }
+
+Result<std::unique_ptr<domain::Store>> OpenSqliteStore(const std::filesystem::path& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return MakeError(Errc::kInternal, "cannot open database " + path.string() + ": " + msg);
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  sqlite3_busy_timeout(db, 10000);
+  // Every write here carries completed work (frames, verdicts): a committed row must survive a crash.
+  INFERIX_TRY(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  INFERIX_TRY(store->Migrate());
+  return std::unique_ptr<domain::Store>(std::move(store));
+}
+
+}  // namespace inferix::store

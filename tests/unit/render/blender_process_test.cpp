@@ -1,0 +1,411 @@
+// The process runner and its sandbox, with stand-in "blender" scripts: fast, and no Blender needed.
+#include "render/blender_process.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "core/files.hpp"
+
+namespace inferix::render {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() /
+            ("inferix_render_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void WriteExecutable(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+  fs::permissions(path, fs::perms::owner_all);
+}
+
+// Index of `flag` followed by `a` and `b` in argv, or -1.
+int FindTriple(const std::vector<std::string>& argv, const std::string& flag, const std::string& a,
+               const std::string& b) {
+  for (size_t i = 0; i + 2 < argv.size(); ++i) {
+    if (argv[i] == flag && argv[i + 1] == a && argv[i + 2] == b) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST(SandboxArgv, Shape) {
+  TempDir t;
+  BlenderOptions o;
+  o.blender = "/usr/bin/blender";
+  o.scene_dir = t.path() / "scene";
+  o.scene = o.scene_dir / "a.blend";
+  o.work_dir = t.path() / "work";
+  o.driver = t.path() / "drv" / "driver.py";
+  fs::create_directories(o.scene_dir);
+  fs::create_directories(o.work_dir);
+  std::vector<std::string> inner = {"/usr/bin/blender", "-b", o.scene.string(), "-Y"};
+  auto argv = SandboxArgv(o, inner);
+
+  ASSERT_FALSE(argv.empty());
+  EXPECT_EQ(argv[0], "bwrap");
+  auto dashdash = std::find(argv.begin(), argv.end(), "--");
+  ASSERT_NE(dashdash, argv.end());
+  EXPECT_EQ(std::vector<std::string>(dashdash + 1, argv.end()), inner) << "the wrapped command comes last";
+  std::vector<std::string> opts(argv.begin(), dashdash);
+
+  EXPECT_TRUE(Contains(opts, "--unshare-all"));
+  EXPECT_TRUE(Contains(opts, "--die-with-parent"));
+  EXPECT_TRUE(Contains(opts, "--new-session"));
+  EXPECT_TRUE(Contains(opts, "--clearenv"));
+  auto cap = std::find(opts.begin(), opts.end(), "--cap-drop");
+  ASSERT_NE(cap, opts.end());
+  EXPECT_EQ(*(cap + 1), "ALL");
+  EXPECT_GE(FindTriple(opts, "--ro-bind", "/usr", "/usr"), 0);
+  EXPECT_GE(FindTriple(opts, "--ro-bind", "/etc", "/etc"), 0);
+  auto tmpfs = std::find(opts.begin(), opts.end(), "--tmpfs");
+  ASSERT_NE(tmpfs, opts.end());
+  EXPECT_EQ(*(tmpfs + 1), "/tmp");
+
+  std::string scene_dir = fs::canonical(o.scene_dir).string();
+  std::string work_dir = fs::canonical(o.work_dir).string();
+  EXPECT_GE(FindTriple(opts, "--ro-bind", scene_dir, scene_dir), 0) << "scene folder is read-only";
+  EXPECT_GE(FindTriple(opts, "--bind", work_dir, work_dir), 0) << "work folder is writable";
+  EXPECT_GE(FindTriple(opts, "--ro-bind", o.driver.string(), o.driver.string()), 0) << "driver is read-only";
+  EXPECT_GE(FindTriple(opts, "--setenv", "HOME", work_dir), 0);
+  auto chdir = std::find(opts.begin(), opts.end(), "--chdir");
+  ASSERT_NE(chdir, opts.end());
+  EXPECT_EQ(*(chdir + 1), work_dir);
+
+  // Only these folders are writable: exactly one --bind, the work folder.
+  EXPECT_EQ(std::count(opts.begin(), opts.end(), "--bind"), 1);
+  EXPECT_FALSE(Contains(opts, "--dev-bind"));
+  EXPECT_FALSE(Contains(opts, "--share-net"));
+  for (size_t i = 0; i + 1 < opts.size(); ++i) {
+    if (opts[i] == "--bind" || opts[i] == "--ro-bind") {
+      const std::string& src = opts[i + 1];
+      EXPECT_NE(src, "/") << "the whole file system must not be bound";
+      EXPECT_NE(src.rfind("/root", 0), 0u) << src;
+      EXPECT_NE(src.rfind("/home", 0), 0u) << src;
+    }
+  }
+  // Merged /usr: the top-level links are recreated as links, not bound.
+  std::error_code ec;
+  if (fs::is_symlink("/lib64", ec)) {
+    EXPECT_GE(FindTriple(opts, "--symlink", "usr/lib64", "/lib64"), 0);
+  }
+}
+
+TEST(SandboxArgv, NestedFoldersAreBoundOuterFirst) {
+  TempDir t;
+  BlenderOptions o;
+  o.blender = "/usr/bin/blender";
+  o.work_dir = t.path() / "work";
+  o.scene_dir = t.path() / "work" / "scene";  // inside the writable folder: must stay read-only
+  o.driver = t.path() / "work" / "driver.py";
+  fs::create_directories(o.scene_dir);
+  auto argv = SandboxArgv(o, {"true"});
+  std::string work = fs::canonical(o.work_dir).string();
+  std::string scene = fs::canonical(o.scene_dir).string();
+  int work_at = FindTriple(argv, "--bind", work, work);
+  int scene_at = FindTriple(argv, "--ro-bind", scene, scene);
+  ASSERT_GE(work_at, 0);
+  ASSERT_GE(scene_at, 0);
+  EXPECT_LT(work_at, scene_at);
+}
+
+TEST(SandboxArgv, BindsTheFolderOfABlenderOutsideUsr) {
+  TempDir t;
+  fs::path exe = t.path() / "blender-4.1" / "blender";
+  WriteExecutable(exe, "#!/bin/sh\n");
+  fs::create_directories(t.path() / "bin");
+  fs::create_symlink(exe, t.path() / "bin" / "blender");  // a link, as an install in /usr/local/bin would be
+  BlenderOptions o;
+  o.blender = t.path() / "bin" / "blender";
+  o.work_dir = t.path() / "work";
+  o.scene_dir = t.path() / "scene";
+  o.driver = t.path() / "driver.py";
+  auto argv = SandboxArgv(o, {"x"});
+  std::string dir = fs::canonical(exe.parent_path()).string();
+  EXPECT_GE(FindTriple(argv, "--ro-bind", dir, dir), 0);
+}
+
+// A stand-in for Blender: answers the driver protocol from a shell script, optionally probing its sandbox
+// first.
+struct FakeBlender {
+  TempDir t;
+  BlenderOptions options;
+
+  explicit FakeBlender(const std::string& body, bool sandbox) {
+    options.blender = t.path() / "bin" / "blender";
+    options.scene_dir = t.path() / "scene";
+    options.scene = options.scene_dir / "scene.blend";
+    options.work_dir = t.path() / "work";
+    options.driver = t.path() / "drv" / "driver.py";
+    options.log_file = t.path() / "blender.log";
+    options.sandbox = sandbox;
+    fs::create_directories(options.scene_dir);
+    fs::create_directories(options.work_dir);
+    fs::create_directories(options.driver.parent_path());
+    std::ofstream(options.scene) << "BLENDER-v304";
+    std::ofstream(options.driver) << "# not used by the stand-in\n";
+    WriteExecutable(options.blender, "#!/bin/sh\n" + body);
+  }
+};
+
+constexpr const char* kReady =
+    R"(printf '%s\n' '{"event":"ready","scene":{"blender_version":"9.9.9","file_version":"9.9.1","width":64,)"
+    R"("height":48,"file_format":"PNG","color_mode":"RGBA","color_depth":"8","fps":24,"frame_start":1,)"
+    R"("frame_end":3,"frame_step":1,"has_camera":true}}' >&3)"
+    "\n";
+
+// Serves commands: render answers frame 7 (path in the work folder), list_files two names, "die" exits 3.
+constexpr const char* kServe = R"(
+while IFS= read -r line; do
+  case "$line" in
+    *quit*) exit 0 ;;
+    *list_files*) printf '%s\n' '{"event":"files","files":["//a.png","//b/c.exr"]}' '{"event":"done"}' >&3 ;;
+    *'"frames":[666]'*) echo "Error: boom, the stand-in died" >&2; exit 3 ;;
+    *'"frames":[13]'*) printf '%s\n' '{"event":"error","message":"bad frame"}' '{"event":"done"}' >&3 ;;
+    *'"frames":[99]'*) printf '%s\n' '{"event":"frame_started","frame":99}' >&3; sleep 30 ;;
+    *render*) printf '{"event":"frame_started","frame":7}\n{"event":"frame_saved","frame":7,"path":"%s/f.png","render_seconds":0.5}\n{"event":"done"}\n' "$PWD" >&3 ;;
+  esac
+done
+)";
+
+TEST(BlenderProcess, ProtocolWithoutSandbox) {
+  FakeBlender fake(std::string(kReady) + kServe, /*sandbox=*/false);
+  auto p = BlenderProcess::Start(fake.options);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto& proc = **p;
+  EXPECT_EQ(proc.scene().blender_version, "9.9.9");
+  EXPECT_EQ(proc.scene().width, 64);
+  EXPECT_TRUE(proc.Alive());
+
+  std::vector<DriverEvent> events;
+  RenderCommand cmd;
+  cmd.frames = {7};
+  cmd.output_dir = (fake.options.work_dir / "out").string();
+  auto r = proc.Render(
+      cmd, [&](const DriverEvent& ev) { events.push_back(ev); }, [] { return false; });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, DriverEvent::Kind::kFrameStarted);
+  EXPECT_EQ(events[1].kind, DriverEvent::Kind::kFrameSaved);
+  EXPECT_EQ(events[1].path, fs::canonical(fake.options.work_dir).string() + "/f.png") << "runs in work_dir";
+  EXPECT_EQ(events[2].kind, DriverEvent::Kind::kDone);
+
+  auto files = proc.ListFiles();
+  ASSERT_TRUE(files.ok()) << files.error().message;
+  EXPECT_EQ(*files, (std::vector<std::string>{"//a.png", "//b/c.exr"}));
+
+  // An error event fails the command, after its "done", and the process serves on.
+  cmd.frames = {13};
+  events.clear();
+  r = proc.Render(
+      cmd, [&](const DriverEvent& ev) { events.push_back(ev); }, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("bad frame"), std::string::npos) << r.error().message;
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events.back().kind, DriverEvent::Kind::kDone);
+  EXPECT_TRUE(proc.Alive());
+
+  // Death mid-command: the error says how it ended and carries the log's tail.
+  cmd.frames = {666};
+  r = proc.Render(cmd, nullptr, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("status 3"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("boom, the stand-in died"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(proc.Alive());
+  cmd.frames = {7};
+  r = proc.Render(cmd, nullptr, nullptr);
+  EXPECT_FALSE(r.ok()) << "a dead process refuses commands";
+}
+
+TEST(BlenderProcess, CancelKillsPromptly) {
+  FakeBlender fake(std::string(kReady) + kServe, /*sandbox=*/false);
+  auto p = BlenderProcess::Start(fake.options);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  RenderCommand cmd;
+  cmd.frames = {99};  // starts, then hangs
+  cmd.output_dir = fake.options.work_dir.string();
+  auto cancel_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  auto started = std::chrono::steady_clock::now();
+  auto r = (*p)->Render(cmd, nullptr, [&] { return std::chrono::steady_clock::now() > cancel_at; });
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cancel"), std::string::npos) << r.error().message;
+  EXPECT_LT(took, std::chrono::seconds(10));
+  EXPECT_FALSE((*p)->Alive());
+}
+
+TEST(BlenderProcess, ExitBeforeReadyReportsTheLog) {
+  FakeBlender fake("echo 'Error: Failed to read blend file: Missing DNA block'\nexit 1\n", /*sandbox=*/false);
+  auto p = BlenderProcess::Start(fake.options);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("Missing DNA block"), std::string::npos) << p.error().message;
+  EXPECT_NE(p.error().message.find("status 1"), std::string::npos) << p.error().message;
+}
+
+TEST(BlenderProcess, GarbageOnTheEventPipeIsAProtocolError) {
+  FakeBlender fake("echo 'Fra:1 Mem:1M' >&3\nsleep 30\n", /*sandbox=*/false);
+  auto p = BlenderProcess::Start(fake.options);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("protocol"), std::string::npos) << p.error().message;
+}
+
+TEST(BlenderProcess, DestructorStopsAHungProcess) {
+  FakeBlender fake(std::string(kReady) + "trap '' TERM\nsleep 60\n", /*sandbox=*/false);
+  auto p = BlenderProcess::Start(fake.options);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto started = std::chrono::steady_clock::now();
+  p.value().reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
+TEST(BlenderProcess, MissingFilesAreReportedBeforeStarting) {
+  FakeBlender fake(kReady, /*sandbox=*/false);
+  BlenderOptions o = fake.options;
+  o.scene = fake.t.path() / "nope.blend";
+  auto p = BlenderProcess::Start(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().code, Errc::kNotFound);
+  o = fake.options;
+  o.blender = fake.t.path() / "no-blender";
+  p = BlenderProcess::Start(o);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("no-blender"), std::string::npos) << p.error().message;
+}
+
+// The sandbox, for real: the stand-in tries to get out and reports what it could do.
+TEST(BlenderProcess, SandboxConfinesWritesNetworkAndEnvironment) {
+  TempDir outside;  // a folder of the host that the sandbox does not bind
+  std::string host_tmp_probe = "/tmp/inferix_escape_" + std::to_string(::getpid());
+  ::setenv("INFERIX_TOKEN", "secret-token-must-not-leak", 1);
+  FakeBlender fake("", /*sandbox=*/true);
+  std::string probe = R"sh(
+w() { if ( : > "$1" ) 2>/dev/null; then echo "$2=yes"; else echo "$2=no"; fi; }
+{
+  w "$HOME/probe_ok" work
+  w "@SCENE_DIR@/x" scene_dir
+  w "@OUTSIDE@/x" outside
+  w "/root/x" root
+  w "/usr/x" usr
+  w "/etc/x" etc
+  w "@HOST_TMP@" tmp
+  echo "token=${INFERIX_TOKEN:-none}"
+  echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ',')"
+  echo "cwd=$PWD"
+} > "$HOME/probe.txt"
+)sh";
+  auto substitute = [&](const std::string& key, const std::string& value) {
+    probe.replace(probe.find(key), key.size(), value);
+  };
+  substitute("@SCENE_DIR@", fs::canonical(fake.options.scene_dir).string());
+  substitute("@OUTSIDE@", outside.path().string());
+  substitute("@HOST_TMP@", host_tmp_probe);
+  WriteExecutable(fake.options.blender, "#!/bin/sh\n" + probe + kReady + kServe);
+
+  auto p = BlenderProcess::Start(fake.options);
+  ::unsetenv("INFERIX_TOKEN");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+
+  // Events come through fd 3 across bubblewrap, and the process serves commands.
+  RenderCommand cmd;
+  cmd.frames = {7};
+  cmd.output_dir = fake.options.work_dir.string();
+  std::string saved;
+  auto r = (*p)->Render(
+      cmd,
+      [&](const DriverEvent& ev) {
+        if (ev.kind == DriverEvent::Kind::kFrameSaved) saved = ev.path;
+      },
+      nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::string work = fs::canonical(fake.options.work_dir).string();
+  EXPECT_EQ(saved, work + "/f.png");
+
+  auto text = ReadFile(fake.options.work_dir / "probe.txt");
+  ASSERT_TRUE(text.ok()) << "the sandboxed process could not write its work folder";
+  const std::string& s = *text;
+  EXPECT_NE(s.find("work=yes"), std::string::npos) << s;
+  EXPECT_NE(s.find("scene_dir=no"), std::string::npos) << s;
+  EXPECT_NE(s.find("outside=no"), std::string::npos) << s;
+  EXPECT_NE(s.find("root=no"), std::string::npos) << s;
+  EXPECT_NE(s.find("usr=no"), std::string::npos) << s;
+  EXPECT_NE(s.find("etc=no"), std::string::npos) << s;
+  EXPECT_NE(s.find("token=none"), std::string::npos) << s;
+  EXPECT_NE(s.find("ifaces=lo,\n"), std::string::npos) << "only loopback in the sandbox's network: " << s;
+  EXPECT_NE(s.find("cwd=" + work), std::string::npos) << s;
+  // Nothing reached the host outside the work folder.
+  EXPECT_FALSE(fs::exists(fake.options.scene_dir / "x"));
+  EXPECT_FALSE(fs::exists(outside.path() / "x"));
+  EXPECT_FALSE(fs::exists(host_tmp_probe)) << "/tmp inside is a private tmpfs";
+  EXPECT_FALSE(fs::exists("/root/x"));
+}
+
+// bwrap --die-with-parent follows the thread that started it: a worker that starts Blender from a thread that
+// then ends must still have its Blender.
+TEST(BlenderProcess, OutlivesTheThreadThatStartedIt) {
+  FakeBlender fake(std::string(kReady) + kServe, /*sandbox=*/true);
+  std::unique_ptr<BlenderProcess> proc;
+  std::string error;
+  std::thread([&] {
+    auto p = BlenderProcess::Start(fake.options);
+    if (p.ok()) {
+      proc = std::move(*p);
+    } else {
+      error = p.error().message;
+    }
+  }).join();
+  ASSERT_TRUE(proc) << error;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(proc->Alive());
+  RenderCommand cmd;
+  cmd.frames = {7};
+  cmd.output_dir = fake.options.work_dir.string();
+  auto r = proc->Render(cmd, nullptr, nullptr);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(InstallDriverScript, WritesTheEmbeddedDriver) {
+  TempDir t;
+  auto path = InstallDriverScript(t.path() / "sub");
+  ASSERT_TRUE(path.ok()) << path.error().message;
+  EXPECT_EQ(path->filename(), "driver.py");
+  auto installed = ReadFile(*path);
+  auto source = ReadFile(fs::path(INFERIX_SOURCE_DIR) / "src/render/blender/driver.py");
+  ASSERT_TRUE(installed.ok());
+  ASSERT_TRUE(source.ok());
+  EXPECT_EQ(*installed, *source) << "the embedded copy is the source file, byte for byte (rebuild?)";
+  // Installing again replaces it in place.
+  auto again = InstallDriverScript(t.path() / "sub");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *path);
+}
+
+}  // namespace
+}  // namespace inferix::render
