@@ -1,5 +1,7 @@
 #include "net/http_client.hpp"
 
+#include <atomic>
+
 #include <curl/curl.h>
 #include <unistd.h>
 
@@ -117,6 +119,10 @@ int OnSeek(void* user, curl_off_t offset, int origin) {
                                                                            : CURL_SEEKFUNC_CANTSEEK;
 }
 
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -140,6 +146,12 @@ struct HttpClient::Impl {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : options.timeout_s);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    if (options.abort != nullptr) {
+      // Lets a stopping node leave a long-poll at once instead of waiting for the manager's answer.
+      curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+      curl_easy_setopt(curl, CURLOPT_XFERINFODATA, options.abort);
+    }
     if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);

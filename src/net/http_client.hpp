@@ -1,5 +1,6 @@
 #pragma once
 // The HTTP client (libcurl): JSON calls, file uploads and downloads.
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -15,6 +16,7 @@ struct ClientOptions {
   std::string ca_file;      ///< CA to trust for HTTPS; empty: the system's
   long timeout_s = 120;     ///< whole-request limit, unless a call gives its own
   long connect_timeout_s = 10;
+  const std::atomic<bool>* abort = nullptr;  ///< when it becomes true, a transfer in progress ends (kUnavailable)
 };
 
 /// A blocking HTTP client; one per thread (not thread-safe).

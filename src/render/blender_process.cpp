@@ -200,7 +200,15 @@ class PosixBlenderProcess final : public BlenderProcess {
 
   Result<void> Render(const RenderCommand& cmd, const std::function<void(const DriverEvent&)>& on_event,
                       const std::function<bool()>& cancel) override {
-    return RunCommand(EncodeRenderCommand(cmd) + "\n", "rendering", on_event, cancel,
+    // Absolute, as the sandbox sees it: a relative folder would resolve against Blender's working folder.
+    RenderCommand absolute = cmd;
+    absolute.output_dir = Absolute(cmd.output_dir).string();
+    if (!IsUnder(absolute.output_dir, options_.work_dir)) {
+      return MakeError(Errc::kInvalidArgument,
+                       "output folder " + cmd.output_dir + " is not inside the work folder " +
+                           options_.work_dir.string() + ", the only one Blender may write");
+    }
+    return RunCommand(EncodeRenderCommand(absolute) + "\n", "rendering", on_event, cancel,
                       Clock::time_point::max());
   }
 

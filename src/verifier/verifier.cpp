@@ -20,7 +20,7 @@ using json = nlohmann::json;
 class Verifier {
  public:
   Verifier(const VerifierOptions& options, const std::atomic<bool>& stop)
-      : options_(options), stop_(stop), api_(options.manager_url, "", net::ClientOptions{options.ca_file, 60, 10}) {}
+      : options_(options), stop_(stop), api_(options.manager_url, "", net::ClientOptions{options.ca_file, 60, 10, &stop}) {}
 
   Result<void> Run() {
     std::error_code ec;

@@ -71,7 +71,7 @@ class Worker {
   Worker(const WorkerOptions& options, const std::atomic<bool>& stop)
       : options_(options),
         stop_(stop),
-        api_(options.manager_url, "", net::ClientOptions{options.ca_file, 60, 10}) {}
+        api_(options.manager_url, "", net::ClientOptions{options.ca_file, 60, 10, &stop}) {}
 
   Result<void> Run() {
     std::error_code ec;

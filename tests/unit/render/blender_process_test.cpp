@@ -188,6 +188,14 @@ while IFS= read -r line; do
   case "$line" in
     *quit*) exit 0 ;;
     *list_files*) printf '%s\n' '{"event":"files","files":["//a.png","//b/c.exr"]}' '{"event":"done"}' >&3 ;;
+    *'"output_dir":"/'*) ;;
+    *) printf '%s\n' '{"event":"error","message":"output_dir is not absolute"}' '{"event":"done"}' >&3 ;;
+  esac
+  case "$line" in
+    *list_files*|*'"output_dir":"/'*) ;;
+    *) continue ;;
+  esac
+  case "$line" in
     *'"frames":[666]'*) echo "Error: boom, the stand-in died" >&2; exit 3 ;;
     *'"frames":[13]'*) printf '%s\n' '{"event":"error","message":"bad frame"}' '{"event":"done"}' >&3 ;;
     *'"frames":[99]'*) printf '%s\n' '{"event":"frame_started","frame":99}' >&3; sleep 30 ;;
@@ -216,11 +224,33 @@ TEST(BlenderProcess, ProtocolWithoutSandbox) {
   EXPECT_EQ(events[0].kind, DriverEvent::Kind::kFrameStarted);
   EXPECT_EQ(events[1].kind, DriverEvent::Kind::kFrameSaved);
   EXPECT_EQ(events[1].path, fs::canonical(fake.options.work_dir).string() + "/f.png") << "runs in work_dir";
+
+  // A relative output folder is sent as the absolute path the worker meant, not one under Blender's cwd.
+  {
+    std::error_code ec;
+    fs::path cwd = fs::current_path();
+    fs::current_path(fake.t.path());
+    RenderCommand rel = cmd;
+    rel.output_dir = "work/rel";
+    auto rr = proc.Render(rel, nullptr, nullptr);
+    fs::current_path(cwd, ec);
+    EXPECT_TRUE(rr.ok()) << rr.error().message;
+  }
   EXPECT_EQ(events[2].kind, DriverEvent::Kind::kDone);
 
   auto files = proc.ListFiles();
   ASSERT_TRUE(files.ok()) << files.error().message;
   EXPECT_EQ(*files, (std::vector<std::string>{"//a.png", "//b/c.exr"}));
+
+  // Output goes to the work folder only: anything else is refused before Blender sees it.
+  RenderCommand outside = cmd;
+  outside.output_dir = (fake.t.path() / "elsewhere").string();
+  r = proc.Render(outside, nullptr, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kInvalidArgument);
+  outside.output_dir = (fake.options.work_dir / ".." / "elsewhere").string();
+  EXPECT_FALSE(proc.Render(outside, nullptr, nullptr).ok());
+  EXPECT_TRUE(proc.Alive());
 
   // An error event fails the command, after its "done", and the process serves on.
   cmd.frames = {13};

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Inferix builds, runs and tests with; installs only what is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake ninja-build pkg-config ccache make
+  # libraries (DESIGN.md section 3)
+  libboost1.81-dev libboost-url1.81-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libcli11-dev libopenimageio-dev
+  # tests
+  libgtest-dev libgmock-dev python3
+  # run time: renderer, sandbox, image tools
+  blender bubblewrap openimageio-tools
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "installing: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

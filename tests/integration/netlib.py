@@ -1,0 +1,162 @@
+"""Helpers for integration tests: a real local network of inferix processes on 127.0.0.1."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+INFERIX = os.environ.get("INFERIX_BIN", "inferix")
+SOURCE_DIR = os.environ.get("INFERIX_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def make_scene(path, frames=10, width=160, height=120, samples=16, fmt="PNG", start=1):
+    """Generates the example scene (dither and adaptive sampling at Blender's defaults) with Blender."""
+    cmd = ["blender", "-b", "--factory-startup", "-noaudio", "--python",
+           os.path.join(SOURCE_DIR, "examples", "make_scene.py"), "--", path, "--frames", str(frames),
+           "--width", str(width), "--height", str(height), "--samples", str(samples), "--format", fmt,
+           "--start", str(start)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path
+
+
+def reference_render(scene, out_dir, first, last):
+    """Plain `blender -b -a` of the same scene: what the network must deliver."""
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = ["blender", "-b", scene, "-Y", "--factory-startup", "-noaudio", "-o", os.path.join(out_dir, "ref_####"),
+           "-s", str(first), "-e", str(last), "-a"]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def images_match(a, b):
+    """OpenImageIO's idiff with DESIGN.md section 6's whole-frame tolerance; returns (ok, output)."""
+    p = subprocess.run(["idiff", "-fail", "0.000001", "-failpercent", "0.1", "-hardfail", "0.004", a, b],
+                       capture_output=True, text=True)
+    return p.returncode in (0, 1), p.stdout + p.stderr  # 0: equal, 1: within the warning threshold
+
+
+class Network:
+    """A manager plus nodes, each a real process with its own data folder and log."""
+
+    def __init__(self, lease_ms=60000, heartbeat_ms=2000):
+        self.dir = tempfile.mkdtemp(prefix="inferix-it-")
+        self.procs = []
+        self.manager_dir = os.path.join(self.dir, "manager")
+        self.lease_ms = lease_ms
+        self.heartbeat_ms = heartbeat_ms
+        self.url = None
+        self.manager = None
+
+    def start_manager(self):
+        os.makedirs(self.manager_dir, exist_ok=True)
+        url_file = os.path.join(self.manager_dir, "manager.url")
+        if os.path.exists(url_file):
+            os.remove(url_file)
+        self.manager = self.spawn("manager", ["manager", "--listen", "127.0.0.1:0", "--data", self.manager_dir,
+                                              "--lease-ms", str(self.lease_ms), "--heartbeat-ms",
+                                              str(self.heartbeat_ms)])
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if os.path.exists(url_file):
+                with open(url_file) as f:
+                    text = f.read()
+                if text.endswith("\n"):
+                    self.url = text.strip()
+                    return self.url
+            if self.manager.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("manager did not start; log:\n" + self.log("manager"))
+
+    def spawn(self, name, args):
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
+        p = subprocess.Popen([INFERIX] + args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        p.inferix_name = name
+        self.procs.append(p)
+        return p
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.dir, name + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def admin(self, *args):
+        out = subprocess.run([INFERIX, "admin", *args, "--data", self.manager_dir], check=True, capture_output=True,
+                             text=True)
+        return out.stdout.strip()
+
+    def user_token(self, user):
+        return self.admin("token", "create", "--user", user)
+
+    def enroll(self, role):
+        return self.admin("enroll", "create", "--role", role)
+
+    def start_node(self, role, name, blender="blender", extra=()):
+        token = self.enroll(role)
+        data = os.path.join(self.dir, name)
+        return self.spawn(name, [role, "--manager", self.url, "--token", token, "--data", data, "--blender", blender,
+                                 "--name", name, *extra])
+
+    def node_dir(self, name):
+        return os.path.join(self.dir, name)
+
+    def call(self, method, path, token=None, body=None, timeout=30):
+        """A raw API call; returns (status, parsed JSON or None)."""
+        data = None
+        headers = {}
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                raw = r.read()
+                return r.status, (json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw)
+            except ValueError:
+                return e.code, raw
+
+    def cli(self, token, *args, timeout=600):
+        env = dict(os.environ, INFERIX_MANAGER=self.url, INFERIX_TOKEN=token)
+        return subprocess.run([INFERIX, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+    def wait_job(self, token, job_id, timeout=600, until=None):
+        deadline = time.time() + timeout
+        job = None
+        while time.time() < deadline:
+            status, job = self.call("GET", "/api/v1/jobs/%d" % job_id, token)
+            if status == 200 and (until(job) if until else job["state"] in ("completed", "failed", "canceled")):
+                return job
+            time.sleep(0.5)
+        raise AssertionError("job %d did not reach the expected state in time: %s" % (job_id, json.dumps(job)[:2000]))
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def cleanup(self):
+        self.stop()
+        if os.environ.get("INFERIX_KEEP_TEST_DIRS"):
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
