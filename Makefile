@@ -26,8 +26,8 @@ unit: build
 
 $(BUILD)/demo/example.blend: examples/make_scene.py | build
 	@mkdir -p $(BUILD)/demo
-	@blender -b --factory-startup -noaudio --python examples/make_scene.py -- $@ --width 640 --height 360 \
-		--samples 32 --frames 24 >$(BUILD)/demo/make_scene.log 2>&1 || (cat $(BUILD)/demo/make_scene.log; exit 1)
+	@blender -b --factory-startup -noaudio --python examples/make_scene.py -- $@ --width 480 --height 270 \
+		--samples 24 --frames 24 >$(BUILD)/demo/make_scene.log 2>&1 || (cat $(BUILD)/demo/make_scene.log; exit 1)
 
 demo: build $(BUILD)/demo/example.blend
 	@$(INFERIX) render $(BUILD)/demo/example.blend --frames 1-24 -o $(DEMO_OUT) --workers 2

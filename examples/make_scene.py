@@ -3,7 +3,7 @@
 Run it with Blender (it never runs inside a render; it only writes a file):
 
     blender -b --factory-startup -noaudio --python examples/make_scene.py -- OUT.blend \
-        [--width 640] [--height 360] [--samples 64] [--frames 24] [--format PNG|OPEN_EXR|JPEG]
+        [--width 480] [--height 270] [--samples 24] [--frames 24] [--format PNG|OPEN_EXR|JPEG]
 
 Render settings are left at Blender's defaults where the artist would leave them: dither stays on and adaptive
 sampling stays on, because the network must deliver exactly what the artist's Blender gives.
@@ -20,10 +20,10 @@ def parse_args():
     argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     parser = argparse.ArgumentParser(prog="make_scene.py")
     parser.add_argument("output")
-    parser.add_argument("--width", type=int, default=640)
-    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--width", type=int, default=480)
+    parser.add_argument("--height", type=int, default=270)
     parser.add_argument("--percentage", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=64)
+    parser.add_argument("--samples", type=int, default=24)
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--start", type=int, default=1)
     parser.add_argument("--fps", type=int, default=24)
