@@ -26,7 +26,7 @@ unit: build
 
 $(BUILD)/demo/example.blend: examples/make_scene.py | build
 	@mkdir -p $(BUILD)/demo
-	@blender -b --factory-startup -noaudio --python examples/make_scene.py -- $@ --width 480 --height 270 \
+	@blender -b --factory-startup -noaudio --python-exit-code 1 --python examples/make_scene.py -- $@ --width 480 --height 270 \
 		--samples 24 --frames 24 >$(BUILD)/demo/make_scene.log 2>&1 || (cat $(BUILD)/demo/make_scene.log; exit 1)
 
 demo: build $(BUILD)/demo/example.blend

@@ -11,6 +11,7 @@ sampling stays on, because the network must deliver exactly what the artist's Bl
 
 import argparse
 import math
+import os
 import sys
 
 import bpy
@@ -92,7 +93,7 @@ def build(args):
         monkey.keyframe_insert("rotation_euler", frame=frame)
         cube.rotation_euler = (0.0, 0.0, -turn * math.pi)
         cube.keyframe_insert("rotation_euler", frame=frame)
-        sphere.location = (2.2 * math.cos(turn * math.pi), 2.2 * math.sin(turn * math.pi), 0.6)
+        sphere.location = (2.8 * math.cos(turn * math.pi), 2.8 * math.sin(turn * math.pi), 0.6)
         sphere.keyframe_insert("location", frame=frame)
     del span
 
@@ -102,15 +103,15 @@ def build(args):
     light.data.size = 3
     light.rotation_euler = (math.radians(35), 0, math.radians(45))
 
-    bpy.ops.object.camera_add(location=(0, -7, 3.2))
+    bpy.ops.object.camera_add(location=(0, -10, 4.2))
     camera = bpy.context.object
     camera.rotation_euler = (math.radians(72), 0, 0)
     camera.keyframe_insert("location", frame=first)
-    camera.location = (1.0, -6.5, 3.4)
+    camera.location = (1.5, -9.5, 4.4)
     camera.keyframe_insert("location", frame=last)
     scene.camera = camera
 
-    bpy.ops.wm.save_as_mainfile(filepath=bpy.path.abspath(args.output), compress=False)
+    bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(args.output), compress=False)
 
 
 build(parse_args())
