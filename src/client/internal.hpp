@@ -17,12 +17,17 @@ namespace inferix::client {
 struct ScenePlan {
   std::vector<domain::SceneFile> files;  ///< the main .blend first
   std::map<std::string, std::filesystem::path> local_paths;  ///< by SHA-256
-  std::vector<std::string> warnings;
+  std::vector<render::PreflightProblem> problems;  ///< from preflight; fatal ones stop the submission
   render::SceneInfo info;
 };
 
 /// Lists a scene's files with a sandboxed Blender and hashes them.
 Result<ScenePlan> PlanScene(const std::filesystem::path& scene, const std::string& blender);
+/// Adds a problem when the scene was saved by a newer Blender (major.minor) than every one of `versions`
+/// ("3.4.1", ...); Blender would open it without error and render it wrong.
+void CheckBlenderVersions(ScenePlan& plan, const std::vector<std::string>& versions);
+/// Prints the non-fatal problems as warnings; returns an error naming every fatal one.
+Result<void> ReportProblems(const ScenePlan& plan, bool as_json);
 /// Uploads the files the manager lacks for this user and creates the job; returns its id.
 Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o);
 /// Polls the job until it ends, printing progress lines to stderr unless `quiet`.

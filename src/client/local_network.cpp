@@ -97,7 +97,10 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   std::error_code ec;
   auto plan = PlanScene(o.scene, o.blender);
   if (!plan) return PrintError(plan.error(), o.json);
-  for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+  // The local workers run the same Blender that checked the scene.
+  CheckBlenderVersions(*plan, {plan->info.blender_version});
+  auto checked = ReportProblems(*plan, o.json);
+  if (!checked) return PrintError(checked.error(), o.json);
 
   std::filesystem::path state = o.state_dir;
   const bool temp_state = state.empty();

@@ -73,7 +73,8 @@ Result<std::vector<int>> ParseFrameSpec(std::string_view spec, size_t max_frames
     if (total > max_frames) {
       return SpecError(spec, "more than " + std::to_string(max_frames) + " frames in one job");
     }
-    for (long long f = first; f <= last; f += step) frames.push_back(static_cast<int>(f));
+    // Counted rather than stepped past `last`: a step near the 64-bit limit would overflow the frame number.
+    for (size_t i = 0; i < count; ++i) frames.push_back(static_cast<int>(first + static_cast<long long>(i) * step));
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }

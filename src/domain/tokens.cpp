@@ -1,5 +1,7 @@
 #include "domain/tokens.hpp"
 
+#include <cctype>
+
 #include "core/crypto.hpp"
 
 namespace inferix::domain {
@@ -21,9 +23,13 @@ std::optional<TokenKind> TokenKindOf(std::string_view token) {
 std::string TokenHash(std::string_view token) { return Sha256Hex(token); }
 
 std::string_view BearerToken(std::string_view authorization) {
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (!authorization.starts_with(kPrefix)) return {};
-  auto token = authorization.substr(kPrefix.size());
+  // The scheme is case-insensitive (RFC 7235 section 2.1): "bearer" and "BEARER" are "Bearer" too.
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() < kScheme.size()) return {};
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
+  }
+  auto token = authorization.substr(kScheme.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   return token;

@@ -229,6 +229,23 @@ class PosixBlenderProcess final : public BlenderProcess {
     return files;
   }
 
+  Result<std::vector<PreflightProblem>> Preflight() override {
+    std::vector<PreflightProblem> problems;
+    bool got = false;
+    auto r = RunCommand(
+        "{\"cmd\":\"preflight\"}\n", "checking the scene",
+        [&](const DriverEvent& ev) {
+          if (ev.kind == DriverEvent::Kind::kPreflight) {
+            problems = ev.problems;
+            got = true;
+          }
+        },
+        nullptr, Clock::now() + kListTimeout);
+    if (!r.ok()) return r.error();
+    if (!got) return MakeError(Errc::kInternal, "the Blender driver sent no preflight result");
+    return problems;
+  }
+
   bool Alive() override {
     if (reaped_ || pid_ <= 0) return false;
     int status = 0;

@@ -37,6 +37,9 @@ class BlenderProcess {
                               const std::function<bool()>& cancel) = 0;
   /// Asks the driver for the files the scene references (bpy.utils.blend_paths).
   virtual Result<std::vector<std::string>> ListFiles() = 0;
+  /// Asks the driver what would stop the scene rendering on a worker (camera, missing files, unbaked
+  /// simulations, Python drivers).
+  virtual Result<std::vector<PreflightProblem>> Preflight() = 0;
   /// True while the process runs.
   virtual bool Alive() = 0;
   /// Kills the process (SIGKILL to its process group) and reaps it.

@@ -122,6 +122,15 @@ Result<DriverEvent> ParseDriverEvent(std::string_view line) {
         if (!f.is_string()) throw FieldError{"field \"files\" holds a non-string"};
         ev.files.push_back(f.get<std::string>());
       }
+    } else if (kind == "preflight") {
+      ev.kind = DriverEvent::Kind::kPreflight;
+      const json* problems = Find(j, "problems");
+      if (problems == nullptr || !problems->is_array()) throw FieldError{"field \"problems\" is not an array"};
+      for (const auto& p : *problems) {
+        if (!p.is_object()) throw FieldError{"field \"problems\" holds a non-object"};
+        ev.problems.push_back({GetString(p, "code", true), GetString(p, "message", true),
+                               p.value("fatal", true)});
+      }
     } else if (kind == "error") {
       ev.kind = DriverEvent::Kind::kError;
       ev.message = GetString(j, "message", false);

@@ -25,9 +25,16 @@ struct SceneInfo {
   bool has_camera = false;
 };
 
+/// Something preflight found: `fatal` ones stop a submission, the others are shown as warnings.
+struct PreflightProblem {
+  std::string code;     ///< "no_camera", "missing_file", "unbaked_cache", "python_driver", ...
+  std::string message;  ///< names the cause and what to do
+  bool fatal = true;
+};
+
 /// One event line from the driver.
 struct DriverEvent {
-  enum class Kind { kReady, kFrameStarted, kFrameSaved, kFiles, kError, kDone };
+  enum class Kind { kReady, kFrameStarted, kFrameSaved, kFiles, kPreflight, kError, kDone };
   Kind kind = Kind::kDone;
   int frame = 0;                    ///< kFrameStarted, kFrameSaved
   std::string path;                 ///< kFrameSaved: the saved image
@@ -35,6 +42,7 @@ struct DriverEvent {
   std::string message;              ///< kError
   std::vector<std::string> files;   ///< kFiles: referenced files as Blender names them ("//tex/a.png")
   std::optional<SceneInfo> scene;   ///< kReady
+  std::vector<PreflightProblem> problems;  ///< kPreflight
 };
 
 /// Parses one event line; malformed or unknown lines are an error naming the problem.

@@ -52,14 +52,14 @@ class Network:
         self.url = None
         self.manager = None
 
-    def start_manager(self):
+    def start_manager(self, extra=()):
         os.makedirs(self.manager_dir, exist_ok=True)
         url_file = os.path.join(self.manager_dir, "manager.url")
         if os.path.exists(url_file):
             os.remove(url_file)
         self.manager = self.spawn("manager", ["manager", "--listen", "127.0.0.1:0", "--data", self.manager_dir,
                                               "--lease-ms", str(self.lease_ms), "--heartbeat-ms",
-                                              str(self.heartbeat_ms)])
+                                              str(self.heartbeat_ms), *extra])
         deadline = time.time() + 30
         while time.time() < deadline:
             if os.path.exists(url_file):

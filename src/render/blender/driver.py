@@ -11,9 +11,11 @@ Commands:
     {"cmd": "render", "frames": [1, 2], "output_dir": "/job/out", "format": "PNG" | "OPEN_EXR" | "JPEG" | "",
      "threads": 0, "border": null | {"min_x", "max_x", "min_y", "max_y"}, "persistent_data": false}
     {"cmd": "list_files"}
+    {"cmd": "preflight"}       (what would stop the scene rendering on a worker; DESIGN.md section 5)
     {"cmd": "quit"}            (end of input quits too)
 
-Events: ready (with the scene's facts), frame_started, frame_saved, files, error, done (ends every command).
+Events: ready (with the scene's facts), frame_started, frame_saved, files, preflight, error, done (ends every
+command).
 
 The artist's render settings (samples, dither, adaptive sampling, colour management, ...) are never changed: what
 the network delivers is what the artist's own Blender gives. The driver only sets where the images go, the image
@@ -250,6 +252,94 @@ def list_files(events):
     events.emit("files", files=result)
 
 
+def all_ids():
+    """Every data-block that may carry animation data (and so drivers)."""
+    for name in ("objects", "meshes", "materials", "node_groups", "worlds", "scenes", "cameras", "lights",
+                 "shape_keys", "textures", "curves", "armatures"):
+        for block in getattr(bpy.data, name, []):
+            yield block
+            tree = getattr(block, "node_tree", None)
+            if tree is not None:
+                yield tree
+
+
+def python_drivers():
+    """Drivers whose expression needs Python, which -Y does not run (simple expressions run without it)."""
+    found = []
+    for block in all_ids():
+        anim = getattr(block, "animation_data", None)
+        if anim is None:
+            continue
+        for fcurve in anim.drivers:
+            driver = fcurve.driver
+            if driver.type == "SCRIPTED" and not driver.is_simple_expression:
+                found.append("%s: %s = %s" % (block.name, fcurve.data_path, driver.expression))
+    return found
+
+
+def unbaked_caches(scene):
+    """Simulations whose frames depend on the frames rendered before them unless baked (DESIGN.md section 5)."""
+    found = []
+    for obj in scene.objects:
+        for mod in obj.modifiers:
+            cache = getattr(mod, "point_cache", None)
+            if cache is None:
+                settings = getattr(mod, "settings", None)
+                cache = getattr(settings, "point_cache", None) if settings is not None else None
+            if cache is not None and not cache.is_baked:
+                found.append("%s (%s on %s)" % (mod.name, mod.type.lower().replace("_", " "), obj.name))
+            if mod.type == "FLUID" and mod.fluid_type == "DOMAIN":
+                ds = mod.domain_settings
+                if ds.cache_type != "ALL" or not (ds.has_cache_baked_data or ds.has_cache_baked_noise):
+                    if not getattr(ds, "has_cache_baked_data", False):
+                        found.append("%s (fluid domain on %s)" % (mod.name, obj.name))
+        for psys in obj.particle_systems:
+            if psys.settings.type == "EMITTER" and not psys.point_cache.is_baked:
+                found.append("%s (particles on %s)" % (psys.name, obj.name))
+    rbw = scene.rigidbody_world
+    if rbw is not None and rbw.enabled and rbw.point_cache is not None and not rbw.point_cache.is_baked:
+        found.append("rigid body world of scene %s" % scene.name)
+    return found
+
+
+def missing_files():
+    """Referenced files (not packed) that do not exist where the scene says they are."""
+    missing = []
+    for path in bpy.utils.blend_paths(absolute=True, packed=False, local=False):
+        if path == "<builtin>" or "<UDIM>" in path or "#" in path:
+            continue
+        if not os.path.exists(path):
+            missing.append(path)
+    return sorted(set(missing))
+
+
+def preflight(events, scene):
+    problems = []
+
+    def problem(code, message, fatal=True):
+        problems.append({"code": code, "message": message, "fatal": fatal})
+
+    if scene.camera is None:
+        problem("no_camera", "the scene has no active camera; set one in Scene Properties > Scene > Camera")
+    for path in missing_files():
+        problem("missing_file", "referenced file %s is missing; put it back, or pack it (File > External Data > "
+                "Pack Resources)" % path)
+    for what in unbaked_caches(scene):
+        problem("unbaked_cache", "simulation %s is not baked; its frames would depend on the frames rendered "
+                "before them on each worker. Bake it (Physics properties > Cache > Bake) and save" % what)
+    scene.frame_set(scene.frame_current)  # evaluates drivers, so autoexec_fail reports blocked Python
+    drivers = python_drivers()
+    if drivers or bpy.app.autoexec_fail:
+        detail = "; ".join(drivers[:5]) if drivers else (bpy.app.autoexec_fail_message or "a Python expression")
+        problem("python_driver", "the scene uses Python drivers (%s), which the network never runs: its Python is "
+                "untrusted. Replace them with simple expressions or bake the animation (Object > Animation > Bake "
+                "Action)" % detail)
+    if scene.render.engine == "CYCLES" and getattr(scene.cycles, "use_denoising", False):
+        problem("denoiser", "the scene asks for denoising; workers without OpenImageDenoise render it without",
+                fatal=False)
+    events.emit("preflight", problems=problems)
+
+
 def line_buffer_blender_output():
     """Makes Blender's C stdout line-buffered. Redirected to the log it is fully buffered, so a Blender that
     crashes or is killed would take its last lines, the ones that say what went wrong, with it."""
@@ -297,6 +387,8 @@ def main():
                     state.restore(scene)
             elif name == "list_files":
                 list_files(events)
+            elif name == "preflight":
+                preflight(events, scene)
             else:
                 raise ValueError("unknown command %r" % name)
         except Exception as e:  # one bad command must not end the process

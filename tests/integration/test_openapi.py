@@ -1,0 +1,581 @@
+"""DESIGN.md section 4: docs/api/openapi.yaml is a valid OpenAPI description, and a real manager answers as it says.
+
+The linter (Redocly CLI), the YAML-to-JSON conversion and Ed25519 signing run on Node.js from tests/openapi/
+(`npm ci` there when its node_modules is missing). No Blender is needed: the test plays worker and verifier
+itself over the API, with its own Ed25519 keys.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from netlib import SOURCE_DIR, Network
+
+OPENAPI_DIR = os.path.join(SOURCE_DIR, "tests", "openapi")
+SPEC_FILE = os.path.join(SOURCE_DIR, "docs", "api", "openapi.yaml")
+NODE_ENV = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true",
+                NO_UPDATE_NOTIFIER="1", NPM_CONFIG_UPDATE_NOTIFIER="false", NPM_CONFIG_FUND="false",
+                NPM_CONFIG_AUDIT="false")
+METHODS = ("get", "put", "post", "delete", "patch")
+ERROR_CODES_BY_STATUS = {400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied",
+                         404: "not_found", 409: "conflict", 413: "too_large"}
+
+
+def ensure_node_modules():
+    """Installs the pinned linter and helpers (package-lock.json) unless they are there and up to date."""
+    modules = os.path.join(OPENAPI_DIR, "node_modules")
+    installed = os.path.join(modules, ".package-lock.json")
+    lock = os.path.join(OPENAPI_DIR, "package-lock.json")
+    if os.path.exists(installed) and os.path.getmtime(installed) >= os.path.getmtime(lock):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AssertionError("npm (Node.js) is required for the OpenAPI checks; install nodejs and npm")
+    p = subprocess.run([npm, "ci", "--prefix", OPENAPI_DIR], capture_output=True, text=True, env=NODE_ENV,
+                       timeout=600)
+    if p.returncode != 0:
+        raise AssertionError("npm ci --prefix tests/openapi failed:\n" + p.stdout + p.stderr)
+
+
+def node(script, *args):
+    p = subprocess.run(["node", os.path.join(OPENAPI_DIR, script), *args], capture_output=True, text=True,
+                       env=NODE_ENV, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("node %s failed:\n%s%s" % (script, p.stdout, p.stderr))
+    return p.stdout
+
+
+# A JSON Schema checker for the keywords docs/api/openapi.yaml uses; an unknown keyword is an error, so that
+# the spec cannot quietly outgrow the check.
+KNOWN_KEYWORDS = {"$ref", "allOf", "anyOf", "oneOf", "type", "const", "enum", "pattern", "minLength", "maxLength",
+                  "minimum", "maximum", "minItems", "maxItems", "items", "required", "properties",
+                  "additionalProperties", "description", "format", "default", "examples"}
+
+
+def resolve(spec, ref):
+    node_ = spec
+    for part in ref[2:].split("/"):
+        node_ = node_[part.replace("~1", "/").replace("~0", "~")]
+    return node_
+
+
+def is_type(value, name):
+    if name == "null":
+        return value is None
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name == "string":
+        return isinstance(value, str)
+    if name == "array":
+        return isinstance(value, list)
+    if name == "object":
+        return isinstance(value, dict)
+    raise AssertionError("unknown type " + name)
+
+
+def check_schema(spec, schema, value, where="$"):
+    """Returns the list of ways `value` violates `schema` (empty when it conforms)."""
+    errors = []
+    unknown = set(schema) - KNOWN_KEYWORDS
+    if unknown:
+        return ["%s: the test's schema checker lacks %s" % (where, sorted(unknown))]
+    if "$ref" in schema:
+        errors += check_schema(spec, resolve(spec, schema["$ref"]), value, where)
+    for sub in schema.get("allOf", []):
+        errors += check_schema(spec, sub, value, where)
+    if "anyOf" in schema and all(check_schema(spec, s, value, where) for s in schema["anyOf"]):
+        errors.append("%s: matches none of anyOf" % where)
+    if "oneOf" in schema and sum(not check_schema(spec, s, value, where) for s in schema["oneOf"]) != 1:
+        errors.append("%s: does not match exactly one of oneOf" % where)
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(is_type(value, t) for t in types):
+            return errors + ["%s: %r is not of type %s" % (where, value, types)]
+    if "const" in schema and value != schema["const"]:
+        errors.append("%s: %r is not %r" % (where, value, schema["const"]))
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append("%s: %r is not one of %s" % (where, value, schema["enum"]))
+    if isinstance(value, str):
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append("%s: %r does not match %s" % (where, value, schema["pattern"]))
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
+            errors.append("%s: length %d out of bounds" % (where, len(value)))
+    if is_type(value, "number"):
+        if value < schema.get("minimum", value) or value > schema.get("maximum", value):
+            errors.append("%s: %r out of bounds" % (where, value))
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
+            errors.append("%s: %d items, out of bounds" % (where, len(value)))
+        if "items" in schema:
+            for i, item in enumerate(value):
+                errors += check_schema(spec, schema["items"], item, "%s[%d]" % (where, i))
+    if isinstance(value, dict):
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append("%s: required field %r is missing" % (where, name))
+        props = schema.get("properties", {})
+        for name, item in value.items():
+            if name in props:
+                errors += check_schema(spec, props[name], item, where + "." + name)
+            elif schema.get("additionalProperties") is False:
+                errors.append("%s: field %r is not allowed" % (where, name))
+            elif isinstance(schema.get("additionalProperties"), dict):
+                errors += check_schema(spec, schema["additionalProperties"], item, where + "." + name)
+    return errors
+
+
+class OpenApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        ensure_node_modules()
+        cls.spec = json.loads(node("yaml2json.mjs", SPEC_FILE))
+        cls.ops = {}
+        for path, item in cls.spec["paths"].items():
+            for method in METHODS:
+                if method in item:
+                    cls.ops[item[method]["operationId"]] = (method.upper(), path, item[method])
+        cls.succeeded = set()  # operations answered with a documented 2xx
+        cls.net = Network()
+        try:
+            cls.net.start_manager(extra=("--long-poll-ms", "300"))
+            with open(os.path.join(cls.net.manager_dir, "url-secret")) as f:
+                cls.url_secret = f.read()
+            cls.alice = cls.net.user_token("alice")
+            cls.bob = cls.net.user_token("bob")
+            cls.worker = cls.register("worker", "worker-1")
+            cls.verifier = cls.register("verifier", "verifier-1")
+        except BaseException:
+            cls.net.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.cleanup()
+
+    @classmethod
+    def register(cls, role, name):
+        keys = json.loads(node("ed25519.mjs", "keygen"))
+        body = {"enrollment_token": cls.net.enroll(role), "name": name, "role": role,
+                "public_key": keys["public_hex"],
+                "capabilities": {"cpu_threads": 2, "memory_bytes": 1 << 30, "gpus": [], "blender": "blender",
+                                 "blender_version": "3.4.1"}}
+        answer = cls.checked(None, "registerNode", body=body, expect=201)
+        return {"id": answer["node_id"], "token": answer["node_token"], "private_hex": keys["private_hex"],
+                "name": name}
+
+    # ---- HTTP and spec plumbing ----
+
+    def http(self, method, path, token=None, body=None, raw=None, auth=None, timeout=30):
+        """One request; returns (status, content type, raw body)."""
+        headers = {}
+        data = None
+        if raw is not None:
+            data = raw
+            headers["Content-Type"] = "application/octet-stream"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if auth is not None:
+            headers["Authorization"] = auth
+        elif token:
+            headers["Authorization"] = "Bearer " + token
+        req = urllib.request.Request(self.net.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.headers.get("Content-Type", ""), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type", ""), e.read()
+
+    def response_spec(self, op, status):
+        responses = op["responses"]
+        self.assertIn(str(status), responses,
+                      "%s answered %d, which the spec does not document" % (op["operationId"], status))
+        response = responses[str(status)]
+        if "$ref" in response:
+            response = resolve(self.spec, response["$ref"])
+        return response
+
+    def request_schema(self, op, media="application/json"):
+        body = op.get("requestBody")
+        if body is None:
+            return None
+        if "$ref" in body:
+            body = resolve(self.spec, body["$ref"])
+        return body["content"].get(media, {}).get("schema")
+
+    @classmethod
+    def checked(cls, test, op_id, params=None, token=None, body=None, raw=None, auth=None, query="", path=None,
+                expect=None, code=None):
+        """Calls an operation and checks the answer against the spec: the status is documented for it, the body
+        matches the documented schema and media type. `expect`: the status required; `code`: the error code.
+        Returns the parsed JSON body (or the raw bytes for a non-JSON answer, None for no body)."""
+        self = test or cls("run")
+        method, template, op = cls.ops[op_id]
+        if path is None:
+            path = "/api/v1" + template.format(**(params or {}))
+        status, ctype, raw_answer = self.http(method, path + query, token, body, raw, auth)
+        where = "%s %s%s -> %d %s" % (method, path, query, status, raw_answer[:300])
+        if expect is not None:
+            self.assertEqual(status, expect, where)
+        response = self.response_spec(op, status)
+        content = response.get("content")
+        if not content:
+            self.assertEqual(raw_answer, b"", where)
+            answer = None
+        else:
+            media = next(iter(content))
+            self.assertEqual(ctype.split(";")[0], media, where)
+            if media == "application/json":
+                answer = json.loads(raw_answer)
+                errors = check_schema(cls.spec, content[media]["schema"], answer)
+                self.assertEqual(errors, [], where)
+            else:
+                answer = raw_answer
+        if 200 <= status < 300:
+            cls.succeeded.add(op_id)
+            if body is not None:
+                schema = self.request_schema(op)
+                self.assertEqual(check_schema(cls.spec, schema, body), [],
+                                 "%s: the spec refuses a body the server accepted: %r" % (op_id, body))
+        else:
+            self.assertEqual(set(answer), {"error"}, where)
+            self.assertEqual(set(answer["error"]), {"code", "message"}, where)
+            self.assertTrue(answer["error"]["message"], where)
+            if status in ERROR_CODES_BY_STATUS:
+                self.assertEqual(answer["error"]["code"], ERROR_CODES_BY_STATUS[status], where)
+            if code is not None:
+                self.assertEqual(answer["error"]["code"], code, where)
+        return answer
+
+    def call(self, op_id, **kw):
+        return self.checked(self, op_id, **kw)
+
+    def sign(self, node_, message):
+        return node("ed25519.mjs", "sign", node_["private_hex"], message).strip()
+
+    def signed_query(self, method, key, expires):
+        sig = hmac.new(self.url_secret.encode(), ("%s\n%s\n%d" % (method, key, expires)).encode(),
+                       hashlib.sha256).hexdigest()
+        return "?method=%s&expires=%d&sig=%s" % (method, expires, sig)
+
+    def create_job(self, token, name, content, frames, chunk, **extra):
+        sha = hashlib.sha256(content).hexdigest()
+        self.call("uploadFile", params={"sha256": sha}, token=token, raw=content, expect=201)
+        body = {"name": name, "main": "shot.blend", "files": [{"path": "shot.blend", "sha256": sha,
+                                                                 "size": len(content)}],
+                "frames": frames, "chunk_size": chunk, **extra}
+        return self.call("createJob", token=token, body=body, expect=201)
+
+    # ---- the tests ----
+
+    def test_linter_accepts_the_spec(self):
+        p = subprocess.run(["npm", "run", "--silent", "--prefix", OPENAPI_DIR, "lint"], capture_output=True,
+                           text=True, env=NODE_ENV, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("valid", p.stdout + p.stderr)
+
+    def test_spec_documents_the_error_shape_and_states(self):
+        s = self.spec["components"]["schemas"]
+        self.assertEqual(s["JobState"]["enum"], ["queued", "active", "completed", "failed", "canceled"])
+        self.assertEqual(s["FrameState"]["enum"],
+                         ["queued", "rendering", "verifying", "delivered", "failed", "canceled"])
+        self.assertEqual(s["Verdict"]["enum"], ["pending", "accepted", "trusted", "rejected"])
+        for op_id, (method, path, op) in self.ops.items():
+            for status, response in op["responses"].items():
+                if status[0] in "45" or status == "default":
+                    if "$ref" in response:
+                        response = resolve(self.spec, response["$ref"])
+                    self.assertEqual(response["content"]["application/json"]["schema"],
+                                     {"$ref": "#/components/schemas/Error"}, (op_id, status))
+
+    def test_the_whole_protocol_as_documented(self):
+        alice, bob, worker, verifier = self.alice, self.bob, self.worker, self.verifier
+        self.assertEqual(self.call("getHealth", expect=200), {"status": "ok"})
+        me = self.call("whoami", token=alice, expect=200)
+        self.assertEqual(me["name"], "alice")
+        # Nothing to verify yet: the claim long-polls (--long-poll-ms 300), then answers 204.
+        started = time.time()
+        self.call("claimTask", token=verifier["token"], body={}, expect=204)
+        self.assertGreaterEqual(time.time() - started, 0.25)
+
+        # Files: "do you have it" counts only the user's own uploads.
+        scene = b"not really a .blend, the manager does not open it " + os.urandom(16)
+        sha = hashlib.sha256(scene).hexdigest()
+        self.assertEqual(self.call("checkFiles", token=alice, body={"sha256": [sha]}, expect=200)["missing"], [sha])
+        self.call("uploadFile", params={"sha256": sha}, token=alice, raw=scene, expect=201)
+        self.assertEqual(self.call("checkFiles", token=alice, body={"sha256": [sha]}, expect=200)["missing"], [])
+        self.assertEqual(self.call("checkFiles", token=bob, body={"sha256": [sha]}, expect=200)["missing"], [sha])
+
+        # A one-frame job, rendered by "worker", verified by "verifier", delivered.
+        job = self.call("createJob", token=alice, expect=201,
+                        body={"name": "shot", "main": "shot.blend",
+                              "files": [{"path": "shot.blend", "sha256": sha, "size": len(scene)}],
+                              "frames": "5", "format": "png", "chunk_size": 1, "priority": 0})
+        self.assertEqual((job["state"], job["format"], job["frames_spec"]), ("queued", "PNG", "5"))
+        jobs = self.call("listJobs", token=alice, expect=200)["jobs"]
+        self.assertEqual([j["id"] for j in jobs], [job["id"]])
+        self.assertEqual(jobs[0]["progress"]["queued"], 1)
+        self.assertEqual(self.call("listJobs", token=bob, expect=200)["jobs"], [])
+        nodes = self.call("listNodes", token=bob, expect=200)["nodes"]
+        self.assertEqual([(n["name"], n["role"]) for n in nodes], [("worker-1", "worker"), ("verifier-1", "verifier")])
+
+        task = self.call("claimTask", token=worker["token"], body={"cached": [sha]}, expect=200)
+        self.assertEqual((task["kind"], task["job_id"], task["frames"], task["format"]), ("render", job["id"], [5], "PNG"))
+        self.assertNotIn("output", task)
+        got = self.call("getBlob", path=task["scene"]["files"][0]["url"].split("?")[0],
+                        query="?" + task["scene"]["files"][0]["url"].split("?")[1], expect=200)
+        self.assertEqual(got, scene)
+        tid = {"task_id": task["task_id"]}
+        # Bodies of heartbeat, upload, done and cancel are not read: anything goes.
+        self.assertEqual(self.call("heartbeat", params=tid, token=worker["token"], body={"ignored": True},
+                                   expect=200), {"action": "continue"})
+        slot = self.call("frameUploadUrl", params=dict(tid, frame=5), token=worker["token"], body={"x": 1}, expect=200)
+        self.assertTrue(slot["key"].startswith("outputs/%d/%d_5_" % (job["id"], task["task_id"])), slot)
+        image = b"\x89PNG pretend " + os.urandom(32)
+        image_sha = hashlib.sha256(image).hexdigest()
+        path, query = slot["url"].split("?")
+        stored = self.call("putBlob", path=path, query="?" + query, raw=image, expect=200)
+        self.assertEqual(stored, {"key": slot["key"], "sha256": image_sha, "size": len(image)})
+        report = {"sha256": image_sha, "key": slot["key"], "render_seconds": 0.25,
+                  "signature": self.sign(worker, "inferix-frame-v1|%d|5|%s|%s" % (task["task_id"], image_sha,
+                                                                                 slot["key"]))}
+        rp = dict(tid, frame=5)
+        self.assertEqual(self.call("reportFrame", params=rp, token=worker["token"], body=report, expect=200),
+                         {"status": "recorded"})
+        self.assertEqual(self.call("reportFrame", params=rp, token=worker["token"], body=report, expect=200),
+                         {"status": "duplicate"})
+        # A report signed by another key is refused.
+        forged = dict(report, signature=self.sign(verifier, "inferix-frame-v1|%d|5|%s|%s" % (
+            task["task_id"], image_sha, slot["key"])))
+        self.call("reportFrame", params=rp, token=worker["token"], body=forged, expect=403)
+        self.assertEqual(self.call("completeTask", params=tid, token=worker["token"], body={}, expect=200),
+                         {"status": "done"})
+        self.call("completeTask", params=tid, token=worker["token"], expect=200)  # idempotent
+        detail = self.call("getJob", params={"job_id": job["id"]}, token=alice, expect=200)
+        self.assertEqual((detail["frames"][0]["state"], detail["frames"][0]["verdict"]), ("verifying", "pending"))
+        self.assertEqual(detail["frames"][0]["output"]["worker"], "worker-1")
+        self.call("getJob", params={"job_id": job["id"]}, token=bob, expect=404)
+
+        check = self.call("claimTask", token=verifier["token"], body={"cached": []}, expect=200)
+        self.assertEqual((check["kind"], check["frames"]), ("verify", [5]))
+        self.assertEqual((check["output"]["sha256"], check["output"]["node_id"]), (image_sha, worker["id"]))
+        path, query = check["output"]["url"].split("?")
+        self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200), image)
+        vid = {"task_id": check["task_id"]}
+        self.call("reportVerdict", params=vid, token=worker["token"], expect=403,
+                  body={"verdict": "accepted", "signature": "00" * 64})
+        verdict = {"verdict": "accepted", "detail": "test", "verify_seconds": 0.1,
+                   "signature": self.sign(verifier, "inferix-verdict-v1|%d|accepted" % check["task_id"])}
+        self.assertEqual(self.call("reportVerdict", params=vid, token=verifier["token"], body=verdict, expect=200),
+                         {"status": "recorded"})
+        detail = self.call("getJob", params={"job_id": job["id"]}, token=alice, expect=200)
+        self.assertEqual(detail["state"], "completed")
+        self.assertEqual((detail["frames"][0]["state"], detail["frames"][0]["verdict"]), ("delivered", "accepted"))
+        self.assertEqual(detail["frames"][0]["output"]["verifier"], "verifier-1")
+        outputs = self.call("listJobOutputs", params={"job_id": job["id"]}, token=alice, expect=200)
+        self.assertEqual([(o["frame"], o["sha256"], o["verdict"]) for o in outputs["outputs"]],
+                         [(5, image_sha, "accepted")])
+        path, query = outputs["outputs"][0]["url"].split("?")
+        self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200), image)
+        self.call("listJobOutputs", params={"job_id": job["id"]}, token=bob, expect=404)
+        self.assertEqual(self.call("cancelJob", params={"job_id": job["id"]}, token=alice, expect=200)["state"],
+                         "completed")  # an ended job stays as it is
+
+        # A failed task goes back to the queue; a canceled job's task hears "cancel" on its heartbeat.
+        job2 = self.create_job(alice, "two", b"second scene " + os.urandom(16), "1-2", 2, format="EXR")
+        first = self.call("claimTask", token=worker["token"], body={"cached": None}, expect=200)
+        self.assertEqual((first["job_id"], first["frames"], first["format"]), (job2["id"], [1, 2], "OPEN_EXR"))
+        self.assertEqual(self.call("failTask", params={"task_id": first["task_id"]}, token=worker["token"],
+                                   body={"error": "boom"}, expect=200), {"status": "failed"})
+        again = self.call("claimTask", token=worker["token"], body={}, expect=200)
+        self.assertEqual((again["job_id"], again["frames"]), (job2["id"], [1, 2]))
+        self.assertNotEqual(again["task_id"], first["task_id"])
+        self.assertEqual(self.call("heartbeat", params={"task_id": first["task_id"]}, token=worker["token"],
+                                   expect=200), {"action": "abort"})  # that task is over
+        canceled = self.call("cancelJob", params={"job_id": job2["id"]}, token=alice, body={"why": 1}, expect=200)
+        self.assertEqual(canceled["state"], "canceled")
+        self.assertEqual(self.call("heartbeat", params={"task_id": again["task_id"]}, token=worker["token"],
+                                   expect=200), {"action": "cancel"})
+        detail = self.call("getJob", params={"job_id": job2["id"]}, token=alice, expect=200)
+        self.assertEqual([(f["state"], f["failures"]) for f in detail["frames"]], [("canceled", 1), ("canceled", 1)])
+        self.assertIn("worker-1: boom", detail["frames"][0]["errors"])
+        self.call("completeTask", params={"task_id": again["task_id"]}, token=worker["token"], expect=409)
+
+        # Every operation of the spec was answered with a documented success at least once.
+        self.assertEqual(sorted(set(self.ops) - self.succeeded), [])
+
+    def test_credentials_are_required_as_documented(self):
+        params = {"job_id": 1, "task_id": 1, "frame": 1, "sha256": "0" * 64, "key": "files/" + "0" * 64}
+        user_like_node = "ixn_" + "0" * 64
+        for op_id, (method, path, op) in sorted(self.ops.items()):
+            schemes = {name for req in op.get("security", []) for name in req}
+            body = {} if self.request_schema(op) is not None else None
+            raw = b"x" if self.request_schema(op, "application/octet-stream") is not None else None
+            kw = dict(params=params, body=body, raw=raw)
+            with self.subTest(op=op_id):
+                if schemes == {"userToken"}:
+                    self.call(op_id, expect=401, **kw)
+                    self.call(op_id, token="ixu_" + "0" * 64, expect=401, **kw)
+                    self.call(op_id, token=self.worker["token"], expect=401, **kw)
+                    self.call(op_id, auth="Basic YWxpY2U6c2VjcmV0", expect=401, **kw)
+                elif schemes == {"nodeToken"}:
+                    self.call(op_id, expect=401, **kw)
+                    self.call(op_id, token=user_like_node, expect=401, **kw)
+                    self.call(op_id, token=self.alice, expect=401, **kw)
+                    self.call(op_id, auth="Bearer", expect=401, **kw)
+                elif schemes == {"signedUrlMethod", "signedUrlExpires", "signedUrlSig"}:
+                    key = params["key"]
+                    now = int(time.time())
+                    self.call(op_id, expect=403, **kw)
+                    self.call(op_id, query="?method=%s&expires=%d&sig=%s" % (method, now + 60, "0" * 64),
+                              expect=403, **kw)
+                    self.call(op_id, query=self.signed_query(method, key, now - 10), expect=403, **kw)  # expired
+                    other = "PUT" if method == "GET" else "GET"
+                    self.call(op_id, query=self.signed_query(other, key, now + 60), expect=403, **kw)
+                    self.call(op_id, query=self.signed_query(method, "files/" + "1" * 64, now + 60), expect=403, **kw)
+                    # Correctly signed for an invalid key: 400.
+                    self.call(op_id, path="/api/v1/blobs/files/UPPER", query=self.signed_query(method, "files/UPPER",
+                                                                                             now + 60),
+                              expect=400, **kw)
+                    if method == "GET":  # correctly signed, nothing there
+                        self.call(op_id, query=self.signed_query("GET", key, now + 60), expect=404, **kw)
+                    else:  # correctly signed, empty body
+                        self.call(op_id, query=self.signed_query("PUT", key, now + 60), expect=400,
+                                  **dict(kw, raw=b""))
+                elif op_id == "registerNode":
+                    body = {"enrollment_token": "ixe_" + "0" * 64, "name": "n", "role": "worker",
+                            "public_key": "a" * 64}
+                    self.call(op_id, body=body, expect=401)
+                    token = self.net.enroll("verifier")
+                    self.call(op_id, body=dict(body, enrollment_token=token), expect=403)  # other role
+                    self.call(op_id, body=dict(body, enrollment_token=token, role="verifier"), expect=401)  # used up
+                    self.call(op_id, body=dict(body, public_key="A" * 64), expect=400)
+                    self.call(op_id, body=dict(body, role="admin"), expect=400)
+                    self.call(op_id, body=dict(body, name=""), expect=400)
+                elif op_id == "getHealth":
+                    self.call(op_id, expect=200)
+                else:
+                    self.fail("%s: security %s is not covered by this test" % (op_id, sorted(schemes)))
+
+    def test_bad_bodies_are_refused_as_documented(self):
+        credentials = {"userToken": self.alice, "nodeToken": self.worker["token"]}
+        params = {"job_id": 1, "task_id": 999999, "frame": 1}
+        checked = []
+        for op_id, (method, path, op) in sorted(self.ops.items()):
+            schema = self.request_schema(op)
+            if schema is None:
+                continue
+            if "$ref" in schema:
+                schema = resolve(self.spec, schema["$ref"])
+            schemes = {name for req in op.get("security", []) for name in req}
+            token = self.verifier["token"] if op_id == "reportVerdict" else \
+                next((credentials[s] for s in schemes if s in credentials), None)
+            kw = dict(params=params, token=token)
+            with self.subTest(op=op_id):
+                if schema.get("additionalProperties") is not False:
+                    # An open schema: the server does not read the body (checked in the protocol test).
+                    self.assertEqual(op["requestBody"], {"$ref": "#/components/requestBodies/Ignored"}, op_id)
+                    continue
+                checked.append(op_id)
+                for bad in ({"no_such_field": 1}, [], "text", 5):
+                    self.assertTrue(check_schema(self.spec, schema, bad), (op_id, bad))
+                    answer = self.call(op_id, body=bad, expect=400, **kw)
+                    if isinstance(bad, dict):
+                        self.assertIn("unknown field", answer["error"]["message"])
+                self.call(op_id, raw=b"{not json", expect=400, **kw)
+                if schema.get("required"):
+                    self.assertTrue(check_schema(self.spec, schema, {}))
+                    self.assertIn("missing field", self.call(op_id, body={}, expect=400, **kw)["error"]["message"])
+                    # A field of the wrong type.
+                    first = schema["required"][0]
+                    self.call(op_id, body={first: {"nested": True}}, expect=400, **kw)
+        self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "createJob", "failTask", "registerNode",
+                                           "reportFrame", "reportVerdict"])
+        # Values the spec's patterns and bounds refuse, the server refuses too.
+        good_sha = hashlib.sha256(b"x").hexdigest()
+        for op_id, body in (
+                ("checkFiles", {"sha256": [good_sha.upper()]}),
+                ("checkFiles", {"sha256": ["abc"]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1",
+                               "files": [{"path": "a.blend", "sha256": good_sha, "mtime": 1}]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "format": "TIFF",
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "chunk_size": 0,
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
+                ("createJob", {"name": "", "main": "a.blend", "frames": "1",
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "files": []}),
+                ("reportVerdict", {"verdict": "maybe", "signature": "00" * 64}),
+        ):
+            with self.subTest(op=op_id, body=body):
+                schema = self.request_schema(self.ops[op_id][2])
+                self.assertTrue(check_schema(self.spec, schema, body), (op_id, body))
+                token = self.verifier["token"] if op_id == "reportVerdict" else self.alice
+                # reportVerdict checks the signature first, then the task (404), then the verdict.
+                expect = 403 if op_id == "reportVerdict" else 400
+                self.call(op_id, params=params, token=token, body=body, expect=expect)
+        # A file that was never uploaded cannot be part of a job.
+        self.call("createJob", token=self.alice, expect=400,
+                  body={"name": "n", "main": "a.blend", "frames": "1", "files": [{"path": "a.blend",
+                                                                                     "sha256": "f" * 64}]})
+        # Bad path parameters: a task id that is not a number is 404, a frame that is not one is 400.
+        w = self.worker["token"]
+        self.call("heartbeat", path="/api/v1/tasks/abc/heartbeat", token=w, expect=404)
+        self.call("heartbeat", params={"task_id": 999999}, token=w, expect=404)
+        self.call("frameUploadUrl", path="/api/v1/tasks/1/frames/one/upload", token=w, expect=400)
+        self.call("getJob", path="/api/v1/jobs/abc", token=self.alice, expect=404)
+        self.call("uploadFile", params={"sha256": "0" * 64}, token=self.alice, raw=b"not that", expect=400)
+        self.call("uploadFile", params={"sha256": "NOTAHASH"}, token=self.alice, raw=b"x", expect=400)
+
+    def test_what_the_spec_does_not_describe_is_404(self):
+        a = self.alice
+        for path, token in (("/api/v1/not-in-spec", a), ("/api/v1/jobs/1/frames", a), ("/api/v1/files", a),
+                            ("/api/v1/nodes", a), ("/api/v1/tasks", self.worker["token"]),
+                            ("/api/v1/tasks/1/frames/1/upload/again", self.worker["token"]),
+                            ("/api/v1/tasks/1/what", self.worker["token"]),
+                            ("/api/v2/health", None), ("/api/v1", None), ("/", None), ("/healthz", None)):
+            for method in ("GET", "POST"):
+                with self.subTest(path=path, method=method):
+                    status, _, raw = self.http(method, path, token=token, body={} if method == "POST" else None)
+                    self.assertEqual(status, 404, raw)
+                    self.assertEqual(json.loads(raw)["error"]["code"], "not_found")
+        # Without credentials an unknown path outside /health, /nodes/register, /tasks and /blobs is 401 (the spec
+        # says so in info.description): the manager authenticates before it routes.
+        self.assertEqual(self.http("GET", "/api/v1/not-in-spec")[0], 401)
+        # Methods the spec does not list on its paths are 404 (with the credentials of the path's operations).
+        own_job = self.create_job(a, "for 404s", b"scene for 404s " + os.urandom(8), "1", 1)
+        params = {"job_id": own_job["id"], "task_id": 1, "frame": 1, "sha256": "0" * 64}
+        templates = []
+        for template, item in self.spec["paths"].items():
+            pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+            templates.append((re.compile(pattern), item))
+        for template, item in self.spec["paths"].items():
+            if template.startswith("/blobs/"):
+                continue  # a signed URL names its method: any other is 403 (documented on the path)
+            concrete = template.format(**params)
+            schemes = {name for m in METHODS if m in item for req in item[m].get("security", []) for name in req}
+            token = self.worker["token"] if "nodeToken" in schemes else a
+            for method in METHODS:
+                if any(p.match(concrete) and method in it for p, it in templates):
+                    continue
+                with self.subTest(path=concrete, method=method):
+                    status, _, raw = self.http(method.upper(), "/api/v1" + concrete, token=token,
+                                               body={} if method in ("post", "put", "patch") else None)
+                    self.assertEqual(status, 404, raw)
+                    self.assertEqual(json.loads(raw)["error"]["code"], "not_found")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,102 @@
+"""Issue #3: preflight stops a scene that cannot render at submission, with a message that names the cause."""
+
+import gzip
+import os
+import subprocess
+import unittest
+
+from netlib import SOURCE_DIR, Network, make_scene
+
+CASES = os.path.join(SOURCE_DIR, "tests", "data", "preflight", "make_case.py")
+
+
+class PreflightTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.net = Network()
+        cls.scenes = os.path.join(cls.net.dir, "scenes")
+        os.makedirs(cls.scenes)
+        cls.base = make_scene(os.path.join(cls.scenes, "base.blend"), frames=2, samples=4)
+        cls.net.start_manager()
+        cls.token = cls.net.user_token("erin")
+        # A registered worker with Blender 3.4, so the scene's version is compared with it.
+        status, body = cls.net.call("POST", "/api/v1/nodes/register", body={
+            "enrollment_token": cls.net.enroll("worker"), "name": "w", "role": "worker", "public_key": "ab" * 32,
+            "capabilities": {"blender_version": "3.4.1"}})
+        assert status == 201, body
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.cleanup()
+
+    def case(self, name):
+        out = os.path.join(self.scenes, name + ".blend")
+        subprocess.run(["blender", "-b", self.base, "--factory-startup", "-noaudio", "--python-exit-code", "1",
+                        "--python", CASES, "--", name, out], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return out
+
+    def submit(self, scene):
+        return self.net.cli(self.token, "submit", scene, "--frames", "1-2", timeout=120)
+
+    def assert_refused(self, scene, code, words):
+        r = self.submit(scene)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("[%s]" % code, r.stderr)
+        for w in words:
+            self.assertIn(w, r.stderr)
+        self.assertEqual(r.stdout, "")  # no job id: nothing was queued
+        status, body = self.net.call("GET", "/api/v1/jobs", self.token)
+        self.assertNotIn(os.path.basename(scene), [j["name"] for j in body["jobs"]])
+
+    def test_not_a_blend(self):
+        path = os.path.join(self.scenes, "picture.blend")
+        with open(path, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+        self.assert_refused(path, "not_blend", ["is not a .blend file"])
+
+    def test_unreadable(self):
+        path = os.path.join(self.scenes, "truncated.blend")
+        with open(self.base, "rb") as f:
+            head = f.read(4000)
+        with open(path, "wb") as f:
+            f.write(head)
+        self.assert_refused(path, "unreadable", ["Blender cannot open", "Failed to read blend file"])
+
+    def test_no_camera(self):
+        self.assert_refused(self.case("no_camera"), "no_camera", ["no active camera"])
+
+    def test_newer_blender(self):
+        path = os.path.join(self.scenes, "newer.blend")
+        with open(self.base, "rb") as f:
+            data = f.read()
+        self.assertEqual(data[:12], b"BLENDER-v304")
+        with open(path, "wb") as f:
+            f.write(data[:9] + b"306" + data[12:])  # as if saved by Blender 3.6
+        self.assert_refused(path, "newer_blender", ["Blender 3.6", "(3.4)"])
+
+    def test_missing_file(self):
+        self.assert_refused(self.case("missing_file"), "missing_file", ["textures/wood.png", "is missing"])
+
+    def test_unbaked_cache(self):
+        self.assert_refused(self.case("unbaked_cache"), "unbaked_cache", ["Cloth", "not baked"])
+
+    def test_python_driver(self):
+        self.assert_refused(self.case("python_driver"), "python_driver", ["Python drivers", "getpid"])
+
+    def test_plain_gzip_and_zstd_blends_are_accepted(self):
+        gz = os.path.join(self.scenes, "gz.blend")
+        with open(self.base, "rb") as f, open(gz, "wb") as out:
+            out.write(gzip.compress(f.read()))
+        zstd = self.case("compressed")
+        with open(zstd, "rb") as f:
+            self.assertEqual(f.read(4), b"\x28\xb5\x2f\xfd")
+        for scene in (self.base, gz, zstd):
+            r = self.submit(scene)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            job_id = int(r.stdout.split()[0])
+            self.net.cli(self.token, "cancel", str(job_id))
+
+
+if __name__ == "__main__":
+    unittest.main()
