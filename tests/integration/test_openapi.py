@@ -221,6 +221,7 @@ class OpenApiTest(unittest.TestCase):
         """Calls an operation and checks the answer against the spec: the status is documented for it, the body
         matches the documented schema and media type. `expect`: the status required; `code`: the error code.
         Returns the parsed JSON body (or the raw bytes for a non-JSON answer, None for no body)."""
+        # setUpClass has no test instance yet: borrow one for the assertions (any existing method name will do).
         self = test or cls("run")
         method, template, op = cls.ops[op_id]
         if path is None:

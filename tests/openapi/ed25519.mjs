@@ -3,7 +3,6 @@
 //   node ed25519.mjs sign PRIVATE_HEX MSG  -> hex signature of the UTF-8 message
 import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 
-const b64url = (hex) => Buffer.from(hex, 'hex').toString('base64url');
 const hex = (b64) => Buffer.from(b64, 'base64url').toString('hex');
 
 const [cmd, priv, message] = process.argv.slice(2);
@@ -12,7 +11,7 @@ if (cmd === 'keygen') {
   const jwk = privateKey.export({ format: 'jwk' });
   process.stdout.write(JSON.stringify({ public_hex: hex(jwk.x), private_hex: hex(jwk.d) }));
 } else if (cmd === 'sign' && priv && message !== undefined) {
-  // The public half is derived by OpenSSL from the seed; JWK import wants both, so derive it first.
+  // A raw 32-byte seed as PKCS#8 DER: the fixed Ed25519 prefix, then the seed.
   const seedOnly = createPrivateKey({
     key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(priv, 'hex')]),
     format: 'der',
