@@ -11,7 +11,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev python3
   # run time: renderer, sandbox, image tools
-  blender bubblewrap openimageio-tools
+  blender bubblewrap openimageio-tools ffmpeg
 )
 
 missing=()

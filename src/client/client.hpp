@@ -19,7 +19,7 @@ struct Connection {
 struct SubmitOptions {
   std::filesystem::path scene;
   std::string frames;
-  std::string format = "PNG";
+  std::string format;                ///< empty: the scene's own when PNG, EXR or JPEG, else PNG
   int chunk_size = 4;
   int priority = 0;
   std::string name;                  ///< defaults to the scene's file name

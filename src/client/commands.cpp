@@ -185,37 +185,90 @@ Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, cons
                        {"frames", o.frames},
                        {"format", format},
                        {"chunk_size", o.chunk_size},
-                       {"priority", o.priority}});
+                       {"priority", o.priority},
+                       {"fps", plan.info.fps > 0 ? plan.info.fps : 24.0}});
   if (!job) return job.error();
   return job->value("id", int64_t{0});
 }
 
-Result<json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet) {
-  std::string last;
-  int64_t backoff_ms = 1000;
+std::vector<StreamEvent> ParseEventStream(const std::string& body) {
+  std::vector<StreamEvent> events;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t end = body.find("\n\n", pos);
+    if (end == std::string::npos) end = body.size();
+    StreamEvent ev;
+    std::string data;
+    bool has_id = false;
+    size_t line_start = pos;
+    while (line_start < end) {
+      size_t nl = body.find('\n', line_start);
+      if (nl == std::string::npos || nl > end) nl = end;
+      std::string line = body.substr(line_start, nl - line_start);
+      if (line.starts_with("id: ")) {
+        ev.id = std::stoll(line.substr(4));
+        has_id = true;
+      } else if (line.starts_with("event: ")) {
+        ev.type = line.substr(7);
+      } else if (line.starts_with("data: ")) {
+        data += line.substr(6);
+      }
+      line_start = nl + 1;
+    }
+    if (has_id) {
+      ev.data = json::parse(data, nullptr, false);
+      events.push_back(std::move(ev));
+    }
+    pos = end + 2;
+  }
+  return events;
+}
+
+Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
+                       const std::function<void(const StreamEvent&)>& on_event) {
+  std::string last_line;
+  int64_t last_id = 0;
+  int64_t backoff_ms = 500;
+  bool first = true;
   while (true) {
+    std::map<std::string, std::string> headers{{"Accept", "text/event-stream"}};
+    if (last_id > 0) headers["Last-Event-ID"] = std::to_string(last_id);
+    auto body = first ? Result<std::string>(std::string())
+                      : api.CallText("GET", "/api/v1/events?job=" + std::to_string(job_id), headers, 120);
+    if (!body) {
+      if (body.error().code != Errc::kUnavailable) return body.error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));  // manager restarting: resume after
+      backoff_ms = std::min<int64_t>(backoff_ms * 2, 10'000);
+      continue;
+    }
+    backoff_ms = 500;
+    auto events = ParseEventStream(*body);
+    for (const auto& e : events) {
+      last_id = std::max(last_id, e.id);
+      if (on_event) on_event(e);
+    }
+    if (!first && events.empty()) continue;
+    first = false;
+    // The stream says something changed: show where the job stands now.
     auto job = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
     if (!job) {
       if (job.error().code != Errc::kUnavailable) return job.error();
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-      backoff_ms = std::min<int64_t>(backoff_ms * 2, 15'000);
       continue;
     }
-    backoff_ms = 1000;
     const json& p = (*job)["progress"];
     std::string line = fmt::format("job {} {}: {}/{} delivered, {} rendering, {} verifying, {} queued", job_id,
                                    job->value("state", ""), p.value("delivered", 0), p.value("total", 0),
                                    p.value("rendering", 0), p.value("verifying", 0), p.value("queued", 0));
-    if (line != last && !quiet) std::cerr << line << std::endl;
-    last = line;
+    if (line != last_line && !quiet) std::cerr << line << std::endl;
+    last_line = line;
     const std::string state = job->value("state", "");
     if (state == "completed" || state == "failed" || state == "canceled") return *job;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }
 
-Result<std::vector<std::filesystem::path>> DownloadOutputs(net::ApiClient& api, const json& job,
-                                                           const std::filesystem::path& dir) {
+Result<json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet) { return FollowJob(api, job_id, quiet); }
+
+Result<Downloaded> DownloadOutputs(net::ApiClient& api, const json& job, const std::filesystem::path& dir) {
   const int64_t job_id = job.value("id", int64_t{0});
   auto outputs = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id) + "/outputs");
   if (!outputs) return outputs.error();
@@ -224,7 +277,7 @@ Result<std::vector<std::filesystem::path>> DownloadOutputs(net::ApiClient& api, 
   if (ec) return MakeError(Errc::kInternal, "cannot create " + dir.string() + ": " + ec.message());
   std::string stem = std::filesystem::path(job.value("main", "scene.blend")).stem().string();
   auto format = domain::ParseOutputFormat(job.value("format", "PNG")).value_or(domain::OutputFormat::kPng);
-  std::vector<std::filesystem::path> written;
+  Downloaded written;
   for (const auto& o : (*outputs)["outputs"]) {
     auto dest = dir / domain::FrameFileName(stem, o.value("frame", 0), format);
     INFERIX_TRY(api.Download(o.value("url", ""), dest));
@@ -233,7 +286,22 @@ Result<std::vector<std::filesystem::path>> DownloadOutputs(net::ApiClient& api, 
       std::filesystem::remove(dest, ec);
       return MakeError(Errc::kInternal, dest.string() + " arrived damaged (hash mismatch); download again");
     }
-    written.push_back(dest);
+    written.frames.push_back(dest);
+  }
+  // The video is assembled after the last frame is delivered; wait for it (bounded) when it is on its way.
+  std::string video = outputs->value("video", "none");
+  for (int i = 0; video == "pending" && i < 600; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    outputs = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id) + "/outputs");
+    if (!outputs) return outputs.error();
+    video = outputs->value("video", "none");
+  }
+  if (video == "ready") {
+    auto dest = dir / (stem + ".mp4");
+    INFERIX_TRY(api.Download(outputs->value("video_url", ""), dest));
+    written.video = dest;
+  } else if (video == "failed" || video == "pending") {
+    std::cerr << "warning: no video for job " << job_id << " (" << video << ")\n";
   }
   return written;
 }
@@ -272,7 +340,8 @@ int Submit(const Connection& c, const SubmitOptions& o) {
   if (!o.download_dir.empty()) {
     auto got = DownloadOutputs(api, *job, o.download_dir);
     if (!got) return PrintError(got.error(), o.json);
-    files = *got;
+    files = got->frames;
+    if (!got->video.empty()) files.push_back(got->video);
   }
   const bool ok = job->value("state", "") == "completed";
   if (o.json) {
@@ -321,12 +390,14 @@ int Download(const Connection& c, int64_t job_id, const std::filesystem::path& d
   if (!job) return PrintError(job.error(), as_json);
   auto got = DownloadOutputs(api, *job, dir);
   if (!got) return PrintError(got.error(), as_json);
+  auto files = got->frames;
+  if (!got->video.empty()) files.push_back(got->video);
   if (as_json) {
     json names = json::array();
-    for (const auto& f : *got) names.push_back(f.string());
+    for (const auto& f : files) names.push_back(f.string());
     std::cout << json{{"job_id", job_id}, {"files", names}}.dump() << "\n";
   } else {
-    for (const auto& f : *got) std::cout << f.string() << "\n";
+    for (const auto& f : files) std::cout << f.string() << "\n";
   }
   return 0;
 }

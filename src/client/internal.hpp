@@ -1,6 +1,7 @@
 #pragma once
 // Pieces shared by the client's commands and the local network.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -30,10 +31,27 @@ void CheckBlenderVersions(ScenePlan& plan, const std::vector<std::string>& versi
 Result<void> ReportProblems(const ScenePlan& plan, bool as_json);
 /// Uploads the files the manager lacks for this user and creates the job; returns its id.
 Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o);
-/// Polls the job until it ends, printing progress lines to stderr unless `quiet`.
+/// One server-sent event.
+struct StreamEvent {
+  int64_t id = 0;
+  std::string type;
+  nlohmann::json data;
+};
+/// Parses a text/event-stream body.
+std::vector<StreamEvent> ParseEventStream(const std::string& body);
+/// Follows the job's event stream (resuming after `last_event_id`) until it ends, printing progress lines to
+/// stderr unless `quiet`; `on_event` sees every event.
+Result<nlohmann::json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
+                                 const std::function<void(const StreamEvent&)>& on_event = nullptr);
+/// Follows the job until it ends, printing progress lines to stderr unless `quiet`.
 Result<nlohmann::json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet);
-/// Downloads the delivered frames into `dir`, checking each hash.
-Result<std::vector<std::filesystem::path>> DownloadOutputs(net::ApiClient& api, const nlohmann::json& job,
+/// What a download wrote.
+struct Downloaded {
+  std::vector<std::filesystem::path> frames;
+  std::filesystem::path video;  ///< empty when the job has no video
+};
+/// Downloads the delivered frames into `dir`, checking each hash, then the video once it is made.
+Result<Downloaded> DownloadOutputs(net::ApiClient& api, const nlohmann::json& job,
                                                            const std::filesystem::path& dir);
 /// Prints an error (JSON or text) and returns the exit code for it.
 int PrintError(const Error& e, bool as_json);

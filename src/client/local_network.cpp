@@ -188,21 +188,21 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   const double wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   const std::string state_name = detail->value("state", "");
   const int total = (*detail)["progress"].value("total", 0);
-  const bool ok = state_name == "completed" && static_cast<int>(files->size()) == total;
+  const bool ok = state_name == "completed" && static_cast<int>(files->frames.size()) == total;
   if (o.json) {
     json names = json::array();
-    for (const auto& f : *files) names.push_back(f.string());
+    for (const auto& f : files->frames) names.push_back(f.string());
     std::cout << json{{"job_id", *id},     {"state", state_name},     {"frames", total},
-                      {"delivered", files->size()}, {"render_seconds", render_s}, {"verify_seconds", verify_s},
-                      {"verdicts", verdicts}, {"wall_seconds", wall_s}, {"files", names},
+                      {"delivered", files->frames.size()}, {"render_seconds", render_s}, {"verify_seconds", verify_s},
+                      {"verdicts", verdicts}, {"wall_seconds", wall_s}, {"files", names}, {"video", files->video.string()},
                       {"message", detail->value("message", "")}}
                      .dump()
               << "\n";
   } else {
     std::string v;
     for (const auto& [name, count] : verdicts) v += fmt::format("{}{} {}", v.empty() ? "" : ", ", count, name);
-    std::cout << fmt::format("{}: {} of {} frames delivered to {}\n", state_name, files->size(), total,
-                             o.output_dir.string());
+    std::cout << fmt::format("{}: {} of {} frames delivered to {}{}\n", state_name, files->frames.size(), total,
+                             o.output_dir.string(), files->video.empty() ? "" : ", video " + files->video.string());
     std::cout << fmt::format("render time {:.1f} s, verification time {:.1f} s ({}), wall time {:.1f} s\n", render_s,
                              verify_s, v, wall_s);
     if (!ok && !detail->value("message", "").empty()) std::cout << detail->value("message", "") << "\n";

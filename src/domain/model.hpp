@@ -47,8 +47,11 @@ struct Job {
   OutputFormat format = OutputFormat::kPng;
   int chunk_size = 1;
   int priority = 0;
+  double fps = 24.0;                 ///< the scene's frame rate, for the video
   JobState state = JobState::kQueued;
   std::string message;               ///< why it failed or was canceled
+  std::string video_state;           ///< "", "pending", "ready" or "failed"
+  std::string video_key;             ///< blob of the assembled MP4 when ready
   int64_t created_ms = 0;
   int64_t finished_ms = 0;
 };
@@ -94,6 +97,17 @@ struct Output {
   std::string verdict_detail;            ///< method and findings: layers, regions, differences
   int64_t verifier_node_id = 0;
   double verify_seconds = 0.0;
+  std::string preview_key;               ///< blob of the display-referred thumbnail, once made
+  int64_t created_ms = 0;
+};
+
+/// Something users are told about (job and frame changes, verdicts, the video), in order of `id`.
+struct Event {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t job_id = 0;
+  std::string type;                      ///< "job", "frame", "video"
+  std::string data;                      ///< JSON object
   int64_t created_ms = 0;
 };
 

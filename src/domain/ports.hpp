@@ -62,6 +62,11 @@ class Store {
   virtual Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) = 0;
   virtual Result<std::vector<Output>> ListOutputs(int64_t job_id) = 0;
   virtual Result<void> UpdateOutput(const Output& output) = 0;
+
+  // Events, kept so a client that reconnects with the last id it saw misses nothing, across restarts too.
+  virtual Result<int64_t> AppendEvent(const Event& event) = 0;
+  /// The user's events after `after_id`, of one job when `job_id` is not 0, oldest first.
+  virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit) = 0;
 };
 
 /// Object storage for scene files and outputs, addressed by key ("files/<sha256>", "outputs/...").

@@ -162,6 +162,7 @@ struct Api::Impl {
     if (n == 1 && parts[0] == "jobs" && m == "POST") return CreateJob(*user);
     if (n == 1 && parts[0] == "jobs" && m == "GET") return ListJobs(*user);
     if (n == 1 && parts[0] == "workers" && m == "GET") return ListNodes();
+    if (n == 1 && parts[0] == "events" && m == "GET") return Events(*user);
     if (n >= 2 && parts[0] == "jobs") {
       auto job = OwnJob(*user, parts[1]);
       if (!job) return Fail(job.error());
@@ -234,7 +235,7 @@ struct Api::Impl {
   }
 
   HttpResponse CreateJob(const domain::User& user) {
-    auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority"});
+    auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps"});
     if (!body) return Fail(body.error());
     domain::Job job;
     auto name = Field<std::string>(*body, "name");
@@ -243,6 +244,9 @@ struct Api::Impl {
     auto format = Field<std::string>(*body, "format", false, "PNG");
     auto chunk = Field<int>(*body, "chunk_size", false, 4);
     auto priority = Field<int>(*body, "priority", false, 0);
+    auto fps = Field<double>(*body, "fps", false, 24.0);
+    if (!fps) return Fail(fps.error());
+    if (!(*fps > 0 && *fps <= 1000)) return Fail(Errc::kInvalidArgument, "fps must be between 0 and 1000");
     if (!name) return Fail(name.error());
     if (!main) return Fail(main.error());
     if (!frames) return Fail(frames.error());
@@ -272,6 +276,7 @@ struct Api::Impl {
     job.format = *fmt;
     job.chunk_size = *chunk;
     job.priority = *priority;
+    job.fps = *fps;
     auto created = api.scheduler_.CreateJob(user.id, job);
     if (!created) return Fail(created.error());
     spdlog::info("job {} created by {}: {} frames {}", created->id, user.name, created->name, created->frames_spec);
@@ -316,12 +321,57 @@ struct Api::Impl {
       auto o = api.store_.GetOutput(f.output_id);
       if (!o) return Fail(o.error());
       if (!o->has_value()) continue;
-      out.push_back({{"frame", f.number},
-                     {"sha256", (*o)->sha256},
-                     {"verdict", domain::ToString((*o)->verdict)},
-                     {"url", Sign("GET", (*o)->blob_key)}});
+      json item = {{"frame", f.number},
+                   {"sha256", (*o)->sha256},
+                   {"verdict", domain::ToString((*o)->verdict)},
+                   {"url", Sign("GET", (*o)->blob_key)}};
+      item["preview_url"] = (*o)->preview_key.empty() ? json(nullptr) : json(Sign("GET", (*o)->preview_key));
+      out.push_back(item);
     }
-    return Json(200, {{"job_id", job.id}, {"state", domain::ToString(job.state)}, {"outputs", out}});
+    json video = nullptr;
+    if (job.video_state == "ready") video = Sign("GET", job.video_key);
+    return Json(200, {{"job_id", job.id},
+                      {"state", domain::ToString(job.state)},
+                      {"outputs", out},
+                      {"video", job.video_state.empty() ? "none" : job.video_state},
+                      {"video_url", video}});
+  }
+
+  // Server-sent events, stored with increasing ids. Each answer carries what is there after the client's
+  // Last-Event-ID, waiting (without a thread) until there is something or the long-poll ends, then closes;
+  // EventSource and the CLI reconnect with the last id they saw, so nothing is missed, across restarts too.
+  HttpResponse Events(const domain::User& user) {
+    int64_t job_id = 0;
+    if (auto it = req.query.find("job"); it != req.query.end()) {
+      auto id = ParseId(it->second);
+      if (!id) return Fail(Errc::kInvalidArgument, "job must be a job id");
+      auto job = OwnJob(user, it->second);
+      if (!job) return Fail(job.error());
+      job_id = *id;
+    }
+    std::string last = req.Header("last-event-id");
+    if (auto it = req.query.find("last_event_id"); last.empty() && it != req.query.end()) last = it->second;
+    int64_t after = 0;
+    if (!last.empty()) {
+      auto id = ParseId(last);
+      if (!id) return Fail(Errc::kInvalidArgument, "Last-Event-ID must be an event id");
+      after = *id;
+    }
+    auto events = api.store_.ListEvents(user.id, job_id, after, 500);
+    if (!events) return Fail(events.error());
+    if (events->empty() && api.clock_.NowMs() - req.received_ms < api.options_.long_poll_ms) {
+      HttpResponse wait;
+      wait.retry_after_ms = 200;
+      return wait;
+    }
+    HttpResponse r;
+    r.content_type = "text/event-stream";
+    r.headers["Cache-Control"] = "no-cache";
+    r.body = "retry: 500\n\n";
+    for (const auto& e : *events) {
+      r.body += "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
+    }
+    return r;
   }
 
   HttpResponse ListNodes() {

@@ -15,8 +15,10 @@ json JobToJson(const domain::Job& job) {
           {"format", domain::ToString(job.format)},
           {"chunk_size", job.chunk_size},
           {"priority", job.priority},
+          {"fps", job.fps},
           {"state", domain::ToString(job.state)},
           {"message", job.message},
+          {"video", job.video_state.empty() ? "none" : job.video_state},
           {"created_ms", job.created_ms},
           {"finished_ms", job.finished_ms}};
 }

@@ -12,6 +12,7 @@
 #include "core/files.hpp"
 #include "domain/tokens.hpp"
 #include "manager/api.hpp"
+#include "manager/postprocess.hpp"
 #include "net/http_server.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -48,12 +49,26 @@ class ManagerImpl final : public Manager {
              ApiOptions{std::move(secret), options.long_poll_ms, options.url_ttl_s}),
         server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1, options.tls_cert_file,
                                    options.tls_key_file},
-                [this](const net::HttpRequest& r) { return api_.Handle(r); }) {}
+                [this](const net::HttpRequest& r) { return api_.Handle(r); }),
+        postprocessor_(*store_, *blobs_, scheduler_, [this](std::function<void()> fn) { server_.Post(std::move(fn)); },
+                       options.data_dir / "tmp") {
+    scheduler_.SetHooks(
+        [this](const domain::Job& job, const domain::Output& out) { postprocessor_.FrameDelivered(job, out); },
+        [this](const domain::Job& job) { postprocessor_.JobCompleted(job); });
+  }
 
   ~ManagerImpl() override { Stop(); }
 
   Result<void> Run() {
     INFERIX_TRY(server_.Start());
+    // Videos that were being made when the manager stopped are made again.
+    server_.Post([this] {
+      auto jobs = store_->ListJobsInState(domain::JobState::kCompleted);
+      if (!jobs) return;
+      for (const auto& j : *jobs) {
+        if (j.video_state == "pending") postprocessor_.JobCompleted(j);
+      }
+    });
     sweeper_ = std::thread([this] { SweepLoop(); });
     std::string url = std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://" + options_.host + ":" +
                       std::to_string(server_.port());
@@ -74,6 +89,7 @@ class ManagerImpl final : public Manager {
     }
     cv_.notify_all();
     if (sweeper_.joinable()) sweeper_.join();
+    postprocessor_.Stop();
     server_.Stop();
   }
 
@@ -99,6 +115,7 @@ class ManagerImpl final : public Manager {
   Scheduler scheduler_;
   Api api_;
   net::HttpServer server_;
+  Postprocessor postprocessor_;
   std::thread sweeper_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,6 +1,7 @@
 #include "manager/scheduler.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "domain/job_compiler.hpp"
 #include "domain/state_machine.hpp"
@@ -11,6 +12,7 @@ using domain::FrameState;
 using domain::JobState;
 using domain::TaskKind;
 using domain::TaskState;
+using json = nlohmann::json;
 
 namespace {
 
@@ -21,6 +23,32 @@ Result<T> Found(Result<std::optional<T>> r, const std::string& what) {
   if (!r) return r.error();
   if (!r->has_value()) return MakeError(Errc::kNotFound, what + " not found");
   return std::move(**r);
+}
+
+}  // namespace
+
+Result<void> Scheduler::Emit(const domain::Job& job, const std::string& type, const std::string& data_json) {
+  domain::Event e;
+  e.user_id = job.user_id;
+  e.job_id = job.id;
+  e.type = type;
+  e.data = data_json;
+  e.created_ms = clock_.NowMs();
+  auto id = store_.AppendEvent(e);
+  return id ? Ok() : Result<void>(id.error());
+}
+
+namespace {
+
+std::string JobEvent(const domain::Job& job) {
+  return json{{"job_id", job.id}, {"state", domain::ToString(job.state)}, {"message", job.message}}.dump();
+}
+std::string FrameEvent(const domain::Job& job, int frame, domain::FrameState state, const std::string& verdict,
+                       int64_t worker_id) {
+  json j = {{"job_id", job.id}, {"frame", frame}, {"state", domain::ToString(state)}};
+  if (!verdict.empty()) j["verdict"] = verdict;
+  if (worker_id != 0) j["worker_id"] = worker_id;
+  return j.dump();
 }
 
 }  // namespace
@@ -56,7 +84,7 @@ Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
         INFERIX_TRY(store_.PutFrame(f));
       }
     }
-    return Ok();
+    return Emit(job, "job", JobEvent(job));
   }));
   return job;
 }
@@ -85,7 +113,8 @@ Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::s
     job.state = JobState::kCanceled;
     job.message = why;
     job.finished_ms = clock_.NowMs();
-    return store_.UpdateJob(job);
+    INFERIX_TRY(store_.UpdateJob(job));
+    return Emit(job, "job", JobEvent(job));
   }));
   return job;
 }
@@ -144,6 +173,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
       if (best_job.state == JobState::kQueued) {
         c.job.state = JobState::kActive;
         INFERIX_TRY(store_.UpdateJob(c.job));
+        INFERIX_TRY(Emit(c.job, "job", JobEvent(c.job)));
       }
     } else {
       auto out = store_.GetOutput(task.output_id);
@@ -236,9 +266,13 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     verify.frames = {frame};
     verify.output_id = *out_id;
     verify.created_ms = clock_.NowMs();
-    INFERIX_TRY(store_.CreateTask(verify).ok() ? Ok() : Result<void>(MakeError(Errc::kInternal, "cannot queue verification")));
+    auto verify_id = store_.CreateTask(verify);
+    if (!verify_id) return verify_id.error();
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
-    return store_.UpdateTask(*task);
+    INFERIX_TRY(store_.UpdateTask(*task));
+    auto job = Found(store_.GetJob(task->job_id), "job");
+    if (!job) return job.error();
+    return Emit(*job, "frame", FrameEvent(*job, frame, FrameState::kVerifying, "", node.id));
   }));
   return outcome;
 }
@@ -251,6 +285,15 @@ Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<
   t.kind = TaskKind::kRender;
   t.frames = frames;
   t.excluded_nodes = excluded;
+  // A frame keeps its exclusions (workers whose output for it was rejected) however it comes back.
+  for (int n : frames) {
+    auto f = store_.GetFrame(job.id, n);
+    if (!f) return f.error();
+    if (!f->has_value()) continue;
+    for (int64_t node : (*f)->excluded_nodes) {
+      if (!Contains(t.excluded_nodes, node)) t.excluded_nodes.push_back(node);
+    }
+  }
   t.created_ms = clock_.NowMs();
   auto id = store_.CreateTask(t);
   if (!id) return id.error();
@@ -272,6 +315,7 @@ Result<void> Scheduler::UpdateJobState(int64_t job_id) {
   JobState next = domain::DeriveJobState(job->state, domain::CountFrames(*frames));
   if (next == job->state) return Ok();
   job->state = next;
+  if (next == JobState::kCompleted) job->video_state = "pending";
   if (domain::IsFinal(next)) {
     job->finished_ms = clock_.NowMs();
     if (next == JobState::kFailed && job->message.empty()) {
@@ -293,7 +337,10 @@ Result<void> Scheduler::UpdateJobState(int64_t job_id) {
       }
     }
   }
-  return store_.UpdateJob(*job);
+  INFERIX_TRY(store_.UpdateJob(*job));
+  INFERIX_TRY(Emit(*job, "job", JobEvent(*job)));
+  if (next == JobState::kCompleted && on_job_completed_) on_job_completed_(*job);
+  return Ok();
 }
 
 Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) {
@@ -392,6 +439,8 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
       if (f->state == FrameState::kVerifying && f->output_id == out->id) {
         f->state = FrameState::kDelivered;
         INFERIX_TRY(store_.PutFrame(*f));
+        INFERIX_TRY(Emit(*job, "frame", FrameEvent(*job, f->number, f->state, "accepted", out->node_id)));
+        if (on_frame_delivered_) on_frame_delivered_(*job, *out);
       }
     } else {
       out->verdict = domain::Verdict::kRejected;
@@ -401,6 +450,7 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
         f->output_id = 0;
         INFERIX_TRY(store_.PutFrame(*f));
         INFERIX_TRY(RequeueFrames(*job, {f->number}, f->excluded_nodes));
+        INFERIX_TRY(Emit(*job, "frame", FrameEvent(*job, f->number, FrameState::kQueued, "rejected", out->node_id)));
       }
     }
     INFERIX_TRY(store_.UpdateOutput(*out));

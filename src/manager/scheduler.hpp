@@ -2,6 +2,7 @@
 // The manager's core: jobs, claims and leases, per-frame reports, verification tasks and verdicts.
 // Runs on the store thread only; every operation is one store transaction.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,16 @@ class Scheduler {
   /// Expires leases: render frames not reported go back to the queue; verify tasks are offered again.
   Result<int> ExpireLeases();
 
+  /// Records an event for the job's owner.
+  Result<void> Emit(const domain::Job& job, const std::string& type, const std::string& data_json);
+  /// Called (on the store thread, inside the transaction) when a frame is delivered and when a job completes;
+  /// the manager hands the work (previews, video) to its post-processing thread.
+  void SetHooks(std::function<void(const domain::Job&, const domain::Output&)> on_frame_delivered,
+                std::function<void(const domain::Job&)> on_job_completed) {
+    on_frame_delivered_ = std::move(on_frame_delivered);
+    on_job_completed_ = std::move(on_job_completed);
+  }
+
   /// Checks that the node holds an active lease on the task.
   Result<domain::Task> HeldTask(const domain::Node& node, int64_t task_id);
   const SchedulerOptions& options() const { return options_; }
@@ -75,6 +86,8 @@ class Scheduler {
   domain::Store& store_;
   const Clock& clock_;
   SchedulerOptions options_;
+  std::function<void(const domain::Job&, const domain::Output&)> on_frame_delivered_;
+  std::function<void(const domain::Job&)> on_job_completed_;
 };
 
 }  // namespace inferix::manager

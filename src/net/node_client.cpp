@@ -74,6 +74,16 @@ Result<json> ApiClient::Call(const std::string& method, const std::string& path,
   return out;
 }
 
+Result<std::string> ApiClient::CallText(const std::string& method, const std::string& path,
+                                       const std::map<std::string, std::string>& headers, long timeout_s) {
+  auto h = Headers(true, false);
+  for (const auto& [k, v] : headers) h[k] = v;
+  auto r = http_.Request(method, manager_url_ + path, "", h, timeout_s);
+  if (!r) return r.error();
+  if (r->status < 200 || r->status >= 300) return ErrorFromResponse(*r, method + " " + path);
+  return r->body;
+}
+
 Result<json> ApiClient::PutFile(const std::string& path_and_query, const std::filesystem::path& file,
                                 bool with_token) {
   auto r = http_.UploadFile("PUT", manager_url_ + path_and_query, file, Headers(with_token, false));

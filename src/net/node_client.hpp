@@ -33,6 +33,9 @@ class ApiClient {
   /// 204 gives a null JSON value.
   Result<nlohmann::json> Call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr,
                               long timeout_s = 0);
+  /// Sends a request and returns the body as text (event streams); non-2xx answers become Errors.
+  Result<std::string> CallText(const std::string& method, const std::string& path,
+                               const std::map<std::string, std::string>& headers = {}, long timeout_s = 0);
   /// PUTs a file to a path with the bearer token (user uploads) or to a signed path (no token needed).
   Result<nlohmann::json> PutFile(const std::string& path_and_query, const std::filesystem::path& file,
                                  bool with_token);

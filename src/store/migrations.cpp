@@ -98,6 +98,22 @@ CREATE TABLE outputs (
 );
 CREATE INDEX outputs_by_job ON outputs(job_id, frame);
 )sql"},
+      {2, R"sql(
+ALTER TABLE jobs ADD COLUMN fps REAL NOT NULL DEFAULT 24;
+ALTER TABLE jobs ADD COLUMN video_state TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN video_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE outputs ADD COLUMN preview_key TEXT NOT NULL DEFAULT '';
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL,
+  job_id INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX events_by_user ON events(user_id, id);
+CREATE INDEX events_by_job ON events(job_id, id);
+)sql"},
   };
   return kMigrations;
 }

@@ -117,13 +117,13 @@ class Stmt {
 
 constexpr const char* kJobCols =
     "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, created_ms, "
-    "finished_ms";
+    "finished_ms, fps, video_state, video_key";
 constexpr const char* kTaskCols =
     "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms";
 constexpr const char* kFrameCols = "job_id, number, state, task_id, output_id, failures, errors, excluded";
 constexpr const char* kOutputCols =
     "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
-    "verifier_node_id, verify_seconds, created_ms";
+    "verifier_node_id, verify_seconds, created_ms, preview_key";
 constexpr const char* kNodeCols =
     "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected";
 
@@ -142,6 +142,9 @@ Job ReadJob(const Stmt& s) {
   j.message = s.Text(10);
   j.created_ms = s.Int(11);
   j.finished_ms = s.Int(12);
+  j.fps = s.Real(13);
+  j.video_state = s.Text(14);
+  j.video_key = s.Text(15);
   return j;
 }
 Task ReadTask(const Stmt& s) {
@@ -186,6 +189,7 @@ Output ReadOutput(const Stmt& s) {
   o.verifier_node_id = s.Int(10);
   o.verify_seconds = s.Real(11);
   o.created_ms = s.Int(12);
+  o.preview_key = s.Text(13);
   return o;
 }
 Node ReadNode(const Stmt& s) {
@@ -365,10 +369,10 @@ class SqliteStore final : public domain::Store {
   Result<int64_t> CreateJob(const Job& j) override {
     Stmt s(db_,
            "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, "
-           "message, created_ms, finished_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "message, created_ms, finished_ms, fps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(j.user_id).Bind(j.name).Bind(j.main_file).Bind(EncodeFiles(j.files)).Bind(j.frames_spec);
     s.Bind(domain::ToString(j.format)).Bind(j.chunk_size).Bind(j.priority).Bind(domain::ToString(j.state));
-    s.Bind(j.message).Bind(j.created_ms).Bind(j.finished_ms);
+    s.Bind(j.message).Bind(j.created_ms).Bind(j.finished_ms).Bind(j.fps);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -388,8 +392,11 @@ class SqliteStore final : public domain::Store {
     return QueryAll<Job>(s, ReadJob);
   }
   Result<void> UpdateJob(const Job& j) override {
-    Stmt s(db_, "UPDATE jobs SET state = ?, message = ?, priority = ?, finished_ms = ? WHERE id = ?");
-    s.Bind(domain::ToString(j.state)).Bind(j.message).Bind(j.priority).Bind(j.finished_ms).Bind(j.id);
+    Stmt s(db_,
+           "UPDATE jobs SET state = ?, message = ?, priority = ?, finished_ms = ?, video_state = ?, video_key = ? "
+           "WHERE id = ?");
+    s.Bind(domain::ToString(j.state)).Bind(j.message).Bind(j.priority).Bind(j.finished_ms).Bind(j.video_state);
+    s.Bind(j.video_key).Bind(j.id);
     return s.Run();
   }
 
@@ -480,10 +487,31 @@ class SqliteStore final : public domain::Store {
   }
   Result<void> UpdateOutput(const Output& o) override {
     Stmt s(db_,
-           "UPDATE outputs SET verdict = ?, verdict_detail = ?, verifier_node_id = ?, verify_seconds = ? WHERE id = ?");
+           "UPDATE outputs SET verdict = ?, verdict_detail = ?, verifier_node_id = ?, verify_seconds = ?, "
+           "preview_key = ? WHERE id = ?");
     s.Bind(domain::ToString(o.verdict)).Bind(o.verdict_detail).Bind(o.verifier_node_id).Bind(o.verify_seconds);
-    s.Bind(o.id);
+    s.Bind(o.preview_key).Bind(o.id);
     return s.Run();
+  }
+
+  Result<int64_t> AppendEvent(const domain::Event& e) override {
+    Stmt s(db_, "INSERT INTO events (user_id, job_id, type, data, created_ms) VALUES (?, ?, ?, ?, ?)");
+    s.Bind(e.user_id).Bind(e.job_id).Bind(e.type).Bind(e.data).Bind(e.created_ms);
+    INFERIX_TRY(s.Run());
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+  Result<std::vector<domain::Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit) override {
+    Stmt s(db_, job_id == 0
+                    ? "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
+                      "ORDER BY id LIMIT ?"
+                    : "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
+                      "AND job_id = ? ORDER BY id LIMIT ?");
+    s.Bind(user_id).Bind(after_id);
+    if (job_id != 0) s.Bind(job_id);
+    s.Bind(limit);
+    return QueryAll<domain::Event>(s, [](const Stmt& r) {
+      return domain::Event{r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5)};
+    });
   }
 
  private:
