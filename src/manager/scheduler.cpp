@@ -18,6 +18,11 @@ namespace {
 
 bool Contains(const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
+Error NotARenderTask(int64_t task_id) {
+  return MakeError(Errc::kInvalidArgument, "task " + std::to_string(task_id) +
+                                               " is a verification task; report its verdict instead");
+}
+
 template <class T>
 Result<T> Found(Result<std::optional<T>> r, const std::string& what) {
   if (!r) return r.error();
@@ -350,6 +355,8 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     if (task->node_id == node.id && task->state == TaskState::kDone) return Ok();  // repeated report
     auto held = HeldTask(node, task_id);
     if (!held) return held.error();
+    // A verify task ends only with a verdict: ending it here would leave its frame verifying for ever.
+    if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     std::vector<int> unreported;
     for (int n : task->frames) {
       auto f = store_.GetFrame(task->job_id, n);
@@ -372,6 +379,7 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
     if (task->node_id == node.id && task->state == TaskState::kFailed) return Ok();  // repeated report
     auto held = HeldTask(node, task_id);
     if (!held) return held.error();
+    if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     task->state = TaskState::kFailed;
     task->message = error.substr(0, 4000);
     INFERIX_TRY(store_.UpdateTask(*task));

@@ -1,0 +1,833 @@
+#include "store/sqlite_store.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/crypto.hpp"
+#include "store/migrations.hpp"
+
+namespace inferix::store {
+namespace {
+
+namespace fs = std::filesystem;
+using domain::Frame;
+using domain::FrameState;
+using domain::Job;
+using domain::JobState;
+using domain::Node;
+using domain::NodeRole;
+using domain::Output;
+using domain::Task;
+using domain::TaskKind;
+using domain::TaskState;
+using domain::Verdict;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::unique_ptr<domain::Store> OpenOrDie(const fs::path& path) {
+  auto s = OpenSqliteStore(path);
+  EXPECT_TRUE(s.ok()) << s.error().message;
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+// A second, independent connection to a database file, for what the Store interface does not show.
+class RawDb {
+ public:
+  explicit RawDb(const fs::path& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db_);
+    }
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  // The first column of every row of `sql`, as text.
+  std::vector<std::string> Column(const std::string& sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
+      return out;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      out.emplace_back(p ? p : "");
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  std::string One(const std::string& sql) {
+    auto col = Column(sql);
+    EXPECT_EQ(col.size(), 1u) << sql;
+    return col.empty() ? "" : col[0];
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("inferix_store_test_" + RandomHex(8))) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+const std::string kSceneSha = Sha256Hex("scene");
+const std::string kTexSha = Sha256Hex("tex");
+
+Job MakeJob(int64_t user_id, int priority = 0, JobState state = JobState::kQueued) {
+  Job j;
+  j.user_id = user_id;
+  j.name = "shot 010";
+  j.main_file = "shot.blend";
+  j.files = {{"shot.blend", kSceneSha, 1234}, {"tex/wood grain 2.png", kTexSha, 56}};
+  j.frames_spec = "1-10x2";
+  j.format = domain::OutputFormat::kExr;
+  j.chunk_size = 3;
+  j.priority = priority;
+  j.state = state;
+  j.created_ms = 1000;
+  return j;
+}
+
+Frame FrameOf(int64_t job_id, int number) {
+  Frame f;
+  f.job_id = job_id;
+  f.number = number;
+  return f;
+}
+
+Task MakeTask(int64_t job_id, std::vector<int> frames, TaskKind kind = TaskKind::kRender) {
+  Task t;
+  t.job_id = job_id;
+  t.kind = kind;
+  t.frames = std::move(frames);
+  t.created_ms = 2000;
+  return t;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = OpenOrDie(":memory:");
+    ASSERT_NE(store_, nullptr);
+    auto u = store_->CreateUser("alice", "hash-alice");
+    ASSERT_TRUE(u.ok()) << u.error().message;
+    alice_ = *u;
+  }
+  int64_t NewJob(int priority = 0, JobState state = JobState::kQueued) {
+    auto id = store_->CreateJob(MakeJob(alice_, priority, state));
+    EXPECT_TRUE(id.ok()) << id.error().message;
+    return id.ok() ? *id : 0;
+  }
+  int64_t NewTask(const Task& t) {
+    auto id = store_->CreateTask(t);
+    EXPECT_TRUE(id.ok()) << id.error().message;
+    return id.ok() ? *id : 0;
+  }
+  std::vector<int64_t> Ids(const std::vector<Task>& tasks) {
+    std::vector<int64_t> ids;
+    for (const auto& t : tasks) ids.push_back(t.id);
+    return ids;
+  }
+  std::unique_ptr<domain::Store> store_;
+  int64_t alice_ = 0;
+};
+
+// ---- Migrations and files -------------------------------------------------------------------------------
+
+TEST(SqliteStoreFile, MigrationsCreateTheSchema) {
+  TempDir dir;
+  const auto path = dir.path() / "manager.db";
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(fs::exists(path));
+
+  RawDb raw(path);
+  auto tables = raw.Column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+  std::set<std::string> have(tables.begin(), tables.end());
+  for (const char* t : {"schema_migrations", "users", "user_tokens", "enrollments", "nodes", "user_files",
+                        "jobs", "frames", "tasks", "outputs"}) {
+    EXPECT_TRUE(have.count(t)) << "missing table " << t;
+  }
+  auto versions = raw.Column("SELECT version FROM schema_migrations ORDER BY version");
+  ASSERT_EQ(versions.size(), SqliteMigrations().size());
+  for (size_t i = 0; i < versions.size(); ++i)
+    EXPECT_EQ(versions[i], std::to_string(SqliteMigrations()[i].version));
+  EXPECT_EQ(versions.back(), std::to_string(SqliteSchemaVersion()));
+  EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
+}
+
+TEST(SqliteStoreFile, MigrationVersionsIncrease) {
+  const auto& m = SqliteMigrations();
+  ASSERT_FALSE(m.empty());
+  for (size_t i = 1; i < m.size(); ++i) EXPECT_GT(m[i].version, m[i - 1].version);
+  EXPECT_EQ(SqliteSchemaVersion(), m.back().version);
+}
+
+TEST(SqliteStoreFile, ReopenKeepsDataAndDoesNotRerunMigrations) {
+  TempDir dir;
+  const auto path = dir.path() / "manager.db";
+  int64_t user = 0;
+  int64_t job = 0;
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    user = *store->CreateUser("bob", "hash-bob");
+    job = *store->CreateJob(MakeJob(user, 5));
+    ASSERT_TRUE(store->PutFrame(Frame{job, 3, FrameState::kRendering, 0, 0, 1, "e\n", {4}}).ok());
+  }
+  for (int round = 0; round < 2; ++round) {
+    auto store = OpenOrDie(path);  // migration 1 would fail on existing tables if it ran again
+    ASSERT_NE(store, nullptr);
+    auto u = store->FindUserByTokenHash("hash-bob");
+    ASSERT_TRUE(u.ok());
+    ASSERT_TRUE(u->has_value());
+    EXPECT_EQ((*u)->id, user);
+    auto j = store->GetJob(job);
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE(j->has_value());
+    EXPECT_EQ((*j)->priority, 5);
+    auto f = store->GetFrame(job, 3);
+    ASSERT_TRUE(f.ok() && f->has_value());
+    EXPECT_EQ((*f)->state, FrameState::kRendering);
+
+    RawDb raw(path);
+    EXPECT_EQ(raw.One("SELECT COUNT(*) FROM schema_migrations"), std::to_string(SqliteMigrations().size()));
+    EXPECT_EQ(raw.One("SELECT COUNT(*) FROM users"), "1");
+  }
+}
+
+TEST(SqliteStoreFile, CommittedRowsAreVisibleToAnotherConnection) {
+  TempDir dir;
+  const auto path = dir.path() / "manager.db";
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser("carol", "hash-carol").ok());
+  RawDb raw(path);
+  EXPECT_EQ(raw.One("SELECT name FROM users"), "carol");
+  EXPECT_EQ(raw.One("SELECT user_id FROM user_tokens WHERE token_hash = 'hash-carol'"),
+            raw.One("SELECT id FROM users WHERE name = 'carol'"));
+}
+
+TEST(SqliteStoreFile, FailedTransactionLeavesNothingWritten) {
+  TempDir dir;
+  const auto path = dir.path() / "manager.db";
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  auto user = *store->CreateUser("dave", "hash-dave");
+  auto r = store->Transaction([&]() -> Result<void> {
+    auto job = store->CreateJob(MakeJob(user));
+    if (!job) return job.error();
+    INFERIX_TRY(store->PutFrame(FrameOf(*job, 1)));
+    auto t = store->CreateTask(MakeTask(*job, {1}));
+    if (!t) return t.error();
+    INFERIX_TRY(store->AddUserFile(user, kSceneSha, 10));
+    return MakeError(Errc::kConflict, "changed my mind");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kConflict);
+  EXPECT_EQ(r.error().message, "changed my mind");
+
+  RawDb raw(path);
+  EXPECT_EQ(raw.One("SELECT COUNT(*) FROM jobs"), "0");
+  EXPECT_EQ(raw.One("SELECT COUNT(*) FROM frames"), "0");
+  EXPECT_EQ(raw.One("SELECT COUNT(*) FROM tasks"), "0");
+  EXPECT_EQ(raw.One("SELECT COUNT(*) FROM user_files"), "0");
+  EXPECT_TRUE(store->ListJobs(user)->empty());
+  EXPECT_FALSE(*store->UserHasFile(user, kSceneSha));
+}
+
+TEST(SqliteStoreFile, CreateUserIsAtomic) {
+  TempDir dir;
+  const auto path = dir.path() / "manager.db";
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateUser("erin", "same-hash").ok());
+  // The token is taken: the new user must not be left behind without a token.
+  auto r = store->CreateUser("frank", "same-hash");
+  ASSERT_FALSE(r.ok());
+  RawDb raw(path);
+  EXPECT_EQ(raw.One("SELECT COUNT(*) FROM users"), "1");
+  EXPECT_EQ(raw.One("SELECT COUNT(*) FROM user_tokens"), "1");
+}
+
+TEST(SqliteStoreFile, OpenInMissingFolderFails) {
+  TempDir dir;
+  auto s = OpenSqliteStore(dir.path() / "no" / "such" / "manager.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Errc::kInternal);
+  EXPECT_THAT(s.error().message, HasSubstr("manager.db"));
+}
+
+TEST(SqliteStoreFile, OpenOnGarbageFileFails) {
+  TempDir dir;
+  const auto path = dir.path() / "garbage.db";
+  {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::string junk(8192, 'x');
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+  }
+  auto s = OpenSqliteStore(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Errc::kInternal);
+}
+
+// ---- Transactions ---------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, TransactionCommits) {
+  int64_t job = 0;
+  auto r = store_->Transaction([&]() -> Result<void> {
+    auto id = store_->CreateJob(MakeJob(alice_));
+    if (!id) return id.error();
+    job = *id;
+    return store_->PutFrame(FrameOf(job, 1));
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(store_->GetJob(job)->has_value());
+  EXPECT_TRUE(store_->GetFrame(job, 1)->has_value());
+}
+
+TEST_F(StoreTest, TransactionRollsBackOnError) {
+  int64_t job = 0;
+  auto r = store_->Transaction([&]() -> Result<void> {
+    job = *store_->CreateJob(MakeJob(alice_));
+    INFERIX_TRY(store_->PutFrame(FrameOf(job, 1)));
+    return MakeError(Errc::kInvalidArgument, "no");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kInvalidArgument);
+  ASSERT_NE(job, 0);
+  EXPECT_FALSE(store_->GetJob(job)->has_value());
+  EXPECT_FALSE(store_->GetFrame(job, 1)->has_value());
+  // The store is usable afterwards.
+  EXPECT_NE(NewJob(), 0);
+}
+
+TEST_F(StoreTest, NestedTransactionIsPartOfTheOuterOne) {
+  int64_t job = 0;
+  auto r = store_->Transaction([&]() -> Result<void> {
+    INFERIX_TRY(store_->Transaction([&]() -> Result<void> {
+      job = *store_->CreateJob(MakeJob(alice_));
+      return Ok();
+    }));
+    return MakeError(Errc::kInternal, "outer fails");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(store_->GetJob(job)->has_value());
+}
+
+TEST_F(StoreTest, FailedStatementInsideTransactionRollsBackEarlierWrites) {
+  auto r = store_->Transaction([&]() -> Result<void> {
+    INFERIX_TRY(store_->AddUserFile(alice_, kSceneSha, 1));
+    auto bad = store_->CreateJob(MakeJob(alice_ + 1000));  // no such user: foreign key
+    if (!bad) return bad.error();
+    return Ok();
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kInternal);
+  EXPECT_THAT(r.error().message, HasSubstr("database"));
+  EXPECT_FALSE(*store_->UserHasFile(alice_, kSceneSha));
+}
+
+TEST_F(StoreTest, ExceptionRollsBackAndPropagates) {
+  int64_t job = 0;
+  EXPECT_THROW((void)store_->Transaction([&]() -> Result<void> {
+    job = *store_->CreateJob(MakeJob(alice_));
+    throw std::runtime_error("boom");
+  }),
+               std::runtime_error);
+  EXPECT_FALSE(store_->GetJob(job)->has_value());
+  // Not stuck inside a transaction: a new one commits.
+  auto r = store_->Transaction([&]() -> Result<void> { return store_->AddUserFile(alice_, kTexSha, 1); });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(*store_->UserHasFile(alice_, kTexSha));
+}
+
+// ---- Users and enrollment -------------------------------------------------------------------------------
+
+TEST_F(StoreTest, UsersAndTokens) {
+  auto found = store_->FindUserByTokenHash("hash-alice");
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, alice_);
+  EXPECT_EQ((*found)->name, "alice");
+
+  auto unknown = store_->FindUserByTokenHash("nope");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+
+  // A second token for the same name is the same user.
+  auto again = store_->CreateUser("alice", "hash-alice-2");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, alice_);
+  EXPECT_EQ((*store_->FindUserByTokenHash("hash-alice-2"))->id, alice_);
+  EXPECT_EQ((*store_->FindUserByTokenHash("hash-alice"))->id, alice_);
+
+  auto bob = store_->CreateUser("bob", "hash-bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_NE(*bob, alice_);
+  EXPECT_EQ((*store_->FindUserByTokenHash("hash-bob"))->name, "bob");
+
+  // A token hash belongs to one user only.
+  EXPECT_FALSE(store_->CreateUser("bob", "hash-alice").ok());
+  EXPECT_EQ((*store_->FindUserByTokenHash("hash-alice"))->id, alice_);
+}
+
+TEST_F(StoreTest, EnrollmentIsOneTime) {
+  ASSERT_TRUE(store_->CreateEnrollment("enroll-1", NodeRole::kVerifier, 10'000).ok());
+  auto first = store_->ConsumeEnrollment("enroll-1", 5'000);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ(**first, NodeRole::kVerifier);
+  auto second = store_->ConsumeEnrollment("enroll-1", 5'001);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value());
+}
+
+TEST_F(StoreTest, EnrollmentExpires) {
+  ASSERT_TRUE(store_->CreateEnrollment("enroll-w", NodeRole::kWorker, 10'000).ok());
+  auto at_expiry = store_->ConsumeEnrollment("enroll-w", 10'000);
+  ASSERT_TRUE(at_expiry.ok());
+  EXPECT_FALSE(at_expiry->has_value());
+  auto late = store_->ConsumeEnrollment("enroll-w", 20'000);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(late->has_value());
+  // A refused attempt does not mark the token used.
+  auto early = store_->ConsumeEnrollment("enroll-w", 9'999);
+  ASSERT_TRUE(early.ok());
+  ASSERT_TRUE(early->has_value());
+  EXPECT_EQ(**early, NodeRole::kWorker);
+}
+
+TEST_F(StoreTest, EnrollmentUnknownOrDuplicate) {
+  auto unknown = store_->ConsumeEnrollment("never-created", 0);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+  ASSERT_TRUE(store_->CreateEnrollment("dup", NodeRole::kWorker, 10).ok());
+  EXPECT_FALSE(store_->CreateEnrollment("dup", NodeRole::kVerifier, 10).ok());
+  EXPECT_EQ(**store_->ConsumeEnrollment("dup", 0), NodeRole::kWorker);
+}
+
+// ---- Nodes ----------------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, NodesRoundTrip) {
+  Node w;
+  w.name = "gpu-box";
+  w.role = NodeRole::kWorker;
+  w.public_key = std::string(64, 'a');
+  w.capabilities_json = R"({"blender":"3.4.1","gpus":["RTX 4090"]})";
+  w.last_seen_ms = 777;
+  auto wid = store_->CreateNode(w, "node-hash-w");
+  ASSERT_TRUE(wid.ok()) << wid.error().message;
+  Node v = w;
+  v.name = "checker";
+  v.role = NodeRole::kVerifier;
+  v.public_key = std::string(64, 'b');
+  auto vid = store_->CreateNode(v, "node-hash-v");
+  ASSERT_TRUE(vid.ok());
+  EXPECT_NE(*wid, *vid);
+
+  auto got = store_->GetNode(*wid);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->id, *wid);
+  EXPECT_EQ((*got)->name, "gpu-box");
+  EXPECT_EQ((*got)->role, NodeRole::kWorker);
+  EXPECT_EQ((*got)->public_key, std::string(64, 'a'));
+  EXPECT_EQ((*got)->capabilities_json, w.capabilities_json);
+  EXPECT_EQ((*got)->last_seen_ms, 777);
+  EXPECT_FALSE((*got)->banned);
+  EXPECT_EQ((*got)->accepted, 0);
+  EXPECT_EQ((*got)->rejected, 0);
+
+  auto by_token = store_->FindNodeByTokenHash("node-hash-v");
+  ASSERT_TRUE(by_token.ok() && by_token->has_value());
+  EXPECT_EQ((*by_token)->id, *vid);
+  EXPECT_EQ((*by_token)->role, NodeRole::kVerifier);
+  EXPECT_FALSE(store_->FindNodeByTokenHash("node-hash-x")->has_value());
+  EXPECT_FALSE(store_->GetNode(*vid + 100)->has_value());
+
+  auto all = store_->ListNodes();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, *wid);
+  EXPECT_EQ((*all)[1].id, *vid);
+
+  // One credential, one node.
+  EXPECT_FALSE(store_->CreateNode(w, "node-hash-w").ok());
+}
+
+TEST_F(StoreTest, UpdateNode) {
+  Node n;
+  n.name = "w";
+  n.public_key = "k";
+  auto id = *store_->CreateNode(n, "h");
+  n.id = id;
+  n.name = "renamed";
+  n.capabilities_json = R"({"threads":8})";
+  n.banned = true;
+  n.last_seen_ms = 42;
+  n.accepted = 7;
+  n.rejected = 2;
+  ASSERT_TRUE(store_->UpdateNode(n).ok());
+  auto got = **store_->GetNode(id);
+  EXPECT_EQ(got.name, "renamed");
+  EXPECT_EQ(got.capabilities_json, R"({"threads":8})");
+  EXPECT_TRUE(got.banned);
+  EXPECT_EQ(got.last_seen_ms, 42);
+  EXPECT_EQ(got.accepted, 7);
+  EXPECT_EQ(got.rejected, 2);
+  EXPECT_EQ(got.public_key, "k");  // the key is not changed by updates
+}
+
+// ---- User files -----------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, UserFilesArePerUser) {
+  auto bob = *store_->CreateUser("bob", "hash-bob");
+  ASSERT_TRUE(store_->AddUserFile(alice_, kSceneSha, 100).ok());
+  ASSERT_TRUE(store_->AddUserFile(alice_, kSceneSha, 100).ok());  // repeated upload is fine
+  EXPECT_TRUE(*store_->UserHasFile(alice_, kSceneSha));
+  EXPECT_FALSE(*store_->UserHasFile(bob, kSceneSha));
+  EXPECT_FALSE(*store_->UserHasFile(alice_, kTexSha));
+  ASSERT_TRUE(store_->AddUserFile(bob, kSceneSha, 100).ok());
+  EXPECT_TRUE(*store_->UserHasFile(bob, kSceneSha));
+}
+
+// ---- Jobs -----------------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, JobRoundTrip) {
+  Job in = MakeJob(alice_, 7, JobState::kActive);
+  in.message = "multi\nline";
+  in.finished_ms = 99;
+  auto id = store_->CreateJob(in);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  auto got = store_->GetJob(*id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  const Job& j = **got;
+  EXPECT_EQ(j.id, *id);
+  EXPECT_EQ(j.user_id, alice_);
+  EXPECT_EQ(j.name, "shot 010");
+  EXPECT_EQ(j.main_file, "shot.blend");
+  ASSERT_EQ(j.files.size(), 2u);
+  EXPECT_EQ(j.files[0].path, "shot.blend");
+  EXPECT_EQ(j.files[0].sha256, kSceneSha);
+  EXPECT_EQ(j.files[0].size, 1234);
+  EXPECT_EQ(j.files[1].path, "tex/wood grain 2.png");  // spaces in paths survive
+  EXPECT_EQ(j.files[1].sha256, kTexSha);
+  EXPECT_EQ(j.files[1].size, 56);
+  EXPECT_EQ(j.frames_spec, "1-10x2");
+  EXPECT_EQ(j.format, domain::OutputFormat::kExr);
+  EXPECT_EQ(j.chunk_size, 3);
+  EXPECT_EQ(j.priority, 7);
+  EXPECT_EQ(j.state, JobState::kActive);
+  EXPECT_EQ(j.message, "multi\nline");
+  EXPECT_EQ(j.created_ms, 1000);
+  EXPECT_EQ(j.finished_ms, 99);
+
+  EXPECT_FALSE(store_->GetJob(*id + 1)->has_value());
+}
+
+TEST_F(StoreTest, JobNeedsAnExistingUser) {
+  auto r = store_->CreateJob(MakeJob(alice_ + 999));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("FOREIGN KEY"));
+}
+
+TEST_F(StoreTest, ListJobsPerUserAndState) {
+  auto bob = *store_->CreateUser("bob", "hash-bob");
+  auto a1 = NewJob();
+  auto b1 = *store_->CreateJob(MakeJob(bob, 0, JobState::kActive));
+  auto a2 = NewJob(0, JobState::kActive);
+  auto a3 = NewJob(0, JobState::kCanceled);
+
+  auto alice_jobs = store_->ListJobs(alice_);
+  ASSERT_TRUE(alice_jobs.ok());
+  std::vector<int64_t> ids;
+  for (const auto& j : *alice_jobs) ids.push_back(j.id);
+  EXPECT_THAT(ids, ElementsAre(a1, a2, a3));
+  ASSERT_EQ(store_->ListJobs(bob)->size(), 1u);
+  EXPECT_EQ((*store_->ListJobs(bob))[0].id, b1);
+  EXPECT_THAT(*store_->ListJobs(bob + 100), IsEmpty());
+
+  auto active = store_->ListJobsInState(JobState::kActive);
+  ASSERT_TRUE(active.ok());
+  ids.clear();
+  for (const auto& j : *active) ids.push_back(j.id);
+  EXPECT_THAT(ids, ElementsAre(b1, a2));
+  EXPECT_THAT(*store_->ListJobsInState(JobState::kCompleted), IsEmpty());
+}
+
+TEST_F(StoreTest, UpdateJob) {
+  auto id = NewJob();
+  Job j = **store_->GetJob(id);
+  j.state = JobState::kFailed;
+  j.message = "frame 3 failed";
+  j.priority = 9;
+  j.finished_ms = 5000;
+  ASSERT_TRUE(store_->UpdateJob(j).ok());
+  Job got = **store_->GetJob(id);
+  EXPECT_EQ(got.state, JobState::kFailed);
+  EXPECT_EQ(got.message, "frame 3 failed");
+  EXPECT_EQ(got.priority, 9);
+  EXPECT_EQ(got.finished_ms, 5000);
+  EXPECT_EQ(got.name, "shot 010");
+  EXPECT_EQ(got.files.size(), 2u);
+}
+
+// ---- Frames ---------------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, FramesRoundTripAndReplace) {
+  auto job = NewJob();
+  Frame f;
+  f.job_id = job;
+  f.number = -5;
+  f.state = FrameState::kVerifying;
+  f.task_id = 11;
+  f.output_id = 12;
+  f.failures = 2;
+  f.errors = "w1: crashed\nw2: out of memory\n";
+  f.excluded_nodes = {3, 1234567890123};
+  ASSERT_TRUE(store_->PutFrame(f).ok());
+  ASSERT_TRUE(store_->PutFrame(FrameOf(job, 10)).ok());
+  ASSERT_TRUE(store_->PutFrame(FrameOf(job, 2)).ok());
+
+  auto got = store_->GetFrame(job, -5);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->job_id, job);
+  EXPECT_EQ((*got)->number, -5);
+  EXPECT_EQ((*got)->state, FrameState::kVerifying);
+  EXPECT_EQ((*got)->task_id, 11);
+  EXPECT_EQ((*got)->output_id, 12);
+  EXPECT_EQ((*got)->failures, 2);
+  EXPECT_EQ((*got)->errors, f.errors);
+  EXPECT_THAT((*got)->excluded_nodes, ElementsAre(3, 1234567890123));
+
+  auto plain = **store_->GetFrame(job, 10);
+  EXPECT_EQ(plain.state, FrameState::kQueued);
+  EXPECT_THAT(plain.excluded_nodes, IsEmpty());
+
+  // Put replaces.
+  f.state = FrameState::kDelivered;
+  f.excluded_nodes.clear();
+  ASSERT_TRUE(store_->PutFrame(f).ok());
+  EXPECT_EQ((*store_->GetFrame(job, -5))->state, FrameState::kDelivered);
+  EXPECT_THAT((*store_->GetFrame(job, -5))->excluded_nodes, IsEmpty());
+
+  auto all = store_->ListFrames(job);
+  ASSERT_TRUE(all.ok());
+  std::vector<int> numbers;
+  for (const auto& fr : *all) numbers.push_back(fr.number);
+  EXPECT_THAT(numbers, ElementsAre(-5, 2, 10));
+  EXPECT_FALSE(store_->GetFrame(job, 3)->has_value());
+  EXPECT_THAT(*store_->ListFrames(job + 1), IsEmpty());
+}
+
+// ---- Tasks ----------------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, TaskRoundTripAndUpdate) {
+  auto job = NewJob();
+  Task t = MakeTask(job, {-2, -1, 0, 1});
+  t.excluded_nodes = {4, 5};
+  t.message = "m";
+  auto id = NewTask(t);
+  auto got = store_->GetTask(id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->id, id);
+  EXPECT_EQ((*got)->job_id, job);
+  EXPECT_EQ((*got)->kind, TaskKind::kRender);
+  EXPECT_EQ((*got)->state, TaskState::kQueued);
+  EXPECT_THAT((*got)->frames, ElementsAre(-2, -1, 0, 1));
+  EXPECT_THAT((*got)->excluded_nodes, ElementsAre(4, 5));
+  EXPECT_EQ((*got)->message, "m");
+  EXPECT_EQ((*got)->created_ms, 2000);
+  EXPECT_EQ((*got)->node_id, 0);
+
+  Task u = **got;
+  u.state = TaskState::kActive;
+  u.node_id = 9;
+  u.lease_expires_ms = 123456;
+  u.frames = {1};
+  u.excluded_nodes = {};
+  u.message = "";
+  ASSERT_TRUE(store_->UpdateTask(u).ok());
+  Task after = **store_->GetTask(id);
+  EXPECT_EQ(after.state, TaskState::kActive);
+  EXPECT_EQ(after.node_id, 9);
+  EXPECT_EQ(after.lease_expires_ms, 123456);
+  EXPECT_THAT(after.frames, ElementsAre(1));
+  EXPECT_THAT(after.excluded_nodes, IsEmpty());
+  EXPECT_EQ(after.message, "");
+
+  Task v = MakeTask(job, {1}, TaskKind::kVerify);
+  v.output_id = 77;
+  auto vid = NewTask(v);
+  EXPECT_EQ((*store_->GetTask(vid))->kind, TaskKind::kVerify);
+  EXPECT_EQ((*store_->GetTask(vid))->output_id, 77);
+  EXPECT_FALSE(store_->GetTask(vid + 100)->has_value());
+  EXPECT_THAT(Ids(*store_->ListJobTasks(job)), ElementsAre(id, vid));
+}
+
+TEST_F(StoreTest, ClaimableTasksByPriorityThenId) {
+  auto low = NewJob(0);
+  auto high = NewJob(10, JobState::kActive);
+  auto mid = NewJob(5);
+  auto t1 = NewTask(MakeTask(low, {1}));
+  auto t2 = NewTask(MakeTask(high, {1}));
+  auto t3 = NewTask(MakeTask(mid, {1}));
+  auto t4 = NewTask(MakeTask(high, {2}));
+  auto t5 = NewTask(MakeTask(low, {2}));
+  auto claimable = store_->ListClaimableTasks(TaskKind::kRender, 100);
+  ASSERT_TRUE(claimable.ok()) << claimable.error().message;
+  EXPECT_THAT(Ids(*claimable), ElementsAre(t2, t4, t3, t1, t5));
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(TaskKind::kRender, 2)), ElementsAre(t2, t4));
+}
+
+TEST_F(StoreTest, ClaimableTasksSkipFinishedJobsOtherStatesAndKinds) {
+  auto live = NewJob(0, JobState::kActive);
+  auto canceled = NewJob(100, JobState::kCanceled);
+  auto completed = NewJob(100, JobState::kCompleted);
+  auto failed = NewJob(100, JobState::kFailed);
+  NewTask(MakeTask(canceled, {1}));
+  NewTask(MakeTask(completed, {1}));
+  NewTask(MakeTask(failed, {1}));
+  auto queued = NewTask(MakeTask(live, {1}));
+  Task active = MakeTask(live, {2});
+  active.state = TaskState::kActive;
+  NewTask(active);
+  Task done = MakeTask(live, {3});
+  done.state = TaskState::kDone;
+  NewTask(done);
+  Task verify = MakeTask(live, {1}, TaskKind::kVerify);
+  auto vid = NewTask(verify);
+
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(TaskKind::kRender, 100)), ElementsAre(queued));
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(TaskKind::kVerify, 100)), ElementsAre(vid));
+
+  // A job canceled later takes its queued tasks out of the queue.
+  Job j = **store_->GetJob(live);
+  j.state = JobState::kCanceled;
+  ASSERT_TRUE(store_->UpdateJob(j).ok());
+  EXPECT_THAT(*store_->ListClaimableTasks(TaskKind::kRender, 100), IsEmpty());
+  EXPECT_THAT(*store_->ListClaimableTasks(TaskKind::kVerify, 100), IsEmpty());
+}
+
+TEST_F(StoreTest, ExpiredTasks) {
+  auto job = NewJob(0, JobState::kActive);
+  auto lease = [&](int64_t expires, TaskState state) {
+    Task t = MakeTask(job, {1});
+    t.state = state;
+    t.node_id = 1;
+    t.lease_expires_ms = expires;
+    return NewTask(t);
+  };
+  auto old = lease(900, TaskState::kActive);
+  lease(1000, TaskState::kActive);  // ends exactly now: not yet expired
+  lease(5000, TaskState::kActive);
+  lease(100, TaskState::kDone);
+  lease(100, TaskState::kQueued);
+  auto older = lease(1, TaskState::kActive);
+  auto expired = store_->ListExpiredTasks(1000);
+  ASSERT_TRUE(expired.ok());
+  std::set<int64_t> ids;
+  for (const auto& t : *expired) ids.insert(t.id);
+  EXPECT_EQ(ids, (std::set<int64_t>{old, older}));
+  EXPECT_THAT(*store_->ListExpiredTasks(0), IsEmpty());
+}
+
+// ---- Outputs --------------------------------------------------------------------------------------------
+
+TEST_F(StoreTest, OutputsRoundTrip) {
+  auto job = NewJob();
+  Output o;
+  o.job_id = job;
+  o.frame = 3;
+  o.task_id = 21;
+  o.node_id = 4;
+  o.blob_key = "outputs/1/21_3_abc";
+  o.sha256 = kTexSha;
+  o.render_seconds = 12.5;
+  o.created_ms = 3000;
+  auto id = store_->CreateOutput(o);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+
+  auto got = store_->GetOutput(*id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->id, *id);
+  EXPECT_EQ((*got)->job_id, job);
+  EXPECT_EQ((*got)->frame, 3);
+  EXPECT_EQ((*got)->task_id, 21);
+  EXPECT_EQ((*got)->node_id, 4);
+  EXPECT_EQ((*got)->blob_key, "outputs/1/21_3_abc");
+  EXPECT_EQ((*got)->sha256, kTexSha);
+  EXPECT_DOUBLE_EQ((*got)->render_seconds, 12.5);
+  EXPECT_EQ((*got)->verdict, Verdict::kPending);
+  EXPECT_EQ((*got)->created_ms, 3000);
+
+  auto by_task = store_->FindOutput(21, 3);
+  ASSERT_TRUE(by_task.ok() && by_task->has_value());
+  EXPECT_EQ((*by_task)->id, *id);
+  EXPECT_FALSE(store_->FindOutput(21, 4)->has_value());
+  EXPECT_FALSE(store_->FindOutput(22, 3)->has_value());
+
+  // One output per task and frame.
+  EXPECT_FALSE(store_->CreateOutput(o).ok());
+
+  Output u = **got;
+  u.verdict = Verdict::kRejected;
+  u.verdict_detail = "region 2: 40% of pixels differ";
+  u.verifier_node_id = 8;
+  u.verify_seconds = 1.75;
+  ASSERT_TRUE(store_->UpdateOutput(u).ok());
+  Output after = **store_->GetOutput(*id);
+  EXPECT_EQ(after.verdict, Verdict::kRejected);
+  EXPECT_EQ(after.verdict_detail, "region 2: 40% of pixels differ");
+  EXPECT_EQ(after.verifier_node_id, 8);
+  EXPECT_DOUBLE_EQ(after.verify_seconds, 1.75);
+  EXPECT_EQ(after.sha256, kTexSha);
+}
+
+TEST_F(StoreTest, ListOutputsByFrameThenId) {
+  auto job = NewJob();
+  auto other = NewJob();
+  auto add = [&](int64_t job_id, int frame, int64_t task) {
+    Output o;
+    o.job_id = job_id;
+    o.frame = frame;
+    o.task_id = task;
+    o.blob_key = "k";
+    o.sha256 = kSceneSha;
+    return *store_->CreateOutput(o);
+  };
+  auto a = add(job, 5, 1);
+  auto b = add(job, 1, 2);
+  auto c = add(job, 5, 3);
+  add(other, 1, 4);
+  auto list = store_->ListOutputs(job);
+  ASSERT_TRUE(list.ok());
+  std::vector<int64_t> ids;
+  for (const auto& o : *list) ids.push_back(o.id);
+  EXPECT_THAT(ids, ElementsAre(b, a, c));
+}
+
+}  // namespace
+}  // namespace inferix::store
