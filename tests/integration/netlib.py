@@ -52,12 +52,17 @@ class Network:
         self.url = None
         self.manager = None
 
-    def start_manager(self, extra=()):
+    def start_manager(self, extra=None):
+        if extra is None:
+            extra = getattr(self, "manager_extra", ())
+        self.manager_extra = tuple(extra)
         os.makedirs(self.manager_dir, exist_ok=True)
         url_file = os.path.join(self.manager_dir, "manager.url")
         if os.path.exists(url_file):
             os.remove(url_file)
-        self.manager = self.spawn("manager", ["manager", "--listen", "127.0.0.1:0", "--data", self.manager_dir,
+        # A restart keeps the port, so that running nodes find the manager again.
+        port = self.url.rsplit(":", 1)[1] if self.url else "0"
+        self.manager = self.spawn("manager", ["manager", "--listen", "127.0.0.1:" + port, "--data", self.manager_dir,
                                               "--lease-ms", str(self.lease_ms), "--heartbeat-ms",
                                               str(self.heartbeat_ms), *extra])
         deadline = time.time() + 30
