@@ -158,6 +158,8 @@ int main(int argc, char** argv) {
   bool wait = false;
   auto* status = app.add_subcommand("status", "show a job, or list your jobs");
   status->add_option("job", job_id, "job id");
+  bool follow = false;
+  status->add_flag("--follow,-f", follow, "follow the job's event stream until it ends");
   add_conn(status);
   auto* download = app.add_subcommand("download", "download a job's delivered frames");
   download->add_option("job", job_id, "job id")->required();
@@ -175,7 +177,7 @@ int main(int argc, char** argv) {
     so.json = as_json;
     return inferix::client::Submit(conn, so);
   }
-  if (status->parsed()) return inferix::client::Status(conn, job_id, as_json);
+  if (status->parsed()) return inferix::client::Status(conn, job_id, as_json, follow);
   if (download->parsed()) return inferix::client::Download(conn, job_id, dir, wait, as_json);
   if (cancel->parsed()) return inferix::client::Cancel(conn, job_id, as_json);
   if (token_create->parsed()) {

@@ -32,8 +32,9 @@ struct SubmitOptions {
 /// Uploads what the manager lacks, creates the job, prints its id; with `wait`, follows it to the end.
 /// Returns the process exit code (0 only when the job was created, and completed when waiting).
 int Submit(const Connection& c, const SubmitOptions& o);
-/// Prints one job, or all of the user's jobs when `job_id` is 0.
-int Status(const Connection& c, int64_t job_id, bool json);
+/// Prints one job, or all of the user's jobs when `job_id` is 0; with `follow`, follows the job's event stream
+/// until it ends (exit 0 only when it completed).
+int Status(const Connection& c, int64_t job_id, bool json, bool follow = false);
 /// Writes a job's delivered frames to `dir` as <stem>_<frame>.<ext>; with `wait`, first waits for the job's end.
 int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool json);
 /// Cancels a job.

@@ -229,12 +229,10 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
   std::string last_line;
   int64_t last_id = 0;
   int64_t backoff_ms = 500;
-  bool first = true;
   while (true) {
     std::map<std::string, std::string> headers{{"Accept", "text/event-stream"}};
     if (last_id > 0) headers["Last-Event-ID"] = std::to_string(last_id);
-    auto body = first ? Result<std::string>(std::string())
-                      : api.CallText("GET", "/api/v1/events?job=" + std::to_string(job_id), headers, 120);
+    auto body = api.CallText("GET", "/api/v1/events?job=" + std::to_string(job_id), headers, 120);
     if (!body) {
       if (body.error().code != Errc::kUnavailable) return body.error();
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));  // manager restarting: resume after
@@ -247,8 +245,7 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
       last_id = std::max(last_id, e.id);
       if (on_event) on_event(e);
     }
-    if (!first && events.empty()) continue;
-    first = false;
+    if (events.empty()) continue;
     // The stream says something changed: show where the job stands now.
     auto job = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
     if (!job) {
@@ -356,8 +353,16 @@ int Submit(const Connection& c, const SubmitOptions& o) {
   return ok ? 0 : 1;
 }
 
-int Status(const Connection& c, int64_t job_id, bool as_json) {
-  net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 60, 10});
+int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
+  net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 180, 10});
+  if (follow && job_id != 0) {
+    // Follows the job's event stream to its end: one line (or JSON object) per event.
+    auto job = FollowJob(api, job_id, as_json, [&](const StreamEvent& e) {
+      if (as_json) std::cout << json{{"id", e.id}, {"type", e.type}, {"data", e.data}}.dump() << std::endl;
+    });
+    if (!job) return PrintError(job.error(), as_json);
+    return job->value("state", "") == "completed" ? 0 : 1;
+  }
   auto r = api.Call("GET", job_id == 0 ? std::string("/api/v1/jobs") : "/api/v1/jobs/" + std::to_string(job_id));
   if (!r) return PrintError(r.error(), as_json);
   if (as_json) {

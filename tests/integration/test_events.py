@@ -1,6 +1,7 @@
 """Issue #3: events are stored with increasing ids and streamed per job and per user; a client that reconnects
 with Last-Event-ID misses nothing, also when the manager was restarted in between."""
 
+import json
 import os
 import signal
 import time
@@ -93,6 +94,15 @@ class EventsTest(unittest.TestCase):
         r = self.net.cli(token, "submit", scene, "--frames", "1-2", "--wait")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("completed: 2/2 delivered", r.stderr)
+        job_id = int(r.stdout.split()[0])
+        # `status --follow --json` replays the job's stream from the start and ends with the job.
+        r = self.net.cli(token, "status", str(job_id), "--follow", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual([e["id"] for e in events], sorted(e["id"] for e in events))
+        self.assertEqual(events[0]["type"], "job")
+        self.assertEqual(sum(1 for e in events if e["type"] == "frame" and e["data"]["state"] == "delivered"), 2)
+        self.assertIn({"job_id": job_id, "state": "completed", "message": ""}, [e["data"] for e in events])
 
 
 if __name__ == "__main__":
