@@ -2,12 +2,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "client/client.hpp"
@@ -74,14 +74,17 @@ int main(int argc, char** argv) {
 
   // render
   inferix::client::RenderOptions ro;
-  auto* render = app.add_subcommand("render", "render a scene on a local network of manager, workers and verifier");
+  auto* render =
+      app.add_subcommand("render", "render a scene on a local network of manager, workers and verifier");
   render->add_option("scene", ro.scene, "the .blend file")->required();
   render->add_option("--frames", ro.frames, "frame SPEC, e.g. 1-250, 1,5,10-20, 1-100x5")->required();
   render->add_option("-o,--output", ro.output_dir, "folder for the delivered frames")->required();
   render->add_option("--workers", ro.workers, "number of local workers")->check(CLI::Range(1, 64));
-  render->add_option("--format", ro.format, "PNG, EXR or JPEG (default: the scene's own when it is one of them)");
+  render->add_option("--format", ro.format,
+                     "PNG, EXR or JPEG (default: the scene's own when it is one of them)");
   render->add_option("--blender", ro.blender, "Blender executable");
-  render->add_option("--state", ro.state_dir, "keep the local network's state (databases, logs) in this folder");
+  render->add_option("--state", ro.state_dir,
+                     "keep the local network's state (databases, logs) in this folder");
   render->add_option("--chunk", ro.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
   render->add_option("--threads", ro.threads, "render threads per worker (default: cores / workers)");
   render->add_flag("--json", ro.json, "machine-readable summary");
@@ -136,7 +139,9 @@ int main(int argc, char** argv) {
   enroll->require_subcommand(1);
   auto* enroll_create = enroll->add_subcommand("create", "print a one-time enrollment token");
   enroll_create->add_option("--data", data, "the manager's data folder")->required();
-  enroll_create->add_option("--role", role, "worker or verifier")->required()->check(CLI::IsMember({"worker", "verifier"}));
+  enroll_create->add_option("--role", role, "worker or verifier")
+      ->required()
+      ->check(CLI::IsMember({"worker", "verifier"}));
   enroll_create->add_option("--ttl", ttl_s, "seconds the token stays valid");
 
   // user commands
@@ -144,7 +149,8 @@ int main(int argc, char** argv) {
   auto* submit = app.add_subcommand("submit", "submit a scene; prints the job id");
   submit->add_option("scene", so.scene, "the .blend file")->required();
   submit->add_option("--frames", so.frames, "frame SPEC")->required();
-  submit->add_option("--format", so.format, "PNG, EXR or JPEG (default: the scene's own when it is one of them)");
+  submit->add_option("--format", so.format,
+                     "PNG, EXR or JPEG (default: the scene's own when it is one of them)");
   submit->add_option("--chunk", so.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
   submit->add_option("--priority", so.priority, "job priority (higher first)");
   submit->add_option("--name", so.name, "job name (default: the file name)");

@@ -15,7 +15,9 @@ class FsBlobStore final : public domain::BlobStore {
     if (!path) return path.error();
     std::error_code ec;
     std::filesystem::create_directories(path->parent_path(), ec);
-    if (ec) return MakeError(Errc::kInternal, "cannot create " + path->parent_path().string() + ": " + ec.message());
+    if (ec)
+      return MakeError(Errc::kInternal,
+                       "cannot create " + path->parent_path().string() + ": " + ec.message());
     return WriteFileAtomic(*path, data);
   }
   Result<bool> Exists(const std::string& key) override {
@@ -47,7 +49,8 @@ class FsBlobStore final : public domain::BlobStore {
 Result<std::unique_ptr<domain::BlobStore>> OpenFsBlobStore(const std::filesystem::path& root) {
   std::error_code ec;
   std::filesystem::create_directories(root, ec);
-  if (ec) return MakeError(Errc::kInternal, "cannot create blob folder " + root.string() + ": " + ec.message());
+  if (ec)
+    return MakeError(Errc::kInternal, "cannot create blob folder " + root.string() + ": " + ec.message());
   return std::unique_ptr<domain::BlobStore>(std::make_unique<FsBlobStore>(root));
 }
 

@@ -13,12 +13,14 @@ std::string Payload(std::string_view method, std::string_view key, int64_t expir
 
 }  // namespace
 
-std::string SignQuery(std::string_view secret, std::string_view method, std::string_view key, int64_t expires_s) {
+std::string SignQuery(std::string_view secret, std::string_view method, std::string_view key,
+                      int64_t expires_s) {
   return "method=" + std::string(method) + "&expires=" + std::to_string(expires_s) +
          "&sig=" + HmacSha256Hex(secret, Payload(method, key, expires_s));
 }
 
-std::string SignedPath(std::string_view secret, std::string_view method, std::string_view key, int64_t expires_s) {
+std::string SignedPath(std::string_view secret, std::string_view method, std::string_view key,
+                       int64_t expires_s) {
   return "/api/v1/blobs/" + std::string(key) + "?" + SignQuery(secret, method, key, expires_s);
 }
 
@@ -27,12 +29,14 @@ Result<void> VerifySignature(std::string_view secret, std::string_view method, s
   int64_t expires_s = 0;
   auto [ptr, ec] = std::from_chars(expires.data(), expires.data() + expires.size(), expires_s);
   if (ec != std::errc() || ptr != expires.data() + expires.size()) {
-    return MakeError(Errc::kPermissionDenied, "signed URL has no valid expiry; ask the manager for a new one");
+    return MakeError(Errc::kPermissionDenied,
+                     "signed URL has no valid expiry; ask the manager for a new one");
   }
   if (!ConstantTimeEqual(HmacSha256Hex(secret, Payload(method, key, expires_s)), sig)) {
     return MakeError(Errc::kPermissionDenied, "signed URL does not match this object and method");
   }
-  if (expires_s < now_s) return MakeError(Errc::kPermissionDenied, "signed URL has expired; ask the manager for a new one");
+  if (expires_s < now_s)
+    return MakeError(Errc::kPermissionDenied, "signed URL has expired; ask the manager for a new one");
   return Ok();
 }
 

@@ -19,11 +19,11 @@ struct Connection {
 struct SubmitOptions {
   std::filesystem::path scene;
   std::string frames;
-  std::string format;                ///< empty: the scene's own when PNG, EXR or JPEG, else PNG
+  std::string format;  ///< empty: the scene's own when PNG, EXR or JPEG, else PNG
   int chunk_size = 4;
   int priority = 0;
-  std::string name;                  ///< defaults to the scene's file name
-  std::string blender = "blender";   ///< used (sandboxed) to list the scene's referenced files
+  std::string name;                 ///< defaults to the scene's file name
+  std::string blender = "blender";  ///< used (sandboxed) to list the scene's referenced files
   bool wait = false;
   std::filesystem::path download_dir;
   bool json = false;
@@ -32,10 +32,11 @@ struct SubmitOptions {
 /// Uploads what the manager lacks, creates the job, prints its id; with `wait`, follows it to the end.
 /// Returns the process exit code (0 only when the job was created, and completed when waiting).
 int Submit(const Connection& c, const SubmitOptions& o);
-/// Prints one job, or all of the user's jobs when `job_id` is 0; with `follow`, follows the job's event stream
-/// until it ends (exit 0 only when it completed).
+/// Prints one job, or all of the user's jobs when `job_id` is 0; with `follow`, follows the job's event
+/// stream until it ends (exit 0 only when it completed).
 int Status(const Connection& c, int64_t job_id, bool json, bool follow = false);
-/// Writes a job's delivered frames to `dir` as <stem>_<frame>.<ext>; with `wait`, first waits for the job's end.
+/// Writes a job's delivered frames to `dir` as <stem>_<frame>.<ext>; with `wait`, first waits for the job's
+/// end.
 int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool json);
 /// Cancels a job.
 int Cancel(const Connection& c, int64_t job_id, bool json);
@@ -46,11 +47,11 @@ struct RenderOptions {
   std::string frames;
   std::filesystem::path output_dir;
   int workers = 1;
-  std::string format;                 ///< empty: the scene's format if PNG/EXR/JPEG, else PNG
+  std::string format;  ///< empty: the scene's format if PNG/EXR/JPEG, else PNG
   std::string blender = "blender";
-  std::filesystem::path state_dir;    ///< empty: a new temporary folder, removed afterwards
+  std::filesystem::path state_dir;  ///< empty: a new temporary folder, removed afterwards
   int chunk_size = 4;
-  int threads = 0;                    ///< per worker; 0: cores / workers
+  int threads = 0;  ///< per worker; 0: cores / workers
   bool json = false;
 };
 

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <cstdio>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -44,9 +43,10 @@ Result<void> CheckBlendMagic(const std::filesystem::path& scene) {
   const bool gzip = head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b';
   const bool zstd = head.size() >= 4 && head.compare(0, 4, "\x28\xb5\x2f\xfd") == 0;
   if (!plain && !gzip && !zstd) {
-    return MakeError(Errc::kInvalidArgument, "preflight failed: [not_blend] " + scene.string() +
-                                                 " is not a .blend file (plain, gzip or zstd); save the scene "
-                                                 "from Blender and submit that file");
+    return MakeError(Errc::kInvalidArgument,
+                     "preflight failed: [not_blend] " + scene.string() +
+                         " is not a .blend file (plain, gzip or zstd); save the scene "
+                         "from Blender and submit that file");
   }
   return Ok();
 }
@@ -89,8 +89,9 @@ Result<ScenePlan> PlanScene(const std::filesystem::path& scene_path, const std::
   bo.log_file = tmp / "blender.log";
   auto proc = render::BlenderProcess::Start(bo);
   if (!proc) {
-    return MakeError(Errc::kInvalidArgument, "preflight failed: [unreadable] Blender cannot open " + scene.string() +
-                                                 "; open and save it again in Blender. " + proc.error().message);
+    return MakeError(Errc::kInvalidArgument, "preflight failed: [unreadable] Blender cannot open " +
+                                                 scene.string() + "; open and save it again in Blender. " +
+                                                 proc.error().message);
   }
   auto listed = (*proc)->ListFiles();
   if (!listed) return listed.error();
@@ -112,11 +113,13 @@ Result<ScenePlan> PlanScene(const std::filesystem::path& scene_path, const std::
   for (const auto& name : *listed) {
     std::string rel = name.starts_with("//") ? name.substr(2) : std::string();
     if (rel.empty() || !IsSafeRelativePath(rel)) {
-      plan.problems.push_back({"outside_scene_folder",
-                               "referenced file " + name + " lies outside the scene's folder, so workers cannot "
-                               "get it; move it beside the scene and make paths relative (File > External Data > "
-                               "Make Paths Relative), or pack it",
-                               true});
+      plan.problems.push_back(
+          {"outside_scene_folder",
+           "referenced file " + name +
+               " lies outside the scene's folder, so workers cannot "
+               "get it; move it beside the scene and make paths relative (File > External Data > "
+               "Make Paths Relative), or pack it",
+           true});
       continue;
     }
     auto file = scene.parent_path() / rel;
@@ -133,17 +136,20 @@ void CheckBlenderVersions(ScenePlan& plan, const std::vector<std::string>& versi
   std::pair<int, int> newest{0, 0};
   for (const auto& v : versions) newest = std::max(newest, MajorMinor(v));
   if (newest == std::pair<int, int>{0, 0}) {
-    plan.problems.push_back({"no_workers", "no worker has registered yet, so the scene's Blender version could "
-                             "not be compared with theirs", false});
+    plan.problems.push_back({"no_workers",
+                             "no worker has registered yet, so the scene's Blender version could "
+                             "not be compared with theirs",
+                             false});
     return;
   }
   if (file > newest) {
     plan.problems.push_back(
         {"newer_blender",
-         fmt::format("the scene was saved by Blender {}.{}, newer than any worker's ({}.{}); Blender opens newer "
-                     "files without complaint but may render them wrong. Save it with Blender {}.{}, or wait for "
-                     "workers with a newer Blender",
-                     file.first, file.second, newest.first, newest.second, newest.first, newest.second),
+         fmt::format(
+             "the scene was saved by Blender {}.{}, newer than any worker's ({}.{}); Blender opens newer "
+             "files without complaint but may render them wrong. Save it with Blender {}.{}, or wait for "
+             "workers with a newer Blender",
+             file.first, file.second, newest.first, newest.second, newest.first, newest.second),
          true});
   }
 }
@@ -173,7 +179,8 @@ Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, cons
     if (!put) return put.error();
   }
   json files = json::array();
-  for (const auto& f : plan.files) files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
+  for (const auto& f : plan.files)
+    files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}});
   std::string format = o.format;
   if (format.empty()) {
     format = domain::ParseOutputFormat(plan.info.file_format) ? plan.info.file_format : "PNG";
@@ -253,9 +260,10 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
       continue;
     }
     const json& p = (*job)["progress"];
-    std::string line = fmt::format("job {} {}: {}/{} delivered, {} rendering, {} verifying, {} queued", job_id,
-                                   job->value("state", ""), p.value("delivered", 0), p.value("total", 0),
-                                   p.value("rendering", 0), p.value("verifying", 0), p.value("queued", 0));
+    std::string line =
+        fmt::format("job {} {}: {}/{} delivered, {} rendering, {} verifying, {} queued", job_id,
+                    job->value("state", ""), p.value("delivered", 0), p.value("total", 0),
+                    p.value("rendering", 0), p.value("verifying", 0), p.value("queued", 0));
     if (line != last_line && !quiet) std::cerr << line << std::endl;
     last_line = line;
     const std::string state = job->value("state", "");
@@ -263,7 +271,9 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
   }
 }
 
-Result<json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet) { return FollowJob(api, job_id, quiet); }
+Result<json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet) {
+  return FollowJob(api, job_id, quiet);
+}
 
 Result<Downloaded> DownloadOutputs(net::ApiClient& api, const json& job, const std::filesystem::path& dir) {
   const int64_t job_id = job.value("id", int64_t{0});
@@ -363,7 +373,8 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
     if (!job) return PrintError(job.error(), as_json);
     return job->value("state", "") == "completed" ? 0 : 1;
   }
-  auto r = api.Call("GET", job_id == 0 ? std::string("/api/v1/jobs") : "/api/v1/jobs/" + std::to_string(job_id));
+  auto r =
+      api.Call("GET", job_id == 0 ? std::string("/api/v1/jobs") : "/api/v1/jobs/" + std::to_string(job_id));
   if (!r) return PrintError(r.error(), as_json);
   if (as_json) {
     std::cout << r->dump(2) << "\n";
@@ -391,7 +402,8 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
 
 int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool as_json) {
   net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 3600, 10});
-  Result<json> job = wait ? WaitForJob(api, job_id, as_json) : api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
+  Result<json> job =
+      wait ? WaitForJob(api, job_id, as_json) : api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
   if (!job) return PrintError(job.error(), as_json);
   auto got = DownloadOutputs(api, *job, dir);
   if (!got) return PrintError(got.error(), as_json);

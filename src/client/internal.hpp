@@ -16,7 +16,7 @@ namespace inferix::client {
 
 /// A scene ready to submit: its manifest, where each file is locally, and what the user should know.
 struct ScenePlan {
-  std::vector<domain::SceneFile> files;  ///< the main .blend first
+  std::vector<domain::SceneFile> files;                      ///< the main .blend first
   std::map<std::string, std::filesystem::path> local_paths;  ///< by SHA-256
   std::vector<render::PreflightProblem> problems;  ///< from preflight; fatal ones stop the submission
   render::SceneInfo info;
@@ -52,7 +52,7 @@ struct Downloaded {
 };
 /// Downloads the delivered frames into `dir`, checking each hash, then the video once it is made.
 Result<Downloaded> DownloadOutputs(net::ApiClient& api, const nlohmann::json& job,
-                                                           const std::filesystem::path& dir);
+                                   const std::filesystem::path& dir);
 /// Prints an error (JSON or text) and returns the exit code for it.
 int PrintError(const Error& e, bool as_json);
 

@@ -23,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 // A child process of the local network, its output in a log file; stopped when this object goes.
 class Child {
  public:
-  Child(const std::filesystem::path& exe, const std::vector<std::string>& args, const std::filesystem::path& log) {
+  Child(const std::filesystem::path& exe, const std::vector<std::string>& args,
+        const std::filesystem::path& log) {
     std::vector<std::string> argv = {exe.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     pid_ = ::fork();
@@ -106,7 +107,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   const bool temp_state = state.empty();
   if (temp_state) {
     char tmpl[] = "/tmp/inferix-render-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return PrintError(MakeError(Errc::kInternal, "cannot create a state folder"), o.json);
+    if (::mkdtemp(tmpl) == nullptr)
+      return PrintError(MakeError(Errc::kInternal, "cannot create a state folder"), o.json);
     state = tmpl;
   }
   std::filesystem::create_directories(state, ec);
@@ -122,7 +124,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   const auto manager_dir = state / "manager";
   std::filesystem::create_directories(manager_dir, ec);
   std::filesystem::remove(manager_dir / "manager.url", ec);
-  Child manager(self_exe, {"manager", "--listen", "127.0.0.1:0", "--data", manager_dir.string()}, state / "manager.log");
+  Child manager(self_exe, {"manager", "--listen", "127.0.0.1:0", "--data", manager_dir.string()},
+                state / "manager.log");
   std::string url;
   for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
     auto text = ReadFile(manager_dir / "manager.url");
@@ -134,24 +137,29 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (url.empty()) {
-    return PrintError(MakeError(Errc::kInternal, "the local manager did not start; see " + (state / "manager.log").string()),
+    return PrintError(MakeError(Errc::kInternal,
+                                "the local manager did not start; see " + (state / "manager.log").string()),
                       o.json);
   }
-  auto token = Capture(self_exe, {"admin", "token", "create", "--data", manager_dir.string(), "--user", "local"});
+  auto token =
+      Capture(self_exe, {"admin", "token", "create", "--data", manager_dir.string(), "--user", "local"});
   if (!token) return PrintError(token.error(), o.json);
 
   const int workers = std::max(1, o.workers);
-  const int threads = o.threads > 0 ? o.threads
-                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers);
+  const int threads = o.threads > 0
+                          ? o.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers);
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i <= workers; ++i) {
     const bool verifier = i == workers;
     const std::string role = verifier ? "verifier" : "worker";
-    auto enroll = Capture(self_exe, {"admin", "enroll", "create", "--data", manager_dir.string(), "--role", role});
+    auto enroll =
+        Capture(self_exe, {"admin", "enroll", "create", "--data", manager_dir.string(), "--role", role});
     if (!enroll) return PrintError(enroll.error(), o.json);
     const std::string name = verifier ? "local-verifier" : "local-worker-" + std::to_string(i + 1);
-    std::vector<std::string> args = {role, "--manager", url, "--token", *enroll, "--data", (state / name).string(),
-                                     "--blender", o.blender, "--name", name};
+    std::vector<std::string> args = {
+        role,        "--manager", url,      "--token", *enroll, "--data", (state / name).string(),
+        "--blender", o.blender,   "--name", name};
     if (!verifier) {
       args.push_back("--threads");
       args.push_back(std::to_string(threads));
@@ -192,19 +200,28 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   if (o.json) {
     json names = json::array();
     for (const auto& f : files->frames) names.push_back(f.string());
-    std::cout << json{{"job_id", *id},     {"state", state_name},     {"frames", total},
-                      {"delivered", files->frames.size()}, {"render_seconds", render_s}, {"verify_seconds", verify_s},
-                      {"verdicts", verdicts}, {"wall_seconds", wall_s}, {"files", names}, {"video", files->video.string()},
+    std::cout << json{{"job_id", *id},
+                      {"state", state_name},
+                      {"frames", total},
+                      {"delivered", files->frames.size()},
+                      {"render_seconds", render_s},
+                      {"verify_seconds", verify_s},
+                      {"verdicts", verdicts},
+                      {"wall_seconds", wall_s},
+                      {"files", names},
+                      {"video", files->video.string()},
                       {"message", detail->value("message", "")}}
                      .dump()
               << "\n";
   } else {
     std::string v;
-    for (const auto& [name, count] : verdicts) v += fmt::format("{}{} {}", v.empty() ? "" : ", ", count, name);
-    std::cout << fmt::format("{}: {} of {} frames delivered to {}{}\n", state_name, files->frames.size(), total,
-                             o.output_dir.string(), files->video.empty() ? "" : ", video " + files->video.string());
-    std::cout << fmt::format("render time {:.1f} s, verification time {:.1f} s ({}), wall time {:.1f} s\n", render_s,
-                             verify_s, v, wall_s);
+    for (const auto& [name, count] : verdicts)
+      v += fmt::format("{}{} {}", v.empty() ? "" : ", ", count, name);
+    std::cout << fmt::format("{}: {} of {} frames delivered to {}{}\n", state_name, files->frames.size(),
+                             total, o.output_dir.string(),
+                             files->video.empty() ? "" : ", video " + files->video.string());
+    std::cout << fmt::format("render time {:.1f} s, verification time {:.1f} s ({}), wall time {:.1f} s\n",
+                             render_s, verify_s, v, wall_s);
     if (!ok && !detail->value("message", "").empty()) std::cout << detail->value("message", "") << "\n";
   }
   children.clear();

@@ -25,7 +25,8 @@ Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view
   auto tmp = path;
   tmp += ".tmp-" + RandomHex(6);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return MakeError(Errc::kInternal, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    return MakeError(Errc::kInternal, "cannot create " + tmp.string() + ": " + std::strerror(errno));
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {

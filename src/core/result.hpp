@@ -35,7 +35,7 @@ inline Error MakeError(Errc code, std::string message) { return Error{code, std:
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -88,8 +88,8 @@ inline Result<void> Ok() { return {}; }
 }  // namespace inferix
 
 /// Returns the error of `expr` from the enclosing function when it failed.
-#define INFERIX_TRY(expr)                            \
-  do {                                               \
-    auto&& inferix_try_result_ = (expr);             \
+#define INFERIX_TRY(expr)                                              \
+  do {                                                                 \
+    auto&& inferix_try_result_ = (expr);                               \
     if (!inferix_try_result_.ok()) return inferix_try_result_.error(); \
   } while (false)

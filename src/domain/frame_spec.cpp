@@ -63,10 +63,12 @@ Result<std::vector<int>> ParseFrameSpec(std::string_view spec, size_t max_frames
       }
     }
     if (first > last) {
-      return SpecError(spec, "range " + std::to_string(first) + "-" + std::to_string(last) + " ends before it starts");
+      return SpecError(
+          spec, "range " + std::to_string(first) + "-" + std::to_string(last) + " ends before it starts");
     }
     if (first < -kMaxFrameNumber || last > kMaxFrameNumber) {
-      return SpecError(spec, "frames must lie within +-" + std::to_string(kMaxFrameNumber) + " (Blender's limit)");
+      return SpecError(spec,
+                       "frames must lie within +-" + std::to_string(kMaxFrameNumber) + " (Blender's limit)");
     }
     const auto count = static_cast<size_t>((last - first) / step + 1);
     total += count;
@@ -74,7 +76,8 @@ Result<std::vector<int>> ParseFrameSpec(std::string_view spec, size_t max_frames
       return SpecError(spec, "more than " + std::to_string(max_frames) + " frames in one job");
     }
     // Counted rather than stepped past `last`: a step near the 64-bit limit would overflow the frame number.
-    for (size_t i = 0; i < count; ++i) frames.push_back(static_cast<int>(first + static_cast<long long>(i) * step));
+    for (size_t i = 0; i < count; ++i)
+      frames.push_back(static_cast<int>(first + static_cast<long long>(i) * step));
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }

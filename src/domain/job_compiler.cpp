@@ -38,13 +38,16 @@ Result<CompiledJob> CompileJob(const Job& job, int64_t now_ms) {
                        "file path \"" + f.path + "\" must be relative, without \"..\" or control characters");
     }
     if (!IsSha256Hex(f.sha256)) {
-      return MakeError(Errc::kInvalidArgument, "file \"" + f.path + "\": sha256 must be 64 lower-case hex digits");
+      return MakeError(Errc::kInvalidArgument,
+                       "file \"" + f.path + "\": sha256 must be 64 lower-case hex digits");
     }
-    if (!paths.insert(f.path).second) return MakeError(Errc::kInvalidArgument, "file \"" + f.path + "\" is listed twice");
+    if (!paths.insert(f.path).second)
+      return MakeError(Errc::kInvalidArgument, "file \"" + f.path + "\" is listed twice");
     if (f.path == job.main_file) has_main = true;
   }
   if (!has_main) {
-    return MakeError(Errc::kInvalidArgument, "the main file \"" + job.main_file + "\" is not among the scene's files");
+    return MakeError(Errc::kInvalidArgument,
+                     "the main file \"" + job.main_file + "\" is not among the scene's files");
   }
   if (!job.main_file.ends_with(".blend")) {
     return MakeError(Errc::kInvalidArgument, "the main file \"" + job.main_file + "\" is not a .blend file");

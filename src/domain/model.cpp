@@ -24,16 +24,18 @@ std::string_view Name(const std::array<std::pair<E, std::string_view>, N>& table
   return "unknown";
 }
 
-constexpr std::array<std::pair<JobState, std::string_view>, 5> kJobStates{{{JobState::kQueued, "queued"},
-                                                                           {JobState::kActive, "active"},
-                                                                           {JobState::kCompleted, "completed"},
-                                                                           {JobState::kFailed, "failed"},
-                                                                           {JobState::kCanceled, "canceled"}}};
-constexpr std::array<std::pair<TaskState, std::string_view>, 5> kTaskStates{{{TaskState::kQueued, "queued"},
-                                                                             {TaskState::kActive, "active"},
-                                                                             {TaskState::kDone, "done"},
-                                                                             {TaskState::kFailed, "failed"},
-                                                                             {TaskState::kCanceled, "canceled"}}};
+constexpr std::array<std::pair<JobState, std::string_view>, 5> kJobStates{
+    {{JobState::kQueued, "queued"},
+     {JobState::kActive, "active"},
+     {JobState::kCompleted, "completed"},
+     {JobState::kFailed, "failed"},
+     {JobState::kCanceled, "canceled"}}};
+constexpr std::array<std::pair<TaskState, std::string_view>, 5> kTaskStates{
+    {{TaskState::kQueued, "queued"},
+     {TaskState::kActive, "active"},
+     {TaskState::kDone, "done"},
+     {TaskState::kFailed, "failed"},
+     {TaskState::kCanceled, "canceled"}}};
 constexpr std::array<std::pair<TaskKind, std::string_view>, 2> kTaskKinds{
     {{TaskKind::kRender, "render"}, {TaskKind::kVerify, "verify"}}};
 constexpr std::array<std::pair<FrameState, std::string_view>, 6> kFrameStates{
@@ -60,9 +62,12 @@ std::string_view ToString(Verdict v) { return Name(kVerdicts, v); }
 std::string_view ToString(NodeRole r) { return Name(kRoles, r); }
 std::string_view ToString(OutputFormat f) {
   switch (f) {
-    case OutputFormat::kPng: return "PNG";
-    case OutputFormat::kExr: return "EXR";
-    case OutputFormat::kJpeg: return "JPEG";
+    case OutputFormat::kPng:
+      return "PNG";
+    case OutputFormat::kExr:
+      return "EXR";
+    case OutputFormat::kJpeg:
+      return "JPEG";
   }
   return "PNG";
 }
@@ -84,18 +89,24 @@ std::optional<OutputFormat> ParseOutputFormat(std::string_view s) {
 
 std::string_view BlenderFormatName(OutputFormat f) {
   switch (f) {
-    case OutputFormat::kPng: return "PNG";
-    case OutputFormat::kExr: return "OPEN_EXR";
-    case OutputFormat::kJpeg: return "JPEG";
+    case OutputFormat::kPng:
+      return "PNG";
+    case OutputFormat::kExr:
+      return "OPEN_EXR";
+    case OutputFormat::kJpeg:
+      return "JPEG";
   }
   return "PNG";
 }
 
 std::string_view FileExtension(OutputFormat f) {
   switch (f) {
-    case OutputFormat::kPng: return "png";
-    case OutputFormat::kExr: return "exr";
-    case OutputFormat::kJpeg: return "jpg";
+    case OutputFormat::kPng:
+      return "png";
+    case OutputFormat::kExr:
+      return "exr";
+    case OutputFormat::kJpeg:
+      return "jpg";
   }
   return "png";
 }

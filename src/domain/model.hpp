@@ -10,7 +10,8 @@ namespace inferix::domain {
 
 /// A job's life: queued until a frame starts, active while frames render, then one of the final states.
 enum class JobState { kQueued, kActive, kCompleted, kFailed, kCanceled };
-/// A task's life: queued, held by one node under a lease, then done, failed (incl. lease expired) or canceled.
+/// A task's life: queued, held by one node under a lease, then done, failed (incl. lease expired) or
+/// canceled.
 enum class TaskState { kQueued, kActive, kDone, kFailed, kCanceled };
 /// Render tasks go to workers, verify tasks to verifiers.
 enum class TaskKind { kRender, kVerify };
@@ -25,7 +26,7 @@ enum class OutputFormat { kPng, kExr, kJpeg };
 
 /// One file of a scene's manifest, stored by content hash.
 struct SceneFile {
-  std::string path;    ///< relative to the main .blend's folder, e.g. "scene.blend", "tex/wood.png"
+  std::string path;  ///< relative to the main .blend's folder, e.g. "scene.blend", "tex/wood.png"
   std::string sha256;
   int64_t size = 0;
 };
@@ -41,17 +42,17 @@ struct Job {
   int64_t id = 0;
   int64_t user_id = 0;
   std::string name;
-  std::string main_file;             ///< path of the .blend within `files`
+  std::string main_file;  ///< path of the .blend within `files`
   std::vector<SceneFile> files;
   std::string frames_spec;
   OutputFormat format = OutputFormat::kPng;
   int chunk_size = 1;
   int priority = 0;
-  double fps = 24.0;                 ///< the scene's frame rate, for the video
+  double fps = 24.0;  ///< the scene's frame rate, for the video
   JobState state = JobState::kQueued;
-  std::string message;               ///< why it failed or was canceled
-  std::string video_state;           ///< "", "pending", "ready" or "failed"
-  std::string video_key;             ///< blob of the assembled MP4 when ready
+  std::string message;      ///< why it failed or was canceled
+  std::string video_state;  ///< "", "pending", "ready" or "failed"
+  std::string video_key;    ///< blob of the assembled MP4 when ready
   int64_t created_ms = 0;
   int64_t finished_ms = 0;
 };
@@ -62,12 +63,13 @@ struct Task {
   int64_t job_id = 0;
   TaskKind kind = TaskKind::kRender;
   TaskState state = TaskState::kQueued;
-  std::vector<int> frames;               ///< render: the chunk; verify: the one frame
-  int64_t output_id = 0;                 ///< verify: the output under check
-  int64_t node_id = 0;                   ///< lease holder (0: none)
+  std::vector<int> frames;  ///< render: the chunk; verify: the one frame
+  int64_t output_id = 0;    ///< verify: the output under check
+  int64_t node_id = 0;      ///< lease holder (0: none)
   int64_t lease_expires_ms = 0;
-  std::vector<int64_t> excluded_nodes;   ///< nodes that may not take this task (e.g. rejected for these frames)
-  std::string message;                   ///< why it failed
+  std::vector<int64_t>
+      excluded_nodes;   ///< nodes that may not take this task (e.g. rejected for these frames)
+  std::string message;  ///< why it failed
   int64_t created_ms = 0;
 };
 
@@ -76,11 +78,11 @@ struct Frame {
   int64_t job_id = 0;
   int number = 0;
   FrameState state = FrameState::kQueued;
-  int64_t task_id = 0;                   ///< the render task it belongs to now
-  int64_t output_id = 0;                 ///< the output under verification or delivered
-  int failures = 0;                      ///< failed render attempts
-  std::string errors;                    ///< every failed attempt's error, one per line
-  std::vector<int64_t> excluded_nodes;   ///< nodes whose output for this frame was rejected
+  int64_t task_id = 0;                  ///< the render task it belongs to now
+  int64_t output_id = 0;                ///< the output under verification or delivered
+  int failures = 0;                     ///< failed render attempts
+  std::string errors;                   ///< every failed attempt's error, one per line
+  std::vector<int64_t> excluded_nodes;  ///< nodes whose output for this frame was rejected
 };
 
 /// One rendered image a worker reported, with its verification.
@@ -94,10 +96,10 @@ struct Output {
   std::string sha256;
   double render_seconds = 0.0;
   Verdict verdict = Verdict::kPending;
-  std::string verdict_detail;            ///< method and findings: layers, regions, differences
+  std::string verdict_detail;  ///< method and findings: layers, regions, differences
   int64_t verifier_node_id = 0;
   double verify_seconds = 0.0;
-  std::string preview_key;               ///< blob of the display-referred thumbnail, once made
+  std::string preview_key;  ///< blob of the display-referred thumbnail, once made
   int64_t created_ms = 0;
 };
 
@@ -106,8 +108,8 @@ struct Event {
   int64_t id = 0;
   int64_t user_id = 0;
   int64_t job_id = 0;
-  std::string type;                      ///< "job", "frame", "video"
-  std::string data;                      ///< JSON object
+  std::string type;  ///< "job", "frame", "video"
+  std::string data;  ///< JSON object
   int64_t created_ms = 0;
 };
 
@@ -116,8 +118,8 @@ struct Node {
   int64_t id = 0;
   std::string name;
   NodeRole role = NodeRole::kWorker;
-  std::string public_key;                ///< Ed25519, hex: signs the node's reports
-  std::string capabilities_json;         ///< CPU, memory, GPUs, Blender version, as the node described itself
+  std::string public_key;         ///< Ed25519, hex: signs the node's reports
+  std::string capabilities_json;  ///< CPU, memory, GPUs, Blender version, as the node described itself
   bool banned = false;
   int64_t last_seen_ms = 0;
   int accepted = 0;

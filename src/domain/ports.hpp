@@ -24,7 +24,8 @@ class Store {
   virtual Result<std::optional<User>> FindUserByTokenHash(const std::string& token_hash) = 0;
   virtual Result<void> CreateEnrollment(const std::string& token_hash, NodeRole role, int64_t expires_ms) = 0;
   /// Marks a one-time enrollment token used and returns its role; nullopt when unknown, used or expired.
-  virtual Result<std::optional<NodeRole>> ConsumeEnrollment(const std::string& token_hash, int64_t now_ms) = 0;
+  virtual Result<std::optional<NodeRole>> ConsumeEnrollment(const std::string& token_hash,
+                                                            int64_t now_ms) = 0;
 
   // Nodes.
   virtual Result<int64_t> CreateNode(const Node& node, const std::string& token_hash) = 0;
@@ -66,7 +67,8 @@ class Store {
   // Events, kept so a client that reconnects with the last id it saw misses nothing, across restarts too.
   virtual Result<int64_t> AppendEvent(const Event& event) = 0;
   /// The user's events after `after_id`, of one job when `job_id` is not 0, oldest first.
-  virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit) = 0;
+  virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id,
+                                                int limit) = 0;
 };
 
 /// Object storage for scene files and outputs, addressed by key ("files/<sha256>", "outputs/...").

@@ -6,14 +6,18 @@ bool CanTransition(FrameState from, FrameState to) {
   using F = FrameState;
   if (from == to) return false;
   switch (from) {
-    case F::kQueued: return to == F::kRendering || to == F::kCanceled;
+    case F::kQueued:
+      return to == F::kRendering || to == F::kCanceled;
     // Rendering -> queued: lease expired or the attempt failed; -> failed: too many failures.
-    case F::kRendering: return to == F::kVerifying || to == F::kQueued || to == F::kFailed || to == F::kCanceled;
+    case F::kRendering:
+      return to == F::kVerifying || to == F::kQueued || to == F::kFailed || to == F::kCanceled;
     // Verifying -> queued: rejected, rendered again elsewhere.
-    case F::kVerifying: return to == F::kDelivered || to == F::kQueued || to == F::kCanceled;
+    case F::kVerifying:
+      return to == F::kDelivered || to == F::kQueued || to == F::kCanceled;
     case F::kDelivered:
     case F::kFailed:
-    case F::kCanceled: return false;
+    case F::kCanceled:
+      return false;
   }
   return false;
 }
@@ -22,28 +26,45 @@ bool CanTransition(TaskState from, TaskState to) {
   using T = TaskState;
   if (from == to) return false;
   switch (from) {
-    case T::kQueued: return to == T::kActive || to == T::kCanceled;
+    case T::kQueued:
+      return to == T::kActive || to == T::kCanceled;
     // Active -> queued: a verify task whose lease expired is offered again.
-    case T::kActive: return to == T::kDone || to == T::kFailed || to == T::kCanceled || to == T::kQueued;
+    case T::kActive:
+      return to == T::kDone || to == T::kFailed || to == T::kCanceled || to == T::kQueued;
     case T::kDone:
     case T::kFailed:
-    case T::kCanceled: return false;
+    case T::kCanceled:
+      return false;
   }
   return false;
 }
 
-bool IsFinal(JobState s) { return s == JobState::kCompleted || s == JobState::kFailed || s == JobState::kCanceled; }
+bool IsFinal(JobState s) {
+  return s == JobState::kCompleted || s == JobState::kFailed || s == JobState::kCanceled;
+}
 
 FrameCounts CountFrames(const std::vector<Frame>& frames) {
   FrameCounts c;
   for (const auto& f : frames) {
     switch (f.state) {
-      case FrameState::kQueued: ++c.queued; break;
-      case FrameState::kRendering: ++c.rendering; break;
-      case FrameState::kVerifying: ++c.verifying; break;
-      case FrameState::kDelivered: ++c.delivered; break;
-      case FrameState::kFailed: ++c.failed; break;
-      case FrameState::kCanceled: ++c.canceled; break;
+      case FrameState::kQueued:
+        ++c.queued;
+        break;
+      case FrameState::kRendering:
+        ++c.rendering;
+        break;
+      case FrameState::kVerifying:
+        ++c.verifying;
+        break;
+      case FrameState::kDelivered:
+        ++c.delivered;
+        break;
+      case FrameState::kFailed:
+        ++c.failed;
+        break;
+      case FrameState::kCanceled:
+        ++c.canceled;
+        break;
     }
   }
   return c;

@@ -35,9 +35,10 @@ std::string_view BearerToken(std::string_view authorization) {
   return token;
 }
 
-std::string FrameReportMessage(int64_t task_id, int frame, std::string_view sha256, std::string_view blob_key) {
-  return "inferix-frame-v1|" + std::to_string(task_id) + "|" + std::to_string(frame) + "|" + std::string(sha256) +
-         "|" + std::string(blob_key);
+std::string FrameReportMessage(int64_t task_id, int frame, std::string_view sha256,
+                               std::string_view blob_key) {
+  return "inferix-frame-v1|" + std::to_string(task_id) + "|" + std::to_string(frame) + "|" +
+         std::string(sha256) + "|" + std::string(blob_key);
 }
 
 std::string VerdictMessage(int64_t task_id, std::string_view verdict) {

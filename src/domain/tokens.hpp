@@ -18,7 +18,8 @@ std::string TokenHash(std::string_view token);
 /// The token of an "Authorization: Bearer <token>" header value, or "".
 std::string_view BearerToken(std::string_view authorization);
 /// The canonical text a node signs when it reports a rendered frame.
-std::string FrameReportMessage(int64_t task_id, int frame, std::string_view sha256, std::string_view blob_key);
+std::string FrameReportMessage(int64_t task_id, int frame, std::string_view sha256,
+                               std::string_view blob_key);
 /// The canonical text a verifier signs with its verdict.
 std::string VerdictMessage(int64_t task_id, std::string_view verdict);
 

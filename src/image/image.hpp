@@ -53,9 +53,9 @@ struct Tolerance {
 
 /// What a comparison found.
 struct CompareResult {
-  int64_t pixels = 0;       ///< pixels compared
-  int64_t pixels_off = 0;   ///< pixels with some channel off by more than `fail`
-  double max_diff = 0.0;    ///< largest channel difference
+  int64_t pixels = 0;      ///< pixels compared
+  int64_t pixels_off = 0;  ///< pixels with some channel off by more than `fail`
+  double max_diff = 0.0;   ///< largest channel difference
   bool pass = false;
 };
 

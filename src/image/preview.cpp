@@ -8,7 +8,8 @@
 
 namespace inferix::image {
 
-Result<void> WriteDisplayPng(const std::filesystem::path& input, const std::filesystem::path& output, int max_size) {
+Result<void> WriteDisplayPng(const std::filesystem::path& input, const std::filesystem::path& output,
+                             int max_size) {
   try {
     OIIO::ImageBuf src(input.string());
     if (!src.read(0, 0, true, OIIO::TypeDesc::FLOAT)) {
@@ -39,7 +40,8 @@ Result<void> WriteDisplayPng(const std::filesystem::path& input, const std::file
       const int nh = std::max(1, static_cast<int>(std::lround(h * scale)));
       out = OIIO::ImageBufAlgo::resize(rgb, "", 0.0f, OIIO::ROI(0, nw, 0, nh, 0, 1, 0, 3));
     }
-    if (out.has_error()) return MakeError(Errc::kInternal, "cannot convert " + input.string() + ": " + out.geterror());
+    if (out.has_error())
+      return MakeError(Errc::kInternal, "cannot convert " + input.string() + ": " + out.geterror());
     auto tmp = output;
     tmp += ".tmp.png";
     out.set_write_format(OIIO::TypeDesc::UINT8);

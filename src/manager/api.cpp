@@ -1,8 +1,8 @@
 #include "manager/api.hpp"
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "blob/signed_url.hpp"
 #include "core/crypto.hpp"
@@ -21,14 +21,22 @@ namespace {
 
 int HttpStatus(Errc code) {
   switch (code) {
-    case Errc::kInvalidArgument: return 400;
-    case Errc::kUnauthenticated: return 401;
-    case Errc::kPermissionDenied: return 403;
-    case Errc::kNotFound: return 404;
-    case Errc::kConflict: return 409;
-    case Errc::kTooLarge: return 413;
-    case Errc::kUnavailable: return 503;
-    case Errc::kInternal: return 500;
+    case Errc::kInvalidArgument:
+      return 400;
+    case Errc::kUnauthenticated:
+      return 401;
+    case Errc::kPermissionDenied:
+      return 403;
+    case Errc::kNotFound:
+      return 404;
+    case Errc::kConflict:
+      return 409;
+    case Errc::kTooLarge:
+      return 413;
+    case Errc::kUnavailable:
+      return 503;
+    case Errc::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -116,7 +124,8 @@ struct Api::Impl {
     const std::string header = req.Header("authorization");
     auto token = domain::BearerToken(header);
     if (domain::TokenKindOf(token) != domain::TokenKind::kUser) {
-      return MakeError(Errc::kUnauthenticated, "a user API token is required: send Authorization: Bearer <token>");
+      return MakeError(Errc::kUnauthenticated,
+                       "a user API token is required: send Authorization: Bearer <token>");
     }
     auto user = api.store_.FindUserByTokenHash(domain::TokenHash(token));
     if (!user) return user.error();
@@ -128,7 +137,8 @@ struct Api::Impl {
     const std::string header = req.Header("authorization");
     auto token = domain::BearerToken(header);
     if (domain::TokenKindOf(token) != domain::TokenKind::kNode) {
-      return MakeError(Errc::kUnauthenticated, "node credentials are required: send Authorization: Bearer <token>");
+      return MakeError(Errc::kUnauthenticated,
+                       "node credentials are required: send Authorization: Bearer <token>");
     }
     auto node = api.store_.FindNodeByTokenHash(domain::TokenHash(token));
     if (!node) return node.error();
@@ -143,7 +153,8 @@ struct Api::Impl {
     if (!id) return MakeError(Errc::kNotFound, "job " + id_text + " not found");
     auto job = api.store_.GetJob(*id);
     if (!job) return job.error();
-    if (!job->has_value() || (*job)->user_id != user.id) return MakeError(Errc::kNotFound, "job " + id_text + " not found");
+    if (!job->has_value() || (*job)->user_id != user.id)
+      return MakeError(Errc::kNotFound, "job " + id_text + " not found");
     return **job;
   }
 
@@ -156,7 +167,8 @@ struct Api::Impl {
     if (n >= 1 && parts[0] == "tasks") return Tasks();
     auto user = User();
     if (!user) return Fail(user.error());
-    if (n == 1 && parts[0] == "whoami" && m == "GET") return Json(200, {{"id", user->id}, {"name", user->name}});
+    if (n == 1 && parts[0] == "whoami" && m == "GET")
+      return Json(200, {{"id", user->id}, {"name", user->name}});
     if (n == 2 && parts[0] == "files" && parts[1] == "check" && m == "POST") return CheckFiles(*user);
     if (n == 2 && parts[0] == "files" && m == "PUT") return UploadFile(*user, parts[1]);
     if (n == 1 && parts[0] == "jobs" && m == "POST") return CreateJob(*user);
@@ -214,7 +226,8 @@ struct Api::Impl {
     if (hashes->size() > 10000) return Fail(Errc::kInvalidArgument, "at most 10000 hashes per request");
     json missing = json::array();
     for (const auto& h : *hashes) {
-      if (!IsSha256Hex(h)) return Fail(Errc::kInvalidArgument, "\"" + h.substr(0, 80) + "\" is not a SHA-256");
+      if (!IsSha256Hex(h))
+        return Fail(Errc::kInvalidArgument, "\"" + h.substr(0, 80) + "\" is not a SHA-256");
       auto has = api.store_.UserHasFile(user.id, h);
       if (!has) return Fail(has.error());
       if (!*has) missing.push_back(h);
@@ -223,7 +236,8 @@ struct Api::Impl {
   }
 
   HttpResponse UploadFile(const domain::User& user, const std::string& sha) {
-    if (!IsSha256Hex(sha)) return Fail(Errc::kInvalidArgument, "the file name in the URL must be its SHA-256");
+    if (!IsSha256Hex(sha))
+      return Fail(Errc::kInvalidArgument, "the file name in the URL must be its SHA-256");
     if (Sha256Hex(req.body) != sha) {
       return Fail(Errc::kInvalidArgument, "uploaded content does not match its SHA-256; nothing was stored");
     }
@@ -235,7 +249,8 @@ struct Api::Impl {
   }
 
   HttpResponse CreateJob(const domain::User& user) {
-    auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps"});
+    auto body =
+        ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps"});
     if (!body) return Fail(body.error());
     domain::Job job;
     auto name = Field<std::string>(*body, "name");
@@ -256,11 +271,13 @@ struct Api::Impl {
     auto fmt = domain::ParseOutputFormat(*format);
     if (!fmt) return Fail(Errc::kInvalidArgument, "format must be PNG, EXR or JPEG");
     auto files = body->find("files");
-    if (files == body->end() || !files->is_array()) return Fail(Errc::kInvalidArgument, "missing field \"files\"");
+    if (files == body->end() || !files->is_array())
+      return Fail(Errc::kInvalidArgument, "missing field \"files\"");
     for (const auto& f : *files) {
       if (!f.is_object()) return Fail(Errc::kInvalidArgument, "each file must be an object");
       for (const auto& [k, v] : f.items()) {
-        if (k != "path" && k != "sha256" && k != "size") return Fail(Errc::kInvalidArgument, "unknown file field \"" + k + "\"");
+        if (k != "path" && k != "sha256" && k != "size")
+          return Fail(Errc::kInvalidArgument, "unknown file field \"" + k + "\"");
       }
       auto path = Field<std::string>(f, "path");
       auto sha = Field<std::string>(f, "sha256");
@@ -279,7 +296,8 @@ struct Api::Impl {
     job.fps = *fps;
     auto created = api.scheduler_.CreateJob(user.id, job);
     if (!created) return Fail(created.error());
-    spdlog::info("job {} created by {}: {} frames {}", created->id, user.name, created->name, created->frames_spec);
+    spdlog::info("job {} created by {}: {} frames {}", created->id, user.name, created->name,
+                 created->frames_spec);
     return Json(201, JobToJson(*created));
   }
 
@@ -393,17 +411,21 @@ struct Api::Impl {
     if (!name) return Fail(name.error());
     if (!role) return Fail(role.error());
     if (!key) return Fail(key.error());
-    if (name->empty() || name->size() > 100) return Fail(Errc::kInvalidArgument, "name must be 1 to 100 characters");
-    if (key->size() != 64 || !IsSha256Hex(*key)) return Fail(Errc::kInvalidArgument, "public_key must be 32 bytes of hex");
+    if (name->empty() || name->size() > 100)
+      return Fail(Errc::kInvalidArgument, "name must be 1 to 100 characters");
+    if (key->size() != 64 || !IsSha256Hex(*key))
+      return Fail(Errc::kInvalidArgument, "public_key must be 32 bytes of hex");
     auto parsed_role = domain::ParseNodeRole(*role);
     if (!parsed_role) return Fail(Errc::kInvalidArgument, "role must be worker or verifier");
     auto consumed = api.store_.ConsumeEnrollment(domain::TokenHash(*token), api.clock_.NowMs());
     if (!consumed) return Fail(consumed.error());
     if (!consumed->has_value()) {
-      return Fail(Errc::kUnauthenticated, "enrollment token is unknown, expired or already used; ask the operator "
-                                          "for a new one (inferix admin enroll create)");
+      return Fail(Errc::kUnauthenticated,
+                  "enrollment token is unknown, expired or already used; ask the operator "
+                  "for a new one (inferix admin enroll create)");
     }
-    if (**consumed != *parsed_role) return Fail(Errc::kPermissionDenied, "enrollment token is for another role");
+    if (**consumed != *parsed_role)
+      return Fail(Errc::kPermissionDenied, "enrollment token is for another role");
     domain::Node node;
     node.name = *name;
     node.role = *parsed_role;
@@ -458,7 +480,10 @@ struct Api::Impl {
   json SceneToJson(const domain::Job& job) {
     json files = json::array();
     for (const auto& f : job.files) {
-      files.push_back({{"path", f.path}, {"sha256", f.sha256}, {"size", f.size}, {"url", Sign("GET", "files/" + f.sha256)}});
+      files.push_back({{"path", f.path},
+                       {"sha256", f.sha256},
+                       {"size", f.size},
+                       {"url", Sign("GET", "files/" + f.sha256)}});
     }
     return {{"main", job.main_file}, {"files", files}};
   }
@@ -495,8 +520,8 @@ struct Api::Impl {
                         {"node_id", c.output->node_id},
                         {"url", Sign("GET", c.output->blob_key)}};
     }
-    spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", c.task.id, domain::ToString(c.task.kind), c.job.id,
-                 json(c.task.frames).dump(), node.name);
+    spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", c.task.id, domain::ToString(c.task.kind),
+                 c.job.id, json(c.task.frames).dump(), node.name);
     return Json(200, task);
   }
 
@@ -536,14 +561,16 @@ struct Api::Impl {
     }
     auto exists = api.blobs_.Exists(*key);
     if (!exists) return Fail(exists.error());
-    if (!*exists) return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
+    if (!*exists)
+      return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
     auto r = api.scheduler_.ReportFrame(node, task_id, frame, *sha, *key, *seconds);
     if (!r) return Fail(r.error());
     return Json(200, {{"status", *r == ReportOutcome::kDuplicate ? "duplicate" : "recorded"}});
   }
 
   HttpResponse Verdict(const domain::Node& node, int64_t task_id) {
-    if (node.role != domain::NodeRole::kVerifier) return Fail(Errc::kPermissionDenied, "only verifiers give verdicts");
+    if (node.role != domain::NodeRole::kVerifier)
+      return Fail(Errc::kPermissionDenied, "only verifiers give verdicts");
     auto body = ParseBody(req, {"verdict", "detail", "verify_seconds", "signature"});
     if (!body) return Fail(body.error());
     auto verdict = Field<std::string>(*body, "verdict");
@@ -564,7 +591,8 @@ struct Api::Impl {
 };
 
 HttpResponse Api::Handle(const HttpRequest& request) {
-  if (!request.path.starts_with("/api/v1/")) return Fail(Errc::kNotFound, "no such endpoint: " + request.path);
+  if (!request.path.starts_with("/api/v1/"))
+    return Fail(Errc::kNotFound, "no such endpoint: " + request.path);
   Impl impl{*this, request, Split(request.path.substr(8))};
   try {
     return impl.Route();

@@ -11,7 +11,7 @@ namespace inferix::manager {
 
 /// Settings the API needs beyond its collaborators.
 struct ApiOptions {
-  std::string url_secret;        ///< HMAC key of signed URLs
+  std::string url_secret;  ///< HMAC key of signed URLs
   int64_t long_poll_ms = 25'000;
   int64_t url_ttl_s = 3600;
 };
@@ -19,7 +19,8 @@ struct ApiOptions {
 /// Routes and answers requests; runs on the store thread.
 class Api {
  public:
-  Api(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler, const Clock& clock, ApiOptions options)
+  Api(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler, const Clock& clock,
+      ApiOptions options)
       : store_(store), blobs_(blobs), scheduler_(scheduler), clock_(clock), options_(std::move(options)) {}
   /// Answers one request; never throws for bad input.
   net::HttpResponse Handle(const net::HttpRequest& request);

@@ -24,8 +24,9 @@ json JobToJson(const domain::Job& job) {
 }
 
 json CountsToJson(const domain::FrameCounts& c) {
-  return {{"total", c.Total()},  {"queued", c.queued},       {"rendering", c.rendering}, {"verifying", c.verifying},
-          {"delivered", c.delivered}, {"failed", c.failed}, {"canceled", c.canceled}};
+  return {{"total", c.Total()},       {"queued", c.queued},       {"rendering", c.rendering},
+          {"verifying", c.verifying}, {"delivered", c.delivered}, {"failed", c.failed},
+          {"canceled", c.canceled}};
 }
 
 json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,

@@ -33,7 +33,8 @@ Result<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
 Result<std::unique_ptr<domain::Store>> OpenStore(const std::filesystem::path& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
-  if (ec) return MakeError(Errc::kInternal, "cannot create data folder " + data_dir.string() + ": " + ec.message());
+  if (ec)
+    return MakeError(Errc::kInternal, "cannot create data folder " + data_dir.string() + ": " + ec.message());
   return store::OpenSqliteStore(data_dir / "manager.db");
 }
 
@@ -47,14 +48,15 @@ class ManagerImpl final : public Manager {
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
              ApiOptions{std::move(secret), options.long_poll_ms, options.url_ttl_s}),
-        server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1, options.tls_cert_file,
-                                   options.tls_key_file},
+        server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1,
+                                   options.tls_cert_file, options.tls_key_file},
                 [this](const net::HttpRequest& r) { return api_.Handle(r); }),
-        postprocessor_(*store_, *blobs_, scheduler_, [this](std::function<void()> fn) { server_.Post(std::move(fn)); },
-                       options.data_dir / "tmp") {
-    scheduler_.SetHooks(
-        [this](const domain::Job& job, const domain::Output& out) { postprocessor_.FrameDelivered(job, out); },
-        [this](const domain::Job& job) { postprocessor_.JobCompleted(job); });
+        postprocessor_(
+            *store_, *blobs_, scheduler_, [this](std::function<void()> fn) { server_.Post(std::move(fn)); },
+            options.data_dir / "tmp") {
+    scheduler_.SetHooks([this](const domain::Job& job,
+                               const domain::Output& out) { postprocessor_.FrameDelivered(job, out); },
+                        [this](const domain::Job& job) { postprocessor_.JobCompleted(job); });
   }
 
   ~ManagerImpl() override { Stop(); }
@@ -70,11 +72,12 @@ class ManagerImpl final : public Manager {
       }
     });
     sweeper_ = std::thread([this] { SweepLoop(); });
-    std::string url = std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://" + options_.host + ":" +
-                      std::to_string(server_.port());
+    std::string url = std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://" + options_.host +
+                      ":" + std::to_string(server_.port());
     INFERIX_TRY(WriteFileAtomic(options_.data_dir / "manager.url", url + "\n",
                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-                                    std::filesystem::perms::group_read | std::filesystem::perms::others_read));
+                                    std::filesystem::perms::group_read |
+                                    std::filesystem::perms::others_read));
     spdlog::info("manager serving on {} with data in {}", url, options_.data_dir.string());
     return Ok();
   }
@@ -137,7 +140,8 @@ Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
 }
 
 Result<std::string> CreateUserToken(const std::filesystem::path& data_dir, const std::string& user) {
-  if (user.empty() || user.size() > 100) return MakeError(Errc::kInvalidArgument, "user name must be 1 to 100 characters");
+  if (user.empty() || user.size() > 100)
+    return MakeError(Errc::kInvalidArgument, "user name must be 1 to 100 characters");
   auto store = OpenStore(data_dir);
   if (!store) return store.error();
   std::string token = domain::NewToken(domain::TokenKind::kUser);
@@ -153,7 +157,8 @@ Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir,
   auto store = OpenStore(data_dir);
   if (!store) return store.error();
   std::string token = domain::NewToken(domain::TokenKind::kEnrollment);
-  INFERIX_TRY((*store)->CreateEnrollment(domain::TokenHash(token), *parsed, SystemClock().NowMs() + ttl_s * 1000));
+  INFERIX_TRY(
+      (*store)->CreateEnrollment(domain::TokenHash(token), *parsed, SystemClock().NowMs() + ttl_s * 1000));
   return token;
 }
 

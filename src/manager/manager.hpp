@@ -26,7 +26,8 @@ struct ManagerOptions {
 /// A running manager.
 class Manager {
  public:
-  /// Opens the data folder (database, blobs, signing secret), binds and serves. Writes the URL it serves on to
+  /// Opens the data folder (database, blobs, signing secret), binds and serves. Writes the URL it serves on
+  /// to
   /// `<data>/manager.url` once it accepts connections.
   static Result<std::unique_ptr<Manager>> Start(const ManagerOptions& options);
   virtual ~Manager() = default;

@@ -40,8 +40,8 @@ int RunProgram(const std::vector<std::string>& argv, const std::filesystem::path
 
 }  // namespace
 
-Postprocessor::Postprocessor(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler, PostToStore post,
-                             std::filesystem::path tmp_dir)
+Postprocessor::Postprocessor(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler,
+                             PostToStore post, std::filesystem::path tmp_dir)
     : store_(store),
       blobs_(blobs),
       scheduler_(scheduler),
@@ -103,7 +103,8 @@ void Postprocessor::JobCompleted(const domain::Job& job) {
   cv_.notify_one();
 }
 
-void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame, const std::filesystem::path& source) {
+void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame,
+                                const std::filesystem::path& source) {
   const std::string key = fmt::format("previews/{}/{}_{}.png", job_id, frame, output_id);
   auto dest = blobs_.LocalPath(key);
   if (!dest) return;
@@ -147,10 +148,28 @@ void Postprocessor::MakeVideo(const domain::Job& job, const std::vector<VideoFra
   if (error.empty() && frames.empty()) error = "the job delivered no frames";
   if (error.empty()) {
     // libx264 needs even sizes: pad odd ones by a pixel rather than scale the artist's picture.
-    int rc = RunProgram({"ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-framerate", fmt::format("{}", job.fps),
-                         "-i", (dir / ("f_%06d." + ext)).string(), "-vf",
-                         "pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p", "-c:v", "libx264", "-preset", "veryfast",
-                         "-crf", "18", "-r", fmt::format("{}", job.fps), "-movflags", "+faststart", mp4.string()},
+    int rc = RunProgram({"ffmpeg",
+                         "-nostdin",
+                         "-y",
+                         "-loglevel",
+                         "error",
+                         "-framerate",
+                         fmt::format("{}", job.fps),
+                         "-i",
+                         (dir / ("f_%06d." + ext)).string(),
+                         "-vf",
+                         "pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p",
+                         "-c:v",
+                         "libx264",
+                         "-preset",
+                         "veryfast",
+                         "-crf",
+                         "18",
+                         "-r",
+                         fmt::format("{}", job.fps),
+                         "-movflags",
+                         "+faststart",
+                         mp4.string()},
                         dir / "ffmpeg.log");
     if (rc != 0) {
       std::ifstream log(dir / "ffmpeg.log");

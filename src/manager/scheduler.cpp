@@ -16,11 +16,13 @@ using json = nlohmann::json;
 
 namespace {
 
-bool Contains(const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool Contains(const std::vector<int64_t>& v, int64_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 Error NotARenderTask(int64_t task_id) {
-  return MakeError(Errc::kInvalidArgument, "task " + std::to_string(task_id) +
-                                               " is a verification task; report its verdict instead");
+  return MakeError(Errc::kInvalidArgument,
+                   "task " + std::to_string(task_id) + " is a verification task; report its verdict instead");
 }
 
 template <class T>
@@ -48,8 +50,8 @@ namespace {
 std::string JobEvent(const domain::Job& job) {
   return json{{"job_id", job.id}, {"state", domain::ToString(job.state)}, {"message", job.message}}.dump();
 }
-std::string FrameEvent(const domain::Job& job, int frame, domain::FrameState state, const std::string& verdict,
-                       int64_t worker_id) {
+std::string FrameEvent(const domain::Job& job, int frame, domain::FrameState state,
+                       const std::string& verdict, int64_t worker_id) {
   json j = {{"job_id", job.id}, {"frame", frame}, {"state", domain::ToString(state)}};
   if (!verdict.empty()) j["verdict"] = verdict;
   if (worker_id != 0) j["worker_id"] = worker_id;
@@ -69,9 +71,10 @@ Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
       auto has = store_.UserHasFile(user_id, f.sha256);
       if (!has) return has.error();
       if (!*has) {
-        return MakeError(Errc::kInvalidArgument, "file \"" + f.path + "\" (" + f.sha256.substr(0, 12) +
-                                                     "...) was never uploaded; upload it with PUT /api/v1/files/" +
-                                                     f.sha256 + " first");
+        return MakeError(Errc::kInvalidArgument,
+                         "file \"" + f.path + "\" (" + f.sha256.substr(0, 12) +
+                             "...) was never uploaded; upload it with PUT /api/v1/files/" + f.sha256 +
+                             " first");
       }
     }
     auto id = store_.CreateJob(job);
@@ -233,7 +236,8 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     if (!existing) return existing.error();
     if (existing->has_value()) {
       if ((*existing)->sha256 != sha256 || (*existing)->node_id != node.id) {
-        return MakeError(Errc::kConflict, "frame " + std::to_string(frame) + " of task " + std::to_string(task_id) +
+        return MakeError(Errc::kConflict, "frame " + std::to_string(frame) + " of task " +
+                                              std::to_string(task_id) +
                                               " was already reported with another image");
       }
       outcome = ReportOutcome::kDuplicate;
@@ -249,7 +253,8 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     auto f = Found(store_.GetFrame(task->job_id, frame), "frame " + std::to_string(frame));
     if (!f) return f.error();
     if (f->state != FrameState::kRendering || f->task_id != task_id) {
-      return MakeError(Errc::kConflict, "frame " + std::to_string(frame) + " is no longer expected from this task");
+      return MakeError(Errc::kConflict,
+                       "frame " + std::to_string(frame) + " is no longer expected from this task");
     }
     domain::Output out;
     out.job_id = task->job_id;
@@ -361,7 +366,8 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     for (int n : task->frames) {
       auto f = store_.GetFrame(task->job_id, n);
       if (!f) return f.error();
-      if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == task_id) unreported.push_back(n);
+      if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == task_id)
+        unreported.push_back(n);
     }
     task->state = TaskState::kDone;
     INFERIX_TRY(store_.UpdateTask(*task));
@@ -404,8 +410,9 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
   });
 }
 
-Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task_id, const std::string& verdict,
-                                      const std::string& detail, double verify_seconds) {
+Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task_id,
+                                      const std::string& verdict, const std::string& detail,
+                                      double verify_seconds) {
   return store_.Transaction([&]() -> Result<void> {
     auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
     if (!task) return task.error();
@@ -458,7 +465,8 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
         f->output_id = 0;
         INFERIX_TRY(store_.PutFrame(*f));
         INFERIX_TRY(RequeueFrames(*job, {f->number}, f->excluded_nodes));
-        INFERIX_TRY(Emit(*job, "frame", FrameEvent(*job, f->number, FrameState::kQueued, "rejected", out->node_id)));
+        INFERIX_TRY(
+            Emit(*job, "frame", FrameEvent(*job, f->number, FrameState::kQueued, "rejected", out->node_id)));
       }
     }
     INFERIX_TRY(store_.UpdateOutput(*out));
@@ -484,7 +492,8 @@ Result<int> Scheduler::ExpireLeases() {
       for (int n : t.frames) {
         auto f = store_.GetFrame(t.job_id, n);
         if (!f) return f.error();
-        if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id) unreported.push_back(n);
+        if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
+          unreported.push_back(n);
       }
       t.state = TaskState::kFailed;
       t.message = "lease expired: the node stopped answering";

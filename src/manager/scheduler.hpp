@@ -45,14 +45,16 @@ class Scheduler {
   /// Cancels a job and its unfinished tasks and frames.
   Result<domain::Job> CancelJob(const domain::Job& job, const std::string& why);
 
-  /// Gives `node` the best queued task for its role, or nullopt. `cached_files` are scene file hashes the node
-  /// already holds: jobs whose main file is among them come first.
-  Result<std::optional<Claim>> ClaimTask(const domain::Node& node, const std::vector<std::string>& cached_files);
+  /// Gives `node` the best queued task for its role, or nullopt. `cached_files` are scene file hashes the
+  /// node already holds: jobs whose main file is among them come first.
+  Result<std::optional<Claim>> ClaimTask(const domain::Node& node,
+                                         const std::vector<std::string>& cached_files);
   /// Renews the lease of a task the node holds.
   Result<HeartbeatAction> Heartbeat(const domain::Node& node, int64_t task_id);
   /// Records a rendered frame (already uploaded under `blob_key`) and queues its verification.
-  Result<ReportOutcome> ReportFrame(const domain::Node& node, int64_t task_id, int frame, const std::string& sha256,
-                                    const std::string& blob_key, double render_seconds);
+  Result<ReportOutcome> ReportFrame(const domain::Node& node, int64_t task_id, int frame,
+                                    const std::string& sha256, const std::string& blob_key,
+                                    double render_seconds);
   /// Ends a render task; frames it did not report go back to the queue.
   Result<void> CompleteTask(const domain::Node& node, int64_t task_id);
   /// Records a failed render task with the renderer's error; frames go back to the queue or, after

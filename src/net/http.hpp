@@ -10,13 +10,13 @@ namespace inferix::net {
 
 /// A received HTTP request, fully read (body in memory, bounded by the server's body limit).
 struct HttpRequest {
-  std::string method;                         ///< "GET", "POST", ...
-  std::string target;                         ///< raw request target, query included
-  std::string path;                           ///< percent-decoded path, without the query
-  std::map<std::string, std::string> query;   ///< percent-decoded query parameters
-  std::map<std::string, std::string> headers; ///< header names in lower case
+  std::string method;                          ///< "GET", "POST", ...
+  std::string target;                          ///< raw request target, query included
+  std::string path;                            ///< percent-decoded path, without the query
+  std::map<std::string, std::string> query;    ///< percent-decoded query parameters
+  std::map<std::string, std::string> headers;  ///< header names in lower case
   std::string body;
-  int64_t received_ms = 0;                    ///< when the server finished reading it (system clock, ms)
+  int64_t received_ms = 0;  ///< when the server finished reading it (system clock, ms)
   /// Value of a header (name in any case), or "" when absent.
   std::string Header(std::string_view name) const;
 };

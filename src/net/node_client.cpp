@@ -75,7 +75,7 @@ Result<json> ApiClient::Call(const std::string& method, const std::string& path,
 }
 
 Result<std::string> ApiClient::CallText(const std::string& method, const std::string& path,
-                                       const std::map<std::string, std::string>& headers, long timeout_s) {
+                                        const std::map<std::string, std::string>& headers, long timeout_s) {
   auto h = Headers(true, false);
   for (const auto& [k, v] : headers) h[k] = v;
   auto r = http_.Request(method, manager_url_ + path, "", h, timeout_s);

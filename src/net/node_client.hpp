@@ -31,8 +31,8 @@ class ApiClient {
   ApiClient(std::string manager_url, std::string bearer_token, ClientOptions options = {});
   /// Sends a JSON request to `path` ("/api/v1/..."); non-2xx answers become Errors with the server's message.
   /// 204 gives a null JSON value.
-  Result<nlohmann::json> Call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr,
-                              long timeout_s = 0);
+  Result<nlohmann::json> Call(const std::string& method, const std::string& path,
+                              const nlohmann::json& body = nullptr, long timeout_s = 0);
   /// Sends a request and returns the body as text (event streams); non-2xx answers become Errors.
   Result<std::string> CallText(const std::string& method, const std::string& path,
                                const std::map<std::string, std::string>& headers = {}, long timeout_s = 0);
@@ -59,7 +59,8 @@ Result<NodeCredentials> LoadOrEnroll(ApiClient& api, const std::filesystem::path
 
 /// Downloads the scene's files (claim JSON "scene") into a content-addressed cache, verifying each SHA-256,
 /// and lays them out under `scene_dir` at their relative paths. Returns the main .blend's path.
-Result<std::filesystem::path> FetchScene(ApiClient& api, const nlohmann::json& scene, const std::filesystem::path& cache_dir,
+Result<std::filesystem::path> FetchScene(ApiClient& api, const nlohmann::json& scene,
+                                         const std::filesystem::path& cache_dir,
                                          const std::filesystem::path& scene_dir);
 /// Hashes of the files in the cache (for the claim's "cached" list).
 std::vector<std::string> CachedHashes(const std::filesystem::path& cache_dir);

@@ -33,7 +33,8 @@ class BlenderProcess {
   /// Runs one render command; calls `on_event` for each event until the command's "done". `cancel` is polled
   /// about every 100 ms: when it returns true, Blender is killed and an error says so. When Blender dies, the
   /// error carries the last lines of its log (Blender's own error text).
-  virtual Result<void> Render(const RenderCommand& cmd, const std::function<void(const DriverEvent&)>& on_event,
+  virtual Result<void> Render(const RenderCommand& cmd,
+                              const std::function<void(const DriverEvent&)>& on_event,
                               const std::function<bool()>& cancel) = 0;
   /// Asks the driver for the files the scene references (bpy.utils.blend_paths).
   virtual Result<std::vector<std::string>> ListFiles() = 0;

@@ -125,11 +125,12 @@ Result<DriverEvent> ParseDriverEvent(std::string_view line) {
     } else if (kind == "preflight") {
       ev.kind = DriverEvent::Kind::kPreflight;
       const json* problems = Find(j, "problems");
-      if (problems == nullptr || !problems->is_array()) throw FieldError{"field \"problems\" is not an array"};
+      if (problems == nullptr || !problems->is_array())
+        throw FieldError{"field \"problems\" is not an array"};
       for (const auto& p : *problems) {
         if (!p.is_object()) throw FieldError{"field \"problems\" holds a non-object"};
-        ev.problems.push_back({GetString(p, "code", true), GetString(p, "message", true),
-                               p.value("fatal", true)});
+        ev.problems.push_back(
+            {GetString(p, "code", true), GetString(p, "message", true), p.value("fatal", true)});
       }
     } else if (kind == "error") {
       ev.kind = DriverEvent::Kind::kError;

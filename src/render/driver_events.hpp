@@ -15,9 +15,9 @@ struct SceneInfo {
   std::string file_version;     ///< Blender version that saved the file, "3.4.1"
   int width = 0;                ///< output size in pixels (resolution x percentage)
   int height = 0;
-  std::string file_format;      ///< Blender's name: "PNG", "OPEN_EXR", "JPEG", ...
-  std::string color_mode;       ///< "BW", "RGB", "RGBA"
-  std::string color_depth;      ///< "8", "16", "32" or ""
+  std::string file_format;  ///< Blender's name: "PNG", "OPEN_EXR", "JPEG", ...
+  std::string color_mode;   ///< "BW", "RGB", "RGBA"
+  std::string color_depth;  ///< "8", "16", "32" or ""
   double fps = 24.0;
   int frame_start = 1;
   int frame_end = 1;
@@ -36,12 +36,12 @@ struct PreflightProblem {
 struct DriverEvent {
   enum class Kind { kReady, kFrameStarted, kFrameSaved, kFiles, kPreflight, kError, kDone };
   Kind kind = Kind::kDone;
-  int frame = 0;                    ///< kFrameStarted, kFrameSaved
-  std::string path;                 ///< kFrameSaved: the saved image
-  double render_seconds = 0.0;      ///< kFrameSaved
-  std::string message;              ///< kError
-  std::vector<std::string> files;   ///< kFiles: referenced files as Blender names them ("//tex/a.png")
-  std::optional<SceneInfo> scene;   ///< kReady
+  int frame = 0;                           ///< kFrameStarted, kFrameSaved
+  std::string path;                        ///< kFrameSaved: the saved image
+  double render_seconds = 0.0;             ///< kFrameSaved
+  std::string message;                     ///< kError
+  std::vector<std::string> files;          ///< kFiles: referenced files as Blender names them ("//tex/a.png")
+  std::optional<SceneInfo> scene;          ///< kReady
   std::vector<PreflightProblem> problems;  ///< kPreflight
 };
 
@@ -56,11 +56,11 @@ struct Border {
 /// A command for the driver.
 struct RenderCommand {
   std::vector<int> frames;
-  std::string output_dir;           ///< inside the sandbox's writable job folder
-  std::string format;               ///< "PNG", "OPEN_EXR", "JPEG"; empty: the scene's own
-  int threads = 0;                  ///< 0: Blender's automatic choice
-  std::optional<Border> border;     ///< set: render only this region, on the full canvas (no crop)
-  bool persistent_data = false;     ///< keep scene data between renders (verifier's warm re-renders)
+  std::string output_dir;        ///< inside the sandbox's writable job folder
+  std::string format;            ///< "PNG", "OPEN_EXR", "JPEG"; empty: the scene's own
+  int threads = 0;               ///< 0: Blender's automatic choice
+  std::optional<Border> border;  ///< set: render only this region, on the full canvas (no crop)
+  bool persistent_data = false;  ///< keep scene data between renders (verifier's warm re-renders)
 };
 
 /// The JSON line for a render command.

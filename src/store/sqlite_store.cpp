@@ -116,7 +116,8 @@ class Stmt {
 };
 
 constexpr const char* kJobCols =
-    "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, created_ms, "
+    "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
+    "created_ms, "
     "finished_ms, fps, video_state, video_key";
 constexpr const char* kTaskCols =
     "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms";
@@ -248,7 +249,9 @@ class SqliteStore final : public domain::Store {
         ins.Bind(m.version);
         return ins.Run();
       });
-      if (!r) return MakeError(Errc::kInternal, "migration " + std::to_string(m.version) + ": " + r.error().message);
+      if (!r)
+        return MakeError(Errc::kInternal,
+                         "migration " + std::to_string(m.version) + ": " + r.error().message);
     }
     return Ok();
   }
@@ -297,18 +300,21 @@ class SqliteStore final : public domain::Store {
   }
 
   Result<std::optional<domain::User>> FindUserByTokenHash(const std::string& token_hash) override {
-    Stmt s(db_, "SELECT u.id, u.name FROM user_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?");
+    Stmt s(db_,
+           "SELECT u.id, u.name FROM user_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?");
     s.Bind(token_hash);
     return QueryOne<domain::User>(s, [](const Stmt& r) { return domain::User{r.Int(0), r.Text(1)}; });
   }
 
-  Result<void> CreateEnrollment(const std::string& token_hash, domain::NodeRole role, int64_t expires_ms) override {
+  Result<void> CreateEnrollment(const std::string& token_hash, domain::NodeRole role,
+                                int64_t expires_ms) override {
     Stmt s(db_, "INSERT INTO enrollments (token_hash, role, expires_ms) VALUES (?, ?, ?)");
     s.Bind(token_hash).Bind(domain::ToString(role)).Bind(expires_ms);
     return s.Run();
   }
 
-  Result<std::optional<domain::NodeRole>> ConsumeEnrollment(const std::string& token_hash, int64_t now_ms) override {
+  Result<std::optional<domain::NodeRole>> ConsumeEnrollment(const std::string& token_hash,
+                                                            int64_t now_ms) override {
     std::optional<domain::NodeRole> role;
     INFERIX_TRY(Transaction([&]() -> Result<void> {
       Stmt s(db_, "SELECT role FROM enrollments WHERE token_hash = ? AND used_ms = 0 AND expires_ms > ?");
@@ -324,8 +330,13 @@ class SqliteStore final : public domain::Store {
 
   Result<int64_t> CreateNode(const Node& n, const std::string& token_hash) override {
     Stmt s(db_,
-           "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)");
-    s.Bind(n.name).Bind(domain::ToString(n.role)).Bind(n.public_key).Bind(token_hash).Bind(n.capabilities_json);
+           "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms) VALUES (?, ?, "
+           "?, ?, ?, ?)");
+    s.Bind(n.name)
+        .Bind(domain::ToString(n.role))
+        .Bind(n.public_key)
+        .Bind(token_hash)
+        .Bind(n.capabilities_json);
     s.Bind(n.last_seen_ms);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
@@ -346,7 +357,8 @@ class SqliteStore final : public domain::Store {
   }
   Result<void> UpdateNode(const Node& n) override {
     Stmt s(db_,
-           "UPDATE nodes SET name = ?, capabilities = ?, banned = ?, last_seen_ms = ?, accepted = ?, rejected = ? "
+           "UPDATE nodes SET name = ?, capabilities = ?, banned = ?, last_seen_ms = ?, accepted = ?, "
+           "rejected = ? "
            "WHERE id = ?");
     s.Bind(n.name).Bind(n.capabilities_json).Bind(n.banned ? 1 : 0).Bind(n.last_seen_ms).Bind(n.accepted);
     s.Bind(n.rejected).Bind(n.id);
@@ -368,7 +380,8 @@ class SqliteStore final : public domain::Store {
 
   Result<int64_t> CreateJob(const Job& j) override {
     Stmt s(db_,
-           "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, "
+           "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, "
+           "state, "
            "message, created_ms, finished_ms, fps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(j.user_id).Bind(j.name).Bind(j.main_file).Bind(EncodeFiles(j.files)).Bind(j.frames_spec);
     s.Bind(domain::ToString(j.format)).Bind(j.chunk_size).Bind(j.priority).Bind(domain::ToString(j.state));
@@ -393,36 +406,50 @@ class SqliteStore final : public domain::Store {
   }
   Result<void> UpdateJob(const Job& j) override {
     Stmt s(db_,
-           "UPDATE jobs SET state = ?, message = ?, priority = ?, finished_ms = ?, video_state = ?, video_key = ? "
+           "UPDATE jobs SET state = ?, message = ?, priority = ?, finished_ms = ?, video_state = ?, "
+           "video_key = ? "
            "WHERE id = ?");
-    s.Bind(domain::ToString(j.state)).Bind(j.message).Bind(j.priority).Bind(j.finished_ms).Bind(j.video_state);
+    s.Bind(domain::ToString(j.state))
+        .Bind(j.message)
+        .Bind(j.priority)
+        .Bind(j.finished_ms)
+        .Bind(j.video_state);
     s.Bind(j.video_key).Bind(j.id);
     return s.Run();
   }
 
   Result<void> PutFrame(const Frame& f) override {
-    Stmt s(db_, (std::string("INSERT OR REPLACE INTO frames (") + kFrameCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)").c_str());
+    Stmt s(db_,
+           (std::string("INSERT OR REPLACE INTO frames (") + kFrameCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+               .c_str());
     s.Bind(f.job_id).Bind(f.number).Bind(domain::ToString(f.state)).Bind(f.task_id).Bind(f.output_id);
     s.Bind(f.failures).Bind(f.errors).Bind(JoinInts(f.excluded_nodes));
     return s.Run();
   }
   Result<std::optional<Frame>> GetFrame(int64_t job_id, int number) override {
-    Stmt s(db_, (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? AND number = ?").c_str());
+    Stmt s(db_,
+           (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? AND number = ?").c_str());
     s.Bind(job_id).Bind(number);
     return QueryOne<Frame>(s, ReadFrame);
   }
   Result<std::vector<Frame>> ListFrames(int64_t job_id) override {
-    Stmt s(db_, (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? ORDER BY number").c_str());
+    Stmt s(db_,
+           (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? ORDER BY number").c_str());
     s.Bind(job_id);
     return QueryAll<Frame>(s, ReadFrame);
   }
 
   Result<int64_t> CreateTask(const Task& t) override {
     Stmt s(db_,
-           "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, "
+           "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
+           "message, "
            "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(t.job_id).Bind(domain::ToString(t.kind)).Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames));
-    s.Bind(t.output_id).Bind(t.node_id).Bind(t.lease_expires_ms).Bind(JoinInts(t.excluded_nodes)).Bind(t.message);
+    s.Bind(t.output_id)
+        .Bind(t.node_id)
+        .Bind(t.lease_expires_ms)
+        .Bind(JoinInts(t.excluded_nodes))
+        .Bind(t.message);
     s.Bind(t.created_ms);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
@@ -434,7 +461,8 @@ class SqliteStore final : public domain::Store {
   }
   Result<void> UpdateTask(const Task& t) override {
     Stmt s(db_,
-           "UPDATE tasks SET state = ?, frames = ?, node_id = ?, lease_expires_ms = ?, excluded = ?, message = ? "
+           "UPDATE tasks SET state = ?, frames = ?, node_id = ?, lease_expires_ms = ?, excluded = ?, message "
+           "= ? "
            "WHERE id = ?");
     s.Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames)).Bind(t.node_id).Bind(t.lease_expires_ms);
     s.Bind(JoinInts(t.excluded_nodes)).Bind(t.message).Bind(t.id);
@@ -442,14 +470,16 @@ class SqliteStore final : public domain::Store {
   }
   Result<std::vector<Task>> ListClaimableTasks(domain::TaskKind kind, int limit) override {
     Stmt s(db_,
-           "SELECT t.id, t.job_id, t.kind, t.state, t.frames, t.output_id, t.node_id, t.lease_expires_ms, t.excluded, "
+           "SELECT t.id, t.job_id, t.kind, t.state, t.frames, t.output_id, t.node_id, t.lease_expires_ms, "
+           "t.excluded, "
            "t.message, t.created_ms FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND "
            "t.kind = ? AND j.state IN ('queued', 'active') ORDER BY j.priority DESC, t.id LIMIT ?");
     s.Bind(domain::ToString(kind)).Bind(limit);
     return QueryAll<Task>(s, ReadTask);
   }
   Result<std::vector<Task>> ListExpiredTasks(int64_t now_ms) override {
-    Stmt s(db_, (std::string("SELECT ") + kTaskCols + " FROM tasks WHERE state = 'active' AND lease_expires_ms < ?")
+    Stmt s(db_, (std::string("SELECT ") + kTaskCols +
+                 " FROM tasks WHERE state = 'active' AND lease_expires_ms < ?")
                     .c_str());
     s.Bind(now_ms);
     return QueryAll<Task>(s, ReadTask);
@@ -463,9 +493,13 @@ class SqliteStore final : public domain::Store {
   Result<int64_t> CreateOutput(const Output& o) override {
     Stmt s(db_,
            "INSERT INTO outputs (job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, "
-           "verdict_detail, verifier_node_id, verify_seconds, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "verdict_detail, verifier_node_id, verify_seconds, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+           "?, ?, ?)");
     s.Bind(o.job_id).Bind(o.frame).Bind(o.task_id).Bind(o.node_id).Bind(o.blob_key).Bind(o.sha256);
-    s.Bind(o.render_seconds).Bind(domain::ToString(o.verdict)).Bind(o.verdict_detail).Bind(o.verifier_node_id);
+    s.Bind(o.render_seconds)
+        .Bind(domain::ToString(o.verdict))
+        .Bind(o.verdict_detail)
+        .Bind(o.verifier_node_id);
     s.Bind(o.verify_seconds).Bind(o.created_ms);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
@@ -476,12 +510,15 @@ class SqliteStore final : public domain::Store {
     return QueryOne<Output>(s, ReadOutput);
   }
   Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) override {
-    Stmt s(db_, (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE task_id = ? AND frame = ?").c_str());
+    Stmt s(db_,
+           (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE task_id = ? AND frame = ?").c_str());
     s.Bind(task_id).Bind(frame);
     return QueryOne<Output>(s, ReadOutput);
   }
   Result<std::vector<Output>> ListOutputs(int64_t job_id) override {
-    Stmt s(db_, (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE job_id = ? ORDER BY frame, id").c_str());
+    Stmt s(
+        db_,
+        (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE job_id = ? ORDER BY frame, id").c_str());
     s.Bind(job_id);
     return QueryAll<Output>(s, ReadOutput);
   }
@@ -489,7 +526,10 @@ class SqliteStore final : public domain::Store {
     Stmt s(db_,
            "UPDATE outputs SET verdict = ?, verdict_detail = ?, verifier_node_id = ?, verify_seconds = ?, "
            "preview_key = ? WHERE id = ?");
-    s.Bind(domain::ToString(o.verdict)).Bind(o.verdict_detail).Bind(o.verifier_node_id).Bind(o.verify_seconds);
+    s.Bind(domain::ToString(o.verdict))
+        .Bind(o.verdict_detail)
+        .Bind(o.verifier_node_id)
+        .Bind(o.verify_seconds);
     s.Bind(o.preview_key).Bind(o.id);
     return s.Run();
   }
@@ -500,12 +540,15 @@ class SqliteStore final : public domain::Store {
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
-  Result<std::vector<domain::Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit) override {
-    Stmt s(db_, job_id == 0
-                    ? "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
-                      "ORDER BY id LIMIT ?"
-                    : "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
-                      "AND job_id = ? ORDER BY id LIMIT ?");
+  Result<std::vector<domain::Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id,
+                                                int limit) override {
+    Stmt s(
+        db_,
+        job_id == 0
+            ? "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
+              "ORDER BY id LIMIT ?"
+            : "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
+              "AND job_id = ? ORDER BY id LIMIT ?");
     s.Bind(user_id).Bind(after_id);
     if (job_id != 0) s.Bind(job_id);
     s.Bind(limit);

@@ -26,7 +26,8 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
   if (*sha != req.reported_sha256) return reject("layer 1: stored object's SHA-256 differs from the report");
   auto img = image::ReadImage(req.output);
   if (!img) {
-    if (img.error().code == Errc::kInvalidArgument) return reject("layer 1: output does not decode: " + img.error().message);
+    if (img.error().code == Errc::kInvalidArgument)
+      return reject("layer 1: output does not decode: " + img.error().message);
     return inconclusive("layer 1: verifier could not read the output: " + img.error().message);
   }
   const auto& scene = blender.scene();
@@ -34,8 +35,8 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     return reject(fmt::format("layer 1: format is {}, the task asked for {}", img->info.format, req.format));
   }
   if (img->info.width != scene.width || img->info.height != scene.height) {
-    return reject(fmt::format("layer 1: size is {}x{}, the scene renders {}x{}", img->info.width, img->info.height,
-                              scene.width, scene.height));
+    return reject(fmt::format("layer 1: size is {}x{}, the scene renders {}x{}", img->info.width,
+                              img->info.height, scene.width, scene.height));
   }
   if (image::HasNonFinite(*img)) return reject("layer 1: output holds NaN or infinite values");
   std::string detail = "layer 1 passed";
@@ -62,10 +63,14 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     cmd.persistent_data = true;
     std::string saved;
     auto rendered = blender.Render(
-        cmd, [&](const render::DriverEvent& ev) { if (ev.kind == render::DriverEvent::Kind::kFrameSaved) saved = ev.path; },
+        cmd,
+        [&](const render::DriverEvent& ev) {
+          if (ev.kind == render::DriverEvent::Kind::kFrameSaved) saved = ev.path;
+        },
         [] { return false; });
     if (!rendered || saved.empty()) {
-      return inconclusive(detail + "; region re-render failed: " + (rendered ? "no image" : rendered.error().message));
+      return inconclusive(detail +
+                          "; region re-render failed: " + (rendered ? "no image" : rendered.error().message));
     }
     auto ref = image::ReadImage(saved);
     if (!ref) return inconclusive(detail + "; cannot read the region re-render: " + ref.error().message);

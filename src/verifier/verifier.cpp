@@ -20,7 +20,9 @@ using json = nlohmann::json;
 class Verifier {
  public:
   Verifier(const VerifierOptions& options, const std::atomic<bool>& stop)
-      : options_(options), stop_(stop), api_(options.manager_url, "", net::ClientOptions{options.ca_file, 60, 10, &stop}) {}
+      : options_(options),
+        stop_(stop),
+        api_(options.manager_url, "", net::ClientOptions{options.ca_file, 60, 10, &stop}) {}
 
   Result<void> Run() {
     std::error_code ec;
@@ -50,7 +52,8 @@ class Verifier {
     spdlog::info("verifier {} (node {}) ready", name, creds_.node_id);
     backoff_ms = 500;
     while (!stop_) {
-      auto task = api_.Call("POST", "/api/v1/tasks/claim", {{"cached", net::CachedHashes(options_.data_dir / "cache")}}, 40);
+      auto task = api_.Call("POST", "/api/v1/tasks/claim",
+                            {{"cached", net::CachedHashes(options_.data_dir / "cache")}}, 40);
       if (!task) {
         if (task.error().code == Errc::kUnauthenticated || task.error().code == Errc::kPermissionDenied) {
           return task.error();
@@ -105,9 +108,11 @@ class Verifier {
     CheckResult result{"inconclusive", ""};
     auto ready = EnsureBlender(job_id, task.value("scene", json::object()));
     if (!ready || frames.empty()) {
-      result.detail = "verifier could not load the scene: " + (ready ? std::string("no frame") : ready.error().message);
+      result.detail =
+          "verifier could not load the scene: " + (ready ? std::string("no frame") : ready.error().message);
     } else {
-      const auto work = options_.data_dir / "jobs" / std::to_string(job_id) / "work" / ("verify-" + std::to_string(task_id));
+      const auto work = options_.data_dir / "jobs" / std::to_string(job_id) / "work" /
+                        ("verify-" + std::to_string(task_id));
       std::error_code ec;
       std::filesystem::create_directories(work, ec);
       const auto file = work / "output";
@@ -129,12 +134,14 @@ class Verifier {
       std::filesystem::remove_all(work, ec);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("task {} (job {} frame {}): {} in {:.2f} s: {}", task_id, job_id, frames.empty() ? 0 : frames.front(),
-                 result.verdict, seconds, result.detail);
+    spdlog::info("task {} (job {} frame {}): {} in {:.2f} s: {}", task_id, job_id,
+                 frames.empty() ? 0 : frames.front(), result.verdict, seconds, result.detail);
     auto sig = Ed25519Sign(creds_.private_key, domain::VerdictMessage(task_id, result.verdict));
     if (!sig) return;
     auto r = api_.Call("POST", "/api/v1/tasks/" + std::to_string(task_id) + "/verdict",
-                       {{"verdict", result.verdict}, {"detail", result.detail}, {"verify_seconds", seconds},
+                       {{"verdict", result.verdict},
+                        {"detail", result.detail},
+                        {"verify_seconds", seconds},
                         {"signature", *sig}});
     if (!r) spdlog::error("could not report verdict of task {}: {}", task_id, r.error().message);
   }

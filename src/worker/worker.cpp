@@ -37,7 +37,8 @@ class Heartbeater {
             cv_.wait_for(lock, std::chrono::milliseconds(interval_ms));
             if (done_) break;
             lock.unlock();
-            auto r = api.Call("POST", "/api/v1/tasks/" + std::to_string(task_id) + "/heartbeat", json::object());
+            auto r =
+                api.Call("POST", "/api/v1/tasks/" + std::to_string(task_id) + "/heartbeat", json::object());
             lock.lock();
             if (r && r->value("action", "continue") != "continue") {
               spdlog::warn("task {}: manager says {}", task_id, r->value("action", ""));
@@ -93,7 +94,8 @@ class Worker {
       Sleep(backoff_ms);
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 30'000);
     }
-    spdlog::info("worker {} (node {}) ready; Blender {}", name, creds_.node_id, caps.value("blender_version", "?"));
+    spdlog::info("worker {} (node {}) ready; Blender {}", name, creds_.node_id,
+                 caps.value("blender_version", "?"));
     backoff_ms = 500;
     while (!stop_) {
       auto task = api_.Call("POST", "/api/v1/tasks/claim", {{"cached", net::CachedHashes(CacheDir())}}, 40);
@@ -167,7 +169,8 @@ class Worker {
   }
 
   Result<void> UploadFrame(int64_t task_id, const render::DriverEvent& ev) {
-    const std::string base = "/api/v1/tasks/" + std::to_string(task_id) + "/frames/" + std::to_string(ev.frame);
+    const std::string base =
+        "/api/v1/tasks/" + std::to_string(task_id) + "/frames/" + std::to_string(ev.frame);
     auto sha = Sha256File(ev.path);
     if (!sha) return sha.error();
     int64_t backoff_ms = 500;
@@ -180,8 +183,9 @@ class Worker {
         if (!put) return put.error();
         auto sig = Ed25519Sign(creds_.private_key, domain::FrameReportMessage(task_id, ev.frame, *sha, key));
         if (!sig) return sig.error();
-        auto rep = api_.Call("POST", base,
-                             {{"sha256", *sha}, {"key", key}, {"render_seconds", ev.render_seconds}, {"signature", *sig}});
+        auto rep = api_.Call(
+            "POST", base,
+            {{"sha256", *sha}, {"key", key}, {"render_seconds", ev.render_seconds}, {"signature", *sig}});
         if (!rep) return rep.error();
         return Ok();
       }();
@@ -204,7 +208,8 @@ class Worker {
     }
     render::RenderCommand cmd;
     cmd.frames = frames;
-    const auto out_dir = options_.data_dir / "jobs" / std::to_string(job_id) / "work" / ("task-" + std::to_string(task_id));
+    const auto out_dir =
+        options_.data_dir / "jobs" / std::to_string(job_id) / "work" / ("task-" + std::to_string(task_id));
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     cmd.output_dir = out_dir.string();
@@ -221,7 +226,8 @@ class Worker {
             upload_error = "frame " + std::to_string(ev.frame) + ": " + up.error().message;
             spdlog::error("task {}: {}", task_id, upload_error);
           } else {
-            spdlog::info("task {}: frame {} uploaded ({:.2f} s render)", task_id, ev.frame, ev.render_seconds);
+            spdlog::info("task {}: frame {} uploaded ({:.2f} s render)", task_id, ev.frame,
+                         ev.render_seconds);
           }
           std::filesystem::remove(ev.path, ec);
         },

@@ -11,11 +11,13 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import time
 import unittest
 import urllib.error
 import urllib.request
+import zlib
 
 from netlib import SOURCE_DIR, Network
 
@@ -56,8 +58,9 @@ def node(script, *args):
 # A JSON Schema checker for the keywords docs/api/openapi.yaml uses; an unknown keyword is an error, so that
 # the spec cannot quietly outgrow the check.
 KNOWN_KEYWORDS = {"$ref", "allOf", "anyOf", "oneOf", "type", "const", "enum", "pattern", "minLength", "maxLength",
-                  "minimum", "maximum", "minItems", "maxItems", "items", "required", "properties",
-                  "additionalProperties", "description", "format", "default", "examples"}
+                  "minimum", "maximum", "exclusiveMinimum", "minItems", "maxItems", "items", "required",
+                  "properties", "additionalProperties", "description", "format", "default", "examples",
+                  "contentMediaType", "contentSchema"}
 
 
 def resolve(spec, ref):
@@ -112,8 +115,20 @@ def check_schema(spec, schema, value, where="$"):
             errors.append("%s: %r does not match %s" % (where, value, schema["pattern"]))
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
             errors.append("%s: length %d out of bounds" % (where, len(value)))
+        if "contentMediaType" in schema:
+            if schema["contentMediaType"] != "application/json":
+                return errors + ["%s: the test's schema checker lacks contentMediaType %s" % (
+                    where, schema["contentMediaType"])]
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                errors.append("%s: %r is not JSON" % (where, value))
+            else:
+                errors += check_schema(spec, schema.get("contentSchema", {}), decoded, where + "<json>")
     if is_type(value, "number"):
         if value < schema.get("minimum", value) or value > schema.get("maximum", value):
+            errors.append("%s: %r out of bounds" % (where, value))
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
             errors.append("%s: %r out of bounds" % (where, value))
     if isinstance(value, list):
         if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
@@ -134,6 +149,33 @@ def check_schema(spec, schema, value, where="$"):
             elif isinstance(schema.get("additionalProperties"), dict):
                 errors += check_schema(spec, schema["additionalProperties"], item, where + "." + name)
     return errors
+
+
+def parse_event_stream(text):
+    """The blocks of a text/event-stream body, each as an object of its fields (`retry` as a number), the way
+    the spec's itemSchema describes them."""
+    items = []
+    for block in text.split("\n\n"):
+        if not block:
+            continue
+        item = {}
+        for line in block.split("\n"):
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name in item:
+                raise AssertionError("field %r twice in one block: %r" % (name, block))
+            item[name] = int(value) if name == "retry" else value
+        items.append(item)
+    return items
+
+
+def tiny_png(width, height):
+    """A real RGB PNG of random pixels (the manager makes previews and videos from delivered frames)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + os.urandom(3 * width) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 class OpenApiTest(unittest.TestCase):
@@ -177,9 +219,9 @@ class OpenApiTest(unittest.TestCase):
 
     # ---- HTTP and spec plumbing ----
 
-    def http(self, method, path, token=None, body=None, raw=None, auth=None, timeout=30):
-        """One request; returns (status, content type, raw body)."""
-        headers = {}
+    def http(self, method, path, token=None, body=None, raw=None, auth=None, timeout=30, headers=None):
+        """One request; returns (status, answer headers, raw body)."""
+        headers = dict(headers or {})
         data = None
         if raw is not None:
             data = raw
@@ -194,9 +236,9 @@ class OpenApiTest(unittest.TestCase):
         req = urllib.request.Request(self.net.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
-                return r.status, r.headers.get("Content-Type", ""), r.read()
+                return r.status, r.headers, r.read()
         except urllib.error.HTTPError as e:
-            return e.code, e.headers.get("Content-Type", ""), e.read()
+            return e.code, e.headers, e.read()
 
     def response_spec(self, op, status):
         responses = op["responses"]
@@ -217,20 +259,29 @@ class OpenApiTest(unittest.TestCase):
 
     @classmethod
     def checked(cls, test, op_id, params=None, token=None, body=None, raw=None, auth=None, query="", path=None,
-                expect=None, code=None):
+                expect=None, code=None, headers=None):
         """Calls an operation and checks the answer against the spec: the status is documented for it, the body
-        matches the documented schema and media type. `expect`: the status required; `code`: the error code.
+        matches the documented schema and media type (a text/event-stream body: each block its itemSchema), the
+        documented response headers match theirs. `expect`: the status required; `code`: the error code.
         Returns the parsed JSON body (or the raw bytes for a non-JSON answer, None for no body)."""
         # setUpClass has no test instance yet: borrow one for the assertions (any existing method name will do).
         self = test or cls("run")
         method, template, op = cls.ops[op_id]
         if path is None:
             path = "/api/v1" + template.format(**(params or {}))
-        status, ctype, raw_answer = self.http(method, path + query, token, body, raw, auth)
+        status, answer_headers, raw_answer = self.http(method, path + query, token, body, raw, auth,
+                                                       headers=headers)
+        ctype = answer_headers.get("Content-Type", "")
         where = "%s %s%s -> %d %s" % (method, path, query, status, raw_answer[:300])
         if expect is not None:
             self.assertEqual(status, expect, where)
         response = self.response_spec(op, status)
+        for name, header in response.get("headers", {}).items():
+            value = answer_headers.get(name)
+            if value is None:
+                self.assertFalse(header.get("required"), "%s: header %s is missing" % (where, name))
+            else:
+                self.assertEqual(check_schema(cls.spec, header["schema"], value), [], "%s: %s" % (where, name))
         content = response.get("content")
         if not content:
             self.assertEqual(raw_answer, b"", where)
@@ -242,6 +293,10 @@ class OpenApiTest(unittest.TestCase):
                 answer = json.loads(raw_answer)
                 errors = check_schema(cls.spec, content[media]["schema"], answer)
                 self.assertEqual(errors, [], where)
+            elif media == "text/event-stream":
+                answer = raw_answer
+                for item in parse_event_stream(raw_answer.decode()):
+                    self.assertEqual(check_schema(cls.spec, content[media]["itemSchema"], item), [], where)
             else:
                 answer = raw_answer
         if 200 <= status < 300:
@@ -262,6 +317,18 @@ class OpenApiTest(unittest.TestCase):
 
     def call(self, op_id, **kw):
         return self.checked(self, op_id, **kw)
+
+    def stream(self, token, query="", last_id=None, expect=200, code=None):
+        """GET /events (with `last_id` as Last-Event-ID); returns its events as (id, type, parsed data)."""
+        headers = {} if last_id is None else {"Last-Event-ID": str(last_id)}
+        answer = self.call("streamEvents", token=token, query=query, headers=headers, expect=expect, code=code)
+        if expect != 200:
+            return answer
+        text = answer.decode()
+        self.assertTrue(text.startswith("retry: 500\n\n") and text.endswith("\n\n"), text)
+        events = [(int(b["id"]), b["event"], json.loads(b["data"])) for b in parse_event_stream(text)[1:]]
+        self.assertEqual([e[0] for e in events], sorted({e[0] for e in events}), text)  # increasing ids
+        return events
 
     def sign(self, node_, message):
         return node("ed25519.mjs", "sign", node_["private_hex"], message).strip()
@@ -310,6 +377,10 @@ class OpenApiTest(unittest.TestCase):
         started = time.time()
         self.call("claimTask", token=verifier["token"], body={}, expect=204)
         self.assertGreaterEqual(time.time() - started, 0.25)
+        # No event for bob (he never has a job): the event stream long-polls too, then ends with none.
+        started = time.time()
+        self.assertEqual(self.stream(bob), [])
+        self.assertGreaterEqual(time.time() - started, 0.25)
 
         # Files: "do you have it" counts only the user's own uploads.
         scene = b"not really a .blend, the manager does not open it " + os.urandom(16)
@@ -323,14 +394,35 @@ class OpenApiTest(unittest.TestCase):
         job = self.call("createJob", token=alice, expect=201,
                         body={"name": "shot", "main": "shot.blend",
                               "files": [{"path": "shot.blend", "sha256": sha, "size": len(scene)}],
-                              "frames": "5", "format": "png", "chunk_size": 1, "priority": 0})
-        self.assertEqual((job["state"], job["format"], job["frames_spec"]), ("queued", "PNG", "5"))
+                              "frames": "5", "format": "png", "chunk_size": 1, "priority": 0, "fps": 12.5})
+        self.assertEqual((job["state"], job["format"], job["frames_spec"], job["fps"], job["video"]),
+                         ("queued", "PNG", "5", 12.5, "none"))
         jobs = self.call("listJobs", token=alice, expect=200)["jobs"]
         self.assertEqual([j["id"] for j in jobs], [job["id"]])
         self.assertEqual(jobs[0]["progress"]["queued"], 1)
         self.assertEqual(self.call("listJobs", token=bob, expect=200)["jobs"], [])
         nodes = self.call("listNodes", token=bob, expect=200)["nodes"]
         self.assertEqual([(n["name"], n["role"]) for n in nodes], [("worker-1", "worker"), ("verifier-1", "verifier")])
+
+        # Events: without Last-Event-ID from the user's first; the job's creation is the latest.
+        job_query = "?job=%d" % job["id"]
+        created = ("job", {"job_id": job["id"], "state": "queued", "message": ""})
+        mine = self.stream(alice)
+        self.assertEqual(mine[-1][1:], created)
+        self.assertEqual(self.stream(alice, query=job_query), [mine[-1]])
+        first_id = mine[-1][0]
+        self.assertEqual(self.stream(alice, query=job_query, last_id=0), [mine[-1]])
+        self.assertEqual(self.stream(alice, query=job_query + "&last_event_id=0"), [mine[-1]])
+        # last_event_id is read only when the header is absent.
+        self.assertEqual(self.stream(alice, query=job_query + "&last_event_id=bad", last_id=0), [mine[-1]])
+        # Nothing after it yet: the long-poll ends with no event.
+        self.assertEqual(self.stream(alice, query=job_query, last_id=first_id), [])
+        self.stream(alice, query=job_query, last_id="x", expect=400)
+        self.stream(alice, query=job_query, last_id="-1", expect=400)
+        self.stream(alice, query="?last_event_id=1e3", expect=400)
+        self.stream(alice, query="?job=abc", expect=400)
+        self.stream(alice, query="?job=999999", expect=404)
+        self.stream(bob, query=job_query, expect=404)  # another user's job
 
         task = self.call("claimTask", token=worker["token"], body={"cached": [sha]}, expect=200)
         self.assertEqual((task["kind"], task["job_id"], task["frames"], task["format"]), ("render", job["id"], [5], "PNG"))
@@ -344,7 +436,7 @@ class OpenApiTest(unittest.TestCase):
                                    expect=200), {"action": "continue"})
         slot = self.call("frameUploadUrl", params=dict(tid, frame=5), token=worker["token"], body={"x": 1}, expect=200)
         self.assertTrue(slot["key"].startswith("outputs/%d/%d_5_" % (job["id"], task["task_id"])), slot)
-        image = b"\x89PNG pretend " + os.urandom(32)
+        image = tiny_png(5, 3)  # odd sizes: the video pads them to even
         image_sha = hashlib.sha256(image).hexdigest()
         path, query = slot["url"].split("?")
         stored = self.call("putBlob", path=path, query="?" + query, raw=image, expect=200)
@@ -375,6 +467,9 @@ class OpenApiTest(unittest.TestCase):
         path, query = check["output"]["url"].split("?")
         self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200), image)
         vid = {"task_id": check["task_id"]}
+        # A verify task ends only with a verdict.
+        self.call("completeTask", params=vid, token=verifier["token"], body={}, expect=400)
+        self.call("failTask", params=vid, token=verifier["token"], body={"error": "no"}, expect=400)
         self.call("reportVerdict", params=vid, token=worker["token"], expect=403,
                   body={"verdict": "accepted", "signature": "00" * 64})
         verdict = {"verdict": "accepted", "detail": "test", "verify_seconds": 0.1,
@@ -388,8 +483,44 @@ class OpenApiTest(unittest.TestCase):
         outputs = self.call("listJobOutputs", params={"job_id": job["id"]}, token=alice, expect=200)
         self.assertEqual([(o["frame"], o["sha256"], o["verdict"]) for o in outputs["outputs"]],
                          [(5, image_sha, "accepted")])
+        self.assertIn(outputs["video"], ("pending", "ready", "failed"))  # made on a background thread
         path, query = outputs["outputs"][0]["url"].split("?")
         self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200), image)
+
+        # The job's events after its creation, followed (reconnecting with the last id) until its video event.
+        story = self.stream(alice, query=job_query, last_id=first_id)
+        deadline = time.time() + 120
+        while not any(e[1] == "video" for e in story):
+            self.assertLess(time.time(), deadline, story)
+            story += self.stream(alice, query=job_query, last_id=story[-1][0] if story else first_id)
+        self.assertEqual([e[0] for e in story], sorted({e[0] for e in story}))
+        self.assertGreater(story[0][0], first_id)
+        w = worker["id"]
+        self.assertEqual([e[1:] for e in story[:-1]], [
+            ("job", {"job_id": job["id"], "state": "active", "message": ""}),
+            ("frame", {"job_id": job["id"], "frame": 5, "state": "verifying", "worker_id": w}),
+            ("frame", {"job_id": job["id"], "frame": 5, "state": "delivered", "verdict": "accepted", "worker_id": w}),
+            ("job", {"job_id": job["id"], "state": "completed", "message": ""})])
+        video_event = story[-1][2]
+        # The per-user stream holds the same events.
+        self.assertEqual([e for e in self.stream(alice, last_id=first_id) if e[2]["job_id"] == job["id"]], story)
+        # Previews are made before the video (one background thread, in order): both are there now. The video
+        # needs FFmpeg on the manager's PATH.
+        outputs = self.call("listJobOutputs", params={"job_id": job["id"]}, token=alice, expect=200)
+        path, query = outputs["outputs"][0]["preview_url"].split("?")
+        preview = self.call("getBlob", path=path, query="?" + query, expect=200)
+        self.assertEqual((preview[:8], struct.unpack(">II", preview[16:24])), (image[:8], (5, 3)))  # not scaled up
+        self.assertEqual(self.call("getJob", params={"job_id": job["id"]}, token=alice, expect=200)["video"],
+                         outputs["video"])
+        if shutil.which("ffmpeg"):
+            self.assertEqual(video_event, {"job_id": job["id"], "video": "ready"})
+            self.assertEqual(outputs["video"], "ready")
+            path, query = outputs["video_url"].split("?")
+            self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200)[4:8], b"ftyp")
+        else:
+            self.assertEqual((video_event["video"], outputs["video"], outputs["video_url"]),
+                             ("failed", "failed", None))
+            self.assertIn("ffmpeg", video_event["message"])
         self.call("listJobOutputs", params={"job_id": job["id"]}, token=bob, expect=404)
         self.assertEqual(self.call("cancelJob", params={"job_id": job["id"]}, token=alice, expect=200)["state"],
                          "completed")  # an ended job stays as it is
@@ -412,6 +543,12 @@ class OpenApiTest(unittest.TestCase):
         detail = self.call("getJob", params={"job_id": job2["id"]}, token=alice, expect=200)
         self.assertEqual([(f["state"], f["failures"]) for f in detail["frames"]], [("canceled", 1), ("canceled", 1)])
         self.assertIn("worker-1: boom", detail["frames"][0]["errors"])
+        self.assertEqual((detail["fps"], detail["video"]), (24, "none"))  # the default fps; no video when canceled
+        # A failed render is not an event; the cancel is.
+        self.assertEqual([e[1:] for e in self.stream(alice, query="?job=%d" % job2["id"])], [
+            ("job", {"job_id": job2["id"], "state": "queued", "message": ""}),
+            ("job", {"job_id": job2["id"], "state": "active", "message": ""}),
+            ("job", {"job_id": job2["id"], "state": "canceled", "message": "canceled by alice"})])
         self.call("completeTask", params={"task_id": again["task_id"]}, token=worker["token"], expect=409)
 
         # Every operation of the spec was answered with a documented success at least once.
@@ -518,6 +655,12 @@ class OpenApiTest(unittest.TestCase):
                 ("createJob", {"name": "", "main": "a.blend", "frames": "1",
                                "files": [{"path": "a.blend", "sha256": good_sha}]}),
                 ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "files": []}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "fps": 0,
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "fps": 1000.5,
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "fps": "24",
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
                 ("reportVerdict", {"verdict": "maybe", "signature": "00" * 64}),
         ):
             with self.subTest(op=op_id, body=body):
