@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Benchmark: `inferix render` (one worker, verification on) against plain `blender -b -a` of the same frames of
+the example scene, run one after the other in the same invocation. Prints wall and CPU time and their ratios.
+
+    python3 bench/render_overhead.py [--frames 1-12] [--inferix build/apps/inferix/inferix]
+
+CPU time is that of every process each command started, its descendants included (the network's nodes and the
+sandboxed Blenders they start and kill): each command runs in a cgroup of its own (cgroup v1 cpuacct, as root).
+Where no cgroup can be made, it falls back to getrusage(RUSAGE_CHILDREN), which misses processes killed before
+their parent waited for them, and says so.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+CGROUP_ROOT = "/sys/fs/cgroup/cpuacct"
+
+
+def measure(cmd):
+    group = os.path.join(CGROUP_ROOT, "inferix-bench-%d-%d" % (os.getpid(), time.monotonic_ns()))
+    try:
+        os.mkdir(group)
+    except OSError:
+        group = None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    if group:
+        def enter():
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=enter)
+    else:
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - start
+    if group:
+        time.sleep(0.5)  # let killed descendants finish exiting
+        with open(os.path.join(group, "cpuacct.usage")) as f:
+            cpu = int(f.read()) / 1e9
+        try:
+            os.rmdir(group)
+        except OSError:
+            pass
+        return wall, cpu, "cgroup"
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, "rusage (descendants killed unwaited are missed)"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", default="1-12")
+    parser.add_argument("--inferix", default=os.path.join(ROOT, "build", "apps", "inferix", "inferix"))
+    parser.add_argument("--width", type=int, default=480)
+    parser.add_argument("--height", type=int, default=270)
+    parser.add_argument("--samples", type=int, default=24)
+    args = parser.parse_args()
+    first, last = (int(x) for x in args.frames.split("-"))
+    tmp = tempfile.mkdtemp(prefix="inferix-bench-")
+    try:
+        scene = os.path.join(tmp, "example.blend")
+        subprocess.run(["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python",
+                        os.path.join(ROOT, "examples", "make_scene.py"), "--", scene, "--width", str(args.width),
+                        "--height", str(args.height), "--samples", str(args.samples), "--frames", "24"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base_wall, base_cpu, how = measure(["blender", "-b", scene, "-Y", "--factory-startup", "-noaudio", "-o",
+                                       os.path.join(tmp, "ref", "f_####"), "-s", str(first), "-e", str(last), "-a"])
+        net_wall, net_cpu, _ = measure([args.inferix, "render", scene, "--frames", args.frames, "-o",
+                                     os.path.join(tmp, "out"), "--workers", "1"])
+        frames = last - first + 1
+        print("scene: example, %dx%d, %d samples, frames %s (%d), %d cores" % (
+            args.width, args.height, args.samples, args.frames, frames, os.cpu_count()))
+        print("blender -b -a : wall %7.1f s  cpu %7.1f s" % (base_wall, base_cpu))
+        print("inferix render: wall %7.1f s  cpu %7.1f s  (1 worker, verifier on)" % (net_wall, net_cpu))
+        print("ratio         : wall %7.3f    cpu %7.3f" % (net_wall / base_wall, net_cpu / base_cpu))
+        print("cpu measured by: " + how)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
