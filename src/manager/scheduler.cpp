@@ -434,7 +434,27 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     out->verify_seconds += verify_seconds;
     out->verdict_detail = detail.substr(0, 4000);
     if (verdict == "inconclusive") {
-      // Never guessed: checked again (issue #4 escalates to more regions and a second render).
+      // Never guessed: checked again (issue #4 escalates to more regions and a second render). A frame that
+      // cannot be checked after max_verify_attempts fails with the verifier's findings instead of looping.
+      auto tasks = store_.ListJobTasks(task->job_id);
+      if (!tasks) return tasks.error();
+      int inconclusive = 0;
+      for (const auto& t : *tasks) {
+        if (t.kind == TaskKind::kVerify && t.output_id == out->id && t.message == "inconclusive")
+          ++inconclusive;
+      }
+      if (inconclusive >= options_.max_verify_attempts) {
+        INFERIX_TRY(store_.UpdateOutput(*out));
+        auto f = Found(store_.GetFrame(task->job_id, out->frame), "frame");
+        if (!f) return f.error();
+        if (f->state == FrameState::kVerifying && f->output_id == out->id) {
+          f->state = FrameState::kFailed;
+          f->errors += "verification inconclusive " + std::to_string(inconclusive) +
+                       " times: " + detail.substr(0, 1000) + "\n";
+          INFERIX_TRY(store_.PutFrame(*f));
+        }
+        return UpdateJobState(task->job_id);
+      }
       domain::Task again = *task;
       again.state = TaskState::kQueued;
       again.node_id = 0;

@@ -47,7 +47,11 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
   const int margin = jpeg ? std::max(16, req.margin) : req.margin;
   const int size = jpeg ? std::max(64, req.region_size) : req.region_size;
   auto regions = image::DrawRegions(scene.width, scene.height, req.regions, size, margin, jpeg ? 16 : 1, rng);
-  if (regions.empty()) return inconclusive(detail + "; image too small for a region check");
+  const bool whole_frame = regions.empty();
+  if (whole_frame) {
+    // Too small for a region with its margin: the whole frame is cheap to render, and is compared whole.
+    regions.push_back(image::Rect{0, 0, scene.width, scene.height});
+  }
   std::error_code ec;
   for (size_t i = 0; i < regions.size(); ++i) {
     const auto& r = regions[i];
@@ -59,7 +63,7 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     cmd.output_dir = dir.string();
     cmd.format = req.format;
     auto b = image::ToBlenderBorder(r, scene.width, scene.height);
-    cmd.border = render::Border{b.min_x, b.max_x, b.min_y, b.max_y};
+    if (!whole_frame) cmd.border = render::Border{b.min_x, b.max_x, b.min_y, b.max_y};
     cmd.persistent_data = true;
     std::string saved;
     auto rendered = blender.Render(
@@ -74,7 +78,7 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     }
     auto ref = image::ReadImage(saved);
     if (!ref) return inconclusive(detail + "; cannot read the region re-render: " + ref.error().message);
-    auto interior = image::Inset(r, margin);
+    auto interior = whole_frame ? r : image::Inset(r, margin);
     auto cmp = image::CompareRegion(*img, *ref, interior, image::Tolerance{});
     if (!cmp) return inconclusive(detail + "; region comparison failed: " + cmp.error().message);
     detail += fmt::format("; region {} [{},{})x[{},{}): {} of {} px off, max diff {:.5f}", i + 1, interior.x0,

@@ -755,6 +755,27 @@ TEST_F(SchedulerTest, InconclusiveVerdictQueuesTheCheckAgain) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
 }
 
+TEST_F(SchedulerTest, RepeatedlyInconclusiveCheckFailsTheFrameInsteadOfLooping) {
+  Job job = Submit("1", 1);
+  Task t = MustClaim(worker_);
+  MustReport(worker_, t.id, 1);
+  for (int i = 1; i <= 3; ++i) {
+    Task v = MustClaim(i % 2 ? verifier_ : verifier2_);
+    ASSERT_TRUE(
+        scheduler_->RecordVerdict(i % 2 ? verifier_ : verifier2_, v.id, "inconclusive", "disk error", 0.1)
+            .ok());
+    if (i < 3) {
+      EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kVerifying);
+      EXPECT_EQ(TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued).size(), 1u);
+    }
+  }
+  EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kFailed);
+  EXPECT_TRUE(TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued).empty());
+  EXPECT_EQ(GetJob(job.id).state, JobState::kFailed);
+  EXPECT_NE(GetJob(job.id).message.find("verification inconclusive 3 times: disk error"), std::string::npos)
+      << GetJob(job.id).message;
+}
+
 TEST_F(SchedulerTest, LateVerdictFromAVerifierThatLostTheLeaseIsRefused) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
