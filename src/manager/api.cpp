@@ -9,6 +9,7 @@
 #include "domain/frame_spec.hpp"
 #include "domain/state_machine.hpp"
 #include "domain/tokens.hpp"
+#include "manager/api_util.hpp"
 #include "manager/codec.hpp"
 
 namespace inferix::manager {
@@ -16,98 +17,6 @@ namespace inferix::manager {
 using json = nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
-
-namespace {
-
-int HttpStatus(Errc code) {
-  switch (code) {
-    case Errc::kInvalidArgument:
-      return 400;
-    case Errc::kUnauthenticated:
-      return 401;
-    case Errc::kPermissionDenied:
-      return 403;
-    case Errc::kNotFound:
-      return 404;
-    case Errc::kConflict:
-      return 409;
-    case Errc::kTooLarge:
-      return 413;
-    case Errc::kUnavailable:
-      return 503;
-    case Errc::kInternal:
-      return 500;
-  }
-  return 500;
-}
-
-HttpResponse Json(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
-HttpResponse Fail(const Error& e) {
-  if (e.code == Errc::kInternal) spdlog::error("internal error: {}", e.message);
-  return Json(HttpStatus(e.code), {{"error", {{"code", ErrcName(e.code)}, {"message", e.message}}}});
-}
-HttpResponse Fail(Errc code, const std::string& message) { return Fail(MakeError(code, message)); }
-
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > start) parts.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return parts;
-}
-
-std::optional<int64_t> ParseId(const std::string& s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-std::optional<int> ParseFrame(const std::string& s) {
-  bool neg = !s.empty() && s[0] == '-';
-  auto v = ParseId(neg ? s.substr(1) : s);
-  if (!v || *v > domain::kMaxFrameNumber) return std::nullopt;
-  return static_cast<int>(neg ? -*v : *v);
-}
-
-// A JSON object body with only the allowed fields.
-Result<json> ParseBody(const HttpRequest& req, const std::set<std::string>& allowed) {
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return MakeError(Errc::kInvalidArgument, "request body is not valid JSON");
-  if (!body.is_object()) return MakeError(Errc::kInvalidArgument, "request body must be a JSON object");
-  for (const auto& [key, value] : body.items()) {
-    if (!allowed.contains(key)) return MakeError(Errc::kInvalidArgument, "unknown field \"" + key + "\"");
-  }
-  return body;
-}
-
-template <class T>
-Result<T> Field(const json& body, const std::string& name, bool required = true, T fallback = T{}) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) {
-    if (required) return MakeError(Errc::kInvalidArgument, "missing field \"" + name + "\"");
-    return fallback;
-  }
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    return MakeError(Errc::kInvalidArgument, "field \"" + name + "\" has the wrong type");
-  }
-}
-
-}  // namespace
 
 struct Api::Impl {
   Api& api;

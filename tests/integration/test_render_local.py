@@ -1,0 +1,55 @@
+"""Issue #2: `inferix render` runs a whole local network (manager, workers, verifier) and delivers every frame."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from netlib import INFERIX, images_match, make_scene, reference_render
+
+
+class RenderLocalTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="inferix-render-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_render_delivers_every_frame_and_the_video(self):
+        scene = make_scene(os.path.join(self.dir, "local.blend"), frames=4, samples=8)
+        out = os.path.join(self.dir, "out")
+        state = os.path.join(self.dir, "state")
+        r = subprocess.run([INFERIX, "render", scene, "--frames", "1-4", "-o", out, "--workers", "2", "--state",
+                            state, "--json"], capture_output=True, text=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        summary = json.loads(r.stdout)
+        self.assertEqual(summary["state"], "completed")
+        self.assertEqual(summary["delivered"], 4)
+        self.assertEqual(summary["verdicts"], {"accepted": 4})
+        self.assertGreater(summary["render_seconds"], 0)
+        self.assertGreater(summary["verify_seconds"], 0)
+        self.assertTrue(os.path.exists(os.path.join(out, "local.mp4")))
+        ref = os.path.join(self.dir, "ref")
+        reference_render(scene, ref, 1, 4)
+        for n in range(1, 5):
+            ok, text = images_match(os.path.join(out, "local_%04d.png" % n), os.path.join(ref, "ref_%04d.png" % n))
+            self.assertTrue(ok, text)
+        # Its own manager, two workers and a verifier ran, each with its own state and log.
+        for name in ("manager", "local-worker-1", "local-worker-2", "local-verifier"):
+            self.assertTrue(os.path.exists(os.path.join(state, name + ".log")), name)
+
+    def test_render_fails_with_the_cause_when_preflight_refuses(self):
+        bad = os.path.join(self.dir, "notes.blend")
+        with open(bad, "w") as f:
+            f.write("not a scene")
+        r = subprocess.run([INFERIX, "render", bad, "--frames", "1", "-o", os.path.join(self.dir, "o")],
+                           capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("[not_blend]", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "o")))
+
+
+if __name__ == "__main__":
+    unittest.main()
