@@ -419,10 +419,8 @@ std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::v
     }
   }
   a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--proc", "/proc", "--tmpfs", "/tmp"});
-  // A /dev of its own with only the harmless devices, and no tty: with no terminal to open and none among the
-  // fds it inherits, Blender cannot push input into the owner's terminal (TIOCSTI). That is what bwrap's
-  // --new-session would guard against, but a new session is a new scheduler autogroup, which measured ~30%
-  // slower renders here (the threads shared one core; docs/decisions.md).
+  // A /dev of its own with only the harmless devices and no tty, and (below) a new session: Blender can
+  // reach no terminal to push input into (TIOCSTI).
   a.insert(a.end(), {"--tmpfs", "/dev"});
   for (const char* dev : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"}) {
     a.insert(a.end(), {"--dev-bind", dev, dev});
@@ -448,7 +446,7 @@ std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::v
 
   std::string home = Absolute(options.work_dir).string();
   a.insert(a.end(),
-           {"--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
+           {"--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
             // The worker's environment may hold its credentials (INFERIX_TOKEN): Blender gets none of it.
             "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", home, "--setenv", "TMPDIR",
             "/tmp", "--setenv", "LANG", "C.UTF-8", "--chdir", home, "--"});

@@ -79,7 +79,8 @@ TEST(SandboxArgv, Shape) {
 
   EXPECT_TRUE(Contains(opts, "--unshare-all"));
   EXPECT_TRUE(Contains(opts, "--die-with-parent"));
-  // No terminal reachable inside: no /dev/tty node (see SandboxArgv for why not --new-session).
+  // No terminal reachable inside: a new session and no /dev/tty node.
+  EXPECT_TRUE(Contains(opts, "--new-session"));
   EXPECT_FALSE(Contains(opts, "/dev/tty"));
   EXPECT_FALSE(Contains(opts, "--dev"));
   EXPECT_GE(FindTriple(opts, "--dev-bind", "/dev/null", "/dev/null"), 0);
