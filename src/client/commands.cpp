@@ -271,10 +271,6 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
   }
 }
 
-Result<json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet) {
-  return FollowJob(api, job_id, quiet);
-}
-
 Result<Downloaded> DownloadOutputs(net::ApiClient& api, const json& job, const std::filesystem::path& dir) {
   const int64_t job_id = job.value("id", int64_t{0});
   auto outputs = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id) + "/outputs");
@@ -341,7 +337,7 @@ int Submit(const Connection& c, const SubmitOptions& o) {
     return 0;
   }
   if (!o.json) std::cout << *id << std::endl;
-  auto job = WaitForJob(api, *id, o.json);
+  auto job = FollowJob(api, *id, o.json);
   if (!job) return PrintError(job.error(), o.json);
   std::vector<std::filesystem::path> files;
   if (!o.download_dir.empty()) {
@@ -403,7 +399,7 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
 int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool as_json) {
   net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 3600, 10});
   Result<json> job =
-      wait ? WaitForJob(api, job_id, as_json) : api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
+      wait ? FollowJob(api, job_id, as_json) : api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
   if (!job) return PrintError(job.error(), as_json);
   auto got = DownloadOutputs(api, *job, dir);
   if (!got) return PrintError(got.error(), as_json);

@@ -43,8 +43,6 @@ std::vector<StreamEvent> ParseEventStream(const std::string& body);
 /// stderr unless `quiet`; `on_event` sees every event.
 Result<nlohmann::json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
                                  const std::function<void(const StreamEvent&)>& on_event = nullptr);
-/// Follows the job until it ends, printing progress lines to stderr unless `quiet`.
-Result<nlohmann::json> WaitForJob(net::ApiClient& api, int64_t job_id, bool quiet);
 /// What a download wrote.
 struct Downloaded {
   std::vector<std::filesystem::path> frames;

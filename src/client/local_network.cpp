@@ -176,7 +176,7 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   auto id = UploadAndCreate(api, *plan, so);
   if (!id) return PrintError(id.error(), o.json);
   if (!o.json) std::cerr << "job " << *id << " submitted to the local network at " << url << "\n";
-  auto job = WaitForJob(api, *id, o.json);
+  auto job = FollowJob(api, *id, o.json);
   if (!job) return PrintError(job.error(), o.json);
   auto files = DownloadOutputs(api, *job, o.output_dir);
   if (!files) return PrintError(files.error(), o.json);
