@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -96,13 +97,17 @@ Result<std::string> Capture(const std::filesystem::path& exe, const std::vector<
 int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   const auto started = Clock::now();
   std::error_code ec;
-  auto plan = PlanScene(o.scene, o.blender);
-  if (!plan) return PrintError(plan.error(), o.json);
-  // The local workers run the same Blender that checked the scene.
-  CheckBlenderVersions(*plan, {plan->info.blender_version});
-  auto checked = ReportProblems(*plan, o.json);
-  if (!checked) return PrintError(checked.error(), o.json);
-
+  // Preflight (a sandboxed Blender loading the scene) runs while the local network starts: neither waits
+  // for the other, and a scene that fails preflight still never reaches a worker.
+  auto planning = std::async(std::launch::async, [&] { return PlanScene(o.scene, o.blender); });
+  auto checked_plan = [&]() -> Result<ScenePlan> {
+    auto plan = planning.get();
+    if (!plan) return plan.error();
+    // The local workers run the same Blender that checked the scene.
+    CheckBlenderVersions(*plan, {plan->info.blender_version});
+    INFERIX_TRY(ReportProblems(*plan, o.json));
+    return plan;
+  };
   std::filesystem::path state = o.state_dir;
   const bool temp_state = state.empty();
   if (temp_state) {
@@ -167,6 +172,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
     children.push_back(std::make_unique<Child>(self_exe, args, state / (name + ".log")));
   }
 
+  auto plan = checked_plan();
+  if (!plan) return PrintError(plan.error(), o.json);
   net::ApiClient api(url, *token, net::ClientOptions{"", 3600, 10});
   SubmitOptions so;
   so.scene = o.scene;

@@ -43,6 +43,8 @@ class Random {
   explicit Random(uint64_t seed) : gen_(seed) {}
   /// Uniform integer in [lo, hi].
   int64_t Uniform(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(gen_); }
+  /// Uniform real in [0, 1).
+  double Unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(gen_); }
 
  private:
   std::mt19937_64 gen_;

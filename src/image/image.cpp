@@ -95,6 +95,14 @@ Result<Opened> Open(const std::filesystem::path& path) {
   o.info.channels = spec.nchannels;
   o.info.format = in->format_name();
   o.info.pixel_type = PixelTypeName(spec.format);
+  for (const auto& attr : spec.extra_attribs) {
+    const std::string name = attr.name().string();
+    const bool samples =
+        name.size() > 8 && name.rfind("cycles.", 0) == 0 && name.compare(name.size() - 8, 8, ".samples") == 0;
+    if ((name == "Frame" || name == "Scene" || name == "Camera" || samples) &&
+        attr.type() == OIIO::TypeString)
+      o.info.render_metadata[name] = attr.get_string();
+  }
   o.in = std::move(in);
   return o;
 }

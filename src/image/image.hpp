@@ -2,6 +2,7 @@
 // Image reading and comparison (OpenImageIO stays inside src/image).
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ struct ImageInfo {
   int channels = 0;
   std::string format;      ///< OIIO's format name: "png", "openexr", "jpeg"
   std::string pixel_type;  ///< "uint8", "uint16", "half", "float"
+  /// What Blender records of the render in the file where the format carries it (PNG text chunks, EXR
+  /// header): "Frame", "Scene", "Camera" and the sample counts ("cycles.<view layer>.samples").
+  std::map<std::string, std::string> render_metadata;
 };
 
 /// Decoded pixels as float, row-major from the top row, channels interleaved.

@@ -27,4 +27,12 @@ Rect Inset(const Rect& r, int margin);
 /// Returns no regions when none with a non-empty interior fits.
 std::vector<Rect> DrawRegions(int width, int height, int count, int size, int margin, int align, Random& rng);
 
+/// Draws `count` regions on the same positions as DrawRegions, each with probability proportional to the
+/// detail `img` shows inside the region's interior (the sum of absolute differences between neighbouring
+/// pixels, colour channels only) plus a floor of `floor` times the mean over all positions, so that flat
+/// areas are still drawn now and then. A region on a flat background (a sky, a studio backdrop) cannot tell a
+/// frame rendered with fewer samples from the right one; these regions go where the samples show.
+std::vector<Rect> DrawDetailedRegions(const Image& img, int count, int size, int margin, int align,
+                                      Random& rng, double floor = 0.05);
+
 }  // namespace inferix::image

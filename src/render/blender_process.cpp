@@ -19,7 +19,10 @@
 #include <deque>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -257,6 +260,8 @@ class PosixBlenderProcess final : public BlenderProcess {
     }
     return true;
   }
+
+  double CpuSeconds() override { return reaped_ ? 0.0 : ProcessTreeCpuSeconds(pid_); }
 
   void Kill() override {
     if (pid_ > 0 && !reaped_) {
@@ -558,6 +563,51 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
                                                        std::exchange(fds.event_parent, -1));
   INFERIX_TRY(process->WaitReady());
   return std::unique_ptr<BlenderProcess>(std::move(process));
+}
+
+double ProcessTreeCpuSeconds(int root) {
+  // /proc/<pid>/stat: "pid (comm) state ppid ..."; utime and stime are fields 14 and 15, in clock ticks.
+  struct Stat {
+    int ppid = 0;
+    double ticks = 0.0;
+  };
+  std::map<int, Stat> procs;
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(it->path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos || close + 2 > line.size()) continue;
+    std::istringstream fields(line.substr(close + 2));
+    std::string state;
+    Stat st;
+    fields >> state >> st.ppid;
+    std::string skip;
+    for (int i = 5; i <= 13; ++i) fields >> skip;
+    double utime = 0.0;
+    double stime = 0.0;
+    fields >> utime >> stime;
+    if (!fields) continue;
+    st.ticks = utime + stime;
+    procs[std::stoi(name)] = st;
+  }
+  double ticks = 0.0;
+  std::vector<int> todo = {root};
+  std::set<int> seen;
+  while (!todo.empty()) {
+    const int pid = todo.back();
+    todo.pop_back();
+    if (!seen.insert(pid).second) continue;
+    auto it = procs.find(pid);
+    if (it != procs.end()) ticks += it->second.ticks;
+    for (const auto& [child, st] : procs) {
+      if (st.ppid == pid) todo.push_back(child);
+    }
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 Result<fs::path> InstallDriverScript(const fs::path& dir) {

@@ -43,9 +43,15 @@ class BlenderProcess {
   virtual Result<std::vector<PreflightProblem>> Preflight() = 0;
   /// True while the process runs.
   virtual bool Alive() = 0;
+  /// CPU time (user and system) used so far by the process and every live descendant (the sandbox and the
+  /// Blender in it), in seconds: what a render or a check cost, whatever else runs on the machine.
+  virtual double CpuSeconds() = 0;
   /// Kills the process (SIGKILL to its process group) and reaps it.
   virtual void Kill() = 0;
 };
+
+/// CPU seconds used by process `root` and its live descendants, read from /proc (0 when it is gone).
+double ProcessTreeCpuSeconds(int root);
 
 /// Writes the driver script embedded in the binary into `dir` (atomically) and returns its path.
 Result<std::filesystem::path> InstallDriverScript(const std::filesystem::path& dir);

@@ -83,6 +83,30 @@ float& Px(Image& img, int x, int y, int c) {
 // --- reading
 // -------------------------------------------------------------------------------------------------
 
+TEST_F(ImageTest, ReadsTheRenderMetadataBlenderWrites) {
+  for (const char* name : {"m.png", "m.exr"}) {
+    fs::path p = dir_ / name;
+    auto out = OIIO::ImageOutput::create(p.string());
+    ASSERT_TRUE(out) << OIIO::geterror();
+    OIIO::ImageSpec spec(4, 3, 4, OIIO::TypeDesc::UINT8);
+    spec.attribute("Frame", "07");
+    spec.attribute("Scene", "Scene");
+    spec.attribute("Camera", "Camera");
+    spec.attribute("cycles.ViewLayer.samples", "24");
+    spec.attribute("Date", "2026/11/27 03:06:41");
+    spec.attribute("RenderTime", "00:03.15");
+    ASSERT_TRUE(out->open(p.string(), spec)) << out->geterror();
+    std::vector<float> px(4 * 3 * 4, 0.5F);
+    ASSERT_TRUE(out->write_image(OIIO::TypeDesc::FLOAT, px.data()));
+    ASSERT_TRUE(out->close());
+    auto info = ReadInfo(p);
+    ASSERT_TRUE(info) << info.error().message;
+    const std::map<std::string, std::string> want = {
+        {"Frame", "07"}, {"Scene", "Scene"}, {"Camera", "Camera"}, {"cycles.ViewLayer.samples", "24"}};
+    EXPECT_EQ(info->render_metadata, want) << name;  // times and dates vary between renders: left out
+  }
+}
+
 TEST_F(ImageTest, ReadsPng8BitRgba) {
   auto px = Noise(7, 5, 4, 255, 1);
   auto p = Write("a.png", 7, 5, 4, OIIO::TypeDesc::UINT8, px);

@@ -155,5 +155,75 @@ TEST(DrawRegionsTest, DegenerateInputsGiveNothing) {
   EXPECT_EQ(DrawRegions(100, 100, 3, 17, 8, 0, rng).size(), 3u);  // align < 1 acts as 1
 }
 
+Image FlatWithPatch(int w, int h, Rect patch) {
+  Image img;
+  img.info = ImageInfo{w, h, 4, "png", "uint8"};
+  img.pixels.assign(static_cast<size_t>(w) * static_cast<size_t>(h) * 4, 0.5F);
+  Random noise(3);
+  for (int y = patch.y0; y < patch.y1; ++y) {
+    for (int x = patch.x0; x < patch.x1; ++x) {
+      for (int c = 0; c < 3; ++c)
+        img.pixels[(static_cast<size_t>(y) * static_cast<size_t>(w) + static_cast<size_t>(x)) * 4 + c] =
+            static_cast<float>(noise.Unit());
+    }
+  }
+  return img;
+}
+
+bool Overlaps(const Rect& a, const Rect& b) {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+TEST(DrawDetailedRegionsTest, GoesWhereTheDetailIs) {
+  // A flat frame with a noisy patch of 6% of its area: uniform regions overlap the patch about a fifth of the
+  // time, detail-weighted ones nearly always; the floor still sends some to the flat part.
+  const Rect patch{300, 200, 380, 260};
+  Image img = FlatWithPatch(400, 300, patch);
+  Random rng(11);
+  auto rs = DrawDetailedRegions(img, 1000, 36, 2, 1, rng);
+  ASSERT_EQ(rs.size(), 1000u);
+  ExpectInside(rs, 400, 300);
+  int on_patch = 0;
+  for (const Rect& r : rs) on_patch += Overlaps(Inset(r, 2), patch) ? 1 : 0;
+  EXPECT_GT(on_patch, 850);
+  EXPECT_LT(on_patch, 1000);
+  int uniform_on_patch = 0;
+  for (const Rect& r : DrawRegions(400, 300, 1000, 36, 2, 1, rng))
+    uniform_on_patch += Overlaps(Inset(r, 2), patch) ? 1 : 0;
+  EXPECT_LT(uniform_on_patch, 300);
+}
+
+TEST(DrawDetailedRegionsTest, FlatFrameIsUniformAndAlignmentHolds) {
+  Image img = FlatWithPatch(1000, 563, Rect{0, 0, 0, 0});
+  Random rng(5);
+  auto rs = DrawDetailedRegions(img, 500, 64, 16, 16, rng);
+  ASSERT_EQ(rs.size(), 500u);
+  ExpectInside(rs, 1000, 563);
+  int left = 0;
+  for (const Rect& r : rs) {
+    EXPECT_EQ(Inset(r, 16).x0 % 16, 0);
+    EXPECT_EQ(Inset(r, 16).y0 % 16, 0);
+    left += r.x0 < 500 - 32 ? 1 : 0;
+  }
+  EXPECT_GT(left, 200);
+  EXPECT_LT(left, 300);
+}
+
+TEST(DrawDetailedRegionsTest, BigFramesUseACoarserLatticeAndStillCoverIt) {
+  // 3840 x 2160 has about 8 million positions; the drawn regions still reach both far edges.
+  Image img = FlatWithPatch(3840, 2160, Rect{0, 0, 0, 0});
+  Random rng(9);
+  auto rs = DrawDetailedRegions(img, 3000, 36, 2, 1, rng);
+  ExpectInside(rs, 3840, 2160);
+  int max_x1 = 0, min_x0 = 1 << 30;
+  for (const Rect& r : rs) {
+    max_x1 = std::max(max_x1, r.x1);
+    min_x0 = std::min(min_x0, r.x0);
+  }
+  EXPECT_GT(max_x1, 3840 - 20);
+  EXPECT_LT(min_x0, 20);
+  EXPECT_TRUE(DrawDetailedRegions(FlatWithPatch(20, 20, Rect{}), 3, 64, 16, 16, rng).empty());
+}
+
 }  // namespace
 }  // namespace inferix::image
