@@ -121,7 +121,17 @@ int main(int argc, char** argv) {
   verifier->add_option("--data", data, "data folder")->required();
   verifier->add_option("--blender", vo.blender, "Blender executable");
   verifier->add_option("--name", vo.name, "name shown to operators");
-  verifier->add_option("--regions", vo.regions, "regions re-rendered per frame")->check(CLI::Range(1, 64));
+  verifier
+      ->add_option("--regions", vo.regions, "regions drawn uniformly and re-rendered per frame (at least)")
+      ->check(CLI::Range(0, 64));
+  verifier
+      ->add_option("--detail-regions", vo.detail_regions,
+                   "regions drawn where the frame shows detail (at least)")
+      ->check(CLI::Range(0, 64));
+  verifier->add_option("--region-size", vo.region_size, "region side in pixels, margin included")
+      ->check(CLI::Range(8, 4096));
+  verifier->add_option("--margin", vo.margin, "pixels left out at each region's edge")
+      ->check(CLI::Range(0, 64));
   verifier->add_option("--ca", vo.ca_file, "certificate authority to trust for HTTPS");
 
   // admin

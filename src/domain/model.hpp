@@ -68,7 +68,10 @@ struct Task {
   int64_t node_id = 0;      ///< lease holder (0: none)
   int64_t lease_expires_ms = 0;
   std::vector<int64_t>
-      excluded_nodes;   ///< nodes that may not take this task (e.g. rejected for these frames)
+      excluded_nodes;  ///< nodes that may not take this task (e.g. rejected for these frames)
+  /// Verify: how far the check of the output is escalated (CheckLevel). Render: kReplica when the task
+  /// renders a frame again to settle the check of output `output_id`, 0 otherwise.
+  int level = 0;
   std::string message;  ///< why it failed
   int64_t created_ms = 0;
 };
@@ -99,7 +102,13 @@ struct Output {
   std::string verdict_detail;  ///< method and findings: layers, regions, differences
   int64_t verifier_node_id = 0;
   double verify_seconds = 0.0;
-  std::string preview_key;  ///< blob of the display-referred thumbnail, once made
+  std::string preview_key;          ///< blob of the display-referred thumbnail, once made
+  double render_cpu_seconds = 0.0;  ///< CPU the worker's Blender spent on it, as the worker reported
+  double verify_cpu_seconds = 0.0;  ///< CPU the verifiers' checks of it spent, as they reported
+  std::string det_class;            ///< determinism class of the worker that rendered it
+  std::string method;               ///< JSON: how the verdict was reached (level, layers, regions, verifier)
+  bool credited = false;            ///< the worker earns for it (accepted or trusted, and delivered)
+  int64_t replica_of = 0;           ///< a second worker's render made to settle the check of that output
   int64_t created_ms = 0;
 };
 
@@ -121,9 +130,12 @@ struct Node {
   std::string public_key;         ///< Ed25519, hex: signs the node's reports
   std::string capabilities_json;  ///< CPU, memory, GPUs, Blender version, as the node described itself
   bool banned = false;
+  std::string ban_reason;  ///< told to the node and to operators
+  std::string det_class;   ///< determinism class: Blender version and build, CPU architecture, device
   int64_t last_seen_ms = 0;
   int accepted = 0;
   int rejected = 0;
+  int streak = 0;  ///< consecutive accepted checks since the last rejection (adaptive trust)
 };
 
 /// Names used in the API and the database.

@@ -63,6 +63,10 @@ class Store {
   virtual Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) = 0;
   virtual Result<std::vector<Output>> ListOutputs(int64_t job_id) = 0;
   virtual Result<void> UpdateOutput(const Output& output) = 0;
+  /// A node's outputs, newest first.
+  virtual Result<std::vector<Output>> ListNodeOutputs(int64_t node_id, int limit) = 0;
+  /// Every output reported with this SHA-256, oldest first.
+  virtual Result<std::vector<Output>> FindOutputsBySha(const std::string& sha256) = 0;
 
   // Events, kept so a client that reconnects with the last id it saw misses nothing, across restarts too.
   virtual Result<int64_t> AppendEvent(const Event& event) = 0;

@@ -52,7 +52,10 @@ struct Api::Impl {
     auto node = api.store_.FindNodeByTokenHash(domain::TokenHash(token));
     if (!node) return node.error();
     if (!node->has_value()) return MakeError(Errc::kUnauthenticated, "unknown node token");
-    if ((*node)->banned) return MakeError(Errc::kPermissionDenied, "this node is banned");
+    if ((*node)->banned) {
+      return MakeError(Errc::kPermissionDenied,
+                       "this node is banned: " + (*node)->ban_reason + "; ask the operator if this is wrong");
+    }
     return **node;
   }
 
@@ -305,7 +308,13 @@ struct Api::Impl {
     auto nodes = api.store_.ListNodes();
     if (!nodes) return Fail(nodes.error());
     json out = json::array();
-    for (const auto& n : *nodes) out.push_back(NodeToJson(n));
+    for (const auto& n : *nodes) {
+      json j = NodeToJson(n);
+      // The chance that the worker's next output gets layer 2 (adaptive trust).
+      if (n.role == domain::NodeRole::kWorker)
+        j["check_rate"] = domain::CheckRate(api.scheduler_.options().trust, n.streak);
+      out.push_back(j);
+    }
     return Json(200, {{"nodes", out}});
   }
 
@@ -339,7 +348,13 @@ struct Api::Impl {
     node.name = *name;
     node.role = *parsed_role;
     node.public_key = *key;
-    node.capabilities_json = body->value("capabilities", json::object()).dump();
+    const json caps = body->value("capabilities", json::object());
+    node.capabilities_json = caps.dump();
+    if (caps.is_object()) {
+      node.det_class = domain::DeterminismClass(caps.value("blender_version", std::string()),
+                                                caps.value("arch", std::string()),
+                                                caps.value("device", std::string("cpu")));
+    }
     node.last_seen_ms = api.clock_.NowMs();
     std::string node_token = domain::NewToken(domain::TokenKind::kNode);
     auto id = api.store_.CreateNode(node, domain::TokenHash(node_token));
@@ -428,6 +443,16 @@ struct Api::Impl {
                         {"sha256", c.output->sha256},
                         {"node_id", c.output->node_id},
                         {"url", Sign("GET", c.output->blob_key)}};
+      const auto counts = domain::RegionsFor(api.scheduler_.options().trust, c.task.level);
+      task["check"] = {{"level", c.task.level},
+                       {"layer2", c.task.level >= domain::kRegions},
+                       {"regions", counts.regions},
+                       {"detail_regions", counts.detail_regions}};
+      if (c.original) {
+        task["original"] = {{"output_id", c.original->id},
+                            {"sha256", c.original->sha256},
+                            {"url", Sign("GET", c.original->blob_key)}};
+      }
     }
     spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", c.task.id, domain::ToString(c.task.kind),
                  c.job.id, json(c.task.frames).dump(), node.name);
@@ -446,11 +471,13 @@ struct Api::Impl {
   }
 
   HttpResponse ReportFrame(const domain::Node& node, int64_t task_id, int frame) {
-    auto body = ParseBody(req, {"sha256", "key", "render_seconds", "signature"});
+    auto body = ParseBody(req, {"sha256", "key", "render_seconds", "render_cpu_seconds", "signature"});
     if (!body) return Fail(body.error());
     auto sha = Field<std::string>(*body, "sha256");
     auto key = Field<std::string>(*body, "key");
     auto seconds = Field<double>(*body, "render_seconds", false, 0.0);
+    auto cpu = Field<double>(*body, "render_cpu_seconds", false, 0.0);
+    if (!cpu) return Fail(cpu.error());
     auto sig = Field<std::string>(*body, "signature");
     if (!sha) return Fail(sha.error());
     if (!key) return Fail(key.error());
@@ -472,7 +499,7 @@ struct Api::Impl {
     if (!exists) return Fail(exists.error());
     if (!*exists)
       return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
-    auto r = api.scheduler_.ReportFrame(node, task_id, frame, *sha, *key, *seconds);
+    auto r = api.scheduler_.ReportFrame(node, task_id, frame, *sha, *key, *seconds, *cpu);
     if (!r) return Fail(r.error());
     return Json(200, {{"status", *r == ReportOutcome::kDuplicate ? "duplicate" : "recorded"}});
   }
@@ -480,12 +507,23 @@ struct Api::Impl {
   HttpResponse Verdict(const domain::Node& node, int64_t task_id) {
     if (node.role != domain::NodeRole::kVerifier)
       return Fail(Errc::kPermissionDenied, "only verifiers give verdicts");
-    auto body = ParseBody(req, {"verdict", "detail", "verify_seconds", "signature"});
+    auto body = ParseBody(req, {"verdict", "detail", "verify_seconds", "verify_cpu_seconds", "method",
+                                "matches_original", "signature"});
     if (!body) return Fail(body.error());
     auto verdict = Field<std::string>(*body, "verdict");
     auto detail = Field<std::string>(*body, "detail", false);
     auto seconds = Field<double>(*body, "verify_seconds", false, 0.0);
+    auto cpu = Field<double>(*body, "verify_cpu_seconds", false, 0.0);
     auto sig = Field<std::string>(*body, "signature");
+    if (!cpu) return Fail(cpu.error());
+    const json method = body->value("method", json::object());
+    if (!method.is_object()) return Fail(Errc::kInvalidArgument, "method must be an object");
+    std::optional<bool> matches;
+    if (body->contains("matches_original")) {
+      if (!(*body)["matches_original"].is_boolean())
+        return Fail(Errc::kInvalidArgument, "matches_original must be true or false");
+      matches = (*body)["matches_original"].get<bool>();
+    }
     if (!verdict) return Fail(verdict.error());
     if (!detail) return Fail(detail.error());
     if (!seconds) return Fail(seconds.error());
@@ -494,7 +532,8 @@ struct Api::Impl {
       return Fail(Errc::kPermissionDenied, "verdict signature does not verify with this node's key");
     }
     spdlog::info("task {}: verdict {} by {}: {}", task_id, *verdict, node.name, *detail);
-    auto r = api.scheduler_.RecordVerdict(node, task_id, *verdict, *detail, *seconds);
+    auto r = api.scheduler_.RecordVerdict(
+        node, task_id, VerdictReport{*verdict, *detail, *seconds, *cpu, method.dump(), matches});
     return r ? Json(200, {{"status", "recorded"}}) : Fail(r.error());
   }
 };

@@ -49,7 +49,14 @@ json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& 
                  {"verdict", domain::ToString(o.verdict)},
                  {"verdict_detail", o.verdict_detail},
                  {"verifier", node_name(o.verifier_node_id)},
-                 {"verify_seconds", o.verify_seconds}};
+                 {"verify_seconds", o.verify_seconds},
+                 {"render_cpu_seconds", o.render_cpu_seconds},
+                 {"verify_cpu_seconds", o.verify_cpu_seconds},
+                 {"class", o.det_class},
+                 {"credited", o.credited}};
+    json method = nlohmann::json::parse(o.method.empty() ? "{}" : o.method, nullptr, false);
+    item["method"] = method.is_object() ? method : json::object();
+    if (o.replica_of != 0) item["replica_of"] = o.replica_of;
     if (o.id == frame.output_id) current = item;
     attempts.push_back(item);
   }
@@ -69,9 +76,12 @@ json NodeToJson(const domain::Node& node) {
           {"role", domain::ToString(node.role)},
           {"capabilities", caps.is_discarded() ? json::object() : caps},
           {"banned", node.banned},
+          {"ban_reason", node.ban_reason},
+          {"class", node.det_class},
           {"last_seen_ms", node.last_seen_ms},
           {"accepted", node.accepted},
-          {"rejected", node.rejected}};
+          {"rejected", node.rejected},
+          {"streak", node.streak}};
 }
 
 }  // namespace inferix::manager

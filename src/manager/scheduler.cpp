@@ -1,6 +1,7 @@
 #include "manager/scheduler.hpp"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "domain/job_compiler.hpp"
@@ -51,11 +52,22 @@ std::string JobEvent(const domain::Job& job) {
   return json{{"job_id", job.id}, {"state", domain::ToString(job.state)}, {"message", job.message}}.dump();
 }
 std::string FrameEvent(const domain::Job& job, int frame, domain::FrameState state,
-                       const std::string& verdict, int64_t worker_id) {
+                       const std::string& verdict, const domain::Output& out) {
   json j = {{"job_id", job.id}, {"frame", frame}, {"state", domain::ToString(state)}};
   if (!verdict.empty()) j["verdict"] = verdict;
-  if (worker_id != 0) j["worker_id"] = worker_id;
+  if (out.node_id != 0) {
+    j["worker_id"] = out.node_id;
+    j["output_id"] = out.id;
+    j["class"] = out.det_class;
+  }
+  json method = json::parse(out.method.empty() ? "{}" : out.method, nullptr, false);
+  if (method.is_object() && !method.empty()) j["method"] = method;
   return j.dump();
+}
+
+json ParseObject(const std::string& text) {
+  json j = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  return j.is_object() ? j : json::object();
 }
 
 }  // namespace
@@ -147,6 +159,10 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
         auto out = store_.GetOutput(t.output_id);
         if (!out) return out.error();
         if (out->has_value() && (*out)->node_id == node.id) continue;
+        // Layer 2 compares renders: only a verifier of the worker's determinism class may do it.
+        if (t.level >= domain::kRegions && out->has_value() && !(*out)->det_class.empty() &&
+            (*out)->det_class != node.det_class)
+          continue;
       }
       const std::string& main_sha = [&]() -> const std::string& {
         for (const auto& f : (*job)->files) {
@@ -187,6 +203,11 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
       auto out = store_.GetOutput(task.output_id);
       if (!out) return out.error();
       c.output = out->value_or(domain::Output{});
+      if (c.output->replica_of != 0) {
+        auto original = store_.GetOutput(c.output->replica_of);
+        if (!original) return original.error();
+        if (original->has_value()) c.original = **original;
+      }
     }
     claim = std::move(c);
     return Ok();
@@ -229,7 +250,7 @@ Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t t
 
 Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t task_id, int frame,
                                              const std::string& sha256, const std::string& blob_key,
-                                             double render_seconds) {
+                                             double render_seconds, double render_cpu_seconds) {
   ReportOutcome outcome = ReportOutcome::kAccepted;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
     auto existing = store_.FindOutput(task_id, frame);
@@ -252,7 +273,9 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     }
     auto f = Found(store_.GetFrame(task->job_id, frame), "frame " + std::to_string(frame));
     if (!f) return f.error();
-    if (f->state != FrameState::kRendering || f->task_id != task_id) {
+    const bool replica = task->level == domain::kReplicaCheck && task->output_id != 0;
+    if (replica ? (f->state != FrameState::kVerifying || f->output_id != task->output_id)
+                : (f->state != FrameState::kRendering || f->task_id != task_id)) {
       return MakeError(Errc::kConflict,
                        "frame " + std::to_string(frame) + " is no longer expected from this task");
     }
@@ -264,27 +287,48 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     out.blob_key = blob_key;
     out.sha256 = sha256;
     out.render_seconds = render_seconds;
+    out.render_cpu_seconds = render_cpu_seconds;
+    out.det_class = node.det_class;
+    out.replica_of = replica ? task->output_id : 0;
     out.created_ms = clock_.NowMs();
     auto out_id = store_.CreateOutput(out);
     if (!out_id) return out_id.error();
-    f->state = FrameState::kVerifying;
-    f->output_id = *out_id;
-    INFERIX_TRY(store_.PutFrame(*f));
-    domain::Task verify;
-    verify.job_id = task->job_id;
-    verify.kind = TaskKind::kVerify;
-    verify.frames = {frame};
-    verify.output_id = *out_id;
-    verify.created_ms = clock_.NowMs();
-    auto verify_id = store_.CreateTask(verify);
-    if (!verify_id) return verify_id.error();
+    out.id = *out_id;
+    int level = domain::kReplicaCheck;
+    if (!replica) {
+      // An image this worker or another already reported for another frame is checked whatever the trust.
+      auto same = store_.FindOutputsBySha(sha256);
+      if (!same) return same.error();
+      const bool reused = std::any_of(same->begin(), same->end(), [&](const domain::Output& o) {
+        return o.id != out.id && (o.job_id != out.job_id || o.frame != out.frame);
+      });
+      const double rate = domain::CheckRate(options_.trust, node.streak);
+      level = reused || rate >= 1.0 || rng_.Unit() < rate ? domain::kRegions : domain::kLayer1Only;
+      f->state = FrameState::kVerifying;
+      f->output_id = out.id;
+      INFERIX_TRY(store_.PutFrame(*f));
+    }
+    INFERIX_TRY(QueueCheck(out, level));
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(*task));
+    if (replica) return Ok();
     auto job = Found(store_.GetJob(task->job_id), "job");
     if (!job) return job.error();
-    return Emit(*job, "frame", FrameEvent(*job, frame, FrameState::kVerifying, "", node.id));
+    return Emit(*job, "frame", FrameEvent(*job, frame, FrameState::kVerifying, "pending", out));
   }));
   return outcome;
+}
+
+Result<void> Scheduler::QueueCheck(const domain::Output& out, int level) {
+  domain::Task verify;
+  verify.job_id = out.job_id;
+  verify.kind = TaskKind::kVerify;
+  verify.frames = {out.frame};
+  verify.output_id = out.id;
+  verify.level = level;
+  verify.created_ms = clock_.NowMs();
+  auto id = store_.CreateTask(verify);
+  return id ? Ok() : Result<void>(id.error());
 }
 
 Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<int>& frames,
@@ -362,6 +406,13 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     if (!held) return held.error();
     // A verify task ends only with a verdict: ending it here would leave its frame verifying for ever.
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
+    if (task->level == domain::kReplicaCheck) {
+      task->state = TaskState::kDone;
+      INFERIX_TRY(store_.UpdateTask(*task));
+      auto reported = store_.FindOutput(task_id, task->frames.empty() ? 0 : task->frames.front());
+      if (!reported) return reported.error();
+      return reported->has_value() ? Ok() : ReplicaEnded(*task);
+    }
     std::vector<int> unreported;
     for (int n : task->frames) {
       auto f = store_.GetFrame(task->job_id, n);
@@ -389,6 +440,7 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
     task->state = TaskState::kFailed;
     task->message = error.substr(0, 4000);
     INFERIX_TRY(store_.UpdateTask(*task));
+    if (task->level == domain::kReplicaCheck) return ReplicaEnded(*task);
     auto job = Found(store_.GetJob(task->job_id), "job");
     if (!job) return job.error();
     std::vector<int> retry;
@@ -411,8 +463,7 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
 }
 
 Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task_id,
-                                      const std::string& verdict, const std::string& detail,
-                                      double verify_seconds) {
+                                      const VerdictReport& report) {
   return store_.Transaction([&]() -> Result<void> {
     auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
     if (!task) return task.error();
@@ -420,6 +471,7 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     auto held = HeldTask(verifier, task_id);
     if (!held) return held.error();
     if (task->kind != TaskKind::kVerify) return MakeError(Errc::kInvalidArgument, "not a verification task");
+    const std::string& verdict = report.verdict;
     if (verdict != "accepted" && verdict != "rejected" && verdict != "inconclusive") {
       return MakeError(Errc::kInvalidArgument, "verdict must be accepted, rejected or inconclusive");
     }
@@ -431,68 +483,293 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     task->message = verdict;
     INFERIX_TRY(store_.UpdateTask(*task));
     out->verifier_node_id = verifier.id;
-    out->verify_seconds += verify_seconds;
-    out->verdict_detail = detail.substr(0, 4000);
-    if (verdict == "inconclusive") {
-      // Never guessed: checked again (issue #4 escalates to more regions and a second render). A frame that
-      // cannot be checked after max_verify_attempts fails with the verifier's findings instead of looping.
-      auto tasks = store_.ListJobTasks(task->job_id);
-      if (!tasks) return tasks.error();
-      int inconclusive = 0;
-      for (const auto& t : *tasks) {
-        if (t.kind == TaskKind::kVerify && t.output_id == out->id && t.message == "inconclusive")
-          ++inconclusive;
-      }
-      if (inconclusive >= options_.max_verify_attempts) {
-        INFERIX_TRY(store_.UpdateOutput(*out));
-        auto f = Found(store_.GetFrame(task->job_id, out->frame), "frame");
-        if (!f) return f.error();
-        if (f->state == FrameState::kVerifying && f->output_id == out->id) {
-          f->state = FrameState::kFailed;
-          f->errors += "verification inconclusive " + std::to_string(inconclusive) +
-                       " times: " + detail.substr(0, 1000) + "\n";
-          INFERIX_TRY(store_.PutFrame(*f));
-        }
-        return UpdateJobState(task->job_id);
-      }
-      domain::Task again = *task;
-      again.state = TaskState::kQueued;
-      again.node_id = 0;
-      again.message.clear();
-      again.created_ms = clock_.NowMs();
-      INFERIX_TRY(store_.UpdateOutput(*out));
-      auto id = store_.CreateTask(again);
-      return id ? Ok() : Result<void>(id.error());
+    out->verify_seconds += report.verify_seconds;
+    out->verify_cpu_seconds += report.verify_cpu_seconds;
+    out->verdict_detail = report.detail.substr(0, 4000);
+    json method = ParseObject(report.method_json);
+    method["level"] = task->level;
+    method["verifier_id"] = verifier.id;
+    method["verifier"] = verifier.name;
+    method["verifier_class"] = verifier.det_class;
+    method["worker_class"] = out->det_class;
+    method["verdict"] = verdict;
+    json history = ParseObject(out->method).value("history", json::array());
+    if (!out->method.empty()) {
+      json previous = ParseObject(out->method);
+      previous.erase("history");
+      history.push_back(previous);
     }
-    auto worker = Found(store_.GetNode(out->node_id), "worker");
-    if (!worker) return worker.error();
-    auto f = Found(store_.GetFrame(task->job_id, out->frame), "frame");
-    if (!f) return f.error();
-    if (verdict == "accepted") {
-      out->verdict = domain::Verdict::kAccepted;
+    if (!history.empty()) method["history"] = history;
+    out->method = method.dump();
+    if (out->verdict != domain::Verdict::kPending && out->verdict != domain::Verdict::kTrusted) {
+      // Already settled (e.g. discarded while this check ran): keep the record, change nothing else.
+      return store_.UpdateOutput(*out);
+    }
+    if (task->level == domain::kReplicaCheck) return SettleReplica(*job, *out, report);
+    if (verdict == "inconclusive") return Escalate(*job, *task, *out, report.detail);
+    if (verdict == "rejected") return Reject(*job, *out, report.detail, true);
+    if (task->level != domain::kLayer1Only) {
+      auto worker = Found(store_.GetNode(out->node_id), "worker");
+      if (!worker) return worker.error();
       worker->accepted++;
-      if (f->state == FrameState::kVerifying && f->output_id == out->id) {
-        f->state = FrameState::kDelivered;
-        INFERIX_TRY(store_.PutFrame(*f));
-        INFERIX_TRY(Emit(*job, "frame", FrameEvent(*job, f->number, f->state, "accepted", out->node_id)));
-        if (on_frame_delivered_) on_frame_delivered_(*job, *out);
-      }
-    } else {
-      out->verdict = domain::Verdict::kRejected;
-      worker->rejected++;
-      if (f->state == FrameState::kVerifying && f->output_id == out->id) {
-        if (!Contains(f->excluded_nodes, out->node_id)) f->excluded_nodes.push_back(out->node_id);
-        f->output_id = 0;
-        INFERIX_TRY(store_.PutFrame(*f));
-        INFERIX_TRY(RequeueFrames(*job, {f->number}, f->excluded_nodes));
-        INFERIX_TRY(
-            Emit(*job, "frame", FrameEvent(*job, f->number, FrameState::kQueued, "rejected", out->node_id)));
+      worker->streak++;
+      INFERIX_TRY(store_.UpdateNode(*worker));
+    }
+    return Deliver(
+        *job, *out,
+        task->level == domain::kLayer1Only ? domain::Verdict::kTrusted : domain::Verdict::kAccepted);
+  });
+}
+
+Result<void> Scheduler::Deliver(const domain::Job& job, domain::Output& out, domain::Verdict verdict) {
+  out.verdict = verdict;
+  out.credited = true;  // the worker earns for a checked (or trusted) render
+  INFERIX_TRY(store_.UpdateOutput(out));
+  auto f = Found(store_.GetFrame(job.id, out.frame), "frame");
+  if (!f) return f.error();
+  if (f->state == FrameState::kVerifying && f->output_id == out.id) {
+    f->state = FrameState::kDelivered;
+    INFERIX_TRY(store_.PutFrame(*f));
+    INFERIX_TRY(Emit(job, "frame",
+                     FrameEvent(job, f->number, f->state, std::string(domain::ToString(verdict)), out)));
+    if (on_frame_delivered_) on_frame_delivered_(job, out);
+  }
+  return UpdateJobState(job.id);
+}
+
+Result<void> Scheduler::Reject(const domain::Job& job, domain::Output& out, const std::string& why,
+                               bool requeue) {
+  const bool was_delivered = out.verdict == domain::Verdict::kTrusted;
+  out.verdict = domain::Verdict::kRejected;
+  out.credited = false;  // nothing earned for a rejected frame
+  INFERIX_TRY(store_.UpdateOutput(out));
+  auto worker = Found(store_.GetNode(out.node_id), "worker");
+  if (!worker) return worker.error();
+  worker->rejected++;
+  worker->streak = 0;
+  auto f = Found(store_.GetFrame(job.id, out.frame), "frame");
+  if (!f) return f.error();
+  if (requeue && f->output_id == out.id &&
+      (f->state == FrameState::kVerifying ||
+       (f->state == FrameState::kDelivered && !domain::IsFinal(job.state)))) {
+    if (!Contains(f->excluded_nodes, out.node_id)) f->excluded_nodes.push_back(out.node_id);
+    f->output_id = 0;
+    INFERIX_TRY(store_.PutFrame(*f));
+    INFERIX_TRY(RequeueFrames(job, {f->number}, f->excluded_nodes));
+    INFERIX_TRY(Emit(job, "frame", FrameEvent(job, f->number, FrameState::kQueued, "rejected", out)));
+  } else if (was_delivered) {
+    // Delivered after layer 1 only, in a job that has ended: the user is told; the frame is not re-rendered.
+    INFERIX_TRY(Emit(job, "frame",
+                     json{{"job_id", job.id},
+                          {"frame", out.frame},
+                          {"state", domain::ToString(f->state)},
+                          {"verdict", "rejected"},
+                          {"worker_id", out.node_id},
+                          {"message", "the delivered image of frame " + std::to_string(out.frame) +
+                                          " was rejected when checked again; render it again with "
+                                          "inferix submit --frames " +
+                                          std::to_string(out.frame)}}
+                         .dump()));
+  }
+  // Repeated rejections among the worker's recent checks ban it.
+  auto recent = store_.ListNodeOutputs(worker->id, options_.trust.ban_window * 4);
+  if (!recent) return recent.error();
+  int checked = 0;
+  int rejected = 0;
+  for (const auto& o : *recent) {
+    if (checked >= options_.trust.ban_window) break;
+    if (o.verdict == domain::Verdict::kAccepted) ++checked;
+    if (o.verdict == domain::Verdict::kRejected && !ParseObject(o.method).contains("discarded_because")) {
+      ++checked;
+      ++rejected;
+    }
+  }
+  if (!worker->banned && domain::ShouldBan(options_.trust, rejected)) {
+    worker->banned = true;
+    worker->ban_reason = std::to_string(rejected) + " of its last " + std::to_string(checked) +
+                         " checked frames were rejected; the last: frame " + std::to_string(out.frame) +
+                         " of job " + std::to_string(job.id) + ": " + why.substr(0, 300);
+  }
+  INFERIX_TRY(store_.UpdateNode(*worker));
+  INFERIX_TRY(Discard(*worker, out));
+  return UpdateJobState(job.id);
+}
+
+Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caught) {
+  auto outs = store_.ListNodeOutputs(worker.id, 1000);
+  if (!outs) return outs.error();
+  std::map<int64_t, std::vector<int>> suspect;  // job -> frames delivered after layer 1 only
+  for (auto& o : *outs) {
+    if (o.id == caught.id) continue;
+    if (o.verdict == domain::Verdict::kTrusted) {
+      suspect[o.job_id].push_back(o.frame);
+      INFERIX_TRY(QueueCheck(o, domain::kRegions));  // checked after all
+      continue;
+    }
+    if (o.verdict != domain::Verdict::kPending) continue;
+    o.verdict = domain::Verdict::kRejected;
+    o.credited = false;
+    o.verdict_detail = "discarded unchecked: the same worker's frame " + std::to_string(caught.frame) +
+                       " of job " + std::to_string(caught.job_id) + " was rejected";
+    o.method = json{{"discarded_because", caught.id}}.dump();
+    INFERIX_TRY(store_.UpdateOutput(o));
+    auto job = Found(store_.GetJob(o.job_id), "job");
+    if (!job) return job.error();
+    auto tasks = store_.ListJobTasks(o.job_id);
+    if (!tasks) return tasks.error();
+    for (auto& t : *tasks) {
+      if (t.output_id == o.id && (t.state == TaskState::kQueued || t.state == TaskState::kActive)) {
+        t.state = TaskState::kCanceled;
+        t.message = "output discarded";
+        INFERIX_TRY(store_.UpdateTask(t));
       }
     }
-    INFERIX_TRY(store_.UpdateOutput(*out));
-    INFERIX_TRY(store_.UpdateNode(*worker));
-    return UpdateJobState(task->job_id);
-  });
+    if (o.replica_of != 0) {
+      // A discarded second render settles nothing: the original needs another.
+      auto original = Found(store_.GetOutput(o.replica_of), "output");
+      if (!original) return original.error();
+      INFERIX_TRY(NewReplica(*job, *original));
+      continue;
+    }
+    auto f = Found(store_.GetFrame(o.job_id, o.frame), "frame");
+    if (!f) return f.error();
+    if (f->state == FrameState::kVerifying && f->output_id == o.id) {
+      if (!Contains(f->excluded_nodes, worker.id)) f->excluded_nodes.push_back(worker.id);
+      f->output_id = 0;
+      INFERIX_TRY(store_.PutFrame(*f));
+      INFERIX_TRY(RequeueFrames(*job, {f->number}, f->excluded_nodes));
+      INFERIX_TRY(Emit(*job, "frame", FrameEvent(*job, f->number, FrameState::kQueued, "rejected", o)));
+    }
+  }
+  for (auto& [job_id, frames] : suspect) {
+    std::sort(frames.begin(), frames.end());
+    auto job = Found(store_.GetJob(job_id), "job");
+    if (!job) return job.error();
+    INFERIX_TRY(
+        Emit(*job, "suspect",
+             json{{"job_id", job_id},
+                  {"frames", frames},
+                  {"worker_id", worker.id},
+                  {"message", "these frames came from worker " + worker.name + ", whose frame " +
+                                  std::to_string(caught.frame) + " of job " + std::to_string(caught.job_id) +
+                                  " was rejected; they were delivered after layer 1 only (the worker "
+                                  "was trusted) and are being checked again"}}
+                 .dump()));
+  }
+  return Ok();
+}
+
+Result<void> Scheduler::Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out,
+                                 const std::string& detail) {
+  INFERIX_TRY(store_.UpdateOutput(out));
+  (void)detail;
+  if (task.level == domain::kLayer1Only) return QueueCheck(out, domain::kRegions);
+  if (task.level == domain::kRegions) return QueueCheck(out, domain::kMoreRegions);
+  return NewReplica(job, out);
+}
+
+Result<void> Scheduler::NewReplica(const domain::Job& job, const domain::Output& original) {
+  auto f = Found(store_.GetFrame(job.id, original.frame), "frame");
+  if (!f) return f.error();
+  if (f->state != FrameState::kVerifying || f->output_id != original.id || domain::IsFinal(job.state))
+    return Ok();
+  auto tasks = store_.ListJobTasks(job.id);
+  if (!tasks) return tasks.error();
+  domain::Task t;
+  t.job_id = job.id;
+  t.kind = TaskKind::kRender;
+  t.frames = {original.frame};
+  t.output_id = original.id;
+  t.level = domain::kReplicaCheck;
+  t.excluded_nodes = f->excluded_nodes;
+  t.excluded_nodes.push_back(original.node_id);
+  int replicas = 0;
+  for (const auto& other : *tasks) {
+    if (other.kind != TaskKind::kRender || other.level != domain::kReplicaCheck ||
+        other.output_id != original.id)
+      continue;
+    ++replicas;
+    if (other.node_id != 0 && !Contains(t.excluded_nodes, other.node_id))
+      t.excluded_nodes.push_back(other.node_id);
+  }
+  if (replicas >= options_.trust.max_replicas) {
+    return FailFrame(job, original.frame, original.id,
+                     "could not be verified: the check stayed inconclusive with more regions and " +
+                         std::to_string(replicas) + " second renders (" +
+                         original.verdict_detail.substr(0, 500) + ")");
+  }
+  t.created_ms = clock_.NowMs();
+  auto id = store_.CreateTask(t);
+  return id ? Ok() : Result<void>(id.error());
+}
+
+Result<void> Scheduler::ReplicaEnded(const domain::Task& task) {
+  auto job = Found(store_.GetJob(task.job_id), "job");
+  if (!job) return job.error();
+  auto original = Found(store_.GetOutput(task.output_id), "output");
+  if (!original) return original.error();
+  return NewReplica(*job, *original);
+}
+
+Result<void> Scheduler::SettleReplica(const domain::Job& job, domain::Output& replica,
+                                      const VerdictReport& report) {
+  auto original = Found(store_.GetOutput(replica.replica_of), "output");
+  if (!original) return original.error();
+  auto f = Found(store_.GetFrame(job.id, replica.frame), "frame");
+  if (!f) return f.error();
+  const bool open = f->state == FrameState::kVerifying && f->output_id == original->id &&
+                    original->verdict == domain::Verdict::kPending;
+  if (report.verdict == "rejected") {
+    INFERIX_TRY(Reject(job, replica, report.detail, false));
+    return open ? NewReplica(job, *original) : Ok();
+  }
+  if (report.verdict == "inconclusive" || !report.matches_original.has_value()) {
+    INFERIX_TRY(store_.UpdateOutput(replica));
+    return open ? NewReplica(job, *original) : Ok();
+  }
+  auto second = Found(store_.GetNode(replica.node_id), "worker");
+  if (!second) return second.error();
+  second->accepted++;
+  second->streak++;
+  INFERIX_TRY(store_.UpdateNode(*second));
+  replica.verdict = domain::Verdict::kAccepted;
+  replica.credited = true;
+  INFERIX_TRY(store_.UpdateOutput(replica));
+  if (!open) return Ok();
+  json method = ParseObject(original->method);
+  method["settled_by_output"] = replica.id;
+  method["matches_second_render"] = *report.matches_original;
+  original->method = method.dump();
+  if (*report.matches_original) {
+    auto first = Found(store_.GetNode(original->node_id), "worker");
+    if (!first) return first.error();
+    first->accepted++;
+    first->streak++;
+    INFERIX_TRY(store_.UpdateNode(*first));
+    return Deliver(job, *original, domain::Verdict::kAccepted);
+  }
+  INFERIX_TRY(Reject(job, *original,
+                     "a second worker's render of the frame, itself verified, differs from it: " +
+                         report.detail.substr(0, 500),
+                     false));
+  auto g = Found(store_.GetFrame(job.id, replica.frame), "frame");
+  if (!g) return g.error();
+  if (!Contains(g->excluded_nodes, original->node_id)) g->excluded_nodes.push_back(original->node_id);
+  g->output_id = replica.id;
+  INFERIX_TRY(store_.PutFrame(*g));
+  return Deliver(job, replica, domain::Verdict::kAccepted);
+}
+
+Result<void> Scheduler::FailFrame(const domain::Job& job, int frame, int64_t output_id,
+                                  const std::string& why) {
+  auto f = Found(store_.GetFrame(job.id, frame), "frame");
+  if (!f) return f.error();
+  if (f->state == FrameState::kVerifying && f->output_id == output_id) {
+    f->state = FrameState::kFailed;
+    f->errors += why + "\n";
+    INFERIX_TRY(store_.PutFrame(*f));
+  }
+  return UpdateJobState(job.id);
 }
 
 Result<int> Scheduler::ExpireLeases() {
@@ -502,7 +779,7 @@ Result<int> Scheduler::ExpireLeases() {
     if (!tasks) return tasks.error();
     for (auto& t : *tasks) {
       ++expired;
-      if (t.kind == TaskKind::kVerify) {
+      if (t.kind == TaskKind::kVerify || t.level == domain::kReplicaCheck) {
         t.state = TaskState::kQueued;
         t.node_id = 0;
         INFERIX_TRY(store_.UpdateTask(t));

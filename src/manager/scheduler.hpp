@@ -11,6 +11,7 @@
 #include "core/result.hpp"
 #include "domain/model.hpp"
 #include "domain/ports.hpp"
+#include "domain/trust.hpp"
 
 namespace inferix::manager {
 
@@ -18,14 +19,26 @@ namespace inferix::manager {
 struct SchedulerOptions {
   int64_t lease_ms = 60'000;      ///< a task's lease, renewed by heartbeats and reports
   int64_t heartbeat_ms = 10'000;  ///< how often nodes are asked to heartbeat
-  int max_verify_attempts = 3;    ///< inconclusive checks before a second opinion is needed
+  domain::TrustPolicy trust;      ///< which outputs are checked, escalation, bans
+  uint64_t seed = 0;              ///< spot-check draws; 0: from the system's random device
+};
+
+/// A verifier's report on one verify task.
+struct VerdictReport {
+  std::string verdict;  ///< "accepted", "rejected" or "inconclusive"
+  std::string detail;
+  double verify_seconds = 0.0;
+  double verify_cpu_seconds = 0.0;
+  std::string method_json = "{}";        ///< the verifier's account: layers, regions compared
+  std::optional<bool> matches_original;  ///< replica checks: does the original output equal this render
 };
 
 /// A claimed task with everything a node needs.
 struct Claim {
   domain::Task task;
   domain::Job job;
-  std::optional<domain::Output> output;  ///< verify tasks: the output under check
+  std::optional<domain::Output> output;    ///< verify tasks: the output under check
+  std::optional<domain::Output> original;  ///< replica checks: the output the second render settles
 };
 
 /// Heartbeat answers.
@@ -38,7 +51,10 @@ enum class ReportOutcome { kAccepted, kDuplicate };
 class Scheduler {
  public:
   Scheduler(domain::Store& store, const Clock& clock, SchedulerOptions options)
-      : store_(store), clock_(clock), options_(options) {}
+      : store_(store),
+        clock_(clock),
+        options_(options),
+        rng_(options.seed != 0 ? Random(options.seed) : Random()) {}
 
   /// Creates a job for `user_id` from a request (checked; files must be the user's own uploads).
   Result<domain::Job> CreateJob(int64_t user_id, domain::Job job);
@@ -52,17 +68,26 @@ class Scheduler {
   /// Renews the lease of a task the node holds.
   Result<HeartbeatAction> Heartbeat(const domain::Node& node, int64_t task_id);
   /// Records a rendered frame (already uploaded under `blob_key`) and queues its verification.
+  /// Decides how it is checked: every output of a new worker, spot checks of trusted ones (CheckRate), the
+  /// rest layer 1 only.
   Result<ReportOutcome> ReportFrame(const domain::Node& node, int64_t task_id, int frame,
                                     const std::string& sha256, const std::string& blob_key,
-                                    double render_seconds);
+                                    double render_seconds, double render_cpu_seconds = 0.0);
   /// Ends a render task; frames it did not report go back to the queue.
   Result<void> CompleteTask(const domain::Node& node, int64_t task_id);
   /// Records a failed render task with the renderer's error; frames go back to the queue or, after
   /// kMaxFrameFailures, fail the job with every attempt's error.
   Result<void> FailTask(const domain::Node& node, int64_t task_id, const std::string& error);
   /// Records a verifier's verdict on the output of a verify task: "accepted", "rejected" or "inconclusive".
+  /// Accepted outputs are delivered and credited; a rejection re-renders the frame elsewhere, discards the
+  /// worker's other undelivered outputs, tells users which delivered frames came from it, resets its trust
+  /// and bans it after repeated rejections; an inconclusive check escalates (more regions, then a second
+  /// worker's render), never guesses.
+  Result<void> RecordVerdict(const domain::Node& verifier, int64_t task_id, const VerdictReport& report);
   Result<void> RecordVerdict(const domain::Node& verifier, int64_t task_id, const std::string& verdict,
-                             const std::string& detail, double verify_seconds);
+                             const std::string& detail, double verify_seconds) {
+    return RecordVerdict(verifier, task_id, VerdictReport{verdict, detail, verify_seconds, 0.0, "{}", {}});
+  }
   /// Expires leases: render frames not reported go back to the queue; verify tasks are offered again.
   Result<int> ExpireLeases();
 
@@ -84,10 +109,21 @@ class Scheduler {
   Result<void> RequeueFrames(const domain::Job& job, const std::vector<int>& frames,
                              const std::vector<int64_t>& excluded);
   Result<void> UpdateJobState(int64_t job_id);
+  Result<void> QueueCheck(const domain::Output& out, int level);
+  Result<void> Deliver(const domain::Job& job, domain::Output& out, domain::Verdict verdict);
+  Result<void> Reject(const domain::Job& job, domain::Output& out, const std::string& why, bool requeue);
+  Result<void> Discard(domain::Node& worker, const domain::Output& caught);
+  Result<void> Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out,
+                        const std::string& detail);
+  Result<void> NewReplica(const domain::Job& job, const domain::Output& original);
+  Result<void> ReplicaEnded(const domain::Task& task);
+  Result<void> SettleReplica(const domain::Job& job, domain::Output& replica, const VerdictReport& report);
+  Result<void> FailFrame(const domain::Job& job, int frame, int64_t output_id, const std::string& why);
 
   domain::Store& store_;
   const Clock& clock_;
   SchedulerOptions options_;
+  Random rng_;
   std::function<void(const domain::Job&, const domain::Output&)> on_frame_delivered_;
   std::function<void(const domain::Job&)> on_job_completed_;
 };

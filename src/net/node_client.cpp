@@ -1,5 +1,6 @@
 #include "net/node_client.hpp"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
@@ -235,6 +236,9 @@ json DescribeMachine(const std::string& blender) {
   }
   caps["gpus"] = gpus;
   caps["blender"] = blender;
+  struct utsname uts {};
+  caps["arch"] = ::uname(&uts) == 0 ? std::string(uts.machine) : std::string();
+  caps["device"] = "cpu";  // workers render with Cycles on the CPU (DESIGN.md section 5)
   // Only the version banner: no scene is opened, so nothing untrusted runs here.
   std::string version = RunAndRead(ShellQuote(blender) + " --version 2>/dev/null | head -n 1");
   while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();

@@ -114,6 +114,20 @@ CREATE TABLE events (
 CREATE INDEX events_by_user ON events(user_id, id);
 CREATE INDEX events_by_job ON events(job_id, id);
 )sql"},
+      {3, R"sql(
+ALTER TABLE tasks ADD COLUMN level INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outputs ADD COLUMN render_cpu_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE outputs ADD COLUMN verify_cpu_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE outputs ADD COLUMN det_class TEXT NOT NULL DEFAULT '';
+ALTER TABLE outputs ADD COLUMN method TEXT NOT NULL DEFAULT '';
+ALTER TABLE outputs ADD COLUMN credited INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outputs ADD COLUMN replica_of INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN ban_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN det_class TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outputs_by_node ON outputs(node_id, id);
+CREATE INDEX outputs_by_sha ON outputs(sha256);
+)sql"},
   };
   return kMigrations;
 }

@@ -120,13 +120,18 @@ constexpr const char* kJobCols =
     "created_ms, "
     "finished_ms, fps, video_state, video_key";
 constexpr const char* kTaskCols =
-    "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms";
+    "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
+    "level";
 constexpr const char* kFrameCols = "job_id, number, state, task_id, output_id, failures, errors, excluded";
 constexpr const char* kOutputCols =
     "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
-    "verifier_node_id, verify_seconds, created_ms, preview_key";
+    "verifier_node_id, verify_seconds, created_ms, preview_key, render_cpu_seconds, verify_cpu_seconds, "
+    "det_class, "
+    "method, credited, replica_of";
 constexpr const char* kNodeCols =
-    "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected";
+    "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected, ban_reason, "
+    "det_class, "
+    "streak";
 
 Job ReadJob(const Stmt& s) {
   Job j;
@@ -161,6 +166,7 @@ Task ReadTask(const Stmt& s) {
   t.excluded_nodes = SplitInts<int64_t>(s.Text(8));
   t.message = s.Text(9);
   t.created_ms = s.Int(10);
+  t.level = static_cast<int>(s.Int(11));
   return t;
 }
 Frame ReadFrame(const Stmt& s) {
@@ -191,6 +197,12 @@ Output ReadOutput(const Stmt& s) {
   o.verify_seconds = s.Real(11);
   o.created_ms = s.Int(12);
   o.preview_key = s.Text(13);
+  o.render_cpu_seconds = s.Real(14);
+  o.verify_cpu_seconds = s.Real(15);
+  o.det_class = s.Text(16);
+  o.method = s.Text(17);
+  o.credited = s.Int(18) != 0;
+  o.replica_of = s.Int(19);
   return o;
 }
 Node ReadNode(const Stmt& s) {
@@ -204,6 +216,9 @@ Node ReadNode(const Stmt& s) {
   n.last_seen_ms = s.Int(6);
   n.accepted = static_cast<int>(s.Int(7));
   n.rejected = static_cast<int>(s.Int(8));
+  n.ban_reason = s.Text(9);
+  n.det_class = s.Text(10);
+  n.streak = static_cast<int>(s.Int(11));
   return n;
 }
 
@@ -330,14 +345,15 @@ class SqliteStore final : public domain::Store {
 
   Result<int64_t> CreateNode(const Node& n, const std::string& token_hash) override {
     Stmt s(db_,
-           "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms) VALUES (?, ?, "
-           "?, ?, ?, ?)");
+           "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms, det_class) "
+           "VALUES "
+           "(?, ?, ?, ?, ?, ?, ?)");
     s.Bind(n.name)
         .Bind(domain::ToString(n.role))
         .Bind(n.public_key)
         .Bind(token_hash)
         .Bind(n.capabilities_json);
-    s.Bind(n.last_seen_ms);
+    s.Bind(n.last_seen_ms).Bind(n.det_class);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -358,10 +374,9 @@ class SqliteStore final : public domain::Store {
   Result<void> UpdateNode(const Node& n) override {
     Stmt s(db_,
            "UPDATE nodes SET name = ?, capabilities = ?, banned = ?, last_seen_ms = ?, accepted = ?, "
-           "rejected = ? "
-           "WHERE id = ?");
+           "rejected = ?, ban_reason = ?, det_class = ?, streak = ? WHERE id = ?");
     s.Bind(n.name).Bind(n.capabilities_json).Bind(n.banned ? 1 : 0).Bind(n.last_seen_ms).Bind(n.accepted);
-    s.Bind(n.rejected).Bind(n.id);
+    s.Bind(n.rejected).Bind(n.ban_reason).Bind(n.det_class).Bind(n.streak).Bind(n.id);
     return s.Run();
   }
 
@@ -442,15 +457,14 @@ class SqliteStore final : public domain::Store {
   Result<int64_t> CreateTask(const Task& t) override {
     Stmt s(db_,
            "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
-           "message, "
-           "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "message, created_ms, level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(t.job_id).Bind(domain::ToString(t.kind)).Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames));
     s.Bind(t.output_id)
         .Bind(t.node_id)
         .Bind(t.lease_expires_ms)
         .Bind(JoinInts(t.excluded_nodes))
         .Bind(t.message);
-    s.Bind(t.created_ms);
+    s.Bind(t.created_ms).Bind(t.level);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -472,7 +486,8 @@ class SqliteStore final : public domain::Store {
     Stmt s(db_,
            "SELECT t.id, t.job_id, t.kind, t.state, t.frames, t.output_id, t.node_id, t.lease_expires_ms, "
            "t.excluded, "
-           "t.message, t.created_ms FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = 'queued' AND "
+           "t.message, t.created_ms, t.level FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = "
+           "'queued' AND "
            "t.kind = ? AND j.state IN ('queued', 'active') ORDER BY j.priority DESC, t.id LIMIT ?");
     s.Bind(domain::ToString(kind)).Bind(limit);
     return QueryAll<Task>(s, ReadTask);
@@ -493,14 +508,18 @@ class SqliteStore final : public domain::Store {
   Result<int64_t> CreateOutput(const Output& o) override {
     Stmt s(db_,
            "INSERT INTO outputs (job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, "
-           "verdict_detail, verifier_node_id, verify_seconds, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-           "?, ?, ?)");
+           "verdict_detail, verifier_node_id, verify_seconds, created_ms, render_cpu_seconds, det_class, "
+           "replica_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(o.job_id).Bind(o.frame).Bind(o.task_id).Bind(o.node_id).Bind(o.blob_key).Bind(o.sha256);
     s.Bind(o.render_seconds)
         .Bind(domain::ToString(o.verdict))
         .Bind(o.verdict_detail)
         .Bind(o.verifier_node_id);
-    s.Bind(o.verify_seconds).Bind(o.created_ms);
+    s.Bind(o.verify_seconds)
+        .Bind(o.created_ms)
+        .Bind(o.render_cpu_seconds)
+        .Bind(o.det_class)
+        .Bind(o.replica_of);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -522,15 +541,28 @@ class SqliteStore final : public domain::Store {
     s.Bind(job_id);
     return QueryAll<Output>(s, ReadOutput);
   }
+  Result<std::vector<Output>> ListNodeOutputs(int64_t node_id, int limit) override {
+    Stmt s(db_,
+           (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE node_id = ? ORDER BY id DESC LIMIT ?")
+               .c_str());
+    s.Bind(node_id).Bind(limit);
+    return QueryAll<Output>(s, ReadOutput);
+  }
+  Result<std::vector<Output>> FindOutputsBySha(const std::string& sha256) override {
+    Stmt s(db_,
+           (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE sha256 = ? ORDER BY id").c_str());
+    s.Bind(sha256);
+    return QueryAll<Output>(s, ReadOutput);
+  }
   Result<void> UpdateOutput(const Output& o) override {
     Stmt s(db_,
            "UPDATE outputs SET verdict = ?, verdict_detail = ?, verifier_node_id = ?, verify_seconds = ?, "
-           "preview_key = ? WHERE id = ?");
+           "preview_key = ?, verify_cpu_seconds = ?, method = ?, credited = ? WHERE id = ?");
     s.Bind(domain::ToString(o.verdict))
         .Bind(o.verdict_detail)
         .Bind(o.verifier_node_id)
         .Bind(o.verify_seconds);
-    s.Bind(o.preview_key).Bind(o.id);
+    s.Bind(o.preview_key).Bind(o.verify_cpu_seconds).Bind(o.method).Bind(o.credited ? 1 : 0).Bind(o.id);
     return s.Run();
   }
 

@@ -17,41 +17,56 @@ std::string OiioFormatOf(const std::string& blender_format) {
 }  // namespace
 
 CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender, Random& rng) {
-  auto inconclusive = [](const std::string& why) { return CheckResult{"inconclusive", why}; };
-  auto reject = [](const std::string& why) { return CheckResult{"rejected", why}; };
+  CheckResult result{"inconclusive", "", 1, {}};
+  auto finish = [&](const char* verdict, const std::string& why) {
+    result.verdict = verdict;
+    result.detail = why;
+    return result;
+  };
 
   // Layer 1: the stored object is what was reported, decodes, and is the image the task asked for.
   auto sha = Sha256File(req.output);
-  if (!sha) return inconclusive("layer 1: cannot read the downloaded output: " + sha.error().message);
-  if (*sha != req.reported_sha256) return reject("layer 1: stored object's SHA-256 differs from the report");
+  if (!sha)
+    return finish("inconclusive", "layer 1: cannot read the downloaded output: " + sha.error().message);
+  if (*sha != req.reported_sha256)
+    return finish("rejected", "layer 1: stored object's SHA-256 differs from the report");
   auto img = image::ReadImage(req.output);
   if (!img) {
     if (img.error().code == Errc::kInvalidArgument)
-      return reject("layer 1: output does not decode: " + img.error().message);
-    return inconclusive("layer 1: verifier could not read the output: " + img.error().message);
+      return finish("rejected", "layer 1: output does not decode: " + img.error().message);
+    return finish("inconclusive", "layer 1: verifier could not read the output: " + img.error().message);
   }
   const auto& scene = blender.scene();
   if (img->info.format != OiioFormatOf(req.format)) {
-    return reject(fmt::format("layer 1: format is {}, the task asked for {}", img->info.format, req.format));
+    return finish("rejected",
+                  fmt::format("layer 1: format is {}, the task asked for {}", img->info.format, req.format));
   }
   if (img->info.width != scene.width || img->info.height != scene.height) {
-    return reject(fmt::format("layer 1: size is {}x{}, the scene renders {}x{}", img->info.width,
-                              img->info.height, scene.width, scene.height));
+    return finish("rejected", fmt::format("layer 1: size is {}x{}, the scene renders {}x{}", img->info.width,
+                                          img->info.height, scene.width, scene.height));
   }
-  if (image::HasNonFinite(*img)) return reject("layer 1: output holds NaN or infinite values");
+  if (image::HasNonFinite(*img)) return finish("rejected", "layer 1: output holds NaN or infinite values");
   std::string detail = "layer 1 passed";
+  // A blank or constant frame may be right (a fade to black): layer 2 decides, never layer 1.
   if (image::IsConstant(*img)) detail += " (constant frame: checked by re-render)";
 
+  if (!req.layer2) return finish("accepted", detail + "; layer 2 not drawn (spot check of a trusted worker)");
+
   // Layer 2: regions drawn now, after the upload, so the worker could not know them.
+  result.layers = 2;
   const bool jpeg = req.format == "JPEG";
   const int margin = jpeg ? std::max(16, req.margin) : req.margin;
   const int size = jpeg ? std::max(64, req.region_size) : req.region_size;
-  auto regions = image::DrawRegions(scene.width, scene.height, req.regions, size, margin, jpeg ? 16 : 1, rng);
+  const int align = jpeg ? 16 : 1;
+  auto regions = image::DrawRegions(scene.width, scene.height, req.regions, size, margin, align, rng);
+  for (const auto& r : image::DrawDetailedRegions(*img, req.detail_regions, size, margin, align, rng))
+    regions.push_back(r);
   const bool whole_frame = regions.empty();
   if (whole_frame) {
     // Too small for a region with its margin: the whole frame is cheap to render, and is compared whole.
     regions.push_back(image::Rect{0, 0, scene.width, scene.height});
   }
+  std::string borderline;
   std::error_code ec;
   for (size_t i = 0; i < regions.size(); ++i) {
     const auto& r = regions[i];
@@ -76,20 +91,49 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
         },
         [] { return false; });
     if (!rendered || saved.empty()) {
-      return inconclusive(detail +
-                          "; region re-render failed: " + (rendered ? "no image" : rendered.error().message));
+      return finish("inconclusive", detail + "; region re-render failed: " +
+                                        (rendered ? "no image" : rendered.error().message));
     }
     auto ref = image::ReadImage(saved);
-    if (!ref) return inconclusive(detail + "; cannot read the region re-render: " + ref.error().message);
-    auto interior = whole_frame ? r : image::Inset(r, margin);
-    auto cmp = image::CompareRegion(*img, *ref, interior, image::Tolerance{});
-    if (!cmp) return inconclusive(detail + "; region comparison failed: " + cmp.error().message);
-    detail += fmt::format("; region {} [{},{})x[{},{}): {} of {} px off, max diff {:.5f}", i + 1, interior.x0,
-                          interior.x1, interior.y0, interior.y1, cmp->pixels_off, cmp->pixels, cmp->max_diff);
     std::filesystem::remove_all(dir, ec);
-    if (!cmp->pass) return reject("layer 2 failed: " + detail);
+    if (!ref)
+      return finish("inconclusive", detail + "; cannot read the region re-render: " + ref.error().message);
+    if (i == 0) {
+      // The re-render has the task's exact settings: the output must have its channels, bit depth and the
+      // render facts Blender records in the file (frame, scene, camera, samples) where both carry them.
+      if (ref->info.channels != img->info.channels || ref->info.pixel_type != img->info.pixel_type) {
+        return finish(
+            "rejected",
+            fmt::format("layer 1: output has {} channels of {}, the task renders {} of {}",
+                        img->info.channels, img->info.pixel_type, ref->info.channels, ref->info.pixel_type));
+      }
+      for (const auto& [key, want] : ref->info.render_metadata) {
+        auto got = img->info.render_metadata.find(key);
+        if (got != img->info.render_metadata.end() && got->second != want) {
+          return finish("rejected",
+                        fmt::format("layer 1: the output's metadata says {} \"{}\", the task renders \"{}\"",
+                                    key, got->second, want));
+        }
+      }
+    }
+    auto interior = whole_frame ? r : image::Inset(r, margin);
+    result.regions.push_back(interior);
+    auto cmp = image::CompareRegion(*img, *ref, interior, image::Tolerance{});
+    if (!cmp) return finish("inconclusive", detail + "; region comparison failed: " + cmp.error().message);
+    detail +=
+        fmt::format("; region {} [{},{})x[{},{}){}: {} of {} px off, max diff {:.5f}", i + 1, interior.x0,
+                    interior.x1, interior.y0, interior.y1,
+                    i >= static_cast<size_t>(std::max(req.regions, 0)) && !whole_frame ? " (detail)" : "",
+                    cmp->pixels_off, cmp->pixels, cmp->max_diff);
+    if (cmp->pass) continue;
+    if (cmp->max_diff > image::Tolerance{}.hard_fail) return finish("rejected", "layer 2 failed: " + detail);
+    // Small differences on more pixels than rounding explains: not proof of a wrong frame, so never a
+    // rejection by itself; the manager escalates (more regions, then a second worker's render).
+    borderline = fmt::format("region {}", i + 1);
   }
-  return CheckResult{"accepted", detail};
+  if (!borderline.empty())
+    return finish("inconclusive", detail + "; borderline difference in " + borderline + ": escalate");
+  return finish("accepted", detail);
 }
 
 }  // namespace inferix::verifier

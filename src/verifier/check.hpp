@@ -17,15 +17,19 @@ struct CheckRequest {
   int frame = 0;
   std::string format;              ///< Blender's name: "PNG", "OPEN_EXR", "JPEG"
   std::filesystem::path work_dir;  ///< where the region renders go (inside the sandbox's writable folder)
-  int regions = 3;
-  int region_size = 48;
-  int margin = 8;
+  bool layer2 = true;      ///< false: layer 1 only (a trusted worker's output not drawn for a spot check)
+  int regions = 2;         ///< regions drawn uniformly over the frame
+  int detail_regions = 1;  ///< regions drawn where the output shows detail (image::DrawDetailedRegions)
+  int region_size = 36;    ///< pixels, margin included (at least 64 for JPEG)
+  int margin = 2;          ///< pixels left out at each region's edge (at least 16 for JPEG)
 };
 
 /// A verdict and how it was reached.
 struct CheckResult {
-  std::string verdict;  ///< "accepted", "rejected" or "inconclusive"
-  std::string detail;   ///< layers and regions, with their findings
+  std::string verdict;               ///< "accepted", "rejected" or "inconclusive"
+  std::string detail;                ///< layers and regions, with their findings
+  int layers = 0;                    ///< the last layer reached (1 or 2)
+  std::vector<image::Rect> regions;  ///< the interiors compared, in the frame's pixels (origin top-left)
 };
 
 /// Runs layer 1 and layer 2 on one output with a warm Blender of the task's scene.

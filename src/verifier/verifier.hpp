@@ -18,9 +18,11 @@ struct VerifierOptions {
   std::string blender = "blender";
   std::string name;
   std::string ca_file;
-  int regions = 3;       ///< regions re-rendered per frame
-  int region_size = 48;  ///< pixels, margin included
-  int margin = 8;        ///< pixels left out at each region's edge (16 for JPEG)
+  // A task may ask for more regions (the manager escalates an inconclusive check); these are the least.
+  int regions = 2;         ///< regions drawn uniformly, re-rendered per frame
+  int detail_regions = 1;  ///< regions drawn where the output shows detail
+  int region_size = 36;    ///< pixels, margin included (at least 64 for JPEG)
+  int margin = 2;          ///< pixels left out at each region's edge (at least 16 for JPEG)
 };
 
 /// Runs until `stop` becomes true.

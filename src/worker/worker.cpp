@@ -100,7 +100,7 @@ class Worker {
     if (!r) spdlog::error("could not report the failure of task {}: {}", task_id, r.error().message);
   }
 
-  Result<void> UploadFrame(int64_t task_id, const render::DriverEvent& ev) {
+  Result<void> UploadFrame(int64_t task_id, const render::DriverEvent& ev, double cpu_seconds) {
     const std::string base =
         "/api/v1/tasks/" + std::to_string(task_id) + "/frames/" + std::to_string(ev.frame);
     auto sha = Sha256File(ev.path);
@@ -116,9 +116,12 @@ class Worker {
         auto sig = Ed25519Sign(node_.credentials().private_key,
                                domain::FrameReportMessage(task_id, ev.frame, *sha, key));
         if (!sig) return sig.error();
-        auto rep = api().Call(
-            "POST", base,
-            {{"sha256", *sha}, {"key", key}, {"render_seconds", ev.render_seconds}, {"signature", *sig}});
+        auto rep = api().Call("POST", base,
+                              {{"sha256", *sha},
+                               {"key", key},
+                               {"render_seconds", ev.render_seconds},
+                               {"render_cpu_seconds", cpu_seconds},
+                               {"signature", *sig}});
         if (!rep) return rep.error();
         return Ok();
       }();
@@ -150,11 +153,16 @@ class Worker {
     cmd.threads = options_.threads;
     std::string upload_error;
     bool canceled = false;
+    // What each frame cost in CPU: the Blender process tree's CPU time between frames.
+    double cpu_mark = (*blender)->CpuSeconds();
     auto rendered = (*blender)->Render(
         cmd,
         [&](const render::DriverEvent& ev) {
           if (ev.kind != render::DriverEvent::Kind::kFrameSaved || !upload_error.empty()) return;
-          auto up = UploadFrame(task_id, ev);
+          const double cpu_now = (*blender)->CpuSeconds();
+          const double cpu = std::max(0.0, cpu_now - cpu_mark);
+          cpu_mark = cpu_now;
+          auto up = UploadFrame(task_id, ev, cpu);
           if (!up) {
             upload_error = "frame " + std::to_string(ev.frame) + ": " + up.error().message;
             spdlog::error("task {}: {}", task_id, upload_error);

@@ -755,25 +755,116 @@ TEST_F(SchedulerTest, InconclusiveVerdictQueuesTheCheckAgain) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
 }
 
-TEST_F(SchedulerTest, RepeatedlyInconclusiveCheckFailsTheFrameInsteadOfLooping) {
+// Escalation, never a guess (issue #4): more regions, then a second worker's render settles the check.
+TEST_F(SchedulerTest, InconclusiveEscalatesToMoreRegionsThenASecondRenderThatSettlesIt) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
-  for (int i = 1; i <= 3; ++i) {
-    Task v = MustClaim(i % 2 ? verifier_ : verifier2_);
-    ASSERT_TRUE(
-        scheduler_->RecordVerdict(i % 2 ? verifier_ : verifier2_, v.id, "inconclusive", "disk error", 0.1)
-            .ok());
-    if (i < 3) {
-      EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kVerifying);
-      EXPECT_EQ(TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued).size(), 1u);
-    }
+  Task v = MustClaim(verifier_);
+  EXPECT_EQ(v.level, domain::kRegions);
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v.id, "inconclusive", "borderline difference", 0.1).ok());
+  auto queued = TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued);
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].level, domain::kMoreRegions);
+  Task v2 = MustClaim(verifier2_);
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier2_, v2.id, "inconclusive", "borderline again", 0.1).ok());
+  EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kVerifying);
+
+  // A second worker (never the first) renders the frame again.
+  EXPECT_FALSE(TryClaim(worker_).has_value());
+  auto replica = TryClaim(worker2_);
+  ASSERT_TRUE(replica.has_value());
+  EXPECT_EQ(replica->task.level, domain::kReplicaCheck);
+  EXPECT_EQ(replica->task.output_id, v.output_id);
+  ASSERT_TRUE(
+      scheduler_->ReportFrame(worker2_, replica->task.id, 1, ShaOf(1), KeyOf(replica->task.id, 1), 1.0).ok());
+  ASSERT_TRUE(scheduler_->CompleteTask(worker2_, replica->task.id).ok());
+  auto check = TryClaim(verifier_);
+  ASSERT_TRUE(check.has_value());
+  EXPECT_EQ(check->task.level, domain::kReplicaCheck);
+  ASSERT_TRUE(check->original.has_value());
+  EXPECT_EQ(check->original->id, v.output_id);
+  VerdictReport report{"accepted", "second render checked", 0.2, 0.3, "{}", true};
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, check->task.id, report).ok());
+
+  const Frame f = GetFrame(job.id, 1);
+  EXPECT_EQ(f.state, FrameState::kDelivered);
+  EXPECT_EQ(f.output_id, v.output_id);  // the first worker's image, confirmed
+  const Output first = **store_->GetOutput(v.output_id);
+  EXPECT_EQ(first.verdict, Verdict::kAccepted);
+  EXPECT_TRUE(first.credited);
+  EXPECT_THAT(first.method, HasSubstr("\"matches_second_render\":true"));
+  const Output second = **store_->GetOutput(check->task.output_id);
+  EXPECT_EQ(second.verdict, Verdict::kAccepted);
+  EXPECT_EQ(second.replica_of, first.id);
+  EXPECT_TRUE(second.credited);  // checked work earns, delivered or not
+  EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
+}
+
+TEST_F(SchedulerTest, ASecondRenderThatDiffersRejectsTheFirstAndIsDelivered) {
+  Job job = Submit("1", 1);
+  Task t = MustClaim(worker_);
+  MustReport(worker_, t.id, 1);
+  for (const Node* v : {&verifier_, &verifier2_}) {
+    Task c = MustClaim(*v);
+    ASSERT_TRUE(scheduler_->RecordVerdict(*v, c.id, "inconclusive", "borderline", 0.1).ok());
+  }
+  Task r = MustClaim(worker2_);
+  ASSERT_TRUE(scheduler_->ReportFrame(worker2_, r.id, 1, Sha256Hex("honest"), KeyOf(r.id, 1), 1.0).ok());
+  auto check = TryClaim(verifier_);
+  ASSERT_TRUE(check.has_value());
+  ASSERT_TRUE(
+      scheduler_
+          ->RecordVerdict(verifier_, check->task.id, VerdictReport{"accepted", "ok", 0.1, 0.1, "{}", false})
+          .ok());
+  const Frame f = GetFrame(job.id, 1);
+  EXPECT_EQ(f.state, FrameState::kDelivered);
+  EXPECT_EQ(f.output_id, check->task.output_id);
+  EXPECT_EQ((*store_->GetOutput(check->original->id))->verdict, Verdict::kRejected);
+  EXPECT_FALSE((*store_->GetOutput(check->original->id))->credited);
+  EXPECT_EQ(GetNode(worker_.id).rejected, 1);
+  EXPECT_EQ(GetNode(worker2_.id).accepted, 1);
+  EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
+}
+
+TEST_F(SchedulerTest, CheckThatNoSecondRenderSettlesFailsTheFrameWithTheFindings) {
+  Job job = Submit("1", 1);
+  Node worker3 = NewNode("w3", NodeRole::kWorker);
+  Task t = MustClaim(worker_);
+  MustReport(worker_, t.id, 1);
+  for (const Node* v : {&verifier_, &verifier2_}) {
+    Task c = MustClaim(*v);
+    ASSERT_TRUE(scheduler_->RecordVerdict(*v, c.id, "inconclusive", "disk error", 0.1).ok());
+  }
+  // Two second renders (the policy's max_replicas), each inconclusive.
+  for (const Node* w : {&worker2_, &worker3}) {
+    Task r = MustClaim(*w);
+    ASSERT_EQ(r.level, domain::kReplicaCheck);
+    ASSERT_TRUE(scheduler_->ReportFrame(*w, r.id, 1, Sha256Hex(w->name), KeyOf(r.id, 1), 1.0).ok());
+    Task c = MustClaim(verifier_);
+    ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, c.id, "inconclusive", "disk error", 0.1).ok());
   }
   EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kFailed);
-  EXPECT_TRUE(TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued).empty());
   EXPECT_EQ(GetJob(job.id).state, JobState::kFailed);
-  EXPECT_NE(GetJob(job.id).message.find("verification inconclusive 3 times: disk error"), std::string::npos)
-      << GetJob(job.id).message;
+  EXPECT_THAT(GetJob(job.id).message, HasSubstr("could not be verified"));
+  EXPECT_EQ(GetNode(worker_.id).rejected, 0);  // never a guess: nobody is blamed
+}
+
+TEST_F(SchedulerTest, ASecondRenderLostToAFailureIsRenderedAgainElsewhere) {
+  Job job = Submit("1", 1);
+  Node worker3 = NewNode("w3", NodeRole::kWorker);
+  Task t = MustClaim(worker_);
+  MustReport(worker_, t.id, 1);
+  for (const Node* v : {&verifier_, &verifier2_}) {
+    Task c = MustClaim(*v);
+    ASSERT_TRUE(scheduler_->RecordVerdict(*v, c.id, "inconclusive", "borderline", 0.1).ok());
+  }
+  Task r = MustClaim(worker2_);
+  ASSERT_TRUE(scheduler_->FailTask(worker2_, r.id, "out of memory").ok());
+  EXPECT_FALSE(TryClaim(worker2_).has_value());
+  Task r2 = MustClaim(worker3);
+  EXPECT_EQ(r2.level, domain::kReplicaCheck);
+  EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kVerifying);
 }
 
 TEST_F(SchedulerTest, LateVerdictFromAVerifierThatLostTheLeaseIsRefused) {
@@ -940,9 +1031,162 @@ TEST_F(SchedulerTest, WholeJobWithTwoWorkersAndAFraud) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
   auto counts = domain::CountFrames(*store_->ListFrames(job.id));
   EXPECT_EQ(counts.delivered, 6);
-  EXPECT_EQ(GetNode(worker2_.id).rejected, 2);
+  // The first rejection discarded worker2's other output unchecked: one rejection, one discard.
+  EXPECT_EQ(GetNode(worker2_.id).rejected, 1);
   EXPECT_EQ(GetNode(worker_.id).accepted, 6);
   EXPECT_EQ(GetNode(worker2_.id).accepted, 0);
+  int discarded = 0;
+  const auto outputs = *store_->ListOutputs(job.id);
+  for (const auto& o : outputs) {
+    if (o.node_id != worker2_.id) continue;
+    EXPECT_EQ(o.verdict, Verdict::kRejected);
+    EXPECT_FALSE(o.credited);
+    if (o.verdict_detail.find("discarded") != std::string::npos) ++discarded;
+  }
+  EXPECT_EQ(discarded, 1);
+}
+
+// --- adaptive trust (issue #4)
+
+class TrustTest : public SchedulerTest {
+ protected:
+  void SetUp() override {
+    SchedulerTest::SetUp();
+    SchedulerOptions options;
+    options.lease_ms = kLeaseMs;
+    options.trust.new_worker_checks = 3;
+    options.trust.bound = 1.0;     // past 3 clean checks: rate 1 - streak / 3 = 0
+    options.trust.min_rate = 0.0;  // so that a trusted worker is never drawn (deterministic)
+    options.seed = 7;
+    scheduler_ = std::make_unique<Scheduler>(*store_, clock_, options);
+  }
+  // Renders and checks `frames` one by one with the worker's current record; returns the verify tasks'
+  // levels.
+  std::vector<int> RenderAndCheck(const Job& job, int count, const std::string& verdict = "accepted") {
+    std::vector<int> levels;
+    for (int i = 0; i < count; ++i) {
+      auto t = TryClaim(worker_);
+      if (!t) break;
+      for (int n : t->task.frames)
+        EXPECT_TRUE(scheduler_
+                        ->ReportFrame(GetNode(worker_.id), t->task.id, n, ShaOf(job.id * 1000 + n),
+                                      KeyOf(t->task.id, n), 1.0)
+                        .ok());
+      EXPECT_TRUE(scheduler_->CompleteTask(worker_, t->task.id).ok());
+      while (auto v = TryClaim(verifier_)) {
+        levels.push_back(v->task.level);
+        EXPECT_TRUE(scheduler_->RecordVerdict(verifier_, v->task.id, verdict, "", 0.1).ok());
+      }
+    }
+    return levels;
+  }
+};
+
+TEST_F(TrustTest, NewWorkersAreCheckedThenTrustedOutputsGetLayer1Only) {
+  Job job = Submit("1-6", 1);
+  auto levels = RenderAndCheck(job, 6);
+  EXPECT_THAT(levels, ElementsAre(domain::kRegions, domain::kRegions, domain::kRegions, domain::kLayer1Only,
+                                  domain::kLayer1Only, domain::kLayer1Only));
+  EXPECT_EQ(GetNode(worker_.id).streak, 3);  // layer-1-only outputs do not grow trust
+  int trusted = 0;
+  const auto outputs = *store_->ListOutputs(job.id);
+  for (const auto& o : outputs) {
+    EXPECT_TRUE(o.credited);
+    if (o.verdict == Verdict::kTrusted) ++trusted;
+  }
+  EXPECT_EQ(trusted, 3);
+  EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
+}
+
+TEST_F(TrustTest, AnImageAlreadyReportedForAnotherFrameIsCheckedWhateverTheTrust) {
+  Job job = Submit("1-4", 1);
+  RenderAndCheck(job, 3);
+  Task t = MustClaim(worker_);
+  // The same bytes as frame 1's output, reported for frame 4.
+  ASSERT_TRUE(
+      scheduler_->ReportFrame(GetNode(worker_.id), t.id, 4, ShaOf(job.id * 1000 + 1), KeyOf(t.id, 4), 1.0)
+          .ok());
+  auto v = TryClaim(verifier_);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->task.level, domain::kRegions);
+}
+
+TEST_F(TrustTest, ARejectionDiscardsPendingOutputsRechecksTrustedOnesAndTellsTheUser) {
+  Job job = Submit("1-6", 1);
+  RenderAndCheck(job, 5);  // 3 checked, 2 trusted and delivered
+  // Frame 6 reported, then the worker is caught on a re-check of... a fresh job's frame.
+  Job other = Submit("1-2", 1, 0, "other");
+  Task a = MustClaim(worker_);
+  ASSERT_TRUE(
+      scheduler_
+          ->ReportFrame(GetNode(worker_.id), a.id, a.frames[0], Sha256Hex("a"), KeyOf(a.id, a.frames[0]), 1.0)
+          .ok());
+  Task b = MustClaim(worker_);
+  ASSERT_TRUE(
+      scheduler_
+          ->ReportFrame(GetNode(worker_.id), b.id, b.frames[0], Sha256Hex("b"), KeyOf(b.id, b.frames[0]), 1.0)
+          .ok());
+  // Both layer 1 only (trusted); the first fails layer 1.
+  auto v = TryClaim(verifier_);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->task.level, domain::kLayer1Only);
+  ASSERT_TRUE(
+      scheduler_->RecordVerdict(verifier_, v->task.id, "rejected", "layer 1: hash differs", 0.1).ok());
+
+  const Node w = GetNode(worker_.id);
+  EXPECT_EQ(w.streak, 0);
+  EXPECT_EQ(w.rejected, 1);
+  EXPECT_FALSE(w.banned);
+  // The other pending output was discarded and its frame queued for another worker.
+  const Output discarded = **store_->FindOutput(b.id, b.frames[0]);
+  EXPECT_EQ(discarded.verdict, Verdict::kRejected);
+  EXPECT_THAT(discarded.verdict_detail, HasSubstr("discarded"));
+  EXPECT_EQ(GetFrame(b.job_id, b.frames[0]).state, FrameState::kQueued);
+  EXPECT_THAT(GetFrame(b.job_id, b.frames[0]).excluded_nodes, ElementsAre(worker_.id));
+  // Its trusted, delivered frames are checked again, and their owner is told which.
+  auto rechecks = TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued);
+  EXPECT_EQ(rechecks.size(), 2u);
+  for (const auto& t : rechecks) EXPECT_EQ(t.level, domain::kRegions);
+  auto events = *store_->ListEvents(alice_, job.id, 0, 1000);
+  bool told = false;
+  for (const auto& e : events) {
+    if (e.type == "suspect") {
+      told = true;
+      EXPECT_THAT(e.data, HasSubstr("\"frames\":[4,5]"));
+    }
+  }
+  EXPECT_TRUE(told);
+  (void)other;
+}
+
+TEST_F(TrustTest, RepeatedRejectionsBanTheWorkerWithTheReason) {
+  Job job = Submit("1-6", 1);
+  auto levels = RenderAndCheck(job, 3, "rejected");
+  EXPECT_EQ(levels.size(), 3u);
+  const Node w = GetNode(worker_.id);
+  EXPECT_TRUE(w.banned);
+  EXPECT_THAT(w.ban_reason, HasSubstr("3 of its last 3 checked frames were rejected"));
+}
+
+TEST_F(TrustTest, Layer2GoesOnlyToAVerifierOfTheWorkersClass) {
+  Node w = GetNode(worker_.id);
+  w.det_class = "blender 3.4.1 / x86_64 / cpu";
+  ASSERT_TRUE(store_->UpdateNode(w).ok());
+  Node other_class = GetNode(verifier_.id);
+  other_class.det_class = "blender 4.2.0 / x86_64 / cpu";
+  ASSERT_TRUE(store_->UpdateNode(other_class).ok());
+  Node same_class = GetNode(verifier2_.id);
+  same_class.det_class = w.det_class;
+  ASSERT_TRUE(store_->UpdateNode(same_class).ok());
+  Job job = Submit("1", 1);
+  Task t = MustClaim(worker_);
+  ASSERT_TRUE(scheduler_->ReportFrame(GetNode(worker_.id), t.id, 1, ShaOf(1), KeyOf(t.id, 1), 1.0).ok());
+  EXPECT_FALSE(TryClaim(other_class).has_value());
+  auto v = TryClaim(same_class);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->output->det_class, w.det_class);
+  ASSERT_TRUE(scheduler_->RecordVerdict(same_class, v->task.id, "accepted", "", 0.1).ok());
+  EXPECT_THAT((*store_->GetOutput(v->task.output_id))->method, HasSubstr("\"worker_class\":\"blender 3.4.1"));
 }
 
 }  // namespace
