@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
                      "keep the local network's state (databases, logs) in this folder");
   render->add_option("--chunk", ro.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
   render->add_option("--threads", ro.threads, "render threads per worker (default: cores / workers)");
+  render
+      ->add_option("--manager-option", ro.manager_options,
+                   "option for the local manager, e.g. --manager-option=--trust-bound=0 (repeatable)")
+      ->allow_extra_args(false);
   render->add_flag("--json", ro.json, "machine-readable summary");
 
   // manager
@@ -102,6 +106,42 @@ int main(int argc, char** argv) {
   manager->add_option("--heartbeat-ms", mo.scheduler.heartbeat_ms, "heartbeat interval asked of nodes");
   manager->add_option("--long-poll-ms", mo.long_poll_ms, "how long a claim waits for work");
   manager->add_option("--max-body-bytes", mo.max_body_bytes, "largest request body");
+  // Verification policy (docs/verification.md explains each value and the arithmetic behind the defaults).
+  auto& trust = mo.scheduler.trust;
+  manager
+      ->add_option("--trust-after", trust.new_worker_checks,
+                   "every output of a worker is checked until it has this many acceptances in a row")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  manager
+      ->add_option("--trust-bound", trust.bound,
+                   "at most this chance that a frame left unchecked is bad (0: check every frame)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  manager->add_option("--spot-check-min", trust.min_rate, "least share of a trusted worker's frames checked")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  manager
+      ->add_option("--ban-after", trust.ban_after,
+                   "rejections among a worker's last --ban-window checks that ban it (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  manager->add_option("--ban-window", trust.ban_window, "checks looked back at for --ban-after")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  manager->add_option("--check-regions", trust.regions, "uniform regions re-rendered in a check")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  manager
+      ->add_option("--check-detail-regions", trust.detail_regions,
+                   "detail-weighted regions re-rendered in a check")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  manager
+      ->add_option("--max-second-renders", trust.max_replicas,
+                   "second workers' renders tried to settle an inconclusive check")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
 
   // worker and verifier
   inferix::worker::WorkerOptions wo;

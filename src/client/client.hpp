@@ -53,6 +53,7 @@ struct RenderOptions {
   int chunk_size = 4;
   int threads = 0;  ///< per worker; 0: cores / workers
   bool json = false;
+  std::vector<std::string> manager_options;  ///< passed on to `inferix manager` (verification policy)
 };
 
 /// Starts a manager, workers and a verifier as child processes of `self_exe`, renders, delivers, stops them.

@@ -129,8 +129,10 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   const auto manager_dir = state / "manager";
   std::filesystem::create_directories(manager_dir, ec);
   std::filesystem::remove(manager_dir / "manager.url", ec);
-  Child manager(self_exe, {"manager", "--listen", "127.0.0.1:0", "--data", manager_dir.string()},
-                state / "manager.log");
+  std::vector<std::string> manager_args = {"manager", "--listen", "127.0.0.1:0", "--data",
+                                           manager_dir.string()};
+  manager_args.insert(manager_args.end(), o.manager_options.begin(), o.manager_options.end());
+  Child manager(self_exe, manager_args, state / "manager.log");
   std::string url;
   for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
     auto text = ReadFile(manager_dir / "manager.url");
@@ -192,12 +194,16 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
 
   double render_s = 0;
   double verify_s = 0;
+  double render_cpu = 0;
+  double verify_cpu = 0;
   std::map<std::string, int> verdicts;
   for (const auto& f : (*detail)["frames"]) {
     verdicts[f.value("verdict", "pending")]++;
     for (const auto& a : f["attempts"]) {
       render_s += a.value("render_seconds", 0.0);
       verify_s += a.value("verify_seconds", 0.0);
+      render_cpu += a.value("render_cpu_seconds", 0.0);
+      verify_cpu += a.value("verify_cpu_seconds", 0.0);
     }
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - started).count();
@@ -213,6 +219,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
                       {"delivered", files->frames.size()},
                       {"render_seconds", render_s},
                       {"verify_seconds", verify_s},
+                      {"render_cpu_seconds", render_cpu},
+                      {"verify_cpu_seconds", verify_cpu},
                       {"verdicts", verdicts},
                       {"wall_seconds", wall_s},
                       {"files", names},

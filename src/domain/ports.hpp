@@ -56,6 +56,8 @@ class Store {
   virtual Result<std::vector<Task>> ListClaimableTasks(TaskKind kind, int limit) = 0;
   /// Active tasks whose lease ended before `now_ms`.
   virtual Result<std::vector<Task>> ListExpiredTasks(int64_t now_ms) = 0;
+  /// Tasks a node holds a lease on now.
+  virtual Result<std::vector<Task>> ListNodeTasks(int64_t node_id) = 0;
   virtual Result<std::vector<Task>> ListJobTasks(int64_t job_id) = 0;
 
   virtual Result<int64_t> CreateOutput(const Output& output) = 0;

@@ -12,7 +12,8 @@ double CheckRate(const TrustPolicy& policy, int streak) {
 
 RegionCounts RegionsFor(const TrustPolicy& policy, int level) {
   if (level <= kLayer1Only) return {};
-  if (level == kRegions || level == kReplicaCheck) return {policy.regions, policy.detail_regions};
+  if (level == kRegions || level == kReplicaCheck || level == kWholeFrame)
+    return {policy.regions, policy.detail_regions};
   const int f = std::max(policy.escalated_factor, 1);
   return {policy.regions * f, policy.detail_regions * f};
 }

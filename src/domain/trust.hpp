@@ -25,6 +25,7 @@ enum CheckLevel : int {
   kRegions = 0,       ///< layer 1 and layer 2 with the policy's regions
   kMoreRegions = 1,   ///< after an inconclusive check: escalated_factor times the regions
   kReplicaCheck = 2,  ///< after that: a second worker rendered the frame; its render is checked and compared
+  kWholeFrame = 3,    ///< a caught worker's delivered frames: the verifier re-renders the whole frame
 };
 
 /// Chance that an output of a worker with `streak` acceptances in a row gets layer 2. 1 for new workers;

@@ -446,6 +446,7 @@ struct Api::Impl {
       const auto counts = domain::RegionsFor(api.scheduler_.options().trust, c.task.level);
       task["check"] = {{"level", c.task.level},
                        {"layer2", c.task.level >= domain::kRegions},
+                       {"whole_frame", c.task.level == domain::kWholeFrame},
                        {"regions", counts.regions},
                        {"detail_regions", counts.detail_regions}};
       if (c.original) {

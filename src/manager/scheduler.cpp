@@ -184,7 +184,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     task.node_id = node.id;
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(task));
-    Claim c{task, best_job, std::nullopt};
+    Claim c{task, best_job, std::nullopt, std::nullopt};
     if (kind == TaskKind::kRender) {
       for (int n : task.frames) {
         auto f = store_.GetFrame(task.job_id, n);
@@ -485,6 +485,7 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     out->verifier_node_id = verifier.id;
     out->verify_seconds += report.verify_seconds;
     out->verify_cpu_seconds += report.verify_cpu_seconds;
+    const std::string previous_detail = out->verdict_detail;
     out->verdict_detail = report.detail.substr(0, 4000);
     json method = ParseObject(report.method_json);
     method["level"] = task->level;
@@ -496,13 +497,39 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     json history = ParseObject(out->method).value("history", json::array());
     if (!out->method.empty()) {
       json previous = ParseObject(out->method);
+      // What stays true of the output whatever later checks find.
+      for (const char* key : {"discarded_because", "rechecked", "settled_by_output"}) {
+        if (previous.contains(key)) method[key] = previous[key];
+      }
       previous.erase("history");
       history.push_back(previous);
     }
     if (!history.empty()) method["history"] = history;
     out->method = method.dump();
-    if (out->verdict != domain::Verdict::kPending && out->verdict != domain::Verdict::kTrusted) {
-      // Already settled (e.g. discarded while this check ran): keep the record, change nothing else.
+    const bool recheck = task->level == domain::kWholeFrame || out->verdict == domain::Verdict::kAccepted;
+    if (out->verdict == domain::Verdict::kRejected) {
+      // Discarded unchecked when its worker was caught: still checked, for the record. A rejection counts
+      // towards the worker's ban (a fast cheater cannot hide many bad frames behind one verdict); the frame
+      // was rendered elsewhere either way, and a discarded output earns nothing.
+      const bool discarded = ParseObject(out->method).contains("discarded_because");
+      out->verdict_detail = (previous_detail + "; checked afterwards: " + verdict + ": " + report.detail).substr(0, 4000);
+      if (discarded && verdict == "rejected") {
+        json m = ParseObject(out->method);
+        m["discard_check"] = "rejected";
+        out->method = m.dump();
+        INFERIX_TRY(store_.UpdateOutput(*out));
+        auto worker = Found(store_.GetNode(out->node_id), "worker");
+        if (!worker) return worker.error();
+        worker->rejected++;
+        worker->streak = 0;
+        return CountRejection(*worker, *job, *out, report.detail);
+      }
+      return store_.UpdateOutput(*out);
+    }
+    if (recheck && verdict != "rejected") {
+      // A delivered frame checked again after its worker was caught: it stands (nothing more to do unless the
+      // check rejects it; an inconclusive re-check leaves the earlier verdict).
+      if (verdict == "accepted") out->verdict = domain::Verdict::kAccepted;
       return store_.UpdateOutput(*out);
     }
     if (task->level == domain::kReplicaCheck) return SettleReplica(*job, *out, report);
@@ -571,39 +598,83 @@ Result<void> Scheduler::Reject(const domain::Job& job, domain::Output& out, cons
                                           std::to_string(out.frame)}}
                          .dump()));
   }
+  INFERIX_TRY(CountRejection(*worker, job, out, why));
+  return UpdateJobState(job.id);
+}
+
+Result<void> Scheduler::CountRejection(domain::Node& worker, const domain::Job& job,
+                                       const domain::Output& out, const std::string& why) {
   // Repeated rejections among the worker's recent checks ban it.
-  auto recent = store_.ListNodeOutputs(worker->id, options_.trust.ban_window * 4);
+  auto recent = store_.ListNodeOutputs(worker.id, options_.trust.ban_window * 4);
   if (!recent) return recent.error();
   int checked = 0;
   int rejected = 0;
   for (const auto& o : *recent) {
     if (checked >= options_.trust.ban_window) break;
+    const json m = ParseObject(o.method);
     if (o.verdict == domain::Verdict::kAccepted) ++checked;
-    if (o.verdict == domain::Verdict::kRejected && !ParseObject(o.method).contains("discarded_because")) {
+    if (o.verdict == domain::Verdict::kRejected &&
+        (!m.contains("discarded_because") || m.value("discard_check", "") == "rejected")) {
       ++checked;
       ++rejected;
     }
   }
-  if (!worker->banned && domain::ShouldBan(options_.trust, rejected)) {
-    worker->banned = true;
-    worker->ban_reason = std::to_string(rejected) + " of its last " + std::to_string(checked) +
-                         " checked frames were rejected; the last: frame " + std::to_string(out.frame) +
-                         " of job " + std::to_string(job.id) + ": " + why.substr(0, 300);
+  const bool ban = !worker.banned && domain::ShouldBan(options_.trust, rejected);
+  if (ban) {
+    worker.banned = true;
+    worker.ban_reason = std::to_string(rejected) + " of its last " + std::to_string(checked) +
+                        " checked frames were rejected; the last: frame " + std::to_string(out.frame) +
+                        " of job " + std::to_string(job.id) + ": " + why.substr(0, 300);
   }
-  INFERIX_TRY(store_.UpdateNode(*worker));
-  INFERIX_TRY(Discard(*worker, out));
-  return UpdateJobState(job.id);
+  INFERIX_TRY(store_.UpdateNode(worker));
+  if (ban) {
+    // Its leases end now: what it holds is rendered elsewhere without waiting for the lease to run out.
+    auto held = store_.ListNodeTasks(worker.id);
+    if (!held) return held.error();
+    for (auto& t : *held) {
+      std::vector<int> unreported;
+      for (int n : t.frames) {
+        auto f = store_.GetFrame(t.job_id, n);
+        if (!f) return f.error();
+        if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
+          unreported.push_back(n);
+      }
+      t.state = TaskState::kFailed;
+      t.message = "the node was banned";
+      INFERIX_TRY(store_.UpdateTask(t));
+      auto held_job = Found(store_.GetJob(t.job_id), "job");
+      if (!held_job) return held_job.error();
+      if (t.level == domain::kReplicaCheck) {
+        INFERIX_TRY(ReplicaEnded(t));
+      } else {
+        std::vector<int64_t> excluded = {worker.id};
+        INFERIX_TRY(RequeueFrames(*held_job, unreported, excluded));
+      }
+    }
+  }
+  return Discard(worker, out);
 }
 
 Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caught) {
   auto outs = store_.ListNodeOutputs(worker.id, 1000);
   if (!outs) return outs.error();
-  std::map<int64_t, std::vector<int>> suspect;  // job -> frames delivered after layer 1 only
+  std::map<int64_t, std::vector<int>> suspect;  // job -> delivered frames checked again
   for (auto& o : *outs) {
     if (o.id == caught.id) continue;
-    if (o.verdict == domain::Verdict::kTrusted) {
+    auto job = Found(store_.GetJob(o.job_id), "job");
+    if (!job) return job.error();
+    const bool open = !domain::IsFinal(job->state);
+    if (o.verdict == domain::Verdict::kTrusted || (o.verdict == domain::Verdict::kAccepted && open)) {
+      // Delivered frames of the caught worker: in a running job the verifier re-renders them whole (a
+      // rejection takes the frame back and renders it elsewhere); in an ended job the layer-1-only ones are
+      // checked with regions and their owner told the outcome.
+      if (ParseObject(o.method).value("rechecked", false)) continue;
+      json m = ParseObject(o.method);
+      m["rechecked"] = true;
+      o.method = m.dump();
+      INFERIX_TRY(store_.UpdateOutput(o));
       suspect[o.job_id].push_back(o.frame);
-      INFERIX_TRY(QueueCheck(o, domain::kRegions));  // checked after all
+      INFERIX_TRY(QueueCheck(o, open ? domain::kWholeFrame : domain::kRegions));
       continue;
     }
     if (o.verdict != domain::Verdict::kPending) continue;
@@ -613,17 +684,6 @@ Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caug
                        " of job " + std::to_string(caught.job_id) + " was rejected";
     o.method = json{{"discarded_because", caught.id}}.dump();
     INFERIX_TRY(store_.UpdateOutput(o));
-    auto job = Found(store_.GetJob(o.job_id), "job");
-    if (!job) return job.error();
-    auto tasks = store_.ListJobTasks(o.job_id);
-    if (!tasks) return tasks.error();
-    for (auto& t : *tasks) {
-      if (t.output_id == o.id && (t.state == TaskState::kQueued || t.state == TaskState::kActive)) {
-        t.state = TaskState::kCanceled;
-        t.message = "output discarded";
-        INFERIX_TRY(store_.UpdateTask(t));
-      }
-    }
     if (o.replica_of != 0) {
       // A discarded second render settles nothing: the original needs another.
       auto original = Found(store_.GetOutput(o.replica_of), "output");
@@ -652,8 +712,8 @@ Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caug
                   {"worker_id", worker.id},
                   {"message", "these frames came from worker " + worker.name + ", whose frame " +
                                   std::to_string(caught.frame) + " of job " + std::to_string(caught.job_id) +
-                                  " was rejected; they were delivered after layer 1 only (the worker "
-                                  "was trusted) and are being checked again"}}
+                                  " was rejected; they are being checked again, and a frame that "
+                                  "fails is rendered again by another worker"}}
                  .dump()));
   }
   return Ok();

@@ -113,6 +113,8 @@ class Scheduler {
   Result<void> Deliver(const domain::Job& job, domain::Output& out, domain::Verdict verdict);
   Result<void> Reject(const domain::Job& job, domain::Output& out, const std::string& why, bool requeue);
   Result<void> Discard(domain::Node& worker, const domain::Output& caught);
+  Result<void> CountRejection(domain::Node& worker, const domain::Job& job, const domain::Output& out,
+                              const std::string& why);
   Result<void> Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out,
                         const std::string& detail);
   Result<void> NewReplica(const domain::Job& job, const domain::Output& original);

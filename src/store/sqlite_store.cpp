@@ -492,6 +492,13 @@ class SqliteStore final : public domain::Store {
     s.Bind(domain::ToString(kind)).Bind(limit);
     return QueryAll<Task>(s, ReadTask);
   }
+  Result<std::vector<Task>> ListNodeTasks(int64_t node_id) override {
+    Stmt s(db_, (std::string("SELECT ") + kTaskCols +
+                 " FROM tasks WHERE state = 'active' AND node_id = ? ORDER BY id")
+                    .c_str());
+    s.Bind(node_id);
+    return QueryAll<Task>(s, ReadTask);
+  }
   Result<std::vector<Task>> ListExpiredTasks(int64_t now_ms) override {
     Stmt s(db_, (std::string("SELECT ") + kTaskCols +
                  " FROM tasks WHERE state = 'active' AND lease_expires_ms < ?")

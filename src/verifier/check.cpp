@@ -58,12 +58,15 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
   const int margin = jpeg ? std::max(16, req.margin) : req.margin;
   const int size = jpeg ? std::max(64, req.region_size) : req.region_size;
   const int align = jpeg ? 16 : 1;
-  auto regions = image::DrawRegions(scene.width, scene.height, req.regions, size, margin, align, rng);
-  for (const auto& r : image::DrawDetailedRegions(*img, req.detail_regions, size, margin, align, rng))
-    regions.push_back(r);
+  std::vector<image::Rect> regions;
+  if (!req.whole_frame) {
+    regions = image::DrawRegions(scene.width, scene.height, req.regions, size, margin, align, rng);
+    for (const auto& r : image::DrawDetailedRegions(*img, req.detail_regions, size, margin, align, rng))
+      regions.push_back(r);
+  }
   const bool whole_frame = regions.empty();
   if (whole_frame) {
-    // Too small for a region with its margin: the whole frame is cheap to render, and is compared whole.
+    // Asked for, or too small for a region with its margin: the whole frame is rendered and compared.
     regions.push_back(image::Rect{0, 0, scene.width, scene.height});
   }
   std::string borderline;
@@ -80,9 +83,9 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     auto b = image::ToBlenderBorder(r, scene.width, scene.height);
     if (!whole_frame) cmd.border = render::Border{b.min_x, b.max_x, b.min_y, b.max_y};
     cmd.persistent_data = true;
-    // One thread: a region is too small to share out, and idle threads spinning would take CPU from renders
-    // on the same machine. The thread count does not change the pixels (DESIGN.md section 5).
-    cmd.threads = 1;
+    // One thread for a region: it is too small to share out, and idle threads spinning would take CPU from
+    // renders on the same machine. The thread count does not change the pixels (DESIGN.md section 5).
+    cmd.threads = whole_frame ? 0 : 1;
     std::string saved;
     auto rendered = blender.Render(
         cmd,

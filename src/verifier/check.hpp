@@ -17,11 +17,12 @@ struct CheckRequest {
   int frame = 0;
   std::string format;              ///< Blender's name: "PNG", "OPEN_EXR", "JPEG"
   std::filesystem::path work_dir;  ///< where the region renders go (inside the sandbox's writable folder)
-  bool layer2 = true;      ///< false: layer 1 only (a trusted worker's output not drawn for a spot check)
-  int regions = 2;         ///< regions drawn uniformly over the frame
-  int detail_regions = 1;  ///< regions drawn where the output shows detail (image::DrawDetailedRegions)
-  int region_size = 36;    ///< pixels, margin included (at least 64 for JPEG)
-  int margin = 2;          ///< pixels left out at each region's edge (at least 16 for JPEG)
+  bool layer2 = true;        ///< false: layer 1 only (a trusted worker's output not drawn for a spot check)
+  bool whole_frame = false;  ///< layer 2 re-renders the whole frame (a caught worker's delivered frames)
+  int regions = 2;           ///< regions drawn uniformly over the frame
+  int detail_regions = 1;    ///< regions drawn where the output shows detail (image::DrawDetailedRegions)
+  int region_size = 36;      ///< pixels, margin included (at least 64 for JPEG)
+  int margin = 2;            ///< pixels left out at each region's edge (at least 16 for JPEG)
 };
 
 /// A verdict and how it was reached.

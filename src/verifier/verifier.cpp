@@ -75,6 +75,7 @@ class Verifier {
         req.format = task.value("format", "PNG");
         req.work_dir = work;
         req.layer2 = check.value("layer2", true);
+        req.whole_frame = check.value("whole_frame", false);
         req.regions = std::max(options_.regions, check.value("regions", 0));
         req.detail_regions = std::max(options_.detail_regions, check.value("detail_regions", 0));
         req.region_size = options_.region_size;

@@ -1031,8 +1031,9 @@ TEST_F(SchedulerTest, WholeJobWithTwoWorkersAndAFraud) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
   auto counts = domain::CountFrames(*store_->ListFrames(job.id));
   EXPECT_EQ(counts.delivered, 6);
-  // The first rejection discarded worker2's other output unchecked: one rejection, one discard.
-  EXPECT_EQ(GetNode(worker2_.id).rejected, 1);
+  // The first rejection discarded worker2's other output (rendered again by worker 1); it was still checked,
+  // for the record, and that rejection counts too.
+  EXPECT_EQ(GetNode(worker2_.id).rejected, 2);
   EXPECT_EQ(GetNode(worker_.id).accepted, 6);
   EXPECT_EQ(GetNode(worker2_.id).accepted, 0);
   int discarded = 0;
@@ -1143,16 +1144,17 @@ TEST_F(TrustTest, ARejectionDiscardsPendingOutputsRechecksTrustedOnesAndTellsThe
   EXPECT_THAT(discarded.verdict_detail, HasSubstr("discarded"));
   EXPECT_EQ(GetFrame(b.job_id, b.frames[0]).state, FrameState::kQueued);
   EXPECT_THAT(GetFrame(b.job_id, b.frames[0]).excluded_nodes, ElementsAre(worker_.id));
-  // Its trusted, delivered frames are checked again, and their owner is told which.
+  // Its delivered frames of the running job (checked or trusted) are re-rendered whole by a verifier, and
+  // their owner is told which.
   auto rechecks = TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued);
-  EXPECT_EQ(rechecks.size(), 2u);
-  for (const auto& t : rechecks) EXPECT_EQ(t.level, domain::kRegions);
+  EXPECT_EQ(rechecks.size(), 5u);
+  for (const auto& t : rechecks) EXPECT_EQ(t.level, domain::kWholeFrame);
   auto events = *store_->ListEvents(alice_, job.id, 0, 1000);
   bool told = false;
   for (const auto& e : events) {
     if (e.type == "suspect") {
       told = true;
-      EXPECT_THAT(e.data, HasSubstr("\"frames\":[4,5]"));
+      EXPECT_THAT(e.data, HasSubstr("\"frames\":[1,2,3,4,5]"));
     }
   }
   EXPECT_TRUE(told);
@@ -1166,6 +1168,28 @@ TEST_F(TrustTest, RepeatedRejectionsBanTheWorkerWithTheReason) {
   const Node w = GetNode(worker_.id);
   EXPECT_TRUE(w.banned);
   EXPECT_THAT(w.ban_reason, HasSubstr("3 of its last 3 checked frames were rejected"));
+}
+
+TEST_F(TrustTest, AFastCheaterIsBannedByTheChecksOfItsDiscardedOutputsAndLosesItsLeases) {
+  Job job = Submit("1-4", 1);
+  std::vector<Task> tasks;
+  for (int i = 0; i < 4; ++i) tasks.push_back(MustClaim(worker_));
+  for (int i = 0; i < 3; ++i) MustReport(worker_, tasks[i].id, tasks[i].frames[0]);
+  // The first verdict discards the other two outputs; they are still checked, and those rejections count.
+  for (int i = 0; i < 3; ++i) {
+    auto v = TryClaim(verifier_);
+    ASSERT_TRUE(v.has_value());
+    ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v->task.id, "rejected", "layer 2 failed", 0.1).ok());
+  }
+  const Node w = GetNode(worker_.id);
+  EXPECT_TRUE(w.banned);
+  EXPECT_EQ(w.rejected, 3);
+  // The task it still held is taken back at once, not when its lease runs out.
+  EXPECT_EQ(GetTask(tasks[3].id).state, TaskState::kFailed);
+  EXPECT_EQ(GetFrame(job.id, tasks[3].frames[0]).state, FrameState::kQueued);
+  Task again = MustClaim(worker2_);
+  EXPECT_THAT(again.excluded_nodes, ::testing::Contains(worker_.id));
+  for (int n = 1; n <= 4; ++n) EXPECT_EQ(GetFrame(job.id, n).state == FrameState::kDelivered, false);
 }
 
 TEST_F(TrustTest, Layer2GoesOnlyToAVerifierOfTheWorkersClass) {
