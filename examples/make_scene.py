@@ -4,6 +4,7 @@ Run it with Blender (it never runs inside a render; it only writes a file):
 
     blender -b --factory-startup -noaudio --python examples/make_scene.py -- OUT.blend \
         [--width 480] [--height 270] [--samples 24] [--frames 24] [--format PNG|OPEN_EXR|JPEG]
+        [--no-dither] [--no-adaptive]
 
 Render settings are left at Blender's defaults where the artist would leave them: dither stays on and adaptive
 sampling stays on, because the network must deliver exactly what the artist's Blender gives.
@@ -29,6 +30,8 @@ def parse_args():
     parser.add_argument("--start", type=int, default=1)
     parser.add_argument("--fps", type=int, default=24)
     parser.add_argument("--format", default="PNG", choices=["PNG", "OPEN_EXR", "JPEG"])
+    parser.add_argument("--no-dither", action="store_true", help="dither off (Blender's default is on)")
+    parser.add_argument("--no-adaptive", action="store_true", help="adaptive sampling off (default is on)")
     return parser.parse_args(argv)
 
 
@@ -52,6 +55,10 @@ def build(args):
     scene.cycles.device = "CPU"
     scene.cycles.samples = args.samples
     scene.cycles.use_denoising = False  # Debian's Blender has no OpenImageDenoise
+    if args.no_dither:
+        scene.render.dither_intensity = 0.0
+    if args.no_adaptive:
+        scene.cycles.use_adaptive_sampling = False
     scene.render.resolution_x = args.width
     scene.render.resolution_y = args.height
     scene.render.resolution_percentage = args.percentage

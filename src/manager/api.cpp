@@ -335,6 +335,13 @@ struct Api::Impl {
       return Fail(Errc::kInvalidArgument, "public_key must be 32 bytes of hex");
     auto parsed_role = domain::ParseNodeRole(*role);
     if (!parsed_role) return Fail(Errc::kInvalidArgument, "role must be worker or verifier");
+    json caps = body->value("capabilities", json::object());
+    if (caps.is_null()) caps = json::object();
+    if (!caps.is_object()) return Fail(Errc::kInvalidArgument, "capabilities must be an object");
+    for (const char* text : {"blender_version", "arch", "device", "blender"}) {
+      if (caps.contains(text) && !caps[text].is_string())
+        return Fail(Errc::kInvalidArgument, std::string("capabilities.") + text + " must be a string");
+    }
     auto consumed = api.store_.ConsumeEnrollment(domain::TokenHash(*token), api.clock_.NowMs());
     if (!consumed) return Fail(consumed.error());
     if (!consumed->has_value()) {
@@ -348,13 +355,10 @@ struct Api::Impl {
     node.name = *name;
     node.role = *parsed_role;
     node.public_key = *key;
-    const json caps = body->value("capabilities", json::object());
     node.capabilities_json = caps.dump();
-    if (caps.is_object()) {
-      node.det_class = domain::DeterminismClass(caps.value("blender_version", std::string()),
-                                                caps.value("arch", std::string()),
-                                                caps.value("device", std::string("cpu")));
-    }
+    node.det_class =
+        domain::DeterminismClass(caps.value("blender_version", std::string()),
+                                 caps.value("arch", std::string()), caps.value("device", std::string("cpu")));
     node.last_seen_ms = api.clock_.NowMs();
     std::string node_token = domain::NewToken(domain::TokenKind::kNode);
     auto id = api.store_.CreateNode(node, domain::TokenHash(node_token));

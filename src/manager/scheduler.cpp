@@ -487,7 +487,13 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     out->verify_cpu_seconds += report.verify_cpu_seconds;
     const std::string previous_detail = out->verdict_detail;
     out->verdict_detail = report.detail.substr(0, 4000);
-    json method = ParseObject(report.method_json);
+    // Only what the verifier alone knows comes from its report; the rest is the manager's record.
+    const json reported = ParseObject(report.method_json);
+    json method = json::object();
+    if (reported.contains("layers") && reported["layers"].is_number_integer())
+      method["layers"] = reported["layers"];
+    if (reported.contains("regions") && reported["regions"].is_array())
+      method["regions"] = reported["regions"];
     method["level"] = task->level;
     method["verifier_id"] = verifier.id;
     method["verifier"] = verifier.name;
@@ -495,6 +501,7 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     method["worker_class"] = out->det_class;
     method["verdict"] = verdict;
     json history = ParseObject(out->method).value("history", json::array());
+    if (!history.is_array()) history = json::array();
     if (!out->method.empty()) {
       json previous = ParseObject(out->method);
       // What stays true of the output whatever later checks find.
@@ -512,7 +519,8 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
       // towards the worker's ban (a fast cheater cannot hide many bad frames behind one verdict); the frame
       // was rendered elsewhere either way, and a discarded output earns nothing.
       const bool discarded = ParseObject(out->method).contains("discarded_because");
-      out->verdict_detail = (previous_detail + "; checked afterwards: " + verdict + ": " + report.detail).substr(0, 4000);
+      out->verdict_detail =
+          (previous_detail + "; checked afterwards: " + verdict + ": " + report.detail).substr(0, 4000);
       if (discarded && verdict == "rejected") {
         json m = ParseObject(out->method);
         m["discard_check"] = "rejected";

@@ -483,12 +483,14 @@ class SqliteStore final : public domain::Store {
     return s.Run();
   }
   Result<std::vector<Task>> ListClaimableTasks(domain::TaskKind kind, int limit) override {
-    Stmt s(db_,
-           "SELECT t.id, t.job_id, t.kind, t.state, t.frames, t.output_id, t.node_id, t.lease_expires_ms, "
-           "t.excluded, "
-           "t.message, t.created_ms, t.level FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = "
-           "'queued' AND "
-           "t.kind = ? AND j.state IN ('queued', 'active') ORDER BY j.priority DESC, t.id LIMIT ?");
+    Stmt s(
+        db_,
+        "SELECT t.id, t.job_id, t.kind, t.state, t.frames, t.output_id, t.node_id, t.lease_expires_ms, "
+        "t.excluded, "
+        "t.message, t.created_ms, t.level FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = "
+        "'queued' AND "
+        "t.kind = ? AND (j.state IN ('queued', 'active') OR (t.kind = 'verify' AND j.state = 'completed')) "
+        "ORDER BY j.priority DESC, t.id LIMIT ?");
     s.Bind(domain::ToString(kind)).Bind(limit);
     return QueryAll<Task>(s, ReadTask);
   }

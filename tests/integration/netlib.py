@@ -15,12 +15,12 @@ SOURCE_DIR = os.environ.get("INFERIX_SOURCE_DIR", os.path.abspath(os.path.join(o
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def make_scene(path, frames=10, width=160, height=120, samples=16, fmt="PNG", start=1):
+def make_scene(path, frames=10, width=160, height=120, samples=16, fmt="PNG", start=1, extra=()):
     """Generates the example scene (dither and adaptive sampling at Blender's defaults) with Blender."""
     cmd = ["blender", "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python",
            os.path.join(SOURCE_DIR, "examples", "make_scene.py"), "--", path, "--frames", str(frames),
            "--width", str(width), "--height", str(height), "--samples", str(samples), "--format", fmt,
-           "--start", str(start)]
+           "--start", str(start), *extra]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return path
 

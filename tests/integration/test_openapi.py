@@ -496,11 +496,18 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual([e[0] for e in story], sorted({e[0] for e in story}))
         self.assertGreater(story[0][0], first_id)
         w = worker["id"]
-        self.assertEqual([e[1:] for e in story[:-1]], [
+        # Frame events name the output, the worker and its determinism class; the verdict's carries the method.
+        frames = [dict(e[2]) for e in story if e[1] == "frame"]
+        delivered_method = frames[1].pop("method", None)
+        self.assertEqual([e[1:] for e in story[:-1] if e[1] == "job"], [
             ("job", {"job_id": job["id"], "state": "active", "message": ""}),
-            ("frame", {"job_id": job["id"], "frame": 5, "state": "verifying", "worker_id": w}),
-            ("frame", {"job_id": job["id"], "frame": 5, "state": "delivered", "verdict": "accepted", "worker_id": w}),
             ("job", {"job_id": job["id"], "state": "completed", "message": ""})])
+        common = {"job_id": job["id"], "frame": 5, "worker_id": w, "output_id": detail["frames"][0]["output"]["output_id"],
+                  "class": frames[0].get("class")}
+        self.assertEqual(frames, [dict(common, state="verifying", verdict="pending"),
+                                  dict(common, state="delivered", verdict="accepted")])
+        self.assertEqual(delivered_method["level"], 0)  # a new worker: layer 2 with the normal regions
+        self.assertEqual(delivered_method["verifier"], "verifier-1")
         video_event = story[-1][2]
         # The per-user stream holds the same events.
         self.assertEqual([e for e in self.stream(alice, last_id=first_id) if e[2]["job_id"] == job["id"]], story)

@@ -1192,6 +1192,36 @@ TEST_F(TrustTest, AFastCheaterIsBannedByTheChecksOfItsDiscardedOutputsAndLosesIt
   for (int n = 1; n <= 4; ++n) EXPECT_EQ(GetFrame(job.id, n).state == FrameState::kDelivered, false);
 }
 
+TEST_F(TrustTest, ATrustedFrameOfAnEndedJobIsStillCheckedAndItsOwnerTold) {
+  Job done = Submit("1-4", 1);
+  RenderAndCheck(done, 4);  // 3 checked, frame 4 trusted; the job completes
+  ASSERT_EQ(GetJob(done.id).state, JobState::kCompleted);
+  Job next = Submit("1", 1, 0, "next");
+  Task t = MustClaim(worker_);
+  ASSERT_TRUE(
+      scheduler_->ReportFrame(GetNode(worker_.id), t.id, 1, Sha256Hex("bad"), KeyOf(t.id, 1), 1.0).ok());
+  auto v = TryClaim(verifier_);
+  ASSERT_TRUE(v.has_value());
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v->task.id, "rejected", "layer 1: bad", 0.1).ok());
+  // The ended job's trusted frame is checked with regions, though the job is over.
+  auto recheck = TryClaim(verifier2_);
+  ASSERT_TRUE(recheck.has_value());
+  EXPECT_EQ(recheck->task.job_id, done.id);
+  EXPECT_EQ(recheck->task.level, domain::kRegions);
+  ASSERT_TRUE(
+      scheduler_->RecordVerdict(verifier2_, recheck->task.id, "rejected", "layer 2 failed", 0.1).ok());
+  EXPECT_EQ(GetJob(done.id).state, JobState::kCompleted);
+  bool told = false;
+  const auto events = *store_->ListEvents(alice_, done.id, 0, 1000);
+  for (const auto& e : events) {
+    if (e.type == "frame" &&
+        e.data.find("render it again with inferix submit --frames 4") != std::string::npos)
+      told = true;
+  }
+  EXPECT_TRUE(told);
+  (void)next;
+}
+
 TEST_F(TrustTest, Layer2GoesOnlyToAVerifierOfTheWorkersClass) {
   Node w = GetNode(worker_.id);
   w.det_class = "blender 3.4.1 / x86_64 / cpu";
