@@ -2,7 +2,7 @@
 """Benchmark: `inferix render` (one worker, verification on) against plain `blender -b -a` of the same frames of
 the example scene, run one after the other in the same invocation. Prints wall and CPU time and their ratios.
 
-    python3 bench/render_overhead.py [--frames 1-12] [--inferix build/apps/inferix/inferix]
+    python3 bench/render_overhead.py [--frames 1-12] [--repeat 3] [--inferix build/apps/inferix/inferix]
 
 CPU time is that of every process each command started, its descendants included (the network's nodes and the
 sandboxed Blenders they start and kill): each command runs in a cgroup of its own (cgroup v1 cpuacct, as root).
@@ -62,6 +62,9 @@ def main():
     parser.add_argument("--width", type=int, default=480)
     parser.add_argument("--height", type=int, default=270)
     parser.add_argument("--samples", type=int, default=24)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each (default 3)")
+    parser.add_argument("--manager-option", action="append", default=[],
+                        help="verification policy for the local manager, e.g. --manager-option=--trust-bound=0")
     args = parser.parse_args()
     first, last = (int(x) for x in args.frames.split("-"))
     tmp = tempfile.mkdtemp(prefix="inferix-bench-")
@@ -71,16 +74,29 @@ def main():
                         os.path.join(ROOT, "examples", "make_scene.py"), "--", scene, "--width", str(args.width),
                         "--height", str(args.height), "--samples", str(args.samples), "--frames", "24"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base_wall, base_cpu, how = measure(["blender", "-b", scene, "-Y", "--factory-startup", "-noaudio", "-o",
-                                       os.path.join(tmp, "ref", "f_####"), "-s", str(first), "-e", str(last), "-a"])
-        net_wall, net_cpu, _ = measure([args.inferix, "render", scene, "--frames", args.frames, "-o",
-                                     os.path.join(tmp, "out"), "--workers", "1"])
+        base_cmd = ["blender", "-b", scene, "-Y", "--factory-startup", "-noaudio", "-o",
+                    os.path.join(tmp, "ref", "f_####"), "-s", str(first), "-e", str(last), "-a"]
+        net_cmd = [args.inferix, "render", scene, "--frames", args.frames, "-o", os.path.join(tmp, "out"),
+                   "--workers", "1", *("--manager-option=" + o for o in args.manager_option)]
         frames = last - first + 1
         print("scene: example, %dx%d, %d samples, frames %s (%d), %d cores" % (
             args.width, args.height, args.samples, args.frames, frames, os.cpu_count()))
-        print("blender -b -a : wall %7.1f s  cpu %7.1f s" % (base_wall, base_cpu))
-        print("inferix render: wall %7.1f s  cpu %7.1f s  (1 worker, verifier on)" % (net_wall, net_cpu))
-        print("ratio         : wall %7.3f    cpu %7.3f" % (net_wall / base_wall, net_cpu / base_cpu))
+        # Baseline and Inferix alternate, so that a slow spell of the machine (this VM's speed drifts by 10%
+        # from one minute to the next) weighs on both alike; the totals give the ratio.
+        totals = [0.0, 0.0, 0.0, 0.0]
+        how = ""
+        for run in range(args.repeat):
+            base_wall, base_cpu, how = measure(base_cmd)
+            shutil.rmtree(os.path.join(tmp, "out"), ignore_errors=True)
+            net_wall, net_cpu, _ = measure(net_cmd)
+            for i, v in enumerate((base_wall, base_cpu, net_wall, net_cpu)):
+                totals[i] += v
+            print("run %d: blender -b -a wall %6.1f s cpu %6.1f s | inferix render wall %6.1f s cpu %6.1f s | "
+                  "ratio wall %.3f cpu %.3f" % (run + 1, base_wall, base_cpu, net_wall, net_cpu,
+                                                 net_wall / base_wall, net_cpu / base_cpu), flush=True)
+        print("blender -b -a : wall %7.1f s  cpu %7.1f s  (total of %d runs)" % (totals[0], totals[1], args.repeat))
+        print("inferix render: wall %7.1f s  cpu %7.1f s  (1 worker, verifier on)" % (totals[2], totals[3]))
+        print("ratio         : wall %7.3f    cpu %7.3f" % (totals[2] / totals[0], totals[3] / totals[1]))
         print("cpu measured by: " + how)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "core/crypto.hpp"
 #include "image/regions.hpp"
 
@@ -12,6 +14,18 @@ std::string OiioFormatOf(const std::string& blender_format) {
   if (blender_format == "OPEN_EXR") return "openexr";
   if (blender_format == "JPEG") return "jpeg";
   return "png";
+}
+
+// Frame numbers are padded to the digits of the scene's last frame ("02" or "2"): compared as numbers.
+bool SameMetadata(const std::string& key, const std::string& a, const std::string& b) {
+  if (key == "Frame") {
+    char* end_a = nullptr;
+    char* end_b = nullptr;
+    const long na = std::strtol(a.c_str(), &end_a, 10);
+    const long nb = std::strtol(b.c_str(), &end_b, 10);
+    if (!a.empty() && !b.empty() && *end_a == '\0' && *end_b == '\0') return na == nb;
+  }
+  return a == b;
 }
 
 }  // namespace
@@ -112,7 +126,7 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
       }
       for (const auto& [key, want] : ref->info.render_metadata) {
         auto got = img->info.render_metadata.find(key);
-        if (got != img->info.render_metadata.end() && got->second != want) {
+        if (got != img->info.render_metadata.end() && !SameMetadata(key, got->second, want)) {
           return finish("rejected",
                         fmt::format("layer 1: the output's metadata says {} \"{}\", the task renders \"{}\"",
                                     key, got->second, want));

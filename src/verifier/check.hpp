@@ -21,7 +21,7 @@ struct CheckRequest {
   bool whole_frame = false;  ///< layer 2 re-renders the whole frame (a caught worker's delivered frames)
   int regions = 2;           ///< regions drawn uniformly over the frame
   int detail_regions = 1;    ///< regions drawn where the output shows detail (image::DrawDetailedRegions)
-  int region_size = 36;      ///< pixels, margin included (at least 64 for JPEG)
+  int region_size = 28;      ///< pixels, margin included (at least 64 for JPEG)
   int margin = 2;            ///< pixels left out at each region's edge (at least 16 for JPEG)
 };
 

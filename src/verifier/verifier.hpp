@@ -21,7 +21,7 @@ struct VerifierOptions {
   // A task may ask for more regions (the manager escalates an inconclusive check); these are the least.
   int regions = 2;         ///< regions drawn uniformly, re-rendered per frame
   int detail_regions = 1;  ///< regions drawn where the output shows detail
-  int region_size = 36;    ///< pixels, margin included (at least 64 for JPEG)
+  int region_size = 28;    ///< pixels, margin included (at least 64 for JPEG)
   int margin = 2;          ///< pixels left out at each region's edge (at least 16 for JPEG)
 };
 

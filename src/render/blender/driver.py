@@ -85,21 +85,19 @@ class SceneState:
         self.filepath = r.filepath
         self.use_file_extension = r.use_file_extension
 
-    def restore(self, scene):
-        r = scene.render
-        im = r.image_settings
+    def restore_format(self, scene):
+        """Puts the scene's own image format back before a command applies the one it asks for (render()
+        sets every other setting itself, to the command's value or the scene's own)."""
+        im = scene.render.image_settings
         if im.file_format != self.file_format:
             im.file_format = self.file_format
         set_if_valid(im, "color_mode", self.color_mode)
         set_if_valid(im, "color_depth", self.color_depth)
-        r.threads_mode = self.threads_mode
-        r.threads = self.threads
-        r.use_border = self.use_border
-        r.use_crop_to_border = self.use_crop_to_border
-        r.border_min_x, r.border_max_x, r.border_min_y, r.border_max_y = self.border
-        r.use_persistent_data = self.use_persistent_data
-        r.filepath = self.filepath
-        r.use_file_extension = self.use_file_extension
+
+
+def set_if_different(struct, name, value):
+    if getattr(struct, name) != value:
+        setattr(struct, name, value)
 
 
 def set_if_valid(struct, name, value):
@@ -192,23 +190,26 @@ def render(events, state, command):
         raise ValueError("the scene's output format %s is not a still image format; ask for PNG, OPEN_EXR or JPEG"
                          % fmt)
 
+    # Each setting is the command's or the scene's own, written only where it differs from what is set now
+    # (set_if_different), so that a run of region renders does not make Cycles sync the scene each time.
     threads = int(command.get("threads") or 0)
-    if threads > 0:
-        r.threads_mode = "FIXED"
-        r.threads = threads
-    else:
-        r.threads_mode = "AUTO"
+    set_if_different(r, "threads_mode", "FIXED" if threads > 0 else "AUTO")
+    set_if_different(r, "threads", threads if threads > 0 else state.threads)
 
     border = command.get("border")
     if border:
-        r.use_border = True
-        r.use_crop_to_border = False  # the full canvas: pixels line up with the full frame's
-        r.border_min_x = float(border["min_x"])
-        r.border_max_x = float(border["max_x"])
-        r.border_min_y = float(border["min_y"])
-        r.border_max_y = float(border["max_y"])
-    if command.get("persistent_data"):
-        r.use_persistent_data = True
+        set_if_different(r, "use_border", True)
+        # The full canvas: a render cropped to its border samples its pixels differently (measured: most of a
+        # 36 px region differed from the full frame), uncropped they line up with the full frame's exactly.
+        set_if_different(r, "use_crop_to_border", False)
+        values = (border["min_x"], border["max_x"], border["min_y"], border["max_y"])
+    else:
+        set_if_different(r, "use_border", state.use_border)
+        set_if_different(r, "use_crop_to_border", state.use_crop_to_border)
+        values = state.border
+    for name, value in zip(("border_min_x", "border_max_x", "border_min_y", "border_max_y"), values):
+        set_if_different(r, name, float(value))
+    set_if_different(r, "use_persistent_data", True if command.get("persistent_data") else state.use_persistent_data)
 
     redirect_file_outputs(output_dir)
 
@@ -217,8 +218,8 @@ def render(events, state, command):
         events.emit("frame_started", frame=frame)
         path = os.path.join(output_dir, frame_name(frame, ext))
         # The exact name: no '#' expansion, no extension added (write_still does not append frame numbers).
-        r.filepath = path
-        r.use_file_extension = False
+        set_if_different(r, "filepath", path)
+        set_if_different(r, "use_file_extension", False)
         if os.path.exists(path):
             os.remove(path)  # so that the check below sees this render's file, not an earlier one
         scene.frame_set(frame)
@@ -380,11 +381,8 @@ def main():
             if name == "quit":
                 break
             if name == "render":
-                state.restore(scene)
-                try:
-                    render(events, state, command)
-                finally:
-                    state.restore(scene)
+                state.restore_format(scene)
+                render(events, state, command)
             elif name == "list_files":
                 list_files(events)
             elif name == "preflight":

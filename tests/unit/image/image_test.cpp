@@ -71,7 +71,7 @@ class ImageTest : public ::testing::Test {
 
 Image Make(int w, int h, int nch, float value) {
   Image img;
-  img.info = ImageInfo{w, h, nch, "png", "uint8"};
+  img.info = ImageInfo{w, h, nch, "png", "uint8", {}};
   img.pixels.assign(static_cast<size_t>(w) * h * nch, value);
   return img;
 }

@@ -157,7 +157,7 @@ TEST(DrawRegionsTest, DegenerateInputsGiveNothing) {
 
 Image FlatWithPatch(int w, int h, Rect patch) {
   Image img;
-  img.info = ImageInfo{w, h, 4, "png", "uint8"};
+  img.info = ImageInfo{w, h, 4, "png", "uint8", {}};
   img.pixels.assign(static_cast<size_t>(w) * static_cast<size_t>(h) * 4, 0.5F);
   Random noise(3);
   for (int y = patch.y0; y < patch.y1; ++y) {
