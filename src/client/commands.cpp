@@ -389,9 +389,27 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
   std::cout << line(*r) << "\n";
   if (!r->value("message", "").empty()) std::cout << "  " << r->value("message", "") << "\n";
   for (const auto& f : (*r)["frames"]) {
-    std::string worker = f["output"].is_object() ? f["output"].value("worker", "") : "";
-    std::cout << fmt::format("  frame {:>6}  {:<10} {:<9} {}\n", f.value("frame", 0), f.value("state", ""),
-                             f.value("verdict", ""), worker);
+    std::string worker;
+    std::string how;
+    if (f["output"].is_object()) {
+      worker = f["output"].value("worker", "");
+      const json method = f["output"].value("method", json::object());
+      const int level = method.value("level", 0);
+      if (f.value("verdict", "") == "trusted") {
+        how = "layer 1 only (trusted worker)";
+      } else if (method.value("layers", 0) == 2) {
+        const size_t regions = method.value("regions", json::array()).size();
+        how = level == 3 ? "whole frame re-rendered"
+                         : fmt::format("layer 2, {} region{}", regions, regions == 1 ? "" : "s");
+        if (method.contains("settled_by_output")) how += ", settled by a second render";
+      }
+    }
+    int rejected = 0;
+    for (const auto& a : f.value("attempts", json::array()))
+      rejected += a.value("verdict", "") == "rejected" ? 1 : 0;
+    if (rejected > 0) how += fmt::format("{}{} rejected before", how.empty() ? "" : "; ", rejected);
+    std::cout << fmt::format("  frame {:>6}  {:<10} {:<9} {:<16} {}\n", f.value("frame", 0),
+                             f.value("state", ""), f.value("verdict", ""), worker, how);
   }
   return 0;
 }

@@ -62,9 +62,12 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
   if (image::HasNonFinite(*img)) return finish("rejected", "layer 1: output holds NaN or infinite values");
   std::string detail = "layer 1 passed";
   // A blank or constant frame may be right (a fade to black): layer 2 decides, never layer 1.
-  if (image::IsConstant(*img)) detail += " (constant frame: checked by re-render)";
+  const bool constant = image::IsConstant(*img);
+  if (constant) detail += " (constant frame: checked by re-render)";
 
-  if (!req.layer2) return finish("accepted", detail + "; layer 2 not drawn (spot check of a trusted worker)");
+  // A constant frame always gets layer 2, even from a trusted worker.
+  if (!req.layer2 && !constant)
+    return finish("accepted", detail + "; layer 2 not drawn (spot check of a trusted worker)");
 
   // Layer 2: regions drawn now, after the upload, so the worker could not know them.
   result.layers = 2;
