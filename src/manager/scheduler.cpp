@@ -368,6 +368,19 @@ Result<void> Scheduler::UpdateJobState(int64_t job_id) {
   if (!frames) return frames.error();
   JobState next = domain::DeriveJobState(job->state, domain::CountFrames(*frames));
   if (next == job->state) return Ok();
+  if (next == JobState::kCompleted) {
+    // A delivered frame being checked again (its worker was caught) keeps the job open: the job completes
+    // only with frames whose checks are settled, so a frame that fails its re-check is rendered again.
+    auto tasks = store_.ListJobTasks(job_id);
+    if (!tasks) return tasks.error();
+    for (const auto& t : *tasks) {
+      if (t.kind != TaskKind::kVerify || (t.state != TaskState::kQueued && t.state != TaskState::kActive))
+        continue;
+      for (const auto& f : *frames) {
+        if (f.output_id == t.output_id && f.state == FrameState::kDelivered) return Ok();
+      }
+    }
+  }
   job->state = next;
   if (next == JobState::kCompleted) job->video_state = "pending";
   if (domain::IsFinal(next)) {
@@ -538,7 +551,8 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
       // A delivered frame checked again after its worker was caught: it stands (nothing more to do unless the
       // check rejects it; an inconclusive re-check leaves the earlier verdict).
       if (verdict == "accepted") out->verdict = domain::Verdict::kAccepted;
-      return store_.UpdateOutput(*out);
+      INFERIX_TRY(store_.UpdateOutput(*out));
+      return UpdateJobState(job->id);
     }
     if (task->level == domain::kReplicaCheck) return SettleReplica(*job, *out, report);
     if (verdict == "inconclusive") return Escalate(*job, *task, *out, report.detail);

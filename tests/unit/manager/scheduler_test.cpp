@@ -1222,6 +1222,47 @@ TEST_F(TrustTest, ATrustedFrameOfAnEndedJobIsStillCheckedAndItsOwnerTold) {
   (void)next;
 }
 
+TEST_F(TrustTest, AJobWaitsForTheRecheckOfACaughtWorkersFrameAndRendersItAgain) {
+  Job job = Submit("1-2", 1);
+  Task a1 = MustClaim(worker_);
+  MustReport(worker_, a1.id, 1);
+  ASSERT_TRUE(scheduler_->CompleteTask(worker_, a1.id).ok());
+  Task v1 = MustClaim(verifier_);
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v1.id, "accepted", "", 0.1).ok());  // delivered
+  Task a2 = MustClaim(worker_);
+  MustReport(worker_, a2.id, 2);
+  Task v2 = MustClaim(verifier_);
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v2.id, "rejected", "layer 2 failed", 0.1).ok());
+  // Frame 2 goes to the other worker; frame 1, delivered from the caught worker, is re-rendered whole.
+  Task b2 = MustClaim(worker2_);
+  MustReport(worker2_, b2.id, 2);
+  ASSERT_TRUE(scheduler_->CompleteTask(worker2_, b2.id).ok());
+  std::optional<manager::Claim> recheck;
+  while (auto v = TryClaim(verifier_)) {
+    if (v->task.level == domain::kWholeFrame) {
+      recheck = v;  // held (claimed) while the other checks go on
+      continue;
+    }
+    ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v->task.id, "accepted", "", 0.1).ok());
+  }
+  ASSERT_TRUE(recheck.has_value());
+  EXPECT_EQ(recheck->task.frames, std::vector<int>{1});
+  // Both frames are delivered, but the job waits for the re-check.
+  EXPECT_EQ(GetFrame(job.id, 2).state, FrameState::kDelivered);
+  EXPECT_EQ(GetJob(job.id).state, JobState::kActive);
+  ASSERT_TRUE(
+      scheduler_->RecordVerdict(verifier_, recheck->task.id, "rejected", "whole frame differs", 1.0).ok());
+  EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kQueued);
+  Task b1 = MustClaim(worker2_);
+  MustReport(worker2_, b1.id, 1);
+  ASSERT_TRUE(scheduler_->CompleteTask(worker2_, b1.id).ok());
+  while (auto v = TryClaim(verifier_))
+    ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v->task.id, "accepted", "", 0.1).ok());
+  EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
+  const Output delivered = **store_->GetOutput(GetFrame(job.id, 1).output_id);
+  EXPECT_EQ(delivered.node_id, worker2_.id);
+}
+
 TEST_F(TrustTest, Layer2GoesOnlyToAVerifierOfTheWorkersClass) {
   Node w = GetNode(worker_.id);
   w.det_class = "blender 3.4.1 / x86_64 / cpu";
