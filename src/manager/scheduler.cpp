@@ -654,23 +654,13 @@ Result<void> Scheduler::CountRejection(domain::Node& worker, const domain::Job& 
     auto held = store_.ListNodeTasks(worker.id);
     if (!held) return held.error();
     for (auto& t : *held) {
-      std::vector<int> unreported;
-      for (int n : t.frames) {
-        auto f = store_.GetFrame(t.job_id, n);
-        if (!f) return f.error();
-        if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
-          unreported.push_back(n);
-      }
-      t.state = TaskState::kFailed;
-      t.message = "the node was banned";
-      INFERIX_TRY(store_.UpdateTask(t));
-      auto held_job = Found(store_.GetJob(t.job_id), "job");
-      if (!held_job) return held_job.error();
       if (t.level == domain::kReplicaCheck) {
+        t.state = TaskState::kFailed;
+        t.message = "the node was banned";
+        INFERIX_TRY(store_.UpdateTask(t));
         INFERIX_TRY(ReplicaEnded(t));
       } else {
-        std::vector<int64_t> excluded = {worker.id};
-        INFERIX_TRY(RequeueFrames(*held_job, unreported, excluded));
+        INFERIX_TRY(ReleaseRenderTask(t, "the node was banned", {worker.id}));
       }
     }
   }
@@ -854,6 +844,23 @@ Result<void> Scheduler::FailFrame(const domain::Job& job, int frame, int64_t out
   return UpdateJobState(job.id);
 }
 
+Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, const std::string& why,
+                                          const std::vector<int64_t>& excluded) {
+  std::vector<int> unreported;
+  for (int n : t.frames) {
+    auto f = store_.GetFrame(t.job_id, n);
+    if (!f) return f.error();
+    if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
+      unreported.push_back(n);
+  }
+  t.state = TaskState::kFailed;
+  t.message = why;
+  INFERIX_TRY(store_.UpdateTask(t));
+  auto job = Found(store_.GetJob(t.job_id), "job");
+  if (!job) return job.error();
+  return RequeueFrames(*job, unreported, excluded);
+}
+
 Result<int> Scheduler::ExpireLeases() {
   int expired = 0;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
@@ -867,19 +874,7 @@ Result<int> Scheduler::ExpireLeases() {
         INFERIX_TRY(store_.UpdateTask(t));
         continue;
       }
-      std::vector<int> unreported;
-      for (int n : t.frames) {
-        auto f = store_.GetFrame(t.job_id, n);
-        if (!f) return f.error();
-        if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
-          unreported.push_back(n);
-      }
-      t.state = TaskState::kFailed;
-      t.message = "lease expired: the node stopped answering";
-      INFERIX_TRY(store_.UpdateTask(t));
-      auto job = Found(store_.GetJob(t.job_id), "job");
-      if (!job) return job.error();
-      INFERIX_TRY(RequeueFrames(*job, unreported, {}));
+      INFERIX_TRY(ReleaseRenderTask(t, "lease expired: the node stopped answering", {}));
     }
     return Ok();
   }));

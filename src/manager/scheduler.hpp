@@ -110,6 +110,10 @@ class Scheduler {
                              const std::vector<int64_t>& excluded);
   Result<void> UpdateJobState(int64_t job_id);
   Result<void> QueueCheck(const domain::Output& out, int level);
+  /// Ends a render task its node will not finish (lease expired, node banned): its unreported frames go back
+  /// to the queue, kept away from `excluded`.
+  Result<void> ReleaseRenderTask(domain::Task& task, const std::string& why,
+                                 const std::vector<int64_t>& excluded);
   Result<void> Deliver(const domain::Job& job, domain::Output& out, domain::Verdict verdict);
   Result<void> Reject(const domain::Job& job, domain::Output& out, const std::string& why, bool requeue);
   Result<void> Discard(domain::Node& worker, const domain::Output& caught);
