@@ -3,10 +3,10 @@ cheat is caught: the rogue's outputs are rejected, it is banned within the job (
 and every delivered frame equals plain `blender -b -a` of the scene.
 
 One manager and one verifier serve all the cheats; each cheat gets its own job (8 frames, one per task) and a fresh
-rogue, which claims first. A rejection discards the rogue's other unchecked outputs without counting them towards
-a ban, so a ban takes rejections of frames reported one after another: the honest worker starts once the rogue
-has been refused (or has claimed HEAD_START tasks, or stalls), and stops when the job is done. The lease is short
-so that a task the rogue held when it was banned comes back soon.
+rogue, which claims first. A rejection discards the rogue's other undelivered outputs (they are still checked,
+and their rejections count towards the ban); the honest worker starts once the rogue has been refused (or has
+claimed HEAD_START tasks, or stalls), and stops when the job is done. A ban ends the rogue's leases at once; the
+lease is short anyway, for a rogue that stops answering.
 
 The verifier draws 64 px regions: on these 160x120 frames every region then overlaps the tampered rectangle (10%
 of the frame, centred), so catching that cheat is certain rather than likely.
