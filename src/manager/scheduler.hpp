@@ -110,9 +110,9 @@ class Scheduler {
                              const std::vector<int64_t>& excluded);
   Result<void> UpdateJobState(int64_t job_id);
   Result<void> QueueCheck(const domain::Output& out, int level);
-  /// Ends a render task its node will not finish (lease expired, node banned): its unreported frames go back
-  /// to the queue, kept away from `excluded`.
-  Result<void> ReleaseRenderTask(domain::Task& task, const std::string& why,
+  /// Ends a render task in state `end` (done, or failed when its node will not finish it: lease expired, node
+  /// banned): its unreported frames go back to the queue, kept away from `excluded`.
+  Result<void> ReleaseRenderTask(domain::Task& task, domain::TaskState end, const std::string& why,
                                  const std::vector<int64_t>& excluded);
   Result<void> Deliver(const domain::Job& job, domain::Output& out, domain::Verdict verdict);
   Result<void> Reject(const domain::Job& job, domain::Output& out, const std::string& why, bool requeue);
