@@ -39,6 +39,10 @@ Result<Image> ReadImage(const std::filesystem::path& path);
 /// Reads only the header.
 Result<ImageInfo> ReadInfo(const std::filesystem::path& path);
 
+/// Loads the decoders now (they load on first use otherwise), so that a process that will need them (manager,
+/// verifier) refuses to start without them rather than failing its first frame.
+Result<void> CheckAvailable();
+
 /// A pixel rectangle, origin top-left, end exclusive.
 struct Rect {
   int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
