@@ -11,6 +11,7 @@
 #include "core/crypto.hpp"
 #include "core/files.hpp"
 #include "domain/tokens.hpp"
+#include "image/image.hpp"
 #include "manager/api.hpp"
 #include "manager/postprocess.hpp"
 #include "net/http_server.hpp"
@@ -128,6 +129,7 @@ class ManagerImpl final : public Manager {
 }  // namespace
 
 Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
+  INFERIX_TRY(image::CheckAvailable());  // previews and videos decode frames
   auto store = OpenStore(options.data_dir);
   if (!store) return store.error();
   auto blobs = blob::OpenFsBlobStore(options.data_dir / "blobs");

@@ -30,6 +30,7 @@ class Verifier {
         node_({options.manager_url, options.ca_file, options.data_dir, options.blender}, stop) {}
 
   Result<void> Run() {
+    INFERIX_TRY(image::CheckAvailable());  // a verifier that cannot decode must not enroll and claim checks
     INFERIX_TRY(node_.Start(
         options_.token, options_.name.empty() ? agent::HostName() + "-verifier" : options_.name, "verifier"));
     while (!stop_) {
