@@ -1,10 +1,13 @@
 #include "net/node_client.hpp"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "core/crypto.hpp"
@@ -212,7 +215,69 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
+// The executable `blender` names: itself when it holds a '/', else the first match on PATH.
+std::filesystem::path ResolveExecutable(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const auto colon = dirs.find(':');
+    const std::string dir(dirs.substr(0, colon));
+    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+    const auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+// The cache key: which file the executable is and when it last changed, so that an upgrade (a new file or new
+// contents) is never answered from the cache. Empty when the file cannot be examined.
+std::string ExecutableIdentity(const std::filesystem::path& exe) {
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(exe, ec);
+  struct stat st {};
+  if (ec || ::stat(real.c_str(), &st) != 0) return {};
+  return fmt::format("{}\t{}:{}:{}:{}.{:09}:{}.{:09}", real.string(), st.st_dev, st.st_ino, st.st_size,
+                     st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+std::filesystem::path VersionCacheDir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') {
+    return std::filesystem::path(xdg) / "inferix";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') {
+    return std::filesystem::path(home) / ".cache" / "inferix";
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string BlenderVersion(const std::string& blender) {
+  // `blender --version` costs about 0.4 s of CPU (Blender's start), once per node start; a node started again
+  // with the same Blender (the local network of `inferix render` starts two each run) reads the answer kept
+  // in the user's cache, keyed by the executable's identity.
+  const auto identity = ExecutableIdentity(ResolveExecutable(blender));
+  const auto dir = VersionCacheDir();
+  const auto cache = dir.empty() || identity.empty()
+                         ? std::filesystem::path()
+                         : dir / ("blender-version-" + Sha256Hex(identity).substr(0, 16));
+  if (!cache.empty()) {
+    if (auto kept = ReadFile(cache); kept && kept->starts_with(identity + "\n")) {
+      return kept->substr(identity.size() + 1);
+    }
+  }
+  // Only the version banner: no scene is opened, so nothing untrusted runs here.
+  std::string version = RunAndRead(ShellQuote(blender) + " --version 2>/dev/null | head -n 1");
+  while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
+  if (version.starts_with("Blender ")) version = version.substr(8);
+  if (!cache.empty() && !version.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    (void)WriteFileAtomic(cache, identity + "\n" + version);  // a cache: failing to keep it costs a rerun
+  }
+  return version;
+}
 
 json DescribeMachine(const std::string& blender) {
   json caps;
@@ -239,10 +304,7 @@ json DescribeMachine(const std::string& blender) {
   struct utsname uts {};
   caps["arch"] = ::uname(&uts) == 0 ? std::string(uts.machine) : std::string();
   caps["device"] = "cpu";  // workers render with Cycles on the CPU (DESIGN.md section 5)
-  // Only the version banner: no scene is opened, so nothing untrusted runs here.
-  std::string version = RunAndRead(ShellQuote(blender) + " --version 2>/dev/null | head -n 1");
-  while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
-  caps["blender_version"] = version.starts_with("Blender ") ? version.substr(8) : version;
+  caps["blender_version"] = BlenderVersion(blender);
   return caps;
 }
 

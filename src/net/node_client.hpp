@@ -68,4 +68,8 @@ std::vector<std::string> CachedHashes(const std::filesystem::path& cache_dir);
 /// Machine description: CPU count, memory, GPUs (nvidia-smi when present), Blender version.
 nlohmann::json DescribeMachine(const std::string& blender);
 
+/// The version `blender --version` prints ("3.4.1"), empty when it prints none. The answer is kept in
+/// $XDG_CACHE_HOME/inferix (or ~/.cache/inferix) under the executable's identity (path, inode, size, times).
+std::string BlenderVersion(const std::string& blender);
+
 }  // namespace inferix::net
