@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -66,6 +67,31 @@ bool IsSafeRelativePath(std::string_view name) {
     if (part == ".." || part == "." || part.empty()) return false;
   }
   return true;
+}
+
+std::filesystem::path Absolute(const std::filesystem::path& p) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(p, ec);
+  if (ec) abs = p;
+  std::filesystem::path canon = std::filesystem::weakly_canonical(abs, ec);
+  return ec ? abs.lexically_normal() : canon;
+}
+
+std::filesystem::path ResolveExecutable(const std::filesystem::path& exe) {
+  std::string name = exe.string();
+  if (name.find('/') == std::string::npos) {
+    const char* path_env = std::getenv("PATH");
+    std::string_view dirs = path_env != nullptr ? path_env : "/usr/bin:/bin";
+    while (!dirs.empty()) {
+      size_t colon = dirs.find(':');
+      std::string dir(dirs.substr(0, colon));
+      dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+      std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : dir) / name;
+      if (::access(candidate.c_str(), X_OK) == 0) return Absolute(candidate);
+    }
+    return exe;
+  }
+  return Absolute(exe);
 }
 
 }  // namespace inferix

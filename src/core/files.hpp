@@ -16,5 +16,10 @@ Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view
                                                             std::filesystem::perms::owner_write);
 /// True when `name` is a safe relative path: no absolute path, no "..", no empty or control characters.
 bool IsSafeRelativePath(std::string_view name);
+/// The path made absolute, links resolved as far as the path exists.
+std::filesystem::path Absolute(const std::filesystem::path& p);
+/// The executable as the kernel would find it: through PATH when the name has no slash (unchanged when no
+/// PATH entry has it), absolute, links resolved.
+std::filesystem::path ResolveExecutable(const std::filesystem::path& exe);
 
 }  // namespace inferix

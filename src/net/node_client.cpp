@@ -215,21 +215,6 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
-// The executable `blender` names: itself when it holds a '/', else the first match on PATH.
-std::filesystem::path ResolveExecutable(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
-  while (!dirs.empty()) {
-    const auto colon = dirs.find(':');
-    const std::string dir(dirs.substr(0, colon));
-    dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
-    const auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
 // The cache key: which file the executable is and when it last changed, so that an upgrade (a new file or new
 // contents) is never answered from the cache. Empty when the file cannot be examined.
 std::string ExecutableIdentity(const std::filesystem::path& exe) {

@@ -63,32 +63,6 @@ int MoveHigh(int fd) {
   return moved;
 }
 
-fs::path Absolute(const fs::path& p) {
-  std::error_code ec;
-  fs::path abs = fs::absolute(p, ec);
-  if (ec) abs = p;
-  fs::path canon = fs::weakly_canonical(abs, ec);
-  return ec ? abs.lexically_normal() : canon;
-}
-
-// The executable as the kernel would find it: through PATH when the name has no slash, links resolved.
-fs::path ResolveExecutable(const fs::path& exe) {
-  std::string name = exe.string();
-  if (name.find('/') == std::string::npos) {
-    const char* path_env = std::getenv("PATH");
-    std::string_view dirs = path_env != nullptr ? path_env : "/usr/bin:/bin";
-    while (!dirs.empty()) {
-      size_t colon = dirs.find(':');
-      std::string dir(dirs.substr(0, colon));
-      dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
-      fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
-      if (::access(candidate.c_str(), X_OK) == 0) return Absolute(candidate);
-    }
-    return exe;
-  }
-  return Absolute(exe);
-}
-
 bool IsUnder(const fs::path& p, const fs::path& dir) {
   auto [d, _] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
   return d == dir.end();
