@@ -112,6 +112,14 @@ struct Output {
   int64_t created_ms = 0;
 };
 
+/// A worker kept off one job after failing several of its tasks (Flamenco's job blocklist).
+struct BlocklistEntry {
+  int64_t job_id = 0;
+  int64_t node_id = 0;
+  std::string reason;  ///< shown to the job's owner
+  int64_t created_ms = 0;
+};
+
 /// Something users are told about (job and frame changes, verdicts, the video), in order of `id`.
 struct Event {
   int64_t id = 0;

@@ -60,6 +60,11 @@ class Store {
   virtual Result<std::vector<Task>> ListNodeTasks(int64_t node_id) = 0;
   virtual Result<std::vector<Task>> ListJobTasks(int64_t job_id) = 0;
 
+  /// Keeps a worker off a job; adding a worker already on the job's list changes nothing.
+  virtual Result<void> AddToBlocklist(const BlocklistEntry& entry) = 0;
+  /// The job's blocklist, oldest first.
+  virtual Result<std::vector<BlocklistEntry>> ListBlocklist(int64_t job_id) = 0;
+
   virtual Result<int64_t> CreateOutput(const Output& output) = 0;
   virtual Result<std::optional<Output>> GetOutput(int64_t id) = 0;
   virtual Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) = 0;

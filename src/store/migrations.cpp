@@ -128,6 +128,15 @@ ALTER TABLE nodes ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outputs_by_node ON outputs(node_id, id);
 CREATE INDEX outputs_by_sha ON outputs(sha256);
 )sql"},
+      {4, R"sql(
+CREATE TABLE job_blocklist (
+  job_id INTEGER NOT NULL,
+  node_id INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (job_id, node_id)
+);
+)sql"},
   };
   return kMigrations;
 }

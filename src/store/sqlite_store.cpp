@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -598,12 +599,41 @@ class SqliteStore final : public domain::Store {
     });
   }
 
+  Result<void> AddToBlocklist(const domain::BlocklistEntry& e) override {
+    Stmt s(db_,
+           "INSERT OR IGNORE INTO job_blocklist (job_id, node_id, reason, created_ms) VALUES (?, ?, ?, ?)");
+    s.Bind(e.job_id).Bind(e.node_id).Bind(e.reason).Bind(e.created_ms);
+    return s.Run();
+  }
+  Result<std::vector<domain::BlocklistEntry>> ListBlocklist(int64_t job_id) override {
+    Stmt s(db_,
+           "SELECT job_id, node_id, reason, created_ms FROM job_blocklist WHERE job_id = ? "
+           "ORDER BY created_ms, node_id");
+    s.Bind(job_id);
+    return QueryAll<domain::BlocklistEntry>(s, [](const Stmt& r) {
+      return domain::BlocklistEntry{r.Int(0), r.Int(1), r.Text(2), r.Int(3)};
+    });
+  }
+
+ sqlite3* db() const { return db_; }
+
  private:
   sqlite3* db_;
   bool in_transaction_ = false;
 };
 
 }  // namespace
+
+Result<std::string> PragmaValue(domain::Store& store, const std::string& name) {
+  auto* sqlite = dynamic_cast<SqliteStore*>(&store);
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || c == '_';
+  });
+  if (sqlite == nullptr || !plain) return MakeError(Errc::kInvalidArgument, "no PRAGMA " + name + " here");
+  Stmt s(sqlite->db(), ("PRAGMA " + name).c_str());
+  if (!s.Step()) return MakeError(Errc::kNotFound, "PRAGMA " + name + " has no value");
+  return s.Text(0);
+}
 
 int SqliteSchemaVersion() { return SqliteMigrations().back().version; }
 
@@ -617,7 +647,8 @@ Result<std::unique_ptr<domain::Store>> OpenSqliteStore(const std::filesystem::pa
   }
   auto store = std::make_unique<SqliteStore>(db);
   sqlite3_busy_timeout(db, 10000);
-  // Every write here carries completed work (frames, verdicts): a committed row must survive a crash.
+  // Every write here carries completed work or money (reports, verdicts, credits, bans): a committed row must
+  // survive a power cut, so every commit is synchronous (docs/operations.md, "Durability").
   INFERIX_TRY(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
   INFERIX_TRY(store->Migrate());
   return std::unique_ptr<domain::Store>(std::move(store));

@@ -176,6 +176,35 @@ TEST(SqliteStoreFile, MigrationsCreateTheSchema) {
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");
 }
 
+TEST(SqliteStoreFile, EveryCommitIsSynchronous) {
+  // Reports, verdicts, credits and bans are all written through this connection: each commit must reach the
+  // disk before it is acknowledged (FULL, 2), in WAL mode. Durability is per connection, so ask the store's.
+  TempDir dir;
+  auto store = OpenOrDie(dir.path() / "manager.db");
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*PragmaValue(*store, "synchronous"), "2");
+  EXPECT_EQ(*PragmaValue(*store, "journal_mode"), "wal");
+  EXPECT_EQ(*PragmaValue(*store, "foreign_keys"), "1");
+  EXPECT_FALSE(PragmaValue(*store, "synchronous; DROP TABLE jobs").ok());
+}
+
+TEST(SqliteStoreFile, BlocklistKeepsOneEntryPerWorkerAndJob) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path() / "manager.db");
+  ASSERT_NE(store, nullptr);
+  const int64_t user = *store->CreateUser("eve", "hash-eve");
+  const int64_t job = *store->CreateJob(MakeJob(user, 3));
+  ASSERT_TRUE(store->AddToBlocklist({job, 7, "failed 3 tasks", 100}).ok());
+  ASSERT_TRUE(store->AddToBlocklist({job, 7, "again", 200}).ok());  // already listed: unchanged
+  ASSERT_TRUE(store->AddToBlocklist({job, 8, "failed 3 tasks too", 150}).ok());
+  auto list = *store->ListBlocklist(job);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].node_id, 7);
+  EXPECT_EQ(list[0].reason, "failed 3 tasks");
+  EXPECT_EQ(list[1].node_id, 8);
+  EXPECT_TRUE(store->ListBlocklist(job + 1)->empty());
+}
+
 TEST(SqliteStoreFile, MigrationVersionsIncrease) {
   const auto& m = SqliteMigrations();
   ASSERT_FALSE(m.empty());
