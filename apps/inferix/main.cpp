@@ -106,6 +106,14 @@ int main(int argc, char** argv) {
   manager->add_option("--heartbeat-ms", mo.scheduler.heartbeat_ms, "heartbeat interval asked of nodes");
   manager->add_option("--long-poll-ms", mo.long_poll_ms, "how long a claim waits for work");
   manager->add_option("--max-body-bytes", mo.max_body_bytes, "largest request body");
+  manager
+      ->add_option("--max-frame-failures", mo.scheduler.max_frame_failures,
+                   "failed renders of one frame (on different workers where there are) that fail its job")
+      ->check(CLI::Range(1, 100));
+  manager
+      ->add_option("--blocklist-after", mo.scheduler.blocklist_after,
+                   "failed tasks of one job that keep a worker off that job")
+      ->check(CLI::Range(1, 1000));
   // Verification policy (docs/verification.md explains each value and the arithmetic behind the defaults).
   auto& trust = mo.scheduler.trust;
   manager

@@ -239,6 +239,9 @@ struct Api::Impl {
     json fl = json::array();
     for (const auto& f : *frames) fl.push_back(FrameToJson(f, *outputs, *nodes));
     item["frames"] = fl;
+    auto blocked = api.store_.ListBlocklist(job.id);
+    if (!blocked) return Fail(blocked.error());
+    item["blocklist"] = BlocklistToJson(*blocked, *nodes);
     return Json(200, item);
   }
 

@@ -84,4 +84,18 @@ json NodeToJson(const domain::Node& node) {
           {"streak", node.streak}};
 }
 
+json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,
+                     const std::vector<domain::Node>& nodes) {
+  json out = json::array();
+  for (const auto& e : entries) {
+    std::string name;
+    for (const auto& n : nodes) {
+      if (n.id == e.node_id) name = n.name;
+    }
+    out.push_back(
+        {{"worker_id", e.node_id}, {"worker", name}, {"reason", e.reason}, {"since_ms", e.created_ms}});
+  }
+  return out;
+}
+
 }  // namespace inferix::manager

@@ -15,6 +15,9 @@ nlohmann::json CountsToJson(const domain::FrameCounts& counts);
 /// A frame with its current output's verdict, worker and timings.
 nlohmann::json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,
                            const std::vector<domain::Node>& nodes);
+/// The workers kept off a job, with their names and why.
+nlohmann::json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,
+                               const std::vector<domain::Node>& nodes);
 /// A node as users and operators see it (no credentials).
 nlohmann::json NodeToJson(const domain::Node& node);
 

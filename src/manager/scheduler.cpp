@@ -20,14 +20,7 @@ using internal::Found;
 using internal::FrameEvent;
 using internal::JobEvent;
 
-namespace {
-
-Error NotARenderTask(int64_t task_id) {
-  return MakeError(Errc::kInvalidArgument,
-                   "task " + std::to_string(task_id) + " is a verification task; report its verdict instead");
-}
-
-}  // namespace
+using internal::NotARenderTask;
 
 Result<void> Scheduler::Emit(const domain::Job& job, const std::string& type, const std::string& data_json) {
   domain::Event e;
@@ -117,11 +110,23 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     const domain::Task* best = nullptr;
     domain::Job best_job;
     bool best_cached = false;
+    std::map<int64_t, bool> blocklisted;  // by job, for this node
     for (const auto& t : *tasks) {
       if (Contains(t.excluded_nodes, node.id)) continue;
       auto job = store_.GetJob(t.job_id);
       if (!job) return job.error();
       if (!job->has_value()) continue;
+      if (kind == TaskKind::kRender) {
+        auto known = blocklisted.find(t.job_id);
+        if (known == blocklisted.end()) {
+          auto list = store_.ListBlocklist(t.job_id);
+          if (!list) return list.error();
+          bool on = false;
+          for (const auto& b : *list) on = on || b.node_id == node.id;
+          known = blocklisted.emplace(t.job_id, on).first;
+        }
+        if (known->second) continue;
+      }
       if (kind == TaskKind::kVerify) {
         // Never let a node verify its own output.
         auto out = store_.GetOutput(t.output_id);
@@ -360,21 +365,24 @@ Result<void> Scheduler::UpdateJobState(int64_t job_id) {
         }
       }
     }
-    if (next == JobState::kFailed) {
-      auto tasks = store_.ListJobTasks(job_id);
-      if (!tasks) return tasks.error();
-      for (auto& t : *tasks) {
-        if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
-          t.state = TaskState::kCanceled;
-          t.message = "job failed";
-          INFERIX_TRY(store_.UpdateTask(t));
-        }
-      }
-    }
+    if (next == JobState::kFailed) INFERIX_TRY(CancelOpenTasks(job_id, "job failed"));
   }
   INFERIX_TRY(store_.UpdateJob(*job));
   INFERIX_TRY(Emit(*job, "job", JobEvent(*job)));
   if (next == JobState::kCompleted && on_job_completed_) on_job_completed_(*job);
+  return Ok();
+}
+
+Result<void> Scheduler::CancelOpenTasks(int64_t job_id, const std::string& why) {
+  auto tasks = store_.ListJobTasks(job_id);
+  if (!tasks) return tasks.error();
+  for (auto& t : *tasks) {
+    if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
+      t.state = TaskState::kCanceled;
+      t.message = why;
+      INFERIX_TRY(store_.UpdateTask(t));
+    }
+  }
   return Ok();
 }
 
@@ -395,39 +403,6 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
       return reported->has_value() ? Ok() : ReplicaEnded(*task);
     }
     INFERIX_TRY(ReleaseRenderTask(*task, TaskState::kDone, task->message, {}));
-    return UpdateJobState(task->job_id);
-  });
-}
-
-Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, const std::string& error) {
-  return store_.Transaction([&]() -> Result<void> {
-    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
-    if (!task) return task.error();
-    if (task->node_id == node.id && task->state == TaskState::kFailed) return Ok();  // repeated report
-    auto held = HeldTask(node, task_id);
-    if (!held) return held.error();
-    if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
-    task->state = TaskState::kFailed;
-    task->message = error.substr(0, 4000);
-    INFERIX_TRY(store_.UpdateTask(*task));
-    if (task->level == domain::kReplicaCheck) return ReplicaEnded(*task);
-    auto job = Found(store_.GetJob(task->job_id), "job");
-    if (!job) return job.error();
-    std::vector<int> retry;
-    for (int n : task->frames) {
-      auto f = Found(store_.GetFrame(task->job_id, n), "frame");
-      if (!f) return f.error();
-      if (f->state != FrameState::kRendering || f->task_id != task_id) continue;
-      f->failures++;
-      f->errors += node.name + ": " + error.substr(0, 1000) + "\n";
-      if (f->failures >= domain::kMaxFrameFailures) {
-        f->state = FrameState::kFailed;
-      } else {
-        retry.push_back(n);
-      }
-      INFERIX_TRY(store_.PutFrame(*f));
-    }
-    INFERIX_TRY(RequeueFrames(*job, retry, {}));
     return UpdateJobState(task->job_id);
   });
 }

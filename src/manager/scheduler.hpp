@@ -21,6 +21,9 @@ struct SchedulerOptions {
   int64_t heartbeat_ms = 10'000;  ///< how often nodes are asked to heartbeat
   domain::TrustPolicy trust;      ///< which outputs are checked, escalation, bans
   uint64_t seed = 0;              ///< spot-check draws; 0: from the system's random device
+  int max_frame_failures =
+      3;                    ///< failed renders of a frame (on different workers where there are) that fail it
+  int blocklist_after = 3;  ///< failed tasks of one job that keep a worker off that job
 };
 
 /// A verifier's report on one verify task.
@@ -75,8 +78,10 @@ class Scheduler {
                                     double render_seconds, double render_cpu_seconds = 0.0);
   /// Ends a render task; frames it did not report go back to the queue.
   Result<void> CompleteTask(const domain::Node& node, int64_t task_id);
-  /// Records a failed render task with the renderer's error; frames go back to the queue or, after
-  /// kMaxFrameFailures, fail the job with every attempt's error.
+  /// Records a failed render task with the renderer's error (retries.cpp). Its frames go back to the queue,
+  /// kept off this worker while another live worker can take them; after `max_frame_failures` a frame fails
+  /// the job with every attempt's error. A worker that failed `blocklist_after` tasks of the job is kept off
+  /// the job (its owner is told why); when no live worker is left for the job, the job fails.
   Result<void> FailTask(const domain::Node& node, int64_t task_id, const std::string& error);
   /// Records a verifier's verdict on the output of a verify task: "accepted", "rejected" or "inconclusive".
   /// Accepted outputs are delivered and credited; a rejection re-renders the frame elsewhere, discards the
@@ -125,6 +130,12 @@ class Scheduler {
   Result<void> ReplicaEnded(const domain::Task& task);
   Result<void> SettleReplica(const domain::Job& job, domain::Output& replica, const VerdictReport& report);
   Result<void> FailFrame(const domain::Job& job, int frame, int64_t output_id, const std::string& why);
+  Result<void> CancelOpenTasks(int64_t job_id, const std::string& why);
+  /// Live workers (seen within a lease) that may still render for `job`: not banned, not on its blocklist,
+  /// not in `excluded`.
+  Result<std::vector<domain::Node>> EligibleWorkers(const domain::Job& job,
+                                                    const std::vector<int64_t>& excluded);
+  Result<void> MaybeBlocklist(const domain::Node& node, domain::Job& job, const std::string& error);
 
   domain::Store& store_;
   const Clock& clock_;

@@ -29,6 +29,11 @@ inline nlohmann::json ParseObject(const std::string& text) {
   return j.is_object() ? j : nlohmann::json::object();
 }
 
+inline Error NotARenderTask(int64_t task_id) {
+  return MakeError(Errc::kInvalidArgument,
+                   "task " + std::to_string(task_id) + " is a verification task; report its verdict instead");
+}
+
 inline std::string JobEvent(const domain::Job& job) {
   return nlohmann::json{{"job_id", job.id}, {"state", domain::ToString(job.state)}, {"message", job.message}}
       .dump();

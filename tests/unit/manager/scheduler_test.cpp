@@ -597,6 +597,102 @@ TEST_F(SchedulerTest, FailTaskCancelsTheJobsOtherWork) {
   EXPECT_EQ(*hb, HeartbeatAction::kCancel);
 }
 
+// ---- Retries and the job blocklist ------------------------------------------------------------------------
+
+// Marks nodes as live (seen now), as the API does on every authenticated request.
+#define SEEN(...)                              \
+  for (Node * n_ : {__VA_ARGS__}) {            \
+    n_->last_seen_ms = clock_.NowMs();         \
+    ASSERT_TRUE(store_->UpdateNode(*n_).ok()); \
+  }
+
+TEST_F(SchedulerTest, AFailedFrameGoesToAnotherLiveWorker) {
+  SEEN(&worker_, &worker2_);
+  Job job = Submit("1", 1);
+  Task t = MustClaim(worker_);
+  ASSERT_TRUE(scheduler_->FailTask(worker_, t.id, "segfault").ok());
+  EXPECT_THAT(GetFrame(job.id, 1).excluded_nodes, ElementsAre(worker_.id));
+  EXPECT_FALSE(TryClaim(worker_).has_value());
+  Task again = MustClaim(worker2_);
+  EXPECT_THAT(again.frames, ElementsAre(1));
+}
+
+TEST_F(SchedulerTest, WithNoOtherLiveWorkerTheSameWorkerTriesAgain) {
+  SEEN(&worker_);  // worker2_ was never seen: it cannot take the frame
+  Job job = Submit("1", 1);
+  Task t = MustClaim(worker_);
+  ASSERT_TRUE(scheduler_->FailTask(worker_, t.id, "out of memory").ok());
+  EXPECT_THAT(GetFrame(job.id, 1).excluded_nodes, IsEmpty());
+  EXPECT_THAT(MustClaim(worker_).frames, ElementsAre(1));
+}
+
+TEST_F(SchedulerTest, AFrameFailsAfterFailingOnEveryDifferentWorker) {
+  Node worker3 = NewNode("w3", NodeRole::kWorker);
+  SEEN(&worker_, &worker2_, &worker3);
+  Job job = Submit("1", 1);
+  for (const Node* node : {&worker_, &worker2_, &worker3}) {
+    Task t = MustClaim(*node);
+    ASSERT_TRUE(scheduler_->FailTask(*node, t.id, "crash on " + node->name).ok());
+  }
+  Job failed = GetJob(job.id);
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_THAT(failed.message, HasSubstr("w1: crash on w1\nw2: crash on w2\nw3: crash on w3"));
+}
+
+TEST_F(SchedulerTest, AWorkerFailingSeveralTasksOfAJobIsKeptOffIt) {
+  SEEN(&worker_, &worker2_);
+  Job job = Submit("1-6", 1);
+  for (int i = 0; i < 3; ++i) {
+    Task t = MustClaim(worker_);
+    ASSERT_TRUE(scheduler_->FailTask(worker_, t.id, "CUDA error " + std::to_string(i)).ok());
+  }
+  auto blocked = *store_->ListBlocklist(job.id);
+  ASSERT_EQ(blocked.size(), 1u);
+  EXPECT_EQ(blocked[0].node_id, worker_.id);
+  EXPECT_THAT(blocked[0].reason, HasSubstr("failed 3 tasks of this job"));
+  EXPECT_THAT(blocked[0].reason, HasSubstr("CUDA error 2"));
+  // Frames 4-6 are still queued, but not for worker_; worker2_ renders them (and 1-3).
+  EXPECT_FALSE(TryClaim(worker_).has_value());
+  EXPECT_EQ(GetJob(job.id).state, JobState::kActive);
+  EXPECT_TRUE(TryClaim(worker2_).has_value());
+  // Another job is still open to worker_.
+  Job other = Submit("1", 1, 0, "other scene");
+  EXPECT_EQ(MustClaim(worker_).job_id, other.id);
+  // The owner is told.
+  bool told = false;
+  const auto events = *store_->ListEvents(alice_, job.id, 0, 1000);
+  for (const auto& e : events) {
+    told = told || (e.type == "blocklist" && e.data.find("\"worker\":\"w1\"") != std::string::npos);
+  }
+  EXPECT_TRUE(told);
+}
+
+TEST_F(SchedulerTest, WhenEveryWorkerIsKeptOffAJobItFailsWithTheirErrors) {
+  SEEN(&worker_);
+  Job job = Submit("1-6", 1);
+  for (int i = 0; i < 3; ++i) {
+    Task t = MustClaim(worker_);
+    ASSERT_TRUE(scheduler_->FailTask(worker_, t.id, "driver crash " + std::to_string(i)).ok());
+  }
+  Job failed = GetJob(job.id);
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_THAT(failed.message, HasSubstr("every available worker failed this job"));
+  EXPECT_THAT(failed.message, HasSubstr("w1: failed 3 tasks of this job; the last: driver crash 2"));
+  EXPECT_THAT(TasksOf(job.id, TaskKind::kRender, TaskState::kQueued), IsEmpty());
+}
+
+TEST_F(SchedulerTest, ARepeatedFailureReportChangesNothing) {
+  SEEN(&worker_, &worker2_);
+  Job job = Submit("1", 1);
+  Task t = MustClaim(worker_);
+  ASSERT_TRUE(scheduler_->FailTask(worker_, t.id, "crash").ok());
+  ASSERT_TRUE(scheduler_->FailTask(worker_, t.id, "crash").ok());
+  EXPECT_EQ(GetFrame(job.id, 1).failures, 1);
+  EXPECT_EQ(TasksOf(job.id, TaskKind::kRender, TaskState::kQueued).size(), 1u);
+}
+
+#undef SEEN
+
 TEST_F(SchedulerTest, FailTaskKeepsReportedFrames) {
   Job job = Submit("1-2", 2);
   Task t = MustClaim(worker_);

@@ -1,0 +1,125 @@
+// Failed renders: retries on other workers, the job blocklist, and failing a job no worker can render
+// (Flamenco's task failure and job blocklist are the model). Part of Scheduler; see scheduler.hpp.
+#include <nlohmann/json.hpp>
+
+#include "domain/state_machine.hpp"
+#include "manager/scheduler.hpp"
+#include "manager/scheduler_internal.hpp"
+
+namespace inferix::manager {
+
+using domain::FrameState;
+using domain::JobState;
+using domain::TaskKind;
+using domain::TaskState;
+using internal::Contains;
+using internal::Found;
+using internal::JobEvent;
+using internal::NotARenderTask;
+
+Result<std::vector<domain::Node>> Scheduler::EligibleWorkers(const domain::Job& job,
+                                                             const std::vector<int64_t>& excluded) {
+  auto nodes = store_.ListNodes();
+  if (!nodes) return nodes.error();
+  auto blocked = store_.ListBlocklist(job.id);
+  if (!blocked) return blocked.error();
+  const int64_t since = clock_.NowMs() - options_.lease_ms;
+  std::vector<domain::Node> out;
+  for (const auto& n : *nodes) {
+    if (n.role != domain::NodeRole::kWorker || n.banned || n.last_seen_ms < since || Contains(excluded, n.id))
+      continue;
+    bool on_list = false;
+    for (const auto& b : *blocked) on_list = on_list || b.node_id == n.id;
+    if (!on_list) out.push_back(n);
+  }
+  return out;
+}
+
+Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, const std::string& error) {
+  return store_.Transaction([&]() -> Result<void> {
+    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+    if (!task) return task.error();
+    if (task->node_id == node.id && task->state == TaskState::kFailed) return Ok();  // repeated report
+    auto held = HeldTask(node, task_id);
+    if (!held) return held.error();
+    if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
+    task->state = TaskState::kFailed;
+    task->message = error.substr(0, 4000);
+    INFERIX_TRY(store_.UpdateTask(*task));
+    if (task->level == domain::kReplicaCheck) return ReplicaEnded(*task);
+    auto job = Found(store_.GetJob(task->job_id), "job");
+    if (!job) return job.error();
+    std::vector<int> retry;
+    for (int n : task->frames) {
+      auto f = Found(store_.GetFrame(task->job_id, n), "frame");
+      if (!f) return f.error();
+      if (f->state != FrameState::kRendering || f->task_id != task_id) continue;
+      f->failures++;
+      f->errors += node.name + ": " + error.substr(0, 1000) + "\n";
+      if (f->failures >= options_.max_frame_failures) {
+        f->state = FrameState::kFailed;
+      } else {
+        retry.push_back(n);
+        auto excluded = f->excluded_nodes;
+        excluded.push_back(node.id);
+        auto others = EligibleWorkers(*job, excluded);
+        if (!others) return others.error();
+        if (!others->empty() && !Contains(f->excluded_nodes, node.id)) f->excluded_nodes.push_back(node.id);
+      }
+      INFERIX_TRY(store_.PutFrame(*f));
+    }
+    INFERIX_TRY(RequeueFrames(*job, retry, {}));
+    INFERIX_TRY(UpdateJobState(task->job_id));
+    auto now = Found(store_.GetJob(task->job_id), "job");
+    if (!now) return now.error();
+    if (domain::IsFinal(now->state)) return Ok();
+    return MaybeBlocklist(node, *now, error);
+  });
+}
+
+Result<void> Scheduler::MaybeBlocklist(const domain::Node& node, domain::Job& job, const std::string& error) {
+  auto tasks = store_.ListJobTasks(job.id);
+  if (!tasks) return tasks.error();
+  int failed = 0;
+  for (const auto& t : *tasks) {
+    if (t.kind == TaskKind::kRender && t.node_id == node.id && t.state == TaskState::kFailed &&
+        t.level != domain::kReplicaCheck)
+      ++failed;
+  }
+  if (failed < options_.blocklist_after) return Ok();
+  auto listed = store_.ListBlocklist(job.id);
+  if (!listed) return listed.error();
+  for (const auto& b : *listed) {
+    if (b.node_id == node.id) return Ok();
+  }
+  const std::string reason =
+      "failed " + std::to_string(failed) + " tasks of this job; the last: " + error.substr(0, 500);
+  INFERIX_TRY(store_.AddToBlocklist({job.id, node.id, reason, clock_.NowMs()}));
+  INFERIX_TRY(Emit(
+      job, "blocklist",
+      nlohmann::json{{"job_id", job.id}, {"worker_id", node.id}, {"worker", node.name}, {"reason", reason}}
+          .dump()));
+  auto left = EligibleWorkers(job, {});
+  if (!left) return left.error();
+  if (!left->empty()) return Ok();
+  // Nobody left to render it: waiting would be for ever, so the job fails with what each worker said.
+  auto blocked = store_.ListBlocklist(job.id);
+  if (!blocked) return blocked.error();
+  auto nodes = store_.ListNodes();
+  if (!nodes) return nodes.error();
+  job.state = JobState::kFailed;
+  job.message = "every available worker failed this job and was kept off it:\n";
+  for (const auto& b : *blocked) {
+    std::string name = "worker " + std::to_string(b.node_id);
+    for (const auto& n : *nodes) {
+      if (n.id == b.node_id) name = n.name;
+    }
+    job.message += name + ": " + b.reason + "\n";
+  }
+  job.finished_ms = clock_.NowMs();
+  INFERIX_TRY(CancelOpenTasks(job.id, "job failed"));
+  INFERIX_TRY(store_.UpdateJob(job));
+  return Emit(job, "job", JobEvent(job));
+}
+
+}  // namespace inferix::manager
