@@ -13,6 +13,7 @@
 #include "client/internal.hpp"
 #include "core/crypto.hpp"
 #include "core/files.hpp"
+#include "domain/job_compiler.hpp"
 #include "domain/model.hpp"
 #include "net/node_client.hpp"
 #include "render/blender_process.hpp"
@@ -39,10 +40,7 @@ Result<void> CheckBlendMagic(const std::filesystem::path& scene) {
   std::string head(7, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
-  const bool plain = head == "BLENDER";
-  const bool gzip = head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b';
-  const bool zstd = head.size() >= 4 && head.compare(0, 4, "\x28\xb5\x2f\xfd") == 0;
-  if (!plain && !gzip && !zstd) {
+  if (!domain::LooksLikeBlend(head)) {
     return MakeError(Errc::kInvalidArgument,
                      "preflight failed: [not_blend] " + scene.string() +
                          " is not a .blend file (plain, gzip or zstd); save the scene "

@@ -58,7 +58,9 @@ Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view
 }
 
 bool IsSafeRelativePath(std::string_view name) {
-  if (name.empty() || name.size() > 1024 || name.front() == '/') return false;
+  if (name.empty() || name.size() > 1024 || name.front() == '/' || name.back() == '/') return false;
+  // "a//b" names the same file as "a/b": two entries of one job could then claim one path.
+  if (name.find("//") != std::string_view::npos) return false;
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == '\\') return false;
   }

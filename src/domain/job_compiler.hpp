@@ -1,5 +1,6 @@
 #pragma once
 // Compiles a job into render tasks: chunks of consecutive frames of its SPEC.
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -18,6 +19,10 @@ struct CompiledJob {
   std::vector<Frame> frames;
   std::vector<Task> tasks;
 };
+
+/// True when `head`, a file's first bytes (7 are enough), starts a .blend: "BLENDER" when plain, the gzip or
+/// the zstd magic when compressed (Blender writes all three).
+bool LooksLikeBlend(std::string_view head);
 
 /// Checks a job's fields (name, files, SPEC, chunk size) and compiles it; errors name the bad field.
 Result<CompiledJob> CompileJob(const Job& job, int64_t now_ms);

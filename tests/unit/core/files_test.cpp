@@ -139,6 +139,7 @@ TEST(IsSafeRelativePath, Rejects) {
   EXPECT_FALSE(IsSafeRelativePath("./a"));
   EXPECT_FALSE(IsSafeRelativePath("a/./b"));
   EXPECT_FALSE(IsSafeRelativePath("a/"));  // trailing slash: empty last part
+  EXPECT_FALSE(IsSafeRelativePath("a//b"));  // the same file as "a/b"
   EXPECT_FALSE(IsSafeRelativePath("a\\b"));
   EXPECT_FALSE(IsSafeRelativePath("..\\x"));
   EXPECT_FALSE(IsSafeRelativePath("a\nb"));
