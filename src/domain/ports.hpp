@@ -23,6 +23,9 @@ class Store {
   virtual Result<int64_t> CreateUser(const std::string& name, const std::string& token_hash) = 0;
   virtual Result<std::optional<User>> FindUserByTokenHash(const std::string& token_hash) = 0;
   virtual Result<void> CreateEnrollment(const std::string& token_hash, NodeRole role, int64_t expires_ms) = 0;
+  /// The role of a one-time enrollment token still good at `now_ms`, without using it; nullopt when unknown,
+  /// used or expired.
+  virtual Result<std::optional<NodeRole>> FindEnrollment(const std::string& token_hash, int64_t now_ms) = 0;
   /// Marks a one-time enrollment token used and returns its role; nullopt when unknown, used or expired.
   virtual Result<std::optional<NodeRole>> ConsumeEnrollment(const std::string& token_hash,
                                                             int64_t now_ms) = 0;

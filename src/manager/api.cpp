@@ -1,12 +1,15 @@
 #include "manager/api.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "blob/signed_url.hpp"
 #include "core/crypto.hpp"
 #include "domain/frame_spec.hpp"
+#include "domain/job_compiler.hpp"
 #include "domain/state_machine.hpp"
 #include "domain/tokens.hpp"
 #include "manager/api_util.hpp"
@@ -206,6 +209,22 @@ struct Api::Impl {
     job.chunk_size = *chunk;
     job.priority = *priority;
     job.fps = *fps;
+    // The main file must be a .blend: otherwise every worker would fail on it in turn.
+    for (const auto& f : job.files) {
+      if (f.path != job.main_file) continue;
+      auto local = api.blobs_.LocalPath("files/" + f.sha256);
+      if (!local) continue;  // never uploaded: the scheduler says so
+      std::ifstream in(*local, std::ios::binary);
+      std::string head(7, '\0');
+      in.read(head.data(), static_cast<std::streamsize>(head.size()));
+      head.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+      if (in.gcount() > 0 && !domain::LooksLikeBlend(head)) {
+        return Fail(Errc::kInvalidArgument,
+                    "main file \"" + job.main_file +
+                        "\" is not a .blend file (plain, gzip or zstd); save the scene "
+                        "from Blender and upload that file");
+      }
+    }
     auto created = api.scheduler_.CreateJob(user.id, job);
     if (!created) return Fail(created.error());
     spdlog::info("job {} created by {}: {} frames {}", created->id, user.name, created->name,
@@ -345,15 +364,6 @@ struct Api::Impl {
       if (caps.contains(text) && !caps[text].is_string())
         return Fail(Errc::kInvalidArgument, std::string("capabilities.") + text + " must be a string");
     }
-    auto consumed = api.store_.ConsumeEnrollment(domain::TokenHash(*token), api.clock_.NowMs());
-    if (!consumed) return Fail(consumed.error());
-    if (!consumed->has_value()) {
-      return Fail(Errc::kUnauthenticated,
-                  "enrollment token is unknown, expired or already used; ask the operator "
-                  "for a new one (inferix admin enroll create)");
-    }
-    if (**consumed != *parsed_role)
-      return Fail(Errc::kPermissionDenied, "enrollment token is for another role");
     domain::Node node;
     node.name = *name;
     node.role = *parsed_role;
@@ -364,10 +374,34 @@ struct Api::Impl {
                                  caps.value("arch", std::string()), caps.value("device", std::string("cpu")));
     node.last_seen_ms = api.clock_.NowMs();
     std::string node_token = domain::NewToken(domain::TokenKind::kNode);
-    auto id = api.store_.CreateNode(node, domain::TokenHash(node_token));
-    if (!id) return Fail(id.error());
-    spdlog::info("{} {} registered as node {}", *role, *name, *id);
-    return Json(201, {{"node_id", *id}, {"node_token", node_token}});
+    // One transaction: a token is used up only by the node it creates (never by a refused request, nor by a
+    // crash between the two writes).
+    int64_t id = 0;
+    const std::string hash = domain::TokenHash(*token);
+    auto created = api.store_.Transaction([&]() -> Result<void> {
+      auto found = api.store_.FindEnrollment(hash, api.clock_.NowMs());
+      if (!found) return found.error();
+      if (!found->has_value()) {
+        return MakeError(Errc::kUnauthenticated,
+                         "enrollment token is unknown, expired or already used; ask the operator "
+                         "for a new one (inferix admin enroll create)");
+      }
+      if (**found != *parsed_role) {
+        return MakeError(Errc::kPermissionDenied,
+                         "enrollment token is for a " + std::string(domain::ToString(**found)) + ", not a " +
+                             *role + "; it is still good for a " + std::string(domain::ToString(**found)));
+      }
+      auto consumed = api.store_.ConsumeEnrollment(hash, api.clock_.NowMs());
+      if (!consumed) return consumed.error();
+      if (!consumed->has_value()) return MakeError(Errc::kUnauthenticated, "enrollment token already used");
+      auto made = api.store_.CreateNode(node, domain::TokenHash(node_token));
+      if (!made) return made.error();
+      id = *made;
+      return Ok();
+    });
+    if (!created) return Fail(created.error());
+    spdlog::info("{} {} registered as node {}", *role, *name, id);
+    return Json(201, {{"node_id", id}, {"node_token", node_token}});
   }
 
   HttpResponse Tasks() {

@@ -329,6 +329,17 @@ class SqliteStore final : public domain::Store {
     return s.Run();
   }
 
+  Result<std::optional<domain::NodeRole>> FindEnrollment(const std::string& token_hash,
+                                                         int64_t now_ms) override {
+    Stmt s(db_, "SELECT role FROM enrollments WHERE token_hash = ? AND used_ms = 0 AND expires_ms > ?");
+    s.Bind(token_hash).Bind(now_ms);
+    if (!s.Step()) {
+      INFERIX_TRY(s.Status());
+      return std::optional<domain::NodeRole>();
+    }
+    return domain::ParseNodeRole(s.Text(0));
+  }
+
   Result<std::optional<domain::NodeRole>> ConsumeEnrollment(const std::string& token_hash,
                                                             int64_t now_ms) override {
     std::optional<domain::NodeRole> role;
@@ -615,7 +626,7 @@ class SqliteStore final : public domain::Store {
     });
   }
 
- sqlite3* db() const { return db_; }
+  sqlite3* db() const { return db_; }
 
  private:
   sqlite3* db_;
@@ -626,9 +637,8 @@ class SqliteStore final : public domain::Store {
 
 Result<std::string> PragmaValue(domain::Store& store, const std::string& name) {
   auto* sqlite = dynamic_cast<SqliteStore*>(&store);
-  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || c == '_';
-  });
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(),
+                                                  [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
   if (sqlite == nullptr || !plain) return MakeError(Errc::kInvalidArgument, "no PRAGMA " + name + " here");
   Stmt s(sqlite->db(), ("PRAGMA " + name).c_str());
   if (!s.Step()) return MakeError(Errc::kNotFound, "PRAGMA " + name + " has no value");

@@ -434,6 +434,20 @@ TEST_F(StoreTest, EnrollmentIsOneTime) {
   EXPECT_FALSE(second->has_value());
 }
 
+TEST_F(StoreTest, FindingAnEnrollmentDoesNotUseItUp) {
+  ASSERT_TRUE(store_->CreateEnrollment("enroll-f", NodeRole::kVerifier, 10'000).ok());
+  for (int i = 0; i < 2; ++i) {
+    auto found = store_->FindEnrollment("enroll-f", 5'000);
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ(**found, NodeRole::kVerifier);
+  }
+  EXPECT_FALSE(store_->FindEnrollment("enroll-f", 10'000)->has_value());  // expired then
+  EXPECT_FALSE(store_->FindEnrollment("unknown", 0)->has_value());
+  ASSERT_TRUE(store_->ConsumeEnrollment("enroll-f", 5'000)->has_value());
+  EXPECT_FALSE(store_->FindEnrollment("enroll-f", 5'000)->has_value());  // used
+}
+
 TEST_F(StoreTest, EnrollmentExpires) {
   ASSERT_TRUE(store_->CreateEnrollment("enroll-w", NodeRole::kWorker, 10'000).ok());
   auto at_expiry = store_->ConsumeEnrollment("enroll-w", 10'000);
