@@ -1,0 +1,164 @@
+"""Issue #5, bad input and other users' work: each refused with a clear 4xx JSON error, the server stays up, and
+nothing half-written is left behind. The manager here is real, on 127.0.0.1, with a 1 MiB body limit."""
+
+import hashlib
+import json
+import os
+import socket
+import unittest
+import urllib.request
+
+from netlib import Network
+
+LIMIT = 1 << 20
+
+
+class BadInputTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.net = Network()
+        cls.net.start_manager(extra=("--max-body-bytes", str(LIMIT)))
+        cls.alice = cls.net.user_token("alice")
+        cls.bob = cls.net.user_token("bob")
+        cls.blend = b"BLENDER-v304" + os.urandom(64)  # the manager reads only the magic bytes
+        cls.blend_sha = cls.upload(cls.alice, cls.blend)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.cleanup()
+
+    @classmethod
+    def upload(cls, token, data):
+        sha = hashlib.sha256(data).hexdigest()
+        status, body = cls.net.call("PUT", "/api/v1/files/" + sha, token, body=data)
+        assert status in (200, 201), (status, body)
+        return sha
+
+    def refused(self, method, path, token, body, status=400, words=()):
+        got, answer = self.net.call(method, path, token, body=body)
+        self.assertEqual(got, status, (path, body, answer))
+        self.assertIsInstance(answer, dict, answer)
+        self.assertIn("error", answer)
+        for w in words:
+            self.assertIn(w, answer["error"]["message"])
+        return answer
+
+    def assert_server_up(self):
+        status, body = self.net.call("GET", "/api/v1/health")
+        self.assertEqual(status, 200, body)
+        self.assertIsNone(self.net.manager.poll())
+
+    def job(self, **fields):
+        body = {"name": "n", "main": "shot.blend", "frames": "1-3",
+                "files": [{"path": "shot.blend", "sha256": self.blend_sha}]}
+        body.update(fields)
+        return body
+
+    def jobs(self, token):
+        status, answer = self.net.call("GET", "/api/v1/jobs", token)
+        self.assertEqual(status, 200, answer)
+        return [j["id"] for j in answer["jobs"]]
+
+    def test_absurd_frame_specs(self):
+        before = self.jobs(self.alice)
+        for spec in ("1-1000000000", "5-1", "x0", "", "1-10x0", "1,,2", "a-b", "1-3x-1", "--5", "99999999999"):
+            with self.subTest(spec=spec):
+                self.refused("POST", "/api/v1/jobs", self.alice, self.job(frames=spec), words=("frame",))
+        self.assert_server_up()
+        self.assertEqual(self.jobs(self.alice), before)  # nothing half-created
+
+    def test_path_traversal_in_any_name(self):
+        before = self.jobs(self.alice)
+        for path in ("../shot.blend", "/etc/passwd", "tex/../../../etc/shadow", "tex//a.png", "./a.png",
+                     "a\\..\\b.png", "tex/\x00.png", ""):
+            with self.subTest(path=path):
+                files = [{"path": "shot.blend", "sha256": self.blend_sha}, {"path": path, "sha256": self.blend_sha}]
+                self.refused("POST", "/api/v1/jobs", self.alice, self.job(files=files))
+                self.refused("POST", "/api/v1/jobs", self.alice,
+                             self.job(main=path, files=[{"path": path, "sha256": self.blend_sha}]))
+        self.assertEqual(self.jobs(self.alice), before)
+        self.assert_server_up()
+
+    def test_oversized_bodies_are_refused_and_store_nothing(self):
+        data = os.urandom(LIMIT + 1)
+        sha = hashlib.sha256(data).hexdigest()
+        self.refused("PUT", "/api/v1/files/" + sha, self.alice, data, status=413)
+        status, answer = self.net.call("POST", "/api/v1/files/check", self.alice, body={"sha256": [sha]})
+        self.assertEqual((status, answer["missing"]), (200, [sha]))
+        self.assertFalse(os.path.exists(os.path.join(self.net.manager_dir, "blobs", "files", sha)))
+        big_json = json.dumps(self.job(name="x" * (LIMIT + 10))).encode()
+        self.refused("POST", "/api/v1/jobs", self.alice, big_json, status=413)
+        self.assert_server_up()
+
+    def test_malformed_json_and_wrong_types(self):
+        for raw in (b"{", b"[1,2", b"\xff\xfe", b"null", b"{\"name\": }"):
+            with self.subTest(raw=raw):
+                self.refused("POST", "/api/v1/jobs", self.alice, raw)
+        for fields in ({"frames": 5}, {"name": ["x"]}, {"chunk_size": "2"}, {"files": {"path": "a"}},
+                       {"unexpected": True}, {"format": 5}):
+            with self.subTest(fields=fields):
+                self.refused("POST", "/api/v1/jobs", self.alice, self.job(**fields))
+        body = self.job()
+        del body["frames"]
+        self.refused("POST", "/api/v1/jobs", self.alice, body, words=("missing field",))
+        self.assert_server_up()
+
+    def test_a_main_file_that_is_not_a_blend(self):
+        png = b"\x89PNG\r\n\x1a\n" + os.urandom(32)
+        sha = self.upload(self.alice, png)
+        self.refused("POST", "/api/v1/jobs", self.alice,
+                     self.job(main="shot.blend", files=[{"path": "shot.blend", "sha256": sha}]),
+                     words=("not a .blend",))
+        # Compressed .blend files are accepted: gzip and zstd magic.
+        for magic in (b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd"):
+            sha = self.upload(self.alice, magic + os.urandom(32))
+            status, job = self.net.call("POST", "/api/v1/jobs", self.alice,
+                                        body=self.job(files=[{"path": "shot.blend", "sha256": sha}]))
+            self.assertEqual(status, 201, job)
+            self.net.call("POST", "/api/v1/jobs/%d/cancel" % job["id"], self.alice, body={})
+
+    def test_a_file_never_uploaded(self):
+        self.refused("POST", "/api/v1/jobs", self.alice,
+                     self.job(files=[{"path": "shot.blend", "sha256": "e" * 64}]), words=("never uploaded",))
+
+    def test_other_users_work_is_invisible(self):
+        status, job = self.net.call("POST", "/api/v1/jobs", self.alice, body=self.job(name="alice's"))
+        self.assertEqual(status, 201, job)
+        path = "/api/v1/jobs/%d" % job["id"]
+        for method, p, body in (("GET", path, None), ("POST", path + "/cancel", {}), ("GET", path + "/outputs", None),
+                                ("GET", "/api/v1/events?job=%d" % job["id"], None)):
+            with self.subTest(method=method, path=p):
+                # The same answer as for a job that does not exist: no hint that it does.
+                self.refused(method, p, self.bob, body, status=404)
+        self.assertEqual(self.net.call("GET", "/api/v1/jobs", self.bob)[1]["jobs"], [])
+        # "Do you have this file?" never reveals that another user uploaded it.
+        status, answer = self.net.call("POST", "/api/v1/files/check", self.bob, body={"sha256": [self.blend_sha]})
+        self.assertEqual(answer["missing"], [self.blend_sha])
+        # Nor can bob use alice's file in a job without uploading it himself.
+        self.refused("POST", "/api/v1/jobs", self.bob, self.job(), words=("never uploaded",))
+        # Alice's job is untouched.
+        status, mine = self.net.call("GET", path, self.alice)
+        self.assertEqual((status, mine["state"]), (200, "queued"))
+        self.net.call("POST", path + "/cancel", self.alice, body={})
+
+    def test_a_request_cut_short_leaves_nothing(self):
+        # A body shorter than its Content-Length, then the connection closes: never stored, server up.
+        data = os.urandom(4096)
+        sha = hashlib.sha256(data).hexdigest()
+        host, port = self.net.url.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(("PUT /api/v1/files/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                       "Content-Length: %d\r\n\r\n" % (sha, self.alice, len(data))).encode() + data[:1000])
+            s.shutdown(socket.SHUT_WR)
+            try:
+                s.recv(1000)
+            except OSError:
+                pass
+        status, answer = self.net.call("POST", "/api/v1/files/check", self.alice, body={"sha256": [sha]})
+        self.assertEqual(answer["missing"], [sha])
+        self.assertFalse(os.path.exists(os.path.join(self.net.manager_dir, "blobs", "files", sha)))
+        self.assert_server_up()
+
+
+if __name__ == "__main__":
+    unittest.main()
