@@ -21,31 +21,52 @@ Result<std::string> ReadFile(const std::filesystem::path& path) {
   return ss.str();
 }
 
+namespace {
+
+// An error for a failed write of `path`; a full disk (or quota) says so, as something to fix and retry, not a
+// bug.
+Error WriteError(int err, const std::filesystem::path& path, const char* step, size_t size) {
+  if (err == ENOSPC || err == EDQUOT) {
+    return MakeError(Errc::kUnavailable, "no space left on the disk to store " + path.filename().string() +
+                                             " (" + std::to_string(size) + " bytes) in " +
+                                             path.parent_path().string() + ": free disk space and retry");
+  }
+  return MakeError(Errc::kInternal,
+                   std::string("cannot ") + step + " " + path.string() + ": " + std::strerror(err));
+}
+
+}  // namespace
+
 Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
                              std::filesystem::perms perms) {
   auto tmp = path;
   tmp += ".tmp-" + RandomHex(6);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return MakeError(Errc::kInternal, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+  if (fd < 0) return WriteError(errno, path, "create", data.size());
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      std::string err = std::strerror(errno);
+      const int err = errno;  // before close and unlink change it
       ::close(fd);
       ::unlink(tmp.c_str());
-      return MakeError(errno == ENOSPC ? Errc::kUnavailable : Errc::kInternal,
-                       "cannot write " + path.string() + ": " + err);
+      return WriteError(err, path, "write", data.size());
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
     ::unlink(tmp.c_str());
-    return MakeError(Errc::kInternal, "cannot flush " + path.string() + ": " + std::strerror(errno));
+    return WriteError(err, path, "flush", data.size());
+  }
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return WriteError(err, path, "flush", data.size());
   }
   std::error_code ec;
   std::filesystem::permissions(tmp, perms, ec);

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 import unittest
 import urllib.request
 
@@ -158,6 +159,47 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(answer["missing"], [sha])
         self.assertFalse(os.path.exists(os.path.join(self.net.manager_dir, "blobs", "files", sha)))
         self.assert_server_up()
+
+
+class FullDiskTest(unittest.TestCase):
+    """The manager's data folder on a 3 MiB tmpfs: an upload that does not fit is a clear 503, leaves no partial
+    file, and the manager keeps serving (and stores what fits once space is free)."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a small tmpfs needs root (CI runs as root)")
+        self.net = Network()
+        os.makedirs(self.net.manager_dir)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", self.net.manager_dir], check=True)
+
+    def tearDown(self):
+        self.net.stop()
+        subprocess.run(["umount", self.net.manager_dir], check=False)
+        self.net.cleanup()
+
+    def put(self, token, data):
+        sha = hashlib.sha256(data).hexdigest()
+        return sha, self.net.call("PUT", "/api/v1/files/" + sha, token, body=data)
+
+    def test_a_full_disk_is_a_clear_error_and_leaves_nothing(self):
+        self.net.start_manager()
+        token = self.net.user_token("nina")
+        _, (status, answer) = self.put(token, os.urandom(1 << 20))
+        self.assertEqual(status, 201, answer)
+        sha, (status, answer) = self.put(token, os.urandom(3 << 20))
+        self.assertEqual(status, 503, answer)
+        self.assertEqual(answer["error"]["code"], "unavailable")
+        self.assertIn("no space left on the disk", answer["error"]["message"])
+        self.assertIn("free disk space and retry", answer["error"]["message"])
+        # Nothing half-written: no object, no temporary file, and the user is told to upload it again.
+        files = os.path.join(self.net.manager_dir, "blobs", "files")
+        self.assertEqual([f for f in os.listdir(files) if sha in f or ".tmp" in f], [])
+        status, answer = self.net.call("POST", "/api/v1/files/check", token, body={"sha256": [sha]})
+        self.assertEqual((status, answer["missing"]), (200, [sha]))
+        # Still serving, and a file that fits is stored.
+        _, (status, answer) = self.put(token, os.urandom(256 << 10))
+        self.assertEqual(status, 201, answer)
+        self.assertIsNone(self.net.manager.poll())
 
 
 if __name__ == "__main__":
