@@ -1,11 +1,18 @@
 # make demo: install what is missing, build, render the example scene on a local network.
-# make test: install what is missing, build, run the whole suite (what CI runs).
+# make test: install what is missing, build, run the whole suite (what CI runs): the tests of the normal build,
+#            then test-sanitize.
+# make test-sanitize: an ASan+UBSan build with clang-16 (build-asan/): its unit tests, the integration tests that
+#            exercise the most of Inferix's own code, and each libFuzzer target for FUZZ_SECONDS.
 BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_SECONDS ?= 60
+# The integration tests run again under the sanitizers: those whose time goes to Inferix rather than to Blender.
+ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|events|faults|openapi|sandbox|skeleton)
 JOBS ?= 2
 INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
 
-.PHONY: all deps configure build test unit demo format clean
+.PHONY: all deps configure build test test-main test-sanitize configure-sanitize unit demo format clean
 
 all: build
 
@@ -18,8 +25,20 @@ configure: deps
 build: configure
 	@ninja -C $(BUILD) -j$(JOBS)
 
-test: build
+test: test-main test-sanitize
+
+test-main: build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 1500
+
+configure-sanitize: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_SANITIZE=ON -DINFERIX_FUZZ=ON \
+		-DINFERIX_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+
+test-sanitize: configure-sanitize
+	@ninja -C $(ASAN_BUILD) -j$(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -L 'unit|fuzz'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -R '$(ASAN_INTEGRATION)'
 
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure -L unit
@@ -37,4 +56,4 @@ format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(DEMO_OUT)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO_OUT)

@@ -10,6 +10,8 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libopenimageio-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-cryptography
+  # tests: the ASan+UBSan build and the libFuzzer targets (make test-sanitize)
+  clang-16 libclang-rt-16-dev
   # run time: renderer, sandbox, image tools
   blender bubblewrap openimageio-tools ffmpeg
 )

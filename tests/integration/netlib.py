@@ -95,7 +95,34 @@ class Network:
     def admin(self, *args):
         out = subprocess.run([INFERIX, "admin", *args, "--data", self.manager_dir], check=True, capture_output=True,
                              text=True)
-        return out.stdout.strip()
+        secret = out.stdout.strip()
+        self.issued = getattr(self, "issued", []) + [secret]
+        return secret
+
+    def secrets(self):
+        """Every secret of this network: user and enrollment tokens it issued, each node's token and private key,
+        the manager's URL-signing key."""
+        found = list(getattr(self, "issued", []))
+        for name in os.listdir(self.dir):
+            path = os.path.join(self.dir, name, "node.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    node = json.load(f)
+                found += [node["node_token"], node["private_key"]]
+        secret_file = os.path.join(self.manager_dir, "url-secret")
+        if os.path.exists(secret_file):
+            with open(secret_file, "rb") as f:
+                key = f.read()
+            found += [key.hex(), key.decode("latin-1")] if key else []
+        return [s for s in found if len(s) >= 16]
+
+    def assert_no_secrets(self, *texts):
+        """No secret appears in any process's log nor in `texts` (API answers, events, CLI output)."""
+        logs = [(name, self.log(name[:-4])) for name in os.listdir(self.dir) if name.endswith(".log")]
+        for where, text in logs + [("answer %d" % i, t) for i, t in enumerate(texts)]:
+            for secret in self.secrets():
+                if secret in text:
+                    raise AssertionError("a secret (%s...) appears in %s" % (secret[:6], where))
 
     def user_token(self, user):
         return self.admin("token", "create", "--user", user)
@@ -159,9 +186,25 @@ class Network:
                 p.kill()
                 p.wait()
 
+    def sanitizer_reports(self):
+        """Sanitizer findings in any process's log (the sanitizer build, make test-sanitize): a process that hit one
+        may have been stopped by the test before anyone noticed."""
+        found = []
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith(".log"):
+                text = self.log(name[:-4])
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                    if marker in text:
+                        at = text.index(marker)
+                        found.append("%s: %s" % (name, text[max(0, at - 200):at + 2000]))
+        return found
+
     def cleanup(self):
         self.stop()
+        reports = self.sanitizer_reports()
         if os.environ.get("INFERIX_KEEP_TEST_DIRS"):
             print("kept", self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer findings:\n" + "\n".join(reports))
