@@ -1,6 +1,7 @@
 """Issue #5, faults: processes really killed with SIGKILL mid-work, a manager down for a while, renders that
 fail. Nothing is lost, delivered twice or credited twice; the user sees why a job failed."""
 
+import json
 import os
 import signal
 import stat
@@ -127,6 +128,12 @@ class FaultsTest(unittest.TestCase):
         self.assertEqual(status, 200)
         accepted = sum(n["accepted"] for n in body["nodes"] if n["name"] == "worker")
         self.assertEqual(accepted, 6)
+        # Secrets never appear in logs, events or API answers (tokens, node keys, the URL-signing key).
+        r = self.net.cli(token, "status", str(job_id), "--json")
+        events = self.net.cli(token, "status", str(job_id), "--follow", "--json")
+        self.assertGreater(len(self.net.secrets()), 5)
+        self.net.assert_no_secrets(json.dumps(job), json.dumps(body), r.stdout + r.stderr,
+                                   events.stdout + events.stderr)
 
     def broken_blender(self):
         """A Blender that starts (so the node enrolls) but fails every render, as a broken GPU driver would."""
