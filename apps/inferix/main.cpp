@@ -1,5 +1,6 @@
 // inferix: one binary, one subcommand per role (DESIGN.md section 8). Wiring only.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -20,6 +21,16 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop = true; }
+
+// A manager holds one descriptor per connection (long-polling nodes and event streams stay open): raise the
+// soft limit to the hard one, as servers do, instead of refusing connections at Debian's default of 1024.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 void InstallSignalHandlers() {
   struct sigaction sa = {};
@@ -258,6 +269,7 @@ int main(int argc, char** argv) {
   }
   InstallSignalHandlers();
   if (manager->parsed()) {
+    RaiseOpenFileLimit();
     mo.data_dir = data;
     if (!ParseListen(listen, mo.host, mo.port)) {
       std::cerr << "error: --listen must be HOST:PORT, e.g. 127.0.0.1:8420\n";
