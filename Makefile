@@ -5,7 +5,7 @@
 #            exercise the most of Inferix's own code, and each libFuzzer target for FUZZ_SECONDS.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 # The integration tests run again under the sanitizers: those whose time goes to Inferix rather than to Blender.
 ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|events|faults|openapi|sandbox|skeleton)
 JOBS ?= 2
