@@ -14,6 +14,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -25,12 +26,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -40,6 +43,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 
@@ -51,6 +55,8 @@ constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr uint32_t kHeaderLimit = 64 * 1024;
 // Bounds on reading and discarding a refused request's body before closing (see LingeringClose).
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// A TLS client must finish its handshake within this.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 constexpr uint64_t kLingerBytes = 64ull << 20;
 // Errors are returned as values (as_tuple), never thrown, so a bad peer is ordinary control flow.
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
@@ -116,21 +122,33 @@ bool StatusForbidsBody(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
-// One accepted connection. Only its own coroutine and closures posted to its strand touch it.
-// TODO(issue 5): TLS would add an ssl_stream<beast::tcp_stream> alternative here; the session code below is
-// written against a generic Stream so it can serve either.
+// One accepted connection, plain or TLS. Only its own coroutine and closures posted to its strand touch it.
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)), timer(stream.get_executor()) {}
+  virtual ~Connection() = default;
   // Makes every pending and future operation fail; must run on the connection's strand.
-  void Close() {
+  virtual void Close() = 0;
+  virtual asio::any_io_executor Executor() = 0;
+};
+
+template <class Stream>
+struct BasicConnection final : Connection {
+  template <class... Args>
+  explicit BasicConnection(Args&&... args)
+      : stream(std::forward<Args>(args)...), timer(stream.get_executor()) {}
+  void Close() override {
+    auto& layer = beast::get_lowest_layer(stream);
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream.close();
+    layer.socket().shutdown(tcp::socket::shutdown_both, ec);
+    layer.close();
     timer.cancel();
   }
-  beast::tcp_stream stream;
+  asio::any_io_executor Executor() override { return stream.get_executor(); }
+  Stream stream;
   asio::steady_timer timer;
 };
+
+using PlainConnection = BasicConnection<beast::tcp_stream>;
+using TlsConnection = BasicConnection<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace
 
@@ -144,14 +162,7 @@ struct HttpServer::Impl {
   Result<void> Start() {
     std::lock_guard stop_lock(lifecycle_mu_);
     if (started_) return MakeError(Errc::kConflict, "HTTP server: Start() called twice; create a new server");
-    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
-      // TODO(issue 5): serve HTTPS. Refusing is safer than silently serving plain HTTP to a caller who asked
-      // for TLS.
-      return MakeError(
-          Errc::kInvalidArgument,
-          "HTTP server: TLS (tls_cert_file/tls_key_file) is not implemented yet (issue 5); unset "
-          "them and terminate TLS in a reverse proxy");
-    }
+    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) INFERIX_TRY(LoadTls());
     const std::string where = options_.host + ":" + std::to_string(options_.port);
     beast::error_code ec;
     tcp::resolver resolver(io_);
@@ -196,7 +207,7 @@ struct HttpServer::Impl {
       std::lock_guard lock(connections_mu_);
       stopping_ = true;
       for (const auto& connection : connections_) {
-        asio::post(connection->stream.get_executor(), [connection] { connection->Close(); });
+        asio::post(connection->Executor(), [connection] { connection->Close(); });
       }
     }
     asio::post(acceptor_.get_executor(), [this] {
@@ -251,38 +262,76 @@ struct HttpServer::Impl {
       }
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      auto connection = std::make_shared<Connection>(std::move(socket));
-      {
-        std::lock_guard lock(connections_mu_);
-        if (stopping_) co_return;
-        connections_.insert(connection);
-      }
-      asio::co_spawn(connection->stream.get_executor(), Serve(connection),
-                     [this, connection](std::exception_ptr error) {
-                       if (error) {
-                         try {
-                           std::rethrow_exception(error);
-                         } catch (const std::exception& e) {
-                           std::fprintf(stderr, "inferix http: connection failed: %s\n", e.what());
-                         } catch (...) {
-                         }
-                       }
-                       std::lock_guard lock(connections_mu_);
-                       connections_.erase(connection);
-                     });
+      const bool launched = tls_ ? Launch(std::make_shared<TlsConnection>(std::move(socket), *tls_))
+                                 : Launch(std::make_shared<PlainConnection>(std::move(socket)));
+      if (!launched) co_return;
     }
   }
 
+  // Registers a new connection (so that Stop can close it) and starts serving it; false when stopping.
+  template <class C>
+  bool Launch(std::shared_ptr<C> connection) {
+    {
+      std::lock_guard lock(connections_mu_);
+      if (stopping_) return false;
+      connections_.insert(connection);
+    }
+    asio::co_spawn(connection->stream.get_executor(), Serve(connection),
+                   [this, connection](std::exception_ptr error) {
+                     if (error) {
+                       try {
+                         std::rethrow_exception(error);
+                       } catch (const std::exception& e) {
+                         std::fprintf(stderr, "inferix http: connection failed: %s\n", e.what());
+                       } catch (...) {
+                       }
+                     }
+                     std::lock_guard lock(connections_mu_);
+                     connections_.erase(connection);
+                   });
+    return true;
+  }
+
+  // Reads the certificate chain and key for HTTPS; TLS 1.2 and later only.
+  Result<void> LoadTls() {
+    if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+      return MakeError(Errc::kInvalidArgument,
+                       "HTTPS needs both a certificate (--tls-cert) and its key (--tls-key)");
+    }
+    tls_.emplace(ssl::context::tls_server);
+    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    beast::error_code ec;
+    tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
+    if (ec) {
+      return MakeError(Errc::kInvalidArgument, "cannot use the TLS certificate " + options_.tls_cert_file +
+                                                   ": " + ec.message() + "; give a PEM certificate chain");
+    }
+    tls_->use_private_key_file(options_.tls_key_file, ssl::context::pem, ec);
+    if (ec) {
+      return MakeError(Errc::kInvalidArgument, "cannot use the TLS key " + options_.tls_key_file + ": " +
+                                                   ec.message() + "; give the certificate's PEM private key");
+    }
+    return Ok();
+  }
+
   // Serves one connection: requests one after another while the client keeps the connection alive.
-  asio::awaitable<void> Serve(std::shared_ptr<Connection> connection) {
+  template <class C>
+  asio::awaitable<void> Serve(std::shared_ptr<C> connection) {
     auto& stream = connection->stream;
+    auto& layer = beast::get_lowest_layer(stream);
+    if constexpr (std::is_same_v<C, TlsConnection>) {
+      layer.expires_after(kHandshakeTimeout);
+      auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
+      if (ec) co_return;  // not TLS, a certificate the client refused, or too slow: nothing to answer
+    }
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(kHeaderLimit);
       parser.body_limit(options_.max_body_bytes);
 
-      stream.expires_after(kIdleTimeout);
+      layer.expires_after(kIdleTimeout);
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
       if (ec) {
         co_await ReplyToReadError(stream, ec, 11);
@@ -297,14 +346,14 @@ struct HttpServer::Impl {
         if (wec) co_return;
       }
       while (!parser.is_done()) {
-        stream.expires_after(kIdleTimeout);
+        layer.expires_after(kIdleTimeout);
         auto [bec, bn] = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
         if (bec) {
           co_await ReplyToReadError(stream, bec, version);
           co_return;
         }
       }
-      stream.expires_never();
+      layer.expires_never();
 
       bool keep_alive = parser.get().keep_alive();
       HttpRequest request;
@@ -322,7 +371,7 @@ struct HttpServer::Impl {
       }
       if (!keep_alive) {
         beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        layer.socket().shutdown(tcp::socket::shutdown_send, ignored);
         co_return;
       }
     }
@@ -394,7 +443,8 @@ struct HttpServer::Impl {
   }
 
   // Calls the handler, waiting between calls while it asks for a long-poll retry. nullopt: send nothing.
-  asio::awaitable<std::optional<HttpResponse>> Respond(Connection& connection, const HttpRequest& request,
+  template <class C>
+  asio::awaitable<std::optional<HttpResponse>> Respond(C& connection, const HttpRequest& request,
                                                        bool watch_client) {
     for (;;) {
       HttpResponse response = co_await RunHandler(request);
@@ -523,6 +573,7 @@ struct HttpServer::Impl {
 
   std::mutex connections_mu_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
+  std::optional<ssl::context> tls_;  // set when serving HTTPS
 
   std::thread handler_thread_;
   std::vector<std::thread> io_threads_;

@@ -20,7 +20,7 @@ struct ServerOptions {
   uint16_t port = 0;                     ///< 0: any free port (see HttpServer::port())
   uint64_t max_body_bytes = 1ull << 30;  ///< larger bodies get 413 with a JSON error
   int io_threads = 1;
-  std::string tls_cert_file;  ///< both set: serve HTTPS (issue 5)
+  std::string tls_cert_file;  ///< both set: serve HTTPS (PEM certificate chain and key)
   std::string tls_key_file;
 };
 

@@ -51,6 +51,7 @@ class Network:
         self.heartbeat_ms = heartbeat_ms
         self.url = None
         self.manager = None
+        self.ssl_context = None  # for a manager serving HTTPS: an ssl.SSLContext trusting its CA
 
     def start_manager(self, extra=None):
         if extra is None:
@@ -150,7 +151,7 @@ class Network:
             headers["Authorization"] = "Bearer " + token
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context) as r:
                 raw = r.read()
                 return r.status, (json.loads(raw) if raw else None)
         except urllib.error.HTTPError as e:
