@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libopenimageio-dev
   # tests
-  libgtest-dev libgmock-dev python3 python3-cryptography
+  libgtest-dev libgmock-dev python3 python3-cryptography openssl
   # tests: the ASan+UBSan build and the libFuzzer targets (make test-sanitize)
   clang-16 libclang-rt-16-dev
   # run time: renderer, sandbox, image tools
