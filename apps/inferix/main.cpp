@@ -212,6 +212,15 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"worker", "verifier"}));
   enroll_create->add_option("--ttl", ttl_s, "seconds the token stays valid");
+  std::string node_ref;
+  std::string reason;
+  auto* node_cmd = admin->add_subcommand("node", "enrolled workers and verifiers");
+  node_cmd->require_subcommand(1);
+  auto* node_revoke =
+      node_cmd->add_subcommand("revoke", "refuse every later call of a node (its token and key)");
+  node_revoke->add_option("--data", data, "the manager's data folder")->required();
+  node_revoke->add_option("--node", node_ref, "the node's name or id")->required();
+  node_revoke->add_option("--reason", reason, "why, shown to the node");
 
   // user commands
   inferix::client::SubmitOptions so;
@@ -259,6 +268,12 @@ int main(int argc, char** argv) {
     auto t = inferix::manager::CreateUserToken(data, user);
     if (!t) return Report(t.error());
     std::cout << *t << "\n";
+    return 0;
+  }
+  if (node_revoke->parsed()) {
+    auto done = inferix::manager::RevokeNode(data, node_ref, reason);
+    if (!done) return Report(done.error());
+    std::cout << *done << "\n";
     return 0;
   }
   if (enroll_create->parsed()) {

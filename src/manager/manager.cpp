@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "blob/fs_blob_store.hpp"
 #include "core/crypto.hpp"
@@ -162,6 +163,29 @@ Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir,
   INFERIX_TRY(
       (*store)->CreateEnrollment(domain::TokenHash(token), *parsed, SystemClock().NowMs() + ttl_s * 1000));
   return token;
+}
+
+Result<std::string> RevokeNode(const std::filesystem::path& data_dir, const std::string& node,
+                               const std::string& reason) {
+  auto store = OpenStore(data_dir);
+  if (!store) return store.error();
+  auto nodes = (*store)->ListNodes();
+  if (!nodes) return nodes.error();
+  std::vector<domain::Node> matches;
+  for (const auto& n : *nodes) {
+    if (n.name == node || std::to_string(n.id) == node) matches.push_back(n);
+  }
+  if (matches.empty()) return MakeError(Errc::kNotFound, "no node named or numbered \"" + node + "\"");
+  if (matches.size() > 1) {
+    return MakeError(Errc::kInvalidArgument, std::to_string(matches.size()) + " nodes are named \"" + node +
+                                                 "\"; give the node's id (GET /api/v1/workers)");
+  }
+  domain::Node n = matches.front();
+  n.banned = true;
+  n.ban_reason = "revoked by the operator" + (reason.empty() ? std::string() : ": " + reason);
+  INFERIX_TRY((*store)->UpdateNode(n));
+  return std::string(domain::ToString(n.role)) + " " + n.name + " (node " + std::to_string(n.id) +
+         ") revoked";
 }
 
 }  // namespace inferix::manager

@@ -43,4 +43,9 @@ Result<std::string> CreateUserToken(const std::filesystem::path& data_dir, const
 Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir, const std::string& role,
                                           int64_t ttl_s);
 
+/// Revokes a node (by id or name) on the manager's data folder: every later call of the node is refused (403,
+/// with the reason), as for a ban; its leases end when they expire. Returns the node's description.
+Result<std::string> RevokeNode(const std::filesystem::path& data_dir, const std::string& node,
+                               const std::string& reason);
+
 }  // namespace inferix::manager

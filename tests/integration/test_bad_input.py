@@ -142,6 +142,26 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual((status, mine["state"]), (200, "queued"))
         self.net.call("POST", path + "/cancel", self.alice, body={})
 
+    def test_a_revoked_node_is_refused(self):
+        status, node = self.net.call("POST", "/api/v1/nodes/register", body={
+            "enrollment_token": self.net.enroll("worker"), "name": "to-revoke", "role": "worker",
+            "public_key": "cd" * 32, "capabilities": {}})
+        self.assertEqual(status, 201, node)
+        token = node["node_token"]
+        # Authenticated: a task it does not hold is 404, not 401 or 403.
+        self.refused("POST", "/api/v1/tasks/999999/heartbeat", token, {}, status=404)
+        out = self.net.admin("node", "revoke", "--node", "to-revoke", "--reason", "machine stolen")
+        self.assertIn("revoked", out)
+        # The running manager refuses it from the next call on, and says why.
+        answer = self.refused("POST", "/api/v1/tasks/claim", token, {}, status=403,
+                              words=("revoked by the operator: machine stolen",))
+        self.assertEqual(answer["error"]["code"], "permission_denied")
+        # An unknown node is a clear error.
+        r = subprocess.run([os.environ.get("INFERIX_BIN", "inferix"), "admin", "node", "revoke", "--data",
+                            self.net.manager_dir, "--node", "no-such-node"], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no node named", r.stdout + r.stderr)
+
     def test_a_request_cut_short_leaves_nothing(self):
         # A body shorter than its Content-Length, then the connection closes: never stored, server up.
         data = os.urandom(4096)
