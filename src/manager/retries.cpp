@@ -1,5 +1,6 @@
 // Failed renders: retries on other workers, the job blocklist, and failing a job no worker can render
 // (Flamenco's task failure and job blocklist are the model). Part of Scheduler; see scheduler.hpp.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "domain/state_machine.hpp"
@@ -37,11 +38,10 @@ Result<std::vector<domain::Node>> Scheduler::EligibleWorkers(const domain::Job& 
 
 Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, const std::string& error) {
   return store_.Transaction([&]() -> Result<void> {
-    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
-    if (!task) return task.error();
-    if (task->node_id == node.id && task->state == TaskState::kFailed) return Ok();  // repeated report
-    auto held = HeldTask(node, task_id);
-    if (!held) return held.error();
+    auto ending = EndingTask(node, task_id, TaskState::kFailed);
+    if (!ending) return ending.error();
+    if (!ending->has_value()) return Ok();  // repeated report
+    auto task = &**ending;
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     task->state = TaskState::kFailed;
     task->message = error.substr(0, 4000);
@@ -49,6 +49,9 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
     if (task->level == domain::kReplicaCheck) return ReplicaEnded(*task);
     auto job = Found(store_.GetJob(task->job_id), "job");
     if (!job) return job.error();
+    // Live workers other than this one; a frame is kept off this worker only while one of them can take it.
+    auto others = EligibleWorkers(*job, {node.id});
+    if (!others) return others.error();
     std::vector<int> retry;
     for (int n : task->frames) {
       auto f = Found(store_.GetFrame(task->job_id, n), "frame");
@@ -60,11 +63,10 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
         f->state = FrameState::kFailed;
       } else {
         retry.push_back(n);
-        auto excluded = f->excluded_nodes;
-        excluded.push_back(node.id);
-        auto others = EligibleWorkers(*job, excluded);
-        if (!others) return others.error();
-        if (!others->empty() && !Contains(f->excluded_nodes, node.id)) f->excluded_nodes.push_back(node.id);
+        const bool someone_else = std::any_of(others->begin(), others->end(), [&](const domain::Node& o) {
+          return !Contains(f->excluded_nodes, o.id);
+        });
+        if (someone_else && !Contains(f->excluded_nodes, node.id)) f->excluded_nodes.push_back(node.id);
       }
       INFERIX_TRY(store_.PutFrame(*f));
     }
@@ -94,7 +96,8 @@ Result<void> Scheduler::MaybeBlocklist(const domain::Node& node, domain::Job& jo
   }
   const std::string reason =
       "failed " + std::to_string(failed) + " tasks of this job; the last: " + error.substr(0, 500);
-  INFERIX_TRY(store_.AddToBlocklist({job.id, node.id, reason, clock_.NowMs()}));
+  listed->push_back({job.id, node.id, reason, clock_.NowMs()});
+  INFERIX_TRY(store_.AddToBlocklist(listed->back()));
   INFERIX_TRY(Emit(
       job, "blocklist",
       nlohmann::json{{"job_id", job.id}, {"worker_id", node.id}, {"worker", node.name}, {"reason", reason}}
@@ -103,13 +106,11 @@ Result<void> Scheduler::MaybeBlocklist(const domain::Node& node, domain::Job& jo
   if (!left) return left.error();
   if (!left->empty()) return Ok();
   // Nobody left to render it: waiting would be for ever, so the job fails with what each worker said.
-  auto blocked = store_.ListBlocklist(job.id);
-  if (!blocked) return blocked.error();
   auto nodes = store_.ListNodes();
   if (!nodes) return nodes.error();
   job.state = JobState::kFailed;
   job.message = "every available worker failed this job and was kept off it:\n";
-  for (const auto& b : *blocked) {
+  for (const auto& b : *listed) {
     std::string name = "worker " + std::to_string(b.node_id);
     for (const auto& n : *nodes) {
       if (n.id == b.node_id) name = n.name;

@@ -22,6 +22,15 @@ using internal::JobEvent;
 
 using internal::NotARenderTask;
 
+namespace {
+
+Error NotHeld(int64_t task_id) {
+  return MakeError(Errc::kConflict, "task " + std::to_string(task_id) +
+                                        " is not leased to this node any more; drop it and claim another");
+}
+
+}  // namespace
+
 Result<void> Scheduler::Emit(const domain::Job& job, const std::string& type, const std::string& data_json) {
   domain::Event e;
   e.user_id = job.user_id;
@@ -74,15 +83,7 @@ Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::s
   domain::Job job = job_in;
   if (domain::IsFinal(job.state)) return job;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
-    auto tasks = store_.ListJobTasks(job.id);
-    if (!tasks) return tasks.error();
-    for (auto& t : *tasks) {
-      if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
-        t.state = TaskState::kCanceled;
-        t.message = why;
-        INFERIX_TRY(store_.UpdateTask(t));
-      }
-    }
+    INFERIX_TRY(CancelOpenTasks(job.id, why));
     auto frames = store_.ListFrames(job.id);
     if (!frames) return frames.error();
     for (auto& f : *frames) {
@@ -191,11 +192,17 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
 Result<domain::Task> Scheduler::HeldTask(const domain::Node& node, int64_t task_id) {
   auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
   if (!task) return task.error();
-  if (task->node_id != node.id || task->state != TaskState::kActive) {
-    return MakeError(Errc::kConflict, "task " + std::to_string(task_id) +
-                                          " is not leased to this node any more; drop it and claim another");
-  }
+  if (task->node_id != node.id || task->state != TaskState::kActive) return NotHeld(task_id);
   return task;
+}
+
+Result<std::optional<domain::Task>> Scheduler::EndingTask(const domain::Node& node, int64_t task_id,
+                                                          TaskState ended) {
+  auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+  if (!task) return task.error();
+  if (task->node_id == node.id && task->state == ended) return std::optional<domain::Task>();
+  if (task->node_id != node.id || task->state != TaskState::kActive) return NotHeld(task_id);
+  return std::optional<domain::Task>(std::move(*task));
 }
 
 Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t task_id) {
@@ -388,11 +395,10 @@ Result<void> Scheduler::CancelOpenTasks(int64_t job_id, const std::string& why) 
 
 Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) {
   return store_.Transaction([&]() -> Result<void> {
-    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
-    if (!task) return task.error();
-    if (task->node_id == node.id && task->state == TaskState::kDone) return Ok();  // repeated report
-    auto held = HeldTask(node, task_id);
-    if (!held) return held.error();
+    auto ending = EndingTask(node, task_id, TaskState::kDone);
+    if (!ending) return ending.error();
+    if (!ending->has_value()) return Ok();  // repeated report
+    auto task = &**ending;
     // A verify task ends only with a verdict: ending it here would leave its frame verifying for ever.
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     if (task->level == domain::kReplicaCheck) {

@@ -108,6 +108,10 @@ class Scheduler {
 
   /// Checks that the node holds an active lease on the task.
   Result<domain::Task> HeldTask(const domain::Node& node, int64_t task_id);
+  /// The task a node reports the end of: nullopt when the node already ended it in state `ended` (a repeated
+  /// report, answered as the first was); kNotFound, or kConflict when the node does not hold its lease.
+  Result<std::optional<domain::Task>> EndingTask(const domain::Node& node, int64_t task_id,
+                                                 domain::TaskState ended);
   const SchedulerOptions& options() const { return options_; }
 
  private:

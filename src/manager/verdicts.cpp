@@ -24,11 +24,10 @@ using internal::ParseObject;
 Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task_id,
                                       const VerdictReport& report) {
   return store_.Transaction([&]() -> Result<void> {
-    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
-    if (!task) return task.error();
-    if (task->node_id == verifier.id && task->state == TaskState::kDone) return Ok();  // repeated report
-    auto held = HeldTask(verifier, task_id);
-    if (!held) return held.error();
+    auto ending = EndingTask(verifier, task_id, TaskState::kDone);
+    if (!ending) return ending.error();
+    if (!ending->has_value()) return Ok();  // repeated report
+    auto task = &**ending;
     if (task->kind != TaskKind::kVerify) return MakeError(Errc::kInvalidArgument, "not a verification task");
     const std::string& verdict = report.verdict;
     if (verdict != "accepted" && verdict != "rejected" && verdict != "inconclusive") {

@@ -13,8 +13,8 @@ namespace inferix::store {
 Result<std::unique_ptr<domain::Store>> OpenSqliteStore(const std::filesystem::path& path);
 
 /// The value of a PRAGMA (lower-case letters and '_' only) on the store's own connection, e.g.
-/// "synchronous" (2: FULL) or "journal_mode" ("wal"): durability is per connection, so only the store can say.
-/// kInvalidArgument for another kind of store or name.
+/// "synchronous" (2: FULL) or "journal_mode" ("wal"): durability is per connection, so only the store can
+/// say. kInvalidArgument for another kind of store or name.
 Result<std::string> PragmaValue(domain::Store& store, const std::string& name);
 
 /// The schema version this build migrates to.

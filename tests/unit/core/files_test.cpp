@@ -138,7 +138,7 @@ TEST(IsSafeRelativePath, Rejects) {
   EXPECT_FALSE(IsSafeRelativePath("."));
   EXPECT_FALSE(IsSafeRelativePath("./a"));
   EXPECT_FALSE(IsSafeRelativePath("a/./b"));
-  EXPECT_FALSE(IsSafeRelativePath("a/"));  // trailing slash: empty last part
+  EXPECT_FALSE(IsSafeRelativePath("a/"));    // trailing slash: empty last part
   EXPECT_FALSE(IsSafeRelativePath("a//b"));  // the same file as "a/b"
   EXPECT_FALSE(IsSafeRelativePath("a\\b"));
   EXPECT_FALSE(IsSafeRelativePath("..\\x"));

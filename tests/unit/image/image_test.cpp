@@ -13,40 +13,15 @@
 #include <random>
 #include <string>
 #include <vector>
+#include "image_files.hpp"
 
 namespace inferix::image {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ImageTest : public ::testing::Test {
+class ImageTest : public testing::ImageFilesTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "inferix_image_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // Writes `pixels` (float, interleaved) stored as `type`.
-  fs::path Write(const std::string& name, int w, int h, int nch, OIIO::TypeDesc type,
-                 const std::vector<float>& pixels, int quality = 0) {
-    fs::path p = dir_ / name;
-    auto out = OIIO::ImageOutput::create(p.string());
-    EXPECT_TRUE(out) << OIIO::geterror();
-    if (!out) return p;
-    OIIO::ImageSpec spec(w, h, nch, type);
-    if (quality > 0) spec.attribute("Compression", "jpeg:" + std::to_string(quality));
-    spec.attribute("oiio:UnassociatedAlpha", 1);  // store `pixels` as given, not un-premultiplied
-    EXPECT_TRUE(out->open(p.string(), spec)) << out->geterror();
-    EXPECT_TRUE(out->write_image(OIIO::TypeDesc::FLOAT, pixels.data())) << out->geterror();
-    EXPECT_TRUE(out->close()) << out->geterror();
-    return p;
-  }
-
   fs::path WriteBytes(const std::string& name, const std::string& bytes) {
     fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary) << bytes;
@@ -65,8 +40,6 @@ class ImageTest : public ::testing::Test {
     for (auto& x : v) x = static_cast<float>(d(gen)) / static_cast<float>(levels);
     return v;
   }
-
-  fs::path dir_;
 };
 
 Image Make(int w, int h, int nch, float value) {

@@ -3,7 +3,6 @@
 
 #include <OpenImageIO/imageio.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -11,38 +10,15 @@
 #include <vector>
 
 #include "image/image.hpp"
+#include "image_files.hpp"
 
 namespace inferix::image {
 namespace {
 
 namespace fs = std::filesystem;
 
-class PreviewTest : public ::testing::Test {
+class PreviewTest : public testing::ImageFilesTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "inferix_preview_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  fs::path Write(const std::string& name, int w, int h, int nch, OIIO::TypeDesc type,
-                 const std::vector<float>& pixels) {
-    fs::path p = dir_ / name;
-    auto out = OIIO::ImageOutput::create(p.string());
-    EXPECT_TRUE(out) << OIIO::geterror();
-    if (!out) return p;
-    OIIO::ImageSpec spec(w, h, nch, type);
-    spec.attribute("oiio:UnassociatedAlpha", 1);
-    EXPECT_TRUE(out->open(p.string(), spec)) << out->geterror();
-    EXPECT_TRUE(out->write_image(OIIO::TypeDesc::FLOAT, pixels.data())) << out->geterror();
-    EXPECT_TRUE(out->close()) << out->geterror();
-    return p;
-  }
-
   // Writes a preview of `input` and reads it back.
   Image Preview(const fs::path& input, int max_size) {
     const auto out = dir_ / (input.stem().string() + "-preview.png");
@@ -53,8 +29,6 @@ class PreviewTest : public ::testing::Test {
     EXPECT_FALSE(fs::exists(dir_ / (out.filename().string() + ".tmp.png")));
     return img ? *img : Image{};
   }
-
-  fs::path dir_;
 };
 
 TEST_F(PreviewTest, ShrinksToTheLongerSideKeepingTheAspect) {
