@@ -12,11 +12,19 @@ packages=(
   libgtest-dev libgmock-dev python3 python3-cryptography openssl
   # tests: the ASan+UBSan build and the libFuzzer targets (make test-sanitize)
   clang-16 libclang-rt-16-dev
+  # tests: the add-on in a real Blender window (Xvfb, Mesa's software OpenGL) and the dashboard in a real
+  # browser (Debian's Chromium driven by playwright-core from npm, tests/browser)
+  xvfb xauth libgl1-mesa-dri x11-utils chromium
   # run time: renderer, sandbox, image tools
   blender bubblewrap openimageio-tools ffmpeg
 )
 
 missing=()
+# Node.js and npm: Debian's, unless a node with its own npm is already there (nodesource's nodejs bundles npm and
+# conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
