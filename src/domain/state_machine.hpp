@@ -1,5 +1,6 @@
 #pragma once
 // The frame and job state machines: which changes are allowed, and what a job's state is given its frames.
+#include <optional>
 #include <vector>
 
 #include "domain/model.hpp"
@@ -20,6 +21,10 @@ struct FrameCounts {
 };
 /// Counts frames by state.
 FrameCounts CountFrames(const std::vector<Frame>& frames);
+
+/// Seconds until every open frame (queued, rendering, verifying) is delivered, at the rate frames were
+/// delivered since the job was created; nullopt until a frame is delivered or when none is open.
+std::optional<double> EstimateSecondsLeft(const FrameCounts& counts, int64_t created_ms, int64_t now_ms);
 
 /// A job's state from its frames: final states stay; any failed frame fails the job; all delivered completes
 /// it; any frame past queued makes it active.

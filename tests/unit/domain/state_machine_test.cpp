@@ -147,5 +147,29 @@ TEST(DeriveJobState, CanceledFramesDoNotComplete) {
   EXPECT_EQ(DeriveJobState(JobState::kActive, Counts(0, 0, 0, 5, 0, 5)), JobState::kActive);
 }
 
+TEST(EstimateSecondsLeft, OpenFramesAtTheDeliveredRate) {
+  FrameCounts c;
+  c.delivered = 4;
+  c.queued = 6;
+  c.rendering = 1;
+  c.verifying = 1;
+  // 4 frames in 20 s: 5 s a frame, 8 open frames.
+  auto eta = EstimateSecondsLeft(c, 1'000, 21'000);
+  ASSERT_TRUE(eta.has_value());
+  EXPECT_DOUBLE_EQ(*eta, 40.0);
+}
+
+TEST(EstimateSecondsLeft, UnknownBeforeTheFirstFrameAndNoneWhenNothingIsOpen) {
+  FrameCounts c;
+  c.queued = 3;
+  EXPECT_FALSE(EstimateSecondsLeft(c, 0, 10'000).has_value());
+  c.queued = 0;
+  c.delivered = 3;
+  c.failed = 1;
+  EXPECT_FALSE(EstimateSecondsLeft(c, 0, 10'000).has_value());
+  c.queued = 1;
+  EXPECT_FALSE(EstimateSecondsLeft(c, 10'000, 10'000).has_value());  // no time has passed
+}
+
 }  // namespace
 }  // namespace inferix::domain
