@@ -22,6 +22,12 @@ class Store {
   // Users and credentials.
   virtual Result<int64_t> CreateUser(const std::string& name, const std::string& token_hash) = 0;
   virtual Result<std::optional<User>> FindUserByTokenHash(const std::string& token_hash) = 0;
+  /// Browser sessions (the dashboard's cookie), by the hash of their secret.
+  virtual Result<void> CreateSession(const std::string& token_hash, int64_t user_id, int64_t expires_ms) = 0;
+  /// The session's user while it has not expired.
+  virtual Result<std::optional<User>> FindUserBySession(const std::string& token_hash, int64_t now_ms) = 0;
+  /// Ends a session, and removes every expired one.
+  virtual Result<void> DeleteSession(const std::string& token_hash, int64_t now_ms) = 0;
   virtual Result<void> CreateEnrollment(const std::string& token_hash, NodeRole role, int64_t expires_ms) = 0;
   /// The role of a one-time enrollment token still good at `now_ms`, without using it; nullopt when unknown,
   /// used or expired.
@@ -81,6 +87,8 @@ class Store {
   // Events, kept so a client that reconnects with the last id it saw misses nothing, across restarts too.
   virtual Result<int64_t> AppendEvent(const Event& event) = 0;
   /// The user's events after `after_id`, of one job when `job_id` is not 0, oldest first.
+  /// The id of the user's latest event (0 when none): where a new event stream starts.
+  virtual Result<int64_t> LastEventId(int64_t user_id) = 0;
   virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id,
                                                 int limit) = 0;
 };

@@ -137,6 +137,13 @@ CREATE TABLE job_blocklist (
   PRIMARY KEY (job_id, node_id)
 );
 )sql"},
+      {5, R"sql(
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  expires_ms INTEGER NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -322,6 +322,27 @@ class SqliteStore final : public domain::Store {
     return QueryOne<domain::User>(s, [](const Stmt& r) { return domain::User{r.Int(0), r.Text(1)}; });
   }
 
+  Result<void> CreateSession(const std::string& token_hash, int64_t user_id, int64_t expires_ms) override {
+    Stmt s(db_, "INSERT INTO sessions (token_hash, user_id, expires_ms) VALUES (?, ?, ?)");
+    s.Bind(token_hash).Bind(user_id).Bind(expires_ms);
+    return s.Run();
+  }
+
+  Result<std::optional<domain::User>> FindUserBySession(const std::string& token_hash,
+                                                        int64_t now_ms) override {
+    Stmt s(db_,
+           "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id "
+           "WHERE s.token_hash = ? AND s.expires_ms > ?");
+    s.Bind(token_hash).Bind(now_ms);
+    return QueryOne<domain::User>(s, [](const Stmt& r) { return domain::User{r.Int(0), r.Text(1)}; });
+  }
+
+  Result<void> DeleteSession(const std::string& token_hash, int64_t now_ms) override {
+    Stmt s(db_, "DELETE FROM sessions WHERE token_hash = ? OR expires_ms <= ?");
+    s.Bind(token_hash).Bind(now_ms);
+    return s.Run();
+  }
+
   Result<void> CreateEnrollment(const std::string& token_hash, domain::NodeRole role,
                                 int64_t expires_ms) override {
     Stmt s(db_, "INSERT INTO enrollments (token_hash, role, expires_ms) VALUES (?, ?, ?)");
@@ -593,6 +614,14 @@ class SqliteStore final : public domain::Store {
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
+  Result<int64_t> LastEventId(int64_t user_id) override {
+    Stmt s(db_, "SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?");
+    s.Bind(user_id);
+    auto id = QueryOne<int64_t>(s, [](const Stmt& r) { return r.Int(0); });
+    if (!id) return id.error();
+    return id->value_or(0);
+  }
+
   Result<std::vector<domain::Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id,
                                                 int limit) override {
     Stmt s(

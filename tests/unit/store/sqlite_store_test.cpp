@@ -152,6 +152,37 @@ class StoreTest : public ::testing::Test {
   int64_t alice_ = 0;
 };
 
+// ---- Sessions and events ---------------------------------------------------------------------------------
+
+TEST_F(StoreTest, SessionsFindTheirUserUntilTheyExpireOrEnd) {
+  ASSERT_TRUE(store_->CreateSession("s1", alice_, 10'000).ok());
+  ASSERT_TRUE(store_->CreateSession("s2", alice_, 5'000).ok());
+  auto found = store_->FindUserBySession("s1", 9'999);
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, alice_);
+  EXPECT_EQ((*found)->name, "alice");
+  EXPECT_FALSE(store_->FindUserBySession("s1", 10'000)->has_value());  // expired
+  EXPECT_FALSE(store_->FindUserBySession("nope", 0)->has_value());
+  // Signing out ends that session and sweeps the expired ones, not the others.
+  ASSERT_TRUE(store_->CreateSession("s3", alice_, 20'000).ok());
+  ASSERT_TRUE(store_->DeleteSession("s1", 6'000).ok());
+  EXPECT_FALSE(store_->FindUserBySession("s1", 6'000)->has_value());
+  EXPECT_TRUE(store_->FindUserBySession("s3", 6'000)->has_value());
+  EXPECT_FALSE(store_->FindUserBySession("s2", 0)->has_value());  // removed as expired
+}
+
+TEST_F(StoreTest, LastEventIdIsTheUsersOwn) {
+  const int64_t bob = *store_->CreateUser("bob", "hash-bob");
+  EXPECT_EQ(*store_->LastEventId(alice_), 0);
+  const int64_t job = NewJob();
+  auto a = store_->AppendEvent({0, alice_, job, "job", "{}", 1});
+  auto b = store_->AppendEvent({0, bob, 0, "job", "{}", 2});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*store_->LastEventId(alice_), *a);
+  EXPECT_EQ(*store_->LastEventId(bob), *b);
+}
+
 // ---- Migrations and files -------------------------------------------------------------------------------
 
 TEST(SqliteStoreFile, MigrationsCreateTheSchema) {
