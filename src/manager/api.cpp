@@ -14,6 +14,7 @@
 #include "domain/tokens.hpp"
 #include "manager/api_util.hpp"
 #include "manager/codec.hpp"
+#include "manager/dashboard.hpp"
 
 namespace inferix::manager {
 
@@ -32,12 +33,25 @@ struct Api::Impl {
     return blob::SignedPath(api.options_.url_secret, method, key, NowS() + api.options_.url_ttl_s);
   }
 
+  // The user, by the API token (Authorization: Bearer) or by the dashboard's session cookie. A request that
+  // changes state with the cookie must come from the dashboard's own page.
   Result<domain::User> User() {
     const std::string header = req.Header("authorization");
+    const std::string session = SessionCookie(req);
+    if (header.empty() && !session.empty()) {
+      auto user = api.store_.FindUserBySession(domain::TokenHash(session), api.clock_.NowMs());
+      if (!user) return user.error();
+      if (!user->has_value())
+        return MakeError(Errc::kUnauthenticated, "your session has ended; sign in again with your API token");
+      if (req.method != "GET" && req.method != "HEAD" && !IsSameOrigin(req))
+        return MakeError(Errc::kPermissionDenied, "a request from another site cannot use your session");
+      return **user;
+    }
     auto token = domain::BearerToken(header);
     if (domain::TokenKindOf(token) != domain::TokenKind::kUser) {
       return MakeError(Errc::kUnauthenticated,
-                       "a user API token is required: send Authorization: Bearer <token>");
+                       "a user API token is required: send Authorization: Bearer <token>, or sign in to the "
+                       "dashboard");
     }
     auto user = api.store_.FindUserByTokenHash(domain::TokenHash(token));
     if (!user) return user.error();
@@ -80,20 +94,26 @@ struct Api::Impl {
     if (n >= 1 && parts[0] == "blobs") return Blob();
     if (n == 2 && parts[0] == "nodes" && parts[1] == "register" && m == "POST") return Register();
     if (n >= 1 && parts[0] == "tasks") return Tasks();
+    if (n == 1 && parts[0] == "session" && m == "POST") return SignIn();
+    if (n == 1 && parts[0] == "session" && m == "GET") return SessionInfo();
     auto user = User();
     if (!user) return Fail(user.error());
-    if (n == 1 && parts[0] == "whoami" && m == "GET")
-      return Json(200, {{"id", user->id}, {"name", user->name}});
+    if (n == 1 && parts[0] == "session" && m == "DELETE") return SignOut();
+    if (n == 1 && parts[0] == "whoami" && m == "GET") {
+      auto last = api.store_.LastEventId(user->id);
+      if (!last) return Fail(last.error());
+      return Json(200, {{"id", user->id}, {"name", user->name}, {"last_event_id", *last}});
+    }
     if (n == 2 && parts[0] == "files" && parts[1] == "check" && m == "POST") return CheckFiles(*user);
     if (n == 2 && parts[0] == "files" && m == "PUT") return UploadFile(*user, parts[1]);
     if (n == 1 && parts[0] == "jobs" && m == "POST") return CreateJob(*user);
     if (n == 1 && parts[0] == "jobs" && m == "GET") return ListJobs(*user);
-    if (n == 1 && parts[0] == "workers" && m == "GET") return ListNodes();
+    if (n == 1 && parts[0] == "workers" && m == "GET") return ListNodes(*user);
     if (n == 1 && parts[0] == "events" && m == "GET") return Events(*user);
     if (n >= 2 && parts[0] == "jobs") {
       auto job = OwnJob(*user, parts[1]);
       if (!job) return Fail(job.error());
-      if (n == 2 && m == "GET") return JobDetail(*job);
+      if (n == 2 && m == "GET") return JobDetail(*user, *job);
       if (n == 3 && parts[2] == "cancel" && m == "POST") {
         auto r = api.scheduler_.CancelJob(*job, "canceled by " + user->name);
         if (!r) return Fail(r.error());
@@ -120,8 +140,17 @@ struct Api::Impl {
       auto exists = api.blobs_.Exists(key);
       if (!exists || !*exists) return Fail(Errc::kNotFound, "object not found");
       HttpResponse r;
-      r.content_type = "application/octet-stream";
+      // Previews and videos are the manager's own files; a worker's upload is never shown as anything but
+      // bytes to save, whatever it holds.
+      const bool own = key.starts_with("previews/") || key.starts_with("videos/");
+      r.content_type = own ? ContentTypeFor(key) : "application/octet-stream";
       r.file = *path;
+      r.headers["X-Content-Type-Options"] = "nosniff";
+      r.headers["Content-Security-Policy"] = "default-src 'none'; sandbox";
+      r.headers["Cache-Control"] = "private, max-age=3600";
+      const std::string name = q("name");
+      if (!name.empty() && IsSafeDownloadName(name))
+        r.headers["Content-Disposition"] = "attachment; filename=\"" + name + "\"";
       return r;
     }
     if (req.method == "PUT") {
@@ -240,13 +269,14 @@ struct Api::Impl {
       auto frames = api.store_.ListFrames(j.id);
       if (!frames) return Fail(frames.error());
       json item = JobToJson(j);
-      item["progress"] = CountsToJson(domain::CountFrames(*frames));
+      item["owner"] = user.name;
+      item["progress"] = ProgressToJson(j, domain::CountFrames(*frames), api.clock_.NowMs());
       out.push_back(item);
     }
     return Json(200, {{"jobs", out}});
   }
 
-  HttpResponse JobDetail(const domain::Job& job) {
+  HttpResponse JobDetail(const domain::User& user, const domain::Job& job) {
     auto frames = api.store_.ListFrames(job.id);
     if (!frames) return Fail(frames.error());
     auto outputs = api.store_.ListOutputs(job.id);
@@ -254,10 +284,22 @@ struct Api::Impl {
     auto nodes = api.store_.ListNodes();
     if (!nodes) return Fail(nodes.error());
     json item = JobToJson(job);
-    item["progress"] = CountsToJson(domain::CountFrames(*frames));
+    item["owner"] = user.name;
+    item["progress"] = ProgressToJson(job, domain::CountFrames(*frames), api.clock_.NowMs());
     json fl = json::array();
-    for (const auto& f : *frames) fl.push_back(FrameToJson(f, *outputs, *nodes));
+    for (const auto& f : *frames) {
+      json frame = FrameToJson(f, *outputs, *nodes);
+      // A delivered frame's image and thumbnail, through signed URLs (what <img> and links can fetch).
+      for (const auto& o : *outputs) {
+        if (o.id != f.output_id || f.state != domain::FrameState::kDelivered) continue;
+        frame["output"]["url"] = Sign("GET", o.blob_key);
+        frame["output"]["preview_url"] =
+            o.preview_key.empty() ? json(nullptr) : json(Sign("GET", o.preview_key));
+      }
+      fl.push_back(frame);
+    }
     item["frames"] = fl;
+    item["video_url"] = job.video_state == "ready" ? json(Sign("GET", job.video_key)) : json(nullptr);
     auto blocked = api.store_.ListBlocklist(job.id);
     if (!blocked) return Fail(blocked.error());
     item["blocklist"] = BlocklistToJson(*blocked, *nodes);
@@ -326,18 +368,88 @@ struct Api::Impl {
     return r;
   }
 
-  HttpResponse ListNodes() {
+  // The dashboard signs in with the API token once; the session cookie then stands in for it.
+  HttpResponse SignIn() {
+    auto body = ParseBody(req, {"token"});
+    if (!body) return Fail(body.error());
+    auto token = Field<std::string>(*body, "token");
+    if (!token) return Fail(token.error());
+    if (domain::TokenKindOf(*token) != domain::TokenKind::kUser)
+      return Fail(Errc::kUnauthenticated, "that is not a user API token (it starts with inferix_u_)");
+    auto user = api.store_.FindUserByTokenHash(domain::TokenHash(*token));
+    if (!user) return Fail(user.error());
+    if (!user->has_value()) return Fail(Errc::kUnauthenticated, "unknown API token");
+    const std::string session = RandomHex(32);
+    const int64_t expires_ms = api.clock_.NowMs() + kSessionSeconds * 1000;
+    auto made = api.store_.CreateSession(domain::TokenHash(session), (*user)->id, expires_ms);
+    if (!made) return Fail(made.error());
+    HttpResponse r = Json(200, {{"id", (*user)->id}, {"name", (*user)->name}, {"expires_ms", expires_ms}});
+    r.headers["Set-Cookie"] = SessionCookieHeader(session, kSessionSeconds, api.options_.secure_cookies);
+    r.headers["Cache-Control"] = "no-store";
+    return r;
+  }
+
+  // Whether the browser holds a live session: the dashboard asks before it shows anything, and a page that is
+  // not signed in is not an error.
+  HttpResponse SessionInfo() {
+    const std::string session = SessionCookie(req);
+    if (session.empty()) return Json(200, {{"signed_in", false}});
+    auto user = api.store_.FindUserBySession(domain::TokenHash(session), api.clock_.NowMs());
+    if (!user) return Fail(user.error());
+    if (!user->has_value()) return Json(200, {{"signed_in", false}});
+    auto last = api.store_.LastEventId((*user)->id);
+    if (!last) return Fail(last.error());
+    return Json(
+        200, {{"signed_in", true}, {"id", (*user)->id}, {"name", (*user)->name}, {"last_event_id", *last}});
+  }
+
+  HttpResponse SignOut() {
+    const std::string session = SessionCookie(req);
+    if (!session.empty()) {
+      auto gone = api.store_.DeleteSession(domain::TokenHash(session), api.clock_.NowMs());
+      if (!gone) return Fail(gone.error());
+    }
+    HttpResponse r = Json(200, {{"status", "signed out"}});
+    r.headers["Set-Cookie"] = SessionCookieHeader("", 0, api.options_.secure_cookies);
+    return r;
+  }
+
+  // Every node, with what it is doing. A task is named with its job only to the job's owner.
+  HttpResponse ListNodes(const domain::User& user) {
     auto nodes = api.store_.ListNodes();
     if (!nodes) return Fail(nodes.error());
+    const int64_t now = api.clock_.NowMs();
     json out = json::array();
     for (const auto& n : *nodes) {
       json j = NodeToJson(n);
+      auto tasks = api.store_.ListNodeTasks(n.id);
+      if (!tasks) return Fail(tasks.error());
+      json current = nullptr;
+      if (!tasks->empty()) {
+        const domain::Task& t = tasks->front();
+        auto job = api.store_.GetJob(t.job_id);
+        if (!job) return Fail(job.error());
+        const bool own = job->has_value() && (*job)->user_id == user.id;
+        current = {{"kind", domain::ToString(t.kind)}, {"frames", t.frames}};
+        current["job_id"] = own ? json(t.job_id) : json(nullptr);
+        current["job_name"] = own ? json((*job)->name) : json(nullptr);
+      }
+      j["current_task"] = current;
+      j["state"] = NodeState(n, !tasks->empty(), now);
       // The chance that the worker's next output gets layer 2 (adaptive trust).
       if (n.role == domain::NodeRole::kWorker)
         j["check_rate"] = domain::CheckRate(api.scheduler_.options().trust, n.streak);
       out.push_back(j);
     }
     return Json(200, {{"nodes", out}});
+  }
+
+  // banned, busy (holds a task), idle (asked for work lately) or offline.
+  std::string NodeState(const domain::Node& n, bool busy, int64_t now) const {
+    if (n.banned) return "banned";
+    if (busy) return "busy";
+    const int64_t recent = api.options_.long_poll_ms + api.scheduler_.options().lease_ms;
+    return now - n.last_seen_ms <= recent ? "idle" : "offline";
   }
 
   HttpResponse Register() {
@@ -581,8 +693,7 @@ struct Api::Impl {
 };
 
 HttpResponse Api::Handle(const HttpRequest& request) {
-  if (!request.path.starts_with("/api/v1/"))
-    return Fail(Errc::kNotFound, "no such endpoint: " + request.path);
+  if (!request.path.starts_with("/api/v1/")) return ServeDashboard(request);
   Impl impl{*this, request, Split(request.path.substr(8))};
   try {
     return impl.Route();

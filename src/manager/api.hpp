@@ -14,6 +14,7 @@ struct ApiOptions {
   std::string url_secret;  ///< HMAC key of signed URLs
   int64_t long_poll_ms = 25'000;
   int64_t url_ttl_s = 3600;
+  bool secure_cookies = false;  ///< the manager speaks TLS: session cookies get Secure
 };
 
 /// Routes and answers requests; runs on the store thread.

@@ -1,5 +1,7 @@
 #include "manager/codec.hpp"
 
+#include <cmath>
+
 namespace inferix::manager {
 
 using json = nlohmann::json;
@@ -23,10 +25,18 @@ json JobToJson(const domain::Job& job) {
           {"finished_ms", job.finished_ms}};
 }
 
-json CountsToJson(const domain::FrameCounts& c) {
-  return {{"total", c.Total()},       {"queued", c.queued},       {"rendering", c.rendering},
-          {"verifying", c.verifying}, {"delivered", c.delivered}, {"failed", c.failed},
-          {"canceled", c.canceled}};
+json ProgressToJson(const domain::Job& job, const domain::FrameCounts& c, int64_t now_ms) {
+  std::optional<double> eta;
+  if (!domain::IsFinal(job.state)) eta = domain::EstimateSecondsLeft(c, job.created_ms, now_ms);
+  return {{"total", c.Total()},
+          {"queued", c.queued},
+          {"rendering", c.rendering},
+          {"verifying", c.verifying},
+          {"delivered", c.delivered},
+          {"rendered", c.verifying + c.delivered},
+          {"failed", c.failed},
+          {"canceled", c.canceled},
+          {"eta_s", eta ? json(std::round(*eta)) : json(nullptr)}};
 }
 
 json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,

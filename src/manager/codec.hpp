@@ -10,8 +10,9 @@ namespace inferix::manager {
 
 /// A job without its frames.
 nlohmann::json JobToJson(const domain::Job& job);
-/// Frame counts by state.
-nlohmann::json CountsToJson(const domain::FrameCounts& counts);
+/// A job's progress: frame counts by state, frames rendered (verifying or delivered), and the estimated
+/// seconds left (`eta_s`, null when unknown or the job has ended).
+nlohmann::json ProgressToJson(const domain::Job& job, const domain::FrameCounts& counts, int64_t now_ms);
 /// A frame with its current output's verdict, worker and timings.
 nlohmann::json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,
                            const std::vector<domain::Node>& nodes);

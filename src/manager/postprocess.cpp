@@ -115,12 +115,21 @@ void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame,
     spdlog::warn("no preview for job {} frame {}: {}", job_id, frame, r.error().message);
     return;
   }
-  post_([this, output_id, key] {
-    auto out = store_.GetOutput(output_id);
-    if (!out || !out->has_value()) return;
-    (*out)->preview_key = key;
-    auto u = store_.UpdateOutput(**out);
-    if (!u) spdlog::error("recording a preview: {}", u.error().message);
+  // Recorded with an event, so the dashboard and the add-on show the thumbnail as it appears.
+  post_([this, job_id, output_id, frame, key] {
+    auto r = store_.Transaction([&]() -> Result<void> {
+      auto out = store_.GetOutput(output_id);
+      if (!out) return out.error();
+      auto job = store_.GetJob(job_id);
+      if (!job) return job.error();
+      if (!out->has_value() || !job->has_value()) return Ok();
+      (*out)->preview_key = key;
+      INFERIX_TRY(store_.UpdateOutput(**out));
+      return scheduler_.Emit(
+          **job, "preview",
+          nlohmann::json{{"job_id", job_id}, {"frame", frame}, {"output_id", output_id}}.dump());
+    });
+    if (!r) spdlog::error("recording a preview: {}", r.error().message);
   });
 }
 

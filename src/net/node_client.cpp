@@ -267,6 +267,10 @@ std::string BlenderVersion(const std::string& blender) {
 json DescribeMachine(const std::string& blender) {
   json caps;
   caps["cpu_threads"] = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  std::string model = RunAndRead("grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2-");
+  while (!model.empty() && (model.back() == '\n' || model.back() == ' ')) model.pop_back();
+  while (!model.empty() && model.front() == ' ') model.erase(0, 1);
+  caps["cpu_model"] = model;
   caps["memory_bytes"] = static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE);
   json gpus = json::array();
   std::string smi = RunAndRead(

@@ -1,0 +1,683 @@
+// Inferix dashboard: a single page, no framework, no third-party code. It signs in with the API token once (the
+// manager answers with an HttpOnly session cookie), reads the API, and follows the user's event stream: every
+// event re-reads what the page shows, so nothing polls. Text from the network (job, file and worker names,
+// messages) is only ever set as text, never parsed as HTML.
+"use strict";
+
+const FINAL_STATES = new Set(["completed", "failed", "canceled"]);
+const EVENT_TYPES = ["job", "frame", "preview", "video", "blocklist"];
+
+const state = {
+  user: null,
+  events: null,
+  lastEventId: 0,
+  refreshTimer: null,
+  renderToken: 0,
+  urls: new Map(), // signed URLs by what they point at, kept while valid so images are not fetched again
+};
+
+// ---- DOM helpers ----------------------------------------------------------------------------------------------
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") el.className = value;
+    else if (name === "text") el.textContent = value;
+    else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (value === true) el.setAttribute(name, "");
+    else el.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function main() {
+  return document.getElementById("main");
+}
+
+function announce(text) {
+  document.getElementById("announce").textContent = text;
+}
+
+// ---- formatting -----------------------------------------------------------------------------------------------
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined || !isFinite(seconds)) return "unknown";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function when(ms) {
+  if (!ms) return "not yet";
+  return new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+}
+
+function seconds(value) {
+  return value ? `${value.toFixed(1)} s` : "-";
+}
+
+function pad(n) {
+  return String(n).padStart(4, "0");
+}
+
+function safeName(text) {
+  const cleaned = String(text).replace(/\.blend$/i, "").replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "");
+  return cleaned || "job";
+}
+
+function extensionOf(format) {
+  return { PNG: "png", EXR: "exr", JPEG: "jpg" }[format] || "img";
+}
+
+function withName(url, name) {
+  return `${url}&name=${encodeURIComponent(name)}`;
+}
+
+// A signed URL stays valid for an hour: keep the first one seen for an object so the browser's cache serves it.
+function stableUrl(key, url) {
+  if (!url) return null;
+  const now = Date.now();
+  const kept = state.urls.get(key);
+  if (kept && kept.until > now) return kept.url;
+  state.urls.set(key, { url, until: now + 30 * 60 * 1000 });
+  return url;
+}
+
+function badge(text, kind) {
+  return h("span", { class: `badge badge-${kind || text}`, text });
+}
+
+function progressBar(p, label) {
+  const done = p.delivered || 0;
+  const total = p.total || 0;
+  return h("progress", { max: Math.max(total, 1), value: done, "aria-label": label });
+}
+
+// ---- the API --------------------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(`/api/v1${path}`, init);
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const error = data && data.error ? data.error : { code: "http", message: `the manager answered ${res.status}` };
+    throw new ApiError(res.status, error.code, error.message);
+  }
+  return data;
+}
+
+// ---- session and live updates ---------------------------------------------------------------------------------
+
+async function start() {
+  document.getElementById("sign-out").addEventListener("click", signOut);
+  window.addEventListener("hashchange", () => show());
+  let session = null;
+  try {
+    session = await api("GET", "/session");
+  } catch (e) {
+    renderError(e);
+    return;
+  }
+  if (session.signed_in) signedIn(session);
+  show();
+}
+
+function signedIn(user) {
+  state.user = user;
+  state.lastEventId = user.last_event_id || 0;
+  document.getElementById("user-name").textContent = user.name;
+  document.getElementById("account").hidden = false;
+  document.getElementById("nav").hidden = false;
+  follow();
+}
+
+function follow() {
+  if (state.events) state.events.close();
+  // The manager answers each connection with the events after Last-Event-ID (waiting until there is one), then
+  // ends it; EventSource reconnects with the last id it saw, so nothing is missed.
+  const source = new EventSource(`/api/v1/events?last_event_id=${state.lastEventId}`);
+  const dot = document.getElementById("live-dot");
+  // Each answer ends the connection and EventSource reconnects at once: live unless it gave up.
+  source.onopen = () => dot.classList.add("on");
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) dot.classList.remove("on");
+  };
+  for (const type of EVENT_TYPES) {
+    source.addEventListener(type, (event) => {
+      state.lastEventId = Number(event.lastEventId) || state.lastEventId;
+      let data = {};
+      try {
+        data = JSON.parse(event.data);
+      } catch {
+        data = {};
+      }
+      onEvent(type, data);
+    });
+  }
+  state.events = source;
+}
+
+function onEvent(type, data) {
+  if (type === "job" && FINAL_STATES.has(data.state)) announce(`Job ${data.job_id} ${data.state}`);
+  // A job's page changes only with its own events; the lists with any.
+  const r = route();
+  if ((r.view === "job" || r.view === "frame") && data.job_id !== r.job) return;
+  // Many events come in bursts (a chunk's frames): one refresh for a burst.
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => show({ quiet: true }), 150);
+}
+
+async function signOut() {
+  try {
+    await api("DELETE", "/session");
+  } catch (e) {
+    renderError(e);
+    return;
+  }
+  if (state.events) state.events.close();
+  state.events = null;
+  state.user = null;
+  state.urls.clear();
+  document.getElementById("account").hidden = true;
+  document.getElementById("nav").hidden = true;
+  location.hash = "#/";
+  show();
+}
+
+// ---- routing --------------------------------------------------------------------------------------------------
+
+function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  if (parts[0] === "workers") return { view: "workers" };
+  if (parts[0] === "jobs" && /^\d+$/.test(parts[1] || "")) {
+    if (parts[2] === "frames" && /^-?\d+$/.test(parts[3] || "")) {
+      return { view: "frame", job: Number(parts[1]), frame: Number(parts[3]) };
+    }
+    return { view: "job", job: Number(parts[1]) };
+  }
+  return { view: "jobs" };
+}
+
+async function show(options = {}) {
+  const token = ++state.renderToken;
+  if (!state.user) {
+    renderSignIn();
+    return;
+  }
+  const r = route();
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    const current = link.dataset.nav === (r.view === "workers" ? "workers" : "jobs");
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  try {
+    let content;
+    if (r.view === "workers") content = await workersView();
+    else if (r.view === "job") content = await jobView(r.job);
+    else if (r.view === "frame") content = await frameView(r.job, r.frame);
+    else content = await jobsView();
+    if (token !== state.renderToken) return; // a newer render is on its way
+    replaceMain(content, options.quiet);
+  } catch (e) {
+    if (token !== state.renderToken) return;
+    if (e.status === 401) {
+      state.user = null;
+      if (state.events) state.events.close();
+      renderSignIn("Your session has ended; sign in again.");
+      return;
+    }
+    renderError(e);
+  }
+}
+
+// Swaps the page's content; a playing video and loaded images are kept, so a live update does not interrupt.
+function replaceMain(content, quiet) {
+  const old = main();
+  const video = old.querySelector("video[data-key]");
+  const fresh = content.querySelector("video[data-key]");
+  if (video && fresh && video.dataset.key === fresh.dataset.key) fresh.replaceWith(video);
+  const scroll = window.scrollY;
+  old.replaceChildren(content);
+  if (quiet) window.scrollTo(0, scroll);
+  else {
+    old.focus({ preventScroll: true });
+    const title = content.querySelector("h1");
+    document.title = title ? `${title.textContent} - Inferix` : "Inferix";
+  }
+}
+
+function renderError(e) {
+  main().replaceChildren(
+    h("section", { class: "panel" }, h("h1", { text: "Something went wrong" }), h("p", { role: "alert", text: e.message })),
+  );
+}
+
+// ---- views ----------------------------------------------------------------------------------------------------
+
+function renderSignIn(message) {
+  document.title = "Sign in - Inferix";
+  const error = h("p", { class: "error", id: "sign-in-error", role: "alert", text: message || "" });
+  const input = h("input", {
+    id: "token",
+    name: "token",
+    type: "password",
+    autocomplete: "off",
+    spellcheck: "false",
+    required: true,
+    "aria-describedby": "token-help sign-in-error",
+  });
+  const button = h("button", { type: "submit", text: "Sign in" });
+  const form = h(
+    "form",
+    {
+      class: "panel sign-in",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        button.disabled = true;
+        error.textContent = "";
+        try {
+          await api("POST", "/session", { token: input.value.trim() });
+          const session = await api("GET", "/session");
+          input.value = "";
+          signedIn(session);
+          if (!location.hash || location.hash === "#/") location.hash = "#/jobs";
+          show();
+        } catch (e) {
+          error.textContent = e.message;
+          button.disabled = false;
+          input.focus();
+        }
+      },
+    },
+    h("h1", { text: "Sign in" }),
+    h("label", { for: "token", text: "API token" }),
+    input,
+    h(
+      "p",
+      { id: "token-help", class: "help" },
+      "Your token starts with inferix_u_. Your operator gives it to you (inferix admin user create). " +
+        "It is sent once; the browser then keeps a session that scripts on other sites cannot read.",
+    ),
+    button,
+    error,
+  );
+  main().replaceChildren(form);
+  input.focus();
+}
+
+async function jobsView() {
+  const { jobs } = await api("GET", "/jobs");
+  const section = h("section", { "aria-labelledby": "jobs-title" }, h("h1", { id: "jobs-title", text: "Your jobs" }));
+  if (!jobs.length) {
+    section.append(
+      h(
+        "p",
+        { class: "empty" },
+        "No jobs yet. Submit a scene from Blender with the Inferix add-on (Render Properties > Inferix), " +
+          "or with: inferix submit scene.blend --frames 1-250",
+      ),
+    );
+    return section;
+  }
+  const rows = jobs
+    .slice()
+    .sort((a, b) => b.id - a.id)
+    .map((job) => {
+      const p = job.progress;
+      return h(
+        "tr",
+        { "data-job": job.id },
+        h("th", { scope: "row" }, h("a", { href: `#/jobs/${job.id}`, text: job.name })),
+        h("td", { text: job.owner }),
+        h("td", { class: "num" }, progressBar(p, `${job.name}: frames delivered`), ` ${p.delivered} / ${p.total}`),
+        h("td", {}, badge(job.state)),
+        h("td", { text: when(job.created_ms) }),
+        h("td", { text: FINAL_STATES.has(job.state) ? "-" : duration(p.eta_s) }),
+      );
+    });
+  section.append(
+    h(
+      "table",
+      { class: "jobs" },
+      h("caption", { class: "visually-hidden", text: "Your jobs, newest first" }),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["Name", "Owner", "Frames delivered", "State", "Started", "Time left"].map((t) => h("th", { scope: "col", text: t })),
+        ),
+      ),
+      h("tbody", {}, rows),
+    ),
+  );
+  return section;
+}
+
+function verdictOf(frame) {
+  if (frame.state === "delivered") return frame.verdict === "pending" ? "accepted" : frame.verdict;
+  return frame.state;
+}
+
+function frameTile(job, frame) {
+  const out = frame.output;
+  const preview = out && frame.state === "delivered" ? stableUrl(`preview:${out.output_id}`, out.preview_url) : null;
+  const rejected = (frame.attempts || []).filter((a) => a.verdict === "rejected").length;
+  const picture = preview
+    ? h("img", { src: preview, alt: "", width: 160, height: 90, loading: "lazy" })
+    : h("div", { class: `placeholder state-${frame.state}`, "aria-hidden": "true", text: frame.state });
+  const facts = h(
+    "span",
+    { class: "facts" },
+    h("span", { class: "frame-no", text: `Frame ${frame.frame}` }),
+    badge(verdictOf(frame)),
+    out && out.worker ? h("span", { text: `${out.worker}, ${seconds(out.render_seconds)}` }) : null,
+    rejected ? h("span", { class: "warn", text: `${rejected} rejected ${rejected === 1 ? "attempt" : "attempts"}` }) : null,
+  );
+  return h(
+    "li",
+    { class: "tile", "data-frame": frame.frame, "data-state": frame.state },
+    h("a", { href: `#/jobs/${job.id}/frames/${frame.frame}` }, picture, facts),
+  );
+}
+
+async function jobView(id) {
+  const job = await api("GET", `/jobs/${id}`);
+  const p = job.progress;
+  const final = FINAL_STATES.has(job.state);
+  const section = h("section", { "aria-labelledby": "job-title", "data-job": job.id, "data-state": job.state });
+  section.append(h("p", { class: "crumbs" }, h("a", { href: "#/jobs", text: "Jobs" }), " / ", job.name));
+  section.append(h("h1", { id: "job-title", text: job.name }));
+  const cancel = final
+    ? null
+    : h("button", {
+        type: "button",
+        class: "danger",
+        id: "cancel-job",
+        text: "Cancel job",
+        onclick: async (event) => {
+          if (!window.confirm(`Cancel job "${job.name}"? Frames not yet delivered will not be rendered.`)) return;
+          event.target.disabled = true;
+          try {
+            await api("POST", `/jobs/${job.id}/cancel`, {});
+            announce(`Job ${job.name} canceled`);
+            show({ quiet: true });
+          } catch (e) {
+            event.target.disabled = false;
+            window.alert(e.message);
+          }
+        },
+      });
+  section.append(
+    h(
+      "div",
+      { class: "summary panel" },
+      h(
+        "dl",
+        {},
+        h("dt", { text: "State" }),
+        h("dd", {}, badge(job.state)),
+        h("dt", { text: "Frames delivered" }),
+        h("dd", { class: "num" }, progressBar(p, "Frames delivered"), ` ${p.delivered} / ${p.total}`, p.failed ? ` (${p.failed} failed)` : ""),
+        h("dt", { text: "Rendered" }),
+        h("dd", { text: `${p.rendered} (${p.verifying} being verified)` }),
+        h("dt", { text: "Started" }),
+        h("dd", { text: when(job.created_ms) }),
+        h("dt", { text: final ? "Finished" : "Time left" }),
+        h("dd", { text: final ? when(job.finished_ms) : duration(p.eta_s) }),
+        h("dt", { text: "Frames, format" }),
+        h("dd", { text: `${job.frames_spec}, ${job.format}` }),
+      ),
+      cancel,
+    ),
+  );
+  if (job.message) section.append(h("p", { class: "panel notice", role: "note", text: job.message }));
+
+  // The video, once every frame is delivered.
+  const stem = safeName(job.name);
+  const media = h("section", { class: "panel", "aria-labelledby": "video-title" }, h("h2", { id: "video-title", text: "Video" }));
+  if (job.video_url) {
+    const url = stableUrl(`video:${job.id}`, job.video_url);
+    media.append(
+      h("video", { controls: true, preload: "metadata", src: url, "data-key": `video:${job.id}`, "aria-label": `Video of ${job.name}` }),
+      h("p", {}, h("a", { href: withName(url, `${stem}.mp4`), download: `${stem}.mp4`, text: "Download the video (MP4)" })),
+    );
+  } else {
+    const why = {
+      none: "The video is made when every frame is delivered.",
+      pending: "Making the video from the delivered frames...",
+      failed: "The video could not be made; the frames are unaffected.",
+    };
+    media.append(h("p", { class: "help", text: why[job.video] || why.none }));
+  }
+  section.append(media);
+
+  // Frames, as they are delivered.
+  const delivered = job.frames.filter((f) => f.state === "delivered" && f.output);
+  const ext = extensionOf(job.format);
+  const frames = h(
+    "section",
+    { "aria-labelledby": "frames-title" },
+    h("h2", { id: "frames-title", text: "Frames" }),
+    delivered.length
+      ? h(
+          "details",
+          { class: "downloads" },
+          h("summary", { text: `Download links for the ${delivered.length} delivered frames` }),
+          h(
+            "ul",
+            {},
+            delivered.map((f) => {
+              const name = `${stem}_${pad(f.frame)}.${ext}`;
+              return h("li", {}, h("a", { href: withName(f.output.url, name), download: name, text: name }));
+            }),
+          ),
+        )
+      : null,
+    h("ul", { class: "grid", id: "frames" }, job.frames.map((f) => frameTile(job, f))),
+  );
+  section.append(frames);
+
+  if (job.blocklist && job.blocklist.length) {
+    section.append(
+      h(
+        "section",
+        { class: "panel", "aria-labelledby": "blocklist-title" },
+        h("h2", { id: "blocklist-title", text: "Workers kept off this job" }),
+        h("ul", {}, job.blocklist.map((b) => h("li", { text: `${b.worker}: ${b.reason}` }))),
+      ),
+    );
+  }
+  return section;
+}
+
+async function frameView(jobId, number) {
+  const job = await api("GET", `/jobs/${jobId}`);
+  const frame = job.frames.find((f) => f.frame === number);
+  if (!frame) throw new ApiError(404, "not_found", `frame ${number} is not part of job ${jobId}`);
+  const out = frame.output;
+  const section = h("section", { "aria-labelledby": "frame-title", "data-frame": number });
+  section.append(
+    h(
+      "p",
+      { class: "crumbs" },
+      h("a", { href: "#/jobs", text: "Jobs" }),
+      " / ",
+      h("a", { href: `#/jobs/${job.id}`, text: job.name }),
+      ` / frame ${number}`,
+    ),
+  );
+  section.append(h("h1", { id: "frame-title", text: `Frame ${number} of ${job.name}` }));
+  const preview = out && frame.state === "delivered" ? stableUrl(`preview:${out.output_id}`, out.preview_url) : null;
+  if (preview) section.append(h("img", { class: "large", src: preview, alt: `Frame ${number}, as delivered` }));
+  else section.append(h("p", { class: "panel help", text: `This frame is ${frame.state}; its picture appears once it is delivered.` }));
+  if (out && frame.state === "delivered" && out.url) {
+    const name = `${safeName(job.name)}_${pad(number)}.${extensionOf(job.format)}`;
+    section.append(h("p", {}, h("a", { href: withName(out.url, name), download: name, text: `Download ${name} (full quality)` })));
+  }
+  section.append(
+    h(
+      "dl",
+      { class: "panel summary" },
+      h("dt", { text: "State" }),
+      h("dd", {}, badge(verdictOf(frame))),
+      h("dt", { text: "Failed renders" }),
+      h("dd", { text: String(frame.failures || 0) }),
+    ),
+  );
+  const attempts = frame.attempts || [];
+  const explain = (a) => {
+    if (a.verdict === "rejected") return `Rejected: ${a.verdict_detail || "the verifier's render did not match"}. The frame was rendered again elsewhere.`;
+    if (a.verdict === "pending") return "Waiting for the verifier.";
+    return a.verdict_detail || "";
+  };
+  section.append(
+    h(
+      "section",
+      { "aria-labelledby": "attempts-title" },
+      h("h2", { id: "attempts-title", text: "Renders and verdicts" }),
+      attempts.length
+        ? h(
+            "table",
+            { class: "attempts" },
+            h("thead", {}, h("tr", {}, ["Worker", "Render time", "Verdict", "Verifier", "Why"].map((t) => h("th", { scope: "col", text: t })))),
+            h(
+              "tbody",
+              {},
+              attempts.map((a) =>
+                h(
+                  "tr",
+                  { "data-verdict": a.verdict },
+                  h("td", { text: a.worker || `worker ${a.worker_id}` }),
+                  h("td", { class: "num", text: seconds(a.render_seconds) }),
+                  h("td", {}, badge(a.verdict)),
+                  h("td", { text: a.verifier || "-" }),
+                  h("td", { text: explain(a) }),
+                ),
+              ),
+            ),
+          )
+        : h("p", { class: "help", text: "Not rendered yet." }),
+    ),
+  );
+  if (frame.errors && frame.errors.length) {
+    section.append(
+      h(
+        "section",
+        { class: "panel", "aria-labelledby": "errors-title" },
+        h("h2", { id: "errors-title", text: "Errors" }),
+        h("ul", {}, frame.errors.map((e) => h("li", { text: typeof e === "string" ? e : JSON.stringify(e) }))),
+      ),
+    );
+  }
+  return section;
+}
+
+function gpuText(caps) {
+  const gpus = caps.gpus || [];
+  if (!gpus.length) return "none";
+  return gpus.map((g) => (g.memory ? `${g.name} (${g.memory})` : g.name)).join(", ");
+}
+
+function cpuText(caps) {
+  const parts = [];
+  if (caps.cpu_model) parts.push(caps.cpu_model);
+  if (caps.cpu_threads) parts.push(`${caps.cpu_threads} threads`);
+  if (caps.memory_bytes) parts.push(`${Math.round(caps.memory_bytes / 2 ** 30)} GiB`);
+  return parts.join(", ") || "unknown";
+}
+
+function taskText(node) {
+  const t = node.current_task;
+  if (!t) return "-";
+  const frames = t.frames && t.frames.length ? ` frames ${t.frames[0]}${t.frames.length > 1 ? `-${t.frames[t.frames.length - 1]}` : ""}` : "";
+  if (t.job_id) return h("a", { href: `#/jobs/${t.job_id}`, text: `${t.kind} ${t.job_name}${frames}` });
+  return `${t.kind} (another user's job)`;
+}
+
+function trustText(node) {
+  if (node.role !== "worker") return "-";
+  const rate = node.check_rate;
+  return `${node.streak} accepted in a row; ${rate === undefined ? "?" : Math.round(rate * 100)}% of frames fully checked`;
+}
+
+async function workersView() {
+  const { nodes } = await api("GET", "/workers");
+  const section = h("section", { "aria-labelledby": "workers-title" }, h("h1", { id: "workers-title", text: "Workers" }));
+  if (!nodes.length) {
+    section.append(h("p", { class: "empty", text: "No worker has joined this network yet." }));
+    return section;
+  }
+  const order = { busy: 0, idle: 1, offline: 2, banned: 3 };
+  const rows = nodes
+    .slice()
+    .sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || a.id - b.id)
+    .map((n) =>
+      h(
+        "tr",
+        { "data-node": n.id },
+        h("th", { scope: "row", text: n.name }),
+        h("td", { text: n.role }),
+        h("td", {}, badge(n.state), n.banned && n.ban_reason ? h("span", { class: "help", text: ` ${n.ban_reason}` }) : null),
+        h("td", {}, taskText(n)),
+        h("td", { text: cpuText(n.capabilities || {}) }),
+        h("td", { text: gpuText(n.capabilities || {}) }),
+        h("td", { text: (n.capabilities || {}).blender_version || "?" }),
+        h("td", { text: trustText(n) }),
+        h("td", { class: "num", text: String(n.accepted) }),
+        h("td", { class: "num", text: String(n.rejected) }),
+      ),
+    );
+  section.append(
+    h(
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { class: "workers" },
+        h("caption", { class: "visually-hidden", text: "Workers and verifiers of this network" }),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Name", "Role", "State", "Current task", "CPU", "GPUs", "Blender", "Trust", "Accepted", "Rejected"].map((t) =>
+              h("th", { scope: "col", text: t }),
+            ),
+          ),
+        ),
+        h("tbody", {}, rows),
+      ),
+    ),
+  );
+  return section;
+}
+
+document.addEventListener("DOMContentLoaded", start);
