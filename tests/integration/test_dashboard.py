@@ -1,0 +1,102 @@
+"""Issue #6: the web dashboard in a real browser. A real manager, worker and verifier render real scenes while
+Debian's Chromium, driven by playwright-core (tests/browser/dashboard.mjs), signs in, watches a job complete with
+its thumbnails appearing live, plays the video, opens a frame, reads the workers page and cancels a second job.
+Screenshots are kept in build/test-artifacts/dashboard/ (or $INFERIX_ARTIFACTS_DIR/dashboard)."""
+
+import os
+import shutil
+import subprocess
+import unittest
+
+from netlib import Network, make_scene
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("INFERIX_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BROWSER_DIR = os.path.join(SOURCE_DIR, "tests", "browser")
+NODE_ENV = dict(os.environ, NO_UPDATE_NOTIFIER="1", NPM_CONFIG_UPDATE_NOTIFIER="false", NPM_CONFIG_FUND="false",
+                NPM_CONFIG_AUDIT="false")
+FRAMES_A = 8
+
+
+def artifacts_dir(name):
+    root = os.environ.get("INFERIX_ARTIFACTS_DIR") or os.path.join(SOURCE_DIR, "build", "test-artifacts")
+    path = os.path.join(root, name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def ensure_node_modules():
+    """Installs the pinned playwright-core and axe-core (package-lock.json) unless they are there and current."""
+    installed = os.path.join(BROWSER_DIR, "node_modules", ".package-lock.json")
+    lock = os.path.join(BROWSER_DIR, "package-lock.json")
+    if os.path.exists(installed) and os.path.getmtime(installed) >= os.path.getmtime(lock):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AssertionError("npm (Node.js) is required for the browser test; run scripts/install-deps.sh")
+    p = subprocess.run([npm, "ci", "--prefix", BROWSER_DIR], capture_output=True, text=True, env=NODE_ENV,
+                       timeout=600)
+    if p.returncode != 0:
+        raise AssertionError("npm ci --prefix tests/browser failed:\n" + p.stdout + p.stderr)
+
+
+class DashboardTest(unittest.TestCase):
+    def setUp(self):
+        self.net = Network(lease_ms=30000, heartbeat_ms=1000)
+
+    def tearDown(self):
+        self.net.cleanup()
+
+    def test_an_artist_follows_and_cancels_jobs_in_the_browser(self):
+        chromium = shutil.which("chromium")
+        self.assertIsNotNone(chromium, "Debian's chromium is required; run scripts/install-deps.sh")
+        ensure_node_modules()
+        scene_dir = os.path.join(self.net.dir, "scenes")
+        os.makedirs(scene_dir)
+        watched = make_scene(os.path.join(scene_dir, "orbit.blend"), frames=FRAMES_A, width=192, height=108,
+                             samples=24)
+        long = make_scene(os.path.join(scene_dir, "long.blend"), frames=200, width=192, height=108, samples=24)
+        self.net.start_manager()
+        token = self.net.user_token("ada")
+        self.net.start_node("worker", "worker-a", extra=("--threads", "1"))
+        self.net.start_node("verifier", "verifier-a")
+        # A cheating worker: its frames are rejected, and the page must show and explain that.
+        self.net.start_node("worker", "worker-b", blender=os.path.join(HERE, "rogue_blender.py"),
+                            extra=("--threads", "1"))
+
+        r = self.net.cli(token, "submit", watched, "--frames", "1-%d" % FRAMES_A, "--chunk", "2", "--priority", "10",
+                         "--name", "Orbit shot")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        job_a = int(r.stdout.split()[0])
+        # The job to cancel waits behind the watched one (lower priority).
+        r = self.net.cli(token, "submit", long, "--frames", "1-200", "--chunk", "2", "--priority", "0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        job_b = int(r.stdout.split()[0])
+
+        out = artifacts_dir("dashboard")
+        env = dict(NODE_ENV, DASHBOARD_URL=self.net.url + "/", TOKEN=token, JOB_A=str(job_a), JOB_B=str(job_b),
+                   FRAMES_A=str(FRAMES_A), ARTIFACTS=out, CHROMIUM=chromium)
+        p = subprocess.run(["node", os.path.join(BROWSER_DIR, "dashboard.mjs")], capture_output=True, text=True,
+                           env=env, timeout=600)
+        print(p.stdout)
+        self.assertEqual(p.returncode, 0, "browser checks failed:\n" + p.stdout[-4000:] + p.stderr[-4000:])
+
+        # What the browser did happened: job A completed, job B was canceled, by the user.
+        status, a = self.net.call("GET", "/api/v1/jobs/%d" % job_a, token)
+        self.assertEqual((status, a["state"]), (200, "completed"))
+        rejected = [t for f in a["frames"] for t in f["attempts"] if t["verdict"] == "rejected"]
+        self.assertTrue(rejected and all(t["worker"] == "worker-b" for t in rejected), rejected)
+        self.assertTrue(all(f["output"]["worker"] == "worker-a" for f in a["frames"]))
+        status, b = self.net.call("GET", "/api/v1/jobs/%d" % job_b, token)
+        self.assertEqual((status, b["state"]), (200, "canceled"))
+        self.assertIn("canceled by ada", b["message"])
+        for name in ("01-sign-in", "03-job-rendering", "04-job-completed", "05-frame", "05-rejected-frame", "06-workers",
+                     "07-job-canceled"):
+            path = os.path.join(out, name + ".png")
+            self.assertTrue(os.path.getsize(path) > 1000, path)
+        self.net.assert_no_secrets(p.stdout, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
