@@ -34,12 +34,17 @@ extern char** environ;
 namespace inferix::render {
 namespace internal {
 extern const std::string_view kDriverScript;  // driver_script.cpp, generated from blender/driver.py
+// and from blender/scene_checks.py, which the driver imports
+extern const std::string_view kSceneChecksScript;
 }  // namespace internal
 
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+// The module the driver imports from its own folder (InstallDriverScript writes it there).
+constexpr const char* kSceneChecksFile = "scene_checks.py";
 
 constexpr auto kReadyTimeout = std::chrono::seconds(120);  // start-up plus loading a large scene
 constexpr auto kListTimeout = std::chrono::seconds(120);
@@ -413,6 +418,12 @@ std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::v
   std::vector<Bind> binds = {{Absolute(options.scene_dir), false},
                              {Absolute(options.work_dir), true},
                              {Absolute(options.driver), false}};
+  // Only the driver's own modules, never its whole folder: on a worker that is the data folder with its keys.
+  std::error_code checks_ec;
+  if (fs::path checks = Absolute(options.driver).parent_path() / kSceneChecksFile;
+      fs::is_regular_file(checks, checks_ec)) {
+    binds.push_back({checks, false});
+  }
   fs::path blender = ResolveExecutable(options.blender);
   if (blender.is_absolute() && !IsUnder(blender, "/usr")) binds.push_back({blender.parent_path(), false});
   // A folder bound inside another must come after it, or the outer bind would hide it.
@@ -588,10 +599,12 @@ Result<fs::path> InstallDriverScript(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return MakeError(Errc::kInternal, "cannot create " + dir.string() + ": " + ec.message());
+  constexpr auto kPerms =
+      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read;
+  // The module first: a driver that finds its folder without it cannot start.
+  INFERIX_TRY(WriteFileAtomic(dir / kSceneChecksFile, internal::kSceneChecksScript, kPerms));
   fs::path path = dir / "driver.py";
-  INFERIX_TRY(WriteFileAtomic(
-      path, internal::kDriverScript,
-      fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
+  INFERIX_TRY(WriteFileAtomic(path, internal::kDriverScript, kPerms));
   return Absolute(path);
 }
 

@@ -53,7 +53,8 @@ class BlenderProcess {
 /// CPU seconds used by process `root` and its live descendants, read from /proc (0 when it is gone).
 double ProcessTreeCpuSeconds(int root);
 
-/// Writes the driver script embedded in the binary into `dir` (atomically) and returns its path.
+/// Writes the driver script embedded in the binary, and the scene_checks.py it imports, into `dir`
+/// (atomically) and returns the driver's path.
 Result<std::filesystem::path> InstallDriverScript(const std::filesystem::path& dir);
 
 /// The bubblewrap command line that wraps `argv` (exposed for tests of the sandbox's shape).

@@ -31,6 +31,10 @@ import traceback
 
 import bpy
 
+# The scene checks live beside this file (InstallDriverScript writes both), shared with the Blender add-on.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scene_checks  # noqa: E402
+
 # Extensions Blender gives each still-image format (BKE_image_path_ensure_ext).
 EXTENSIONS = {
     "BMP": ".bmp",
@@ -108,26 +112,6 @@ def set_if_valid(struct, name, value):
         setattr(struct, name, value)
     except TypeError:
         pass
-
-
-def scene_info(scene):
-    r = scene.render
-    im = r.image_settings
-    return {
-        "blender_version": bpy.app.version_string,
-        "file_version": ".".join(str(v) for v in bpy.data.version),
-        # Blender's own integer arithmetic for the output size (rd->xsch * rd->size / 100).
-        "width": r.resolution_x * r.resolution_percentage // 100,
-        "height": r.resolution_y * r.resolution_percentage // 100,
-        "file_format": im.file_format,
-        "color_mode": im.color_mode,
-        "color_depth": im.color_depth,
-        "fps": r.fps / r.fps_base,
-        "frame_start": scene.frame_start,
-        "frame_end": scene.frame_end,
-        "frame_step": scene.frame_step,
-        "has_camera": scene.camera is not None,
-    }
 
 
 def apply_format(scene, state, fmt):
@@ -234,111 +218,11 @@ def render(events, state, command):
 
 
 def list_files(events):
-    files = bpy.utils.blend_paths(absolute=False, packed=False, local=False)
-    # Blender 3.4 already leaves packed data out with packed=False (checked); also drop a path when every
-    # data-block naming it is packed, whatever another Blender version does: a packed file needs no upload.
-    packed, unpacked = set(), set()
-    for collection in (bpy.data.images, bpy.data.sounds, bpy.data.fonts, bpy.data.libraries):
-        for block in collection:
-            is_packed = getattr(block, "packed_file", None) is not None or bool(getattr(block, "packed_files", None))
-            (packed if is_packed else unpacked).add(block.filepath)
-    skip = packed - unpacked
-    seen = set()
-    result = []
-    for path in files:
-        if path in skip or path in seen or path == "<builtin>":
-            continue
-        seen.add(path)
-        result.append(path)
-    events.emit("files", files=result)
-
-
-def all_ids():
-    """Every data-block that may carry animation data (and so drivers)."""
-    for name in ("objects", "meshes", "materials", "node_groups", "worlds", "scenes", "cameras", "lights",
-                 "shape_keys", "textures", "curves", "armatures"):
-        for block in getattr(bpy.data, name, []):
-            yield block
-            tree = getattr(block, "node_tree", None)
-            if tree is not None:
-                yield tree
-
-
-def python_drivers():
-    """Drivers whose expression needs Python, which -Y does not run (simple expressions run without it)."""
-    found = []
-    for block in all_ids():
-        anim = getattr(block, "animation_data", None)
-        if anim is None:
-            continue
-        for fcurve in anim.drivers:
-            driver = fcurve.driver
-            if driver.type == "SCRIPTED" and not driver.is_simple_expression:
-                found.append("%s: %s = %s" % (block.name, fcurve.data_path, driver.expression))
-    return found
-
-
-def unbaked_caches(scene):
-    """Simulations whose frames depend on the frames rendered before them unless baked (DESIGN.md section 5)."""
-    found = []
-    for obj in scene.objects:
-        for mod in obj.modifiers:
-            cache = getattr(mod, "point_cache", None)
-            if cache is None:
-                settings = getattr(mod, "settings", None)
-                cache = getattr(settings, "point_cache", None) if settings is not None else None
-            if cache is not None and not cache.is_baked:
-                found.append("%s (%s on %s)" % (mod.name, mod.type.lower().replace("_", " "), obj.name))
-            if mod.type == "FLUID" and mod.fluid_type == "DOMAIN":
-                ds = mod.domain_settings
-                if ds.cache_type != "ALL" or not (ds.has_cache_baked_data or ds.has_cache_baked_noise):
-                    if not getattr(ds, "has_cache_baked_data", False):
-                        found.append("%s (fluid domain on %s)" % (mod.name, obj.name))
-        for psys in obj.particle_systems:
-            if psys.settings.type == "EMITTER" and not psys.point_cache.is_baked:
-                found.append("%s (particles on %s)" % (psys.name, obj.name))
-    rbw = scene.rigidbody_world
-    if rbw is not None and rbw.enabled and rbw.point_cache is not None and not rbw.point_cache.is_baked:
-        found.append("rigid body world of scene %s" % scene.name)
-    return found
-
-
-def missing_files():
-    """Referenced files (not packed) that do not exist where the scene says they are."""
-    missing = []
-    for path in bpy.utils.blend_paths(absolute=True, packed=False, local=False):
-        if path == "<builtin>" or "<UDIM>" in path or "#" in path:
-            continue
-        if not os.path.exists(path):
-            missing.append(path)
-    return sorted(set(missing))
+    events.emit("files", files=scene_checks.list_files())
 
 
 def preflight(events, scene):
-    problems = []
-
-    def problem(code, message, fatal=True):
-        problems.append({"code": code, "message": message, "fatal": fatal})
-
-    if scene.camera is None:
-        problem("no_camera", "the scene has no active camera; set one in Scene Properties > Scene > Camera")
-    for path in missing_files():
-        problem("missing_file", "referenced file %s is missing; put it back, or pack it (File > External Data > "
-                "Pack Resources)" % path)
-    for what in unbaked_caches(scene):
-        problem("unbaked_cache", "simulation %s is not baked; its frames would depend on the frames rendered "
-                "before them on each worker. Bake it (Physics properties > Cache > Bake) and save" % what)
-    scene.frame_set(scene.frame_current)  # evaluates drivers, so autoexec_fail reports blocked Python
-    drivers = python_drivers()
-    if drivers or bpy.app.autoexec_fail:
-        detail = "; ".join(drivers[:5]) if drivers else (bpy.app.autoexec_fail_message or "a Python expression")
-        problem("python_driver", "the scene uses Python drivers (%s), which the network never runs: its Python is "
-                "untrusted. Replace them with simple expressions or bake the animation (Object > Animation > Bake "
-                "Action)" % detail)
-    if scene.render.engine == "CYCLES" and getattr(scene.cycles, "use_denoising", False):
-        problem("denoiser", "the scene asks for denoising; workers without OpenImageDenoise render it without",
-                fatal=False)
-    events.emit("preflight", problems=problems)
+    events.emit("preflight", problems=scene_checks.preflight(scene))
 
 
 def line_buffer_blender_output():
@@ -364,7 +248,7 @@ def main():
         sys.exit(1)
     scene = bpy.context.scene
     state = SceneState(scene)
-    events.emit("ready", scene=scene_info(scene))
+    events.emit("ready", scene=scene_checks.scene_info(scene))
 
     while True:
         line = sys.stdin.readline()

@@ -148,6 +148,23 @@ TEST(SandboxArgv, NestedFoldersAreBoundOuterFirst) {
   EXPECT_LT(work_at, scene_at);
 }
 
+TEST(SandboxArgv, BindsTheDriversModuleButNotItsFolder) {
+  TempDir t;
+  BlenderOptions o;
+  o.blender = "/usr/bin/blender";
+  o.work_dir = t.path() / "work";
+  o.scene_dir = t.path() / "scene";
+  auto driver = InstallDriverScript(t.path() / "data");
+  ASSERT_TRUE(driver.ok()) << driver.error().message;
+  o.driver = *driver;
+  auto argv = SandboxArgv(o, {"x"});
+  std::string checks = (driver->parent_path() / "scene_checks.py").string();
+  std::string folder = driver->parent_path().string();
+  EXPECT_GE(FindTriple(argv, "--ro-bind", checks, checks), 0);
+  EXPECT_GE(FindTriple(argv, "--ro-bind", driver->string(), driver->string()), 0);
+  EXPECT_LT(FindTriple(argv, "--ro-bind", folder, folder), 0) << "a worker's data folder holds its keys";
+}
+
 TEST(SandboxArgv, BindsTheFolderOfABlenderOutsideUsr) {
   TempDir t;
   fs::path exe = t.path() / "blender-4.1" / "blender";
@@ -442,6 +459,12 @@ TEST(InstallDriverScript, WritesTheEmbeddedDriver) {
   ASSERT_TRUE(installed.ok());
   ASSERT_TRUE(source.ok());
   EXPECT_EQ(*installed, *source) << "the embedded copy is the source file, byte for byte (rebuild?)";
+  // The module the driver imports from its own folder, also byte for byte.
+  auto checks = ReadFile(t.path() / "sub" / "scene_checks.py");
+  auto checks_source = ReadFile(fs::path(INFERIX_SOURCE_DIR) / "src/render/blender/scene_checks.py");
+  ASSERT_TRUE(checks.ok());
+  ASSERT_TRUE(checks_source.ok());
+  EXPECT_EQ(*checks, *checks_source);
   // Installing again replaces it in place.
   auto again = InstallDriverScript(t.path() / "sub");
   ASSERT_TRUE(again.ok());
