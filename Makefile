@@ -12,7 +12,7 @@ JOBS ?= 2
 INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
 
-.PHONY: all deps configure build test test-main test-sanitize configure-sanitize unit demo format clean
+.PHONY: all deps configure build test test-main test-sanitize configure-sanitize unit demo addon format clean
 
 all: build
 
@@ -51,6 +51,10 @@ $(BUILD)/demo/example.blend: examples/make_scene.py | build
 demo: build $(BUILD)/demo/example.blend
 	@$(INFERIX) render $(BUILD)/demo/example.blend --frames 1-24 -o $(DEMO_OUT) --workers 2
 	@echo "frames in $(DEMO_OUT)/"
+
+# The Blender add-on as a zip for Edit > Preferences > Add-ons > Install (docs/addon.md).
+addon:
+	@python3 scripts/build_addon.py $(BUILD)/inferix-addon.zip
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
