@@ -9,6 +9,8 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <string_view>
 #include <thread>
 
 #include "client/client.hpp"
@@ -50,6 +52,25 @@ int Report(const inferix::Result<void>& r) {
   if (r) return 0;
   spdlog::error("{}", r.error().message);
   return 1;
+}
+
+// An admin command's answer: the bare secret or message as before, or one JSON object with --json.
+int PrintAdmin(const inferix::Result<std::string>& r, bool as_json, nlohmann::json answer, const char* key) {
+  if (!r) return as_json ? inferix::client::PrintError(r.error(), true) : Report(r.error());
+  if (!as_json) {
+    std::cout << *r << "\n";
+    return 0;
+  }
+  answer[key] = *r;
+  std::cout << answer.dump() << "\n";
+  return 0;
+}
+
+bool HasJsonFlag(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--json") return true;
+  }
+  return false;
 }
 
 bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
@@ -204,6 +225,7 @@ int main(int argc, char** argv) {
   auto* token_create = token->add_subcommand("create", "create a user (if new) and print a new API token");
   token_create->add_option("--data", data, "the manager's data folder")->required();
   token_create->add_option("--user", user, "user name")->required();
+  token_create->add_flag("--json", as_json, "print {\"user\", \"token\"}");
   auto* enroll = admin->add_subcommand("enroll", "one-time enrollment tokens for nodes");
   enroll->require_subcommand(1);
   auto* enroll_create = enroll->add_subcommand("create", "print a one-time enrollment token");
@@ -212,6 +234,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"worker", "verifier"}));
   enroll_create->add_option("--ttl", ttl_s, "seconds the token stays valid");
+  enroll_create->add_flag("--json", as_json, "print {\"role\", \"ttl_s\", \"token\"}");
   std::string node_ref;
   std::string reason;
   auto* node_cmd = admin->add_subcommand("node", "enrolled workers and verifiers");
@@ -221,6 +244,7 @@ int main(int argc, char** argv) {
   node_revoke->add_option("--data", data, "the manager's data folder")->required();
   node_revoke->add_option("--node", node_ref, "the node's name or id")->required();
   node_revoke->add_option("--reason", reason, "why, shown to the node");
+  node_revoke->add_flag("--json", as_json, "print {\"node\", \"reason\", \"message\"}");
 
   // user commands
   inferix::client::SubmitOptions so;
@@ -254,7 +278,15 @@ int main(int argc, char** argv) {
   cancel->add_option("job", job_id, "job id")->required();
   add_conn(cancel);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // With --json, a command line that does not parse is an error object too (help is not an error).
+    if (e.get_exit_code() != 0 && HasJsonFlag(argc, argv)) {
+      return inferix::client::PrintError(inferix::MakeError(inferix::Errc::kInvalidArgument, e.what()), true);
+    }
+    return app.exit(e);
+  }
 
   if (render->parsed()) return inferix::client::RenderLocal(SelfExe(), ro);
   if (submit->parsed()) {
@@ -265,22 +297,15 @@ int main(int argc, char** argv) {
   if (download->parsed()) return inferix::client::Download(conn, job_id, dir, wait, as_json);
   if (cancel->parsed()) return inferix::client::Cancel(conn, job_id, as_json);
   if (token_create->parsed()) {
-    auto t = inferix::manager::CreateUserToken(data, user);
-    if (!t) return Report(t.error());
-    std::cout << *t << "\n";
-    return 0;
+    return PrintAdmin(inferix::manager::CreateUserToken(data, user), as_json, {{"user", user}}, "token");
   }
   if (node_revoke->parsed()) {
-    auto done = inferix::manager::RevokeNode(data, node_ref, reason);
-    if (!done) return Report(done.error());
-    std::cout << *done << "\n";
-    return 0;
+    return PrintAdmin(inferix::manager::RevokeNode(data, node_ref, reason), as_json,
+                      {{"node", node_ref}, {"reason", reason}}, "message");
   }
   if (enroll_create->parsed()) {
-    auto t = inferix::manager::CreateEnrollmentToken(data, role, ttl_s);
-    if (!t) return Report(t.error());
-    std::cout << *t << "\n";
-    return 0;
+    return PrintAdmin(inferix::manager::CreateEnrollmentToken(data, role, ttl_s), as_json,
+                      {{"role", role}, {"ttl_s", ttl_s}}, "token");
   }
   InstallSignalHandlers();
   if (manager->parsed()) {

@@ -41,6 +41,10 @@ int Download(const Connection& c, int64_t job_id, const std::filesystem::path& d
 /// Cancels a job.
 int Cancel(const Connection& c, int64_t job_id, bool json);
 
+/// Prints an error, as {"error":{"code","message"}} on stdout with `as_json`, else as a line on stderr;
+/// returns the exit code for it (2: bad input or not found, 1: anything else).
+int PrintError(const Error& e, bool as_json);
+
 /// `inferix render`: the embedded local network.
 struct RenderOptions {
   std::filesystem::path scene;

@@ -229,9 +229,13 @@ std::vector<StreamEvent> ParseEventStream(const std::string& body) {
   return events;
 }
 
-Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
+Result<json> FollowJob(net::ApiClient& api, int64_t job_id, ProgressDisplay& display,
                        const std::function<void(const StreamEvent&)>& on_event) {
-  std::string last_line;
+  // Whatever is printed after this (a result, an error) starts on a line of its own.
+  struct Finish {
+    ProgressDisplay& display;
+    ~Finish() { display.Finish(); }
+  } finish{display};
   int64_t last_id = 0;
   int64_t backoff_ms = 500;
   while (true) {
@@ -249,6 +253,7 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
     for (const auto& e : events) {
       last_id = std::max(last_id, e.id);
       if (on_event) on_event(e);
+      if (auto message = EventMessage(e.type, e.data)) display.Message(*message);
     }
     if (events.empty()) continue;
     // The stream says something changed: show where the job stands now.
@@ -257,13 +262,7 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
       if (job.error().code != Errc::kUnavailable) return job.error();
       continue;
     }
-    const json& p = (*job)["progress"];
-    std::string line =
-        fmt::format("job {} {}: {}/{} delivered, {} rendering, {} verifying, {} queued", job_id,
-                    job->value("state", ""), p.value("delivered", 0), p.value("total", 0),
-                    p.value("rendering", 0), p.value("verifying", 0), p.value("queued", 0));
-    if (line != last_line && !quiet) std::cerr << line << std::endl;
-    last_line = line;
+    display.Update(ViewOfJob(job_id, *job));
     const std::string state = job->value("state", "");
     if (state == "completed" || state == "failed" || state == "canceled") return *job;
   }
@@ -335,7 +334,8 @@ int Submit(const Connection& c, const SubmitOptions& o) {
     return 0;
   }
   if (!o.json) std::cout << *id << std::endl;
-  auto job = FollowJob(api, *id, o.json);
+  auto display = ProgressDisplay::ForStderr(o.json);
+  auto job = FollowJob(api, *id, display);
   if (!job) return PrintError(job.error(), o.json);
   std::vector<std::filesystem::path> files;
   if (!o.download_dir.empty()) {
@@ -350,6 +350,10 @@ int Submit(const Connection& c, const SubmitOptions& o) {
     json names = json::array();
     for (const auto& f : files) names.push_back(f.string());
     out["files"] = names;
+    json warnings = json::array();
+    for (const auto& p : plan->problems) warnings.push_back({{"code", p.code}, {"message", p.message}});
+    out["warnings"] = warnings;
+    out["progress"] = job->value("progress", json::object());
     std::cout << out.dump() << "\n";
   } else if (!ok) {
     std::cerr << "job " << *id << " " << job->value("state", "") << ": " << job->value("message", "") << "\n";
@@ -361,7 +365,8 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
   net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 180, 10});
   if (follow && job_id != 0) {
     // Follows the job's event stream to its end: one line (or JSON object) per event.
-    auto job = FollowJob(api, job_id, as_json, [&](const StreamEvent& e) {
+    auto display = ProgressDisplay::ForStderr(as_json);
+    auto job = FollowJob(api, job_id, display, [&](const StreamEvent& e) {
       if (as_json) std::cout << json{{"id", e.id}, {"type", e.type}, {"data", e.data}}.dump() << std::endl;
     });
     if (!job) return PrintError(job.error(), as_json);
@@ -414,8 +419,9 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
 
 int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool as_json) {
   net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 3600, 10});
+  auto display = ProgressDisplay::ForStderr(as_json);
   Result<json> job =
-      wait ? FollowJob(api, job_id, as_json) : api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
+      wait ? FollowJob(api, job_id, display) : api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
   if (!job) return PrintError(job.error(), as_json);
   auto got = DownloadOutputs(api, *job, dir);
   if (!got) return PrintError(got.error(), as_json);

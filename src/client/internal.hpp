@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/client.hpp"
+#include "client/progress.hpp"
 #include "domain/model.hpp"
 #include "net/node_client.hpp"
 #include "render/driver_events.hpp"
@@ -39,9 +40,10 @@ struct StreamEvent {
 };
 /// Parses a text/event-stream body.
 std::vector<StreamEvent> ParseEventStream(const std::string& body);
-/// Follows the job's event stream (resuming after `last_event_id`) until it ends, printing progress lines to
-/// stderr unless `quiet`; `on_event` sees every event.
-Result<nlohmann::json> FollowJob(net::ApiClient& api, int64_t job_id, bool quiet,
+/// Follows the job's event stream (resuming after the last event seen) until it ends, showing its progress
+/// and notable events on `display`, which it finishes (the bar ends with a newline) before returning;
+/// `on_event` sees every event.
+Result<nlohmann::json> FollowJob(net::ApiClient& api, int64_t job_id, ProgressDisplay& display,
                                  const std::function<void(const StreamEvent&)>& on_event = nullptr);
 /// What a download wrote.
 struct Downloaded {
@@ -51,7 +53,5 @@ struct Downloaded {
 /// Downloads the delivered frames into `dir`, checking each hash, then the video once it is made.
 Result<Downloaded> DownloadOutputs(net::ApiClient& api, const nlohmann::json& job,
                                    const std::filesystem::path& dir);
-/// Prints an error (JSON or text) and returns the exit code for it.
-int PrintError(const Error& e, bool as_json);
 
 }  // namespace inferix::client

@@ -185,7 +185,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   auto id = UploadAndCreate(api, *plan, so);
   if (!id) return PrintError(id.error(), o.json);
   if (!o.json) std::cerr << "job " << *id << " submitted to the local network at " << url << "\n";
-  auto job = FollowJob(api, *id, o.json);
+  auto display = ProgressDisplay::ForStderr(o.json);
+  auto job = FollowJob(api, *id, display);
   if (!job) return PrintError(job.error(), o.json);
   auto files = DownloadOutputs(api, *job, o.output_dir);
   if (!files) return PrintError(files.error(), o.json);
