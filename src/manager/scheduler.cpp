@@ -117,6 +117,8 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
       auto job = store_.GetJob(t.job_id);
       if (!job) return job.error();
       if (!job->has_value()) continue;
+      // Tasks come by priority: a held scene is preferred only among tasks as urgent as the first one found.
+      if (best != nullptr && (*job)->priority < best_job.priority) break;
       if (kind == TaskKind::kRender) {
         auto known = blocklisted.find(t.job_id);
         if (known == blocklisted.end()) {

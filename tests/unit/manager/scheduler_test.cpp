@@ -289,6 +289,23 @@ TEST_F(SchedulerTest, CachedSceneIsPreferred) {
   EXPECT_EQ(c2->job.id, first.id);
 }
 
+TEST_F(SchedulerTest, CachedSceneNeverBeatsAHigherPriority) {
+  // A worker holding a long low-priority job's scene still takes the urgent job first (it would otherwise
+  // render every chunk of the long job before it), and prefers its scene only among equals.
+  Job low = Submit("1-4", 1, 0, "low");
+  Job high = Submit("1", 1, 10, "high");
+  Job high_cached = Submit("1", 1, 10, "high-cached");
+  auto c = TryClaim(worker_, {Sha256Hex("low"), Sha256Hex("high-cached")});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->job.id, high_cached.id);
+  c = TryClaim(worker_, {Sha256Hex("low")});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->job.id, high.id);
+  c = TryClaim(worker_, {Sha256Hex("low")});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->job.id, low.id);
+}
+
 // ---- Heartbeats ----------------------------------------------------------------------------------------
 
 TEST_F(SchedulerTest, HeartbeatExtendsTheLease) {
