@@ -42,6 +42,8 @@ class Store {
   virtual Result<std::optional<Node>> GetNode(int64_t id) = 0;
   virtual Result<std::vector<Node>> ListNodes() = 0;
   virtual Result<void> UpdateNode(const Node& node) = 0;
+  /// Records that the node was heard from (its last_seen_ms), and nothing else.
+  virtual Result<void> TouchNode(int64_t id, int64_t now_ms) = 0;
 
   // Files a user uploaded (scenes are manifests of these).
   virtual Result<void> AddUserFile(int64_t user_id, const std::string& sha256, int64_t size) = 0;

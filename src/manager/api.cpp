@@ -73,6 +73,14 @@ struct Api::Impl {
       return MakeError(Errc::kPermissionDenied,
                        "this node is banned: " + (*node)->ban_reason + "; ask the operator if this is wrong");
     }
+    // Heard from: what tells a live node (idle, or a candidate for a retry) from one that went away. Claims
+    // long-poll, so once a second is plenty.
+    const int64_t now = api.clock_.NowMs();
+    if (now - (*node)->last_seen_ms >= 1000) {
+      auto touched = api.store_.TouchNode((*node)->id, now);
+      if (!touched) return touched.error();
+      (*node)->last_seen_ms = now;
+    }
     return **node;
   }
 
@@ -370,12 +378,14 @@ struct Api::Impl {
 
   // The dashboard signs in with the API token once; the session cookie then stands in for it.
   HttpResponse SignIn() {
+    // Another site's page must not sign a visitor in to an account of its choosing (login CSRF).
+    if (!IsSameOrigin(req)) return Fail(Errc::kPermissionDenied, "sign in from the dashboard's own page");
     auto body = ParseBody(req, {"token"});
     if (!body) return Fail(body.error());
     auto token = Field<std::string>(*body, "token");
     if (!token) return Fail(token.error());
     if (domain::TokenKindOf(*token) != domain::TokenKind::kUser)
-      return Fail(Errc::kUnauthenticated, "that is not a user API token (it starts with inferix_u_)");
+      return Fail(Errc::kUnauthenticated, "that is not a user API token (it starts with ixu_)");
     auto user = api.store_.FindUserByTokenHash(domain::TokenHash(*token));
     if (!user) return Fail(user.error());
     if (!user->has_value()) return Fail(Errc::kUnauthenticated, "unknown API token");

@@ -404,6 +404,12 @@ class SqliteStore final : public domain::Store {
     Stmt s(db_, (std::string("SELECT ") + kNodeCols + " FROM nodes ORDER BY id").c_str());
     return QueryAll<Node>(s, ReadNode);
   }
+  Result<void> TouchNode(int64_t id, int64_t now_ms) override {
+    Stmt s(db_, "UPDATE nodes SET last_seen_ms = MAX(last_seen_ms, ?) WHERE id = ?");
+    s.Bind(now_ms).Bind(id);
+    return s.Run();
+  }
+
   Result<void> UpdateNode(const Node& n) override {
     Stmt s(db_,
            "UPDATE nodes SET name = ?, capabilities = ?, banned = ?, last_seen_ms = ?, accepted = ?, "

@@ -172,6 +172,18 @@ TEST_F(StoreTest, SessionsFindTheirUserUntilTheyExpireOrEnd) {
   EXPECT_FALSE(store_->FindUserBySession("s2", 0)->has_value());  // removed as expired
 }
 
+TEST_F(StoreTest, TouchNodeMovesLastSeenForwardOnly) {
+  Node n;
+  n.name = "w";
+  n.public_key = "k";
+  n.last_seen_ms = 100;
+  const int64_t id = *store_->CreateNode(n, "hash-w");
+  ASSERT_TRUE(store_->TouchNode(id, 500).ok());
+  EXPECT_EQ((*store_->GetNode(id))->last_seen_ms, 500);
+  ASSERT_TRUE(store_->TouchNode(id, 300).ok());  // a late request never moves it back
+  EXPECT_EQ((*store_->GetNode(id))->last_seen_ms, 500);
+}
+
 TEST_F(StoreTest, LastEventIdIsTheUsersOwn) {
   const int64_t bob = *store_->CreateUser("bob", "hash-bob");
   EXPECT_EQ(*store_->LastEventId(alice_), 0);
