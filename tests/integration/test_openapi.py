@@ -16,6 +16,7 @@ import subprocess
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 
@@ -189,6 +190,7 @@ class OpenApiTest(unittest.TestCase):
                 if method in item:
                     cls.ops[item[method]["operationId"]] = (method.upper(), path, item[method])
         cls.succeeded = set()  # operations answered with a documented 2xx
+        cls.media_seen = set()  # (operation, media type) of those answers
         cls.net = Network()
         try:
             cls.net.start_manager(extra=("--long-poll-ms", "300"))
@@ -263,7 +265,8 @@ class OpenApiTest(unittest.TestCase):
         """Calls an operation and checks the answer against the spec: the status is documented for it, the body
         matches the documented schema and media type (a text/event-stream body: each block its itemSchema), the
         documented response headers match theirs. `expect`: the status required; `code`: the error code.
-        Returns the parsed JSON body (or the raw bytes for a non-JSON answer, None for no body)."""
+        Returns the parsed JSON body (or the raw bytes for a non-JSON answer, None for no body); the answer's
+        headers are left in `last_headers`."""
         # setUpClass has no test instance yet: borrow one for the assertions (any existing method name will do).
         self = test or cls("run")
         method, template, op = cls.ops[op_id]
@@ -271,6 +274,7 @@ class OpenApiTest(unittest.TestCase):
             path = "/api/v1" + template.format(**(params or {}))
         status, answer_headers, raw_answer = self.http(method, path + query, token, body, raw, auth,
                                                        headers=headers)
+        cls.last_headers = answer_headers
         ctype = answer_headers.get("Content-Type", "")
         where = "%s %s%s -> %d %s" % (method, path, query, status, raw_answer[:300])
         if expect is not None:
@@ -287,8 +291,10 @@ class OpenApiTest(unittest.TestCase):
             self.assertEqual(raw_answer, b"", where)
             answer = None
         else:
-            media = next(iter(content))
-            self.assertEqual(ctype.split(";")[0], media, where)
+            media = ctype.split(";")[0]
+            self.assertIn(media, content, where)  # one of the documented media types
+            if 200 <= status < 300:
+                cls.media_seen.add((op_id, media))
             if media == "application/json":
                 answer = json.loads(raw_answer)
                 errors = check_schema(cls.spec, content[media]["schema"], answer)
@@ -338,6 +344,35 @@ class OpenApiTest(unittest.TestCase):
                        hashlib.sha256).hexdigest()
         return "?method=%s&expires=%d&sig=%s" % (method, expires, sig)
 
+    def deliver(self, job_id, frame):
+        """Plays worker-1 and verifier-1 for one frame of a job: claimed, rendered (a random PNG), accepted."""
+        worker, verifier = self.worker, self.verifier
+        task = self.call("claimTask", token=worker["token"], body={}, expect=200)
+        self.assertEqual((task["job_id"], task["frames"]), (job_id, [frame]))
+        tid = {"task_id": task["task_id"]}
+        slot = self.call("frameUploadUrl", params=dict(tid, frame=frame), token=worker["token"], expect=200)
+        image = tiny_png(4, 4)
+        sha = hashlib.sha256(image).hexdigest()
+        path, query = slot["url"].split("?")
+        self.call("putBlob", path=path, query="?" + query, raw=image, expect=200)
+        report = {"sha256": sha, "key": slot["key"], "signature": self.sign(
+            worker, "inferix-frame-v1|%d|%d|%s|%s" % (task["task_id"], frame, sha, slot["key"]))}
+        self.call("reportFrame", params=dict(tid, frame=frame), token=worker["token"], body=report, expect=200)
+        self.call("completeTask", params=tid, token=worker["token"], expect=200)
+        check = self.call("claimTask", token=verifier["token"], body={}, expect=200)
+        self.assertEqual((check["job_id"], check["frames"]), (job_id, [frame]))
+        verdict = {"verdict": "accepted", "signature": self.sign(
+            verifier, "inferix-verdict-v1|%d|accepted" % check["task_id"])}
+        self.call("reportVerdict", params={"task_id": check["task_id"]}, token=verifier["token"], body=verdict,
+                  expect=200)
+
+    def sign_in(self, token):
+        """POST /session; returns the session cookie as a Cookie header sends it."""
+        self.call("signIn", body={"token": token}, expect=200)
+        cookie = self.last_headers["Set-Cookie"].split(";")[0]
+        self.assertTrue(cookie.startswith("inferix_session="), cookie)
+        return cookie
+
     def create_job(self, token, name, content, frames, chunk, **extra):
         content = b"BLENDER-v304" + content  # the manager checks the main file's magic bytes
         sha = hashlib.sha256(content).hexdigest()
@@ -373,7 +408,15 @@ class OpenApiTest(unittest.TestCase):
         alice, bob, worker, verifier = self.alice, self.bob, self.worker, self.verifier
         self.assertEqual(self.call("getHealth", expect=200), {"status": "ok"})
         me = self.call("whoami", token=alice, expect=200)
-        self.assertEqual(me["name"], "alice")
+        self.assertEqual((me["name"], me["last_event_id"]), ("alice", 0))  # no event yet
+        # The dashboard signs in with the token; its session cookie then stands in for it.
+        signed_in = self.call("signIn", body={"token": alice}, expect=200)
+        self.assertEqual((signed_in["id"], signed_in["name"]), (me["id"], "alice"))
+        self.assertAlmostEqual(signed_in["expires_ms"] / 1000, time.time() + 12 * 3600, delta=120)
+        cookie = {"Cookie": self.last_headers["Set-Cookie"].split(";")[0]}
+        self.assertEqual(self.call("whoami", headers=cookie, expect=200), me)
+        # The Authorization header wins over the cookie.
+        self.assertEqual(self.call("whoami", token=bob, headers=cookie, expect=200)["name"], "bob")
         # Nothing to verify yet: the claim long-polls (--long-poll-ms 300), then answers 204.
         started = time.time()
         self.call("claimTask", token=verifier["token"], body={}, expect=204)
@@ -399,9 +442,11 @@ class OpenApiTest(unittest.TestCase):
                               "frames": "5", "format": "png", "chunk_size": 1, "priority": 0, "fps": 12.5})
         self.assertEqual((job["state"], job["format"], job["frames_spec"], job["fps"], job["video"]),
                          ("queued", "PNG", "5", 12.5, "none"))
-        jobs = self.call("listJobs", token=alice, expect=200)["jobs"]
+        jobs = self.call("listJobs", headers=cookie, expect=200)["jobs"]
         self.assertEqual([j["id"] for j in jobs], [job["id"]])
-        self.assertEqual(jobs[0]["progress"]["queued"], 1)
+        self.assertEqual((jobs[0]["owner"], jobs[0]["progress"]),
+                         ("alice", {"total": 1, "queued": 1, "rendering": 0, "verifying": 0, "delivered": 0,
+                                    "rendered": 0, "failed": 0, "canceled": 0, "eta_s": None}))
         self.assertEqual(self.call("listJobs", token=bob, expect=200)["jobs"], [])
         nodes = self.call("listNodes", token=bob, expect=200)["nodes"]
         # ("spare" is the verifier the credentials test enrolls when it runs first.)
@@ -415,6 +460,8 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual(mine[-1][1:], created)
         self.assertEqual(self.stream(alice, query=job_query), [mine[-1]])
         first_id = mine[-1][0]
+        self.assertEqual(self.call("whoami", headers=cookie, expect=200)["last_event_id"], first_id)
+        self.assertEqual(self.stream(alice, last_id=first_id), [])  # where a client following from now starts
         self.assertEqual(self.stream(alice, query=job_query, last_id=0), [mine[-1]])
         self.assertEqual(self.stream(alice, query=job_query + "&last_event_id=0"), [mine[-1]])
         # last_event_id is read only when the header is absent.
@@ -431,6 +478,13 @@ class OpenApiTest(unittest.TestCase):
         task = self.call("claimTask", token=worker["token"], body={"cached": [sha]}, expect=200)
         self.assertEqual((task["kind"], task["job_id"], task["frames"], task["format"]), ("render", job["id"], [5], "PNG"))
         self.assertNotIn("output", task)
+        # The worker is busy with it; only alice, whose job it is, sees which job.
+        for user, job_id, job_name in ((alice, job["id"], "shot"), (bob, None, None)):
+            nodes = {n["name"]: n for n in self.call("listNodes", token=user, expect=200)["nodes"]}
+            self.assertEqual((nodes["worker-1"]["state"], nodes["worker-1"]["current_task"]),
+                             ("busy", {"kind": "render", "frames": [5], "job_id": job_id, "job_name": job_name}))
+            self.assertIn(nodes["verifier-1"]["state"], ("idle", "offline"))
+            self.assertIsNone(nodes["verifier-1"]["current_task"])
         got = self.call("getBlob", path=task["scene"]["files"][0]["url"].split("?")[0],
                         query="?" + task["scene"]["files"][0]["url"].split("?")[1], expect=200)
         self.assertEqual(got, scene)
@@ -463,10 +517,17 @@ class OpenApiTest(unittest.TestCase):
         detail = self.call("getJob", params={"job_id": job["id"]}, token=alice, expect=200)
         self.assertEqual((detail["frames"][0]["state"], detail["frames"][0]["verdict"]), ("verifying", "pending"))
         self.assertEqual(detail["frames"][0]["output"]["worker"], "worker-1")
+        self.assertNotIn("url", detail["frames"][0]["output"])  # not delivered yet
+        self.assertEqual((detail["progress"]["rendered"], detail["progress"]["eta_s"], detail["video_url"]),
+                         (1, None, None))
         self.call("getJob", params={"job_id": job["id"]}, token=bob, expect=404)
 
         check = self.call("claimTask", token=verifier["token"], body={"cached": []}, expect=200)
         self.assertEqual((check["kind"], check["frames"]), ("verify", [5]))
+        nodes = {n["name"]: n for n in self.call("listNodes", token=bob, expect=200)["nodes"]}
+        self.assertEqual((nodes["verifier-1"]["state"], nodes["verifier-1"]["current_task"]),
+                         ("busy", {"kind": "verify", "frames": [5], "job_id": None, "job_name": None}))
+        self.assertEqual(nodes["worker-1"]["current_task"], None)
         self.assertEqual((check["output"]["sha256"], check["output"]["node_id"]), (image_sha, worker["id"]))
         path, query = check["output"]["url"].split("?")
         self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200), image)
@@ -480,10 +541,24 @@ class OpenApiTest(unittest.TestCase):
                    "signature": self.sign(verifier, "inferix-verdict-v1|%d|accepted" % check["task_id"])}
         self.assertEqual(self.call("reportVerdict", params=vid, token=verifier["token"], body=verdict, expect=200),
                          {"status": "recorded"})
-        detail = self.call("getJob", params={"job_id": job["id"]}, token=alice, expect=200)
-        self.assertEqual(detail["state"], "completed")
+        detail = self.call("getJob", params={"job_id": job["id"]}, headers=cookie, expect=200)
+        self.assertEqual((detail["state"], detail["owner"]), ("completed", "alice"))
+        self.assertEqual((detail["progress"]["rendered"], detail["progress"]["delivered"], detail["progress"]["eta_s"]),
+                         (1, 1, None))  # a job that has ended has no estimate
         self.assertEqual((detail["frames"][0]["state"], detail["frames"][0]["verdict"]), ("delivered", "accepted"))
         self.assertEqual(detail["frames"][0]["output"]["verifier"], "verifier-1")
+        # A delivered frame's image through a signed URL: bytes to save, never shown as anything else; with a
+        # safe `name` it is downloaded as that file.
+        path, query = detail["frames"][0]["output"]["url"].split("?")
+        self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200), image)
+        self.assertEqual(self.last_headers["Content-Type"], "application/octet-stream")
+        self.assertNotIn("Content-Disposition", self.last_headers)
+        self.call("getBlob", path=path, query="?%s&name=frame_0005.png" % query, expect=200)
+        self.assertEqual(self.last_headers["Content-Disposition"], 'attachment; filename="frame_0005.png"')
+        for bad in ("../x", ".hidden", 'a"b', "a b", "a/b", "a;b", "x" * 201, ""):
+            self.call("getBlob", path=path, query="?%s&name=%s" % (query, urllib.parse.quote(bad, safe="")),
+                      expect=200)
+            self.assertNotIn("Content-Disposition", self.last_headers, bad)
         outputs = self.call("listJobOutputs", params={"job_id": job["id"]}, token=alice, expect=200)
         self.assertEqual([(o["frame"], o["sha256"], o["verdict"]) for o in outputs["outputs"]],
                          [(5, image_sha, "accepted")])
@@ -502,6 +577,9 @@ class OpenApiTest(unittest.TestCase):
         w = worker["id"]
         # Frame events name the output, the worker and its determinism class; the verdict's carries the method.
         frames = [dict(e[2]) for e in story if e[1] == "frame"]
+        # The preview, made on the background thread before the video, is announced.
+        self.assertEqual([e[2] for e in story if e[1] == "preview"], [
+            {"job_id": job["id"], "frame": 5, "output_id": detail["frames"][0]["output"]["output_id"]}])
         delivered_method = frames[1].pop("method", None)
         self.assertEqual([e[1:] for e in story[:-1] if e[1] == "job"], [
             ("job", {"job_id": job["id"], "state": "active", "message": ""}),
@@ -521,17 +599,26 @@ class OpenApiTest(unittest.TestCase):
         path, query = outputs["outputs"][0]["preview_url"].split("?")
         preview = self.call("getBlob", path=path, query="?" + query, expect=200)
         self.assertEqual((preview[:8], struct.unpack(">II", preview[16:24])), (image[:8], (5, 3)))  # not scaled up
-        self.assertEqual(self.call("getJob", params={"job_id": job["id"]}, token=alice, expect=200)["video"],
-                         outputs["video"])
+        self.assertEqual(self.last_headers["Content-Type"], "image/png")  # the manager's own file: shown
+        detail = self.call("getJob", params={"job_id": job["id"]}, token=alice, expect=200)
+        self.assertEqual(detail["video"], outputs["video"])
+        path, query = detail["frames"][0]["output"]["preview_url"].split("?")
+        self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200), preview)
         if shutil.which("ffmpeg"):
             self.assertEqual(video_event, {"job_id": job["id"], "video": "ready"})
             self.assertEqual(outputs["video"], "ready")
-            path, query = outputs["video_url"].split("?")
-            self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200)[4:8], b"ftyp")
+            for video_url in (outputs["video_url"], detail["video_url"]):
+                path, query = video_url.split("?")
+                self.assertEqual(self.call("getBlob", path=path, query="?" + query, expect=200)[4:8], b"ftyp")
+                self.assertEqual(self.last_headers["Content-Type"], "video/mp4")
+            self.call("getBlob", path=path, query="?%s&name=shot.mp4" % query, expect=200)
+            self.assertEqual(self.last_headers["Content-Disposition"], 'attachment; filename="shot.mp4"')
+            self.assertIn(("getBlob", "video/mp4"), self.media_seen)
         else:
-            self.assertEqual((video_event["video"], outputs["video"], outputs["video_url"]),
-                             ("failed", "failed", None))
+            self.assertEqual((video_event["video"], outputs["video"], outputs["video_url"], detail["video_url"]),
+                             ("failed", "failed", None, None))
             self.assertIn("ffmpeg", video_event["message"])
+        self.assertTrue({("getBlob", "application/octet-stream"), ("getBlob", "image/png")} <= self.media_seen)
         self.call("listJobOutputs", params={"job_id": job["id"]}, token=bob, expect=404)
         self.assertEqual(self.call("cancelJob", params={"job_id": job["id"]}, token=alice, expect=200)["state"],
                          "completed")  # an ended job stays as it is
@@ -562,23 +649,67 @@ class OpenApiTest(unittest.TestCase):
             ("job", {"job_id": job2["id"], "state": "canceled", "message": "canceled by alice"})])
         self.call("completeTask", params={"task_id": again["task_id"]}, token=worker["token"], expect=409)
 
+        # A job with a frame delivered and one still open has an estimate of the time left.
+        job3 = self.create_job(alice, "three", b"third scene " + os.urandom(16), "1-2", 1)
+        self.deliver(job3["id"], 1)
+        progress = self.call("getJob", params={"job_id": job3["id"]}, token=alice, expect=200)["progress"]
+        self.assertEqual((progress["delivered"], progress["rendered"], progress["queued"]), (1, 1, 1))
+        self.assertIsInstance(progress["eta_s"], (int, float))
+        self.assertGreaterEqual(progress["eta_s"], 0)
+        self.assertEqual(float(progress["eta_s"]).is_integer(), True)  # whole seconds
+        self.assertEqual(self.call("cancelJob", params={"job_id": job3["id"]}, headers=dict(
+            cookie, Origin=self.net.url), expect=200)["state"], "canceled")  # same origin: the dashboard's own
+        self.assertIsNone(self.call("getJob", params={"job_id": job3["id"]}, token=alice, expect=200)
+                          ["progress"]["eta_s"])
+
+        # Signing out ends the session; the browser is told to drop the cookie.
+        self.assertEqual(self.call("getSession", headers=cookie, expect=200)["signed_in"], True)
+        self.assertEqual(self.call("signOut", headers=cookie, expect=200), {"status": "signed out"})
+        self.assertEqual(self.last_headers["Set-Cookie"], "inferix_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict")
+        self.call("whoami", headers=cookie, expect=401)
+        self.assertEqual(self.call("getSession", headers=cookie, expect=200), {"signed_in": False})
+        self.call("signOut", headers=cookie, expect=401)
+
         # Every operation of the spec was answered with a documented success at least once.
         self.assertEqual(sorted(set(self.ops) - self.succeeded), [])
 
     def test_credentials_are_required_as_documented(self):
         params = {"job_id": 1, "task_id": 1, "frame": 1, "sha256": "0" * 64, "key": "files/" + "0" * 64}
         user_like_node = "ixn_" + "0" * 64
+        session = self.sign_in(self.bob)
         for op_id, (method, path, op) in sorted(self.ops.items()):
             schemes = {name for req in op.get("security", []) for name in req}
             body = {} if self.request_schema(op) is not None else None
             raw = b"x" if self.request_schema(op, "application/octet-stream") is not None else None
             kw = dict(params=params, body=body, raw=raw)
             with self.subTest(op=op_id):
-                if schemes == {"userToken"}:
+                if schemes == {"userToken", "sessionCookie"}:
                     self.call(op_id, expect=401, **kw)
                     self.call(op_id, token="ixu_" + "0" * 64, expect=401, **kw)
                     self.call(op_id, token=self.worker["token"], expect=401, **kw)
                     self.call(op_id, auth="Basic YWxpY2U6c2VjcmV0", expect=401, **kw)
+                    # A session cookie that is not one (forged, garbage, empty) is no credential either.
+                    for cookie in ("inferix_session=" + "0" * 64, "a=b; inferix_session=garbage", "inferix_session="):
+                        self.call(op_id, headers={"Cookie": cookie}, expect=401, **kw)
+                    # A real session from another site's page changes nothing: 403 before the request is read.
+                    if method not in ("GET", "HEAD"):
+                        for other_site in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                                           {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
+                            self.call(op_id, headers=dict(other_site, Cookie=session), expect=403,
+                                      code="permission_denied", **kw)
+                elif op_id == "getSession":
+                    # Never an error: without a live session it says so. The Authorization header is not read.
+                    for headers in ({}, {"Cookie": "inferix_session=" + "0" * 64}, {"Cookie": "inferix_session="},
+                                    {"Authorization": "Bearer " + self.bob}):
+                        self.assertEqual(self.call(op_id, headers=headers, expect=200), {"signed_in": False})
+                    me = self.call("whoami", token=self.bob, expect=200)
+                    self.assertEqual(self.call(op_id, headers={"Cookie": session}, expect=200),
+                                     dict(me, signed_in=True))
+                elif op_id == "signIn":
+                    for token in ("ixu_" + "0" * 64, self.worker["token"], self.net.enroll("worker"), "", "Bearer " + self.bob):
+                        self.call(op_id, body={"token": token}, expect=401)
+                        self.assertNotIn("Set-Cookie", self.last_headers)
+                    self.call(op_id, body={"token": self.bob}, expect=200)
                 elif schemes == {"nodeToken"}:
                     self.call(op_id, expect=401, **kw)
                     self.call(op_id, token=user_like_node, expect=401, **kw)
@@ -654,7 +785,7 @@ class OpenApiTest(unittest.TestCase):
                     first = schema["required"][0]
                     self.call(op_id, body={first: {"nested": True}}, expect=400, **kw)
         self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "createJob", "failTask", "registerNode",
-                                           "reportFrame", "reportVerdict"])
+                                           "reportFrame", "reportVerdict", "signIn"])
         # Values the spec's patterns and bounds refuse, the server refuses too.
         good_sha = hashlib.sha256(b"x").hexdigest()
         for op_id, body in (
@@ -700,15 +831,30 @@ class OpenApiTest(unittest.TestCase):
     def test_what_the_spec_does_not_describe_is_404(self):
         a = self.alice
         for path, token in (("/api/v1/not-in-spec", a), ("/api/v1/jobs/1/frames", a), ("/api/v1/files", a),
-                            ("/api/v1/nodes", a), ("/api/v1/tasks", self.worker["token"]),
+                            ("/api/v1/nodes", a), ("/api/v1/sessions", a), ("/api/v1/session/1", a),
+                            ("/api/v1/tasks", self.worker["token"]),
                             ("/api/v1/tasks/1/frames/1/upload/again", self.worker["token"]),
-                            ("/api/v1/tasks/1/what", self.worker["token"]),
-                            ("/api/v2/health", None), ("/api/v1", None), ("/", None), ("/healthz", None)):
+                            ("/api/v1/tasks/1/what", self.worker["token"])):
             for method in ("GET", "POST"):
                 with self.subTest(path=path, method=method):
                     status, _, raw = self.http(method, path, token=token, body={} if method == "POST" else None)
                     self.assertEqual(status, 404, raw)
                     self.assertEqual(json.loads(raw)["error"]["code"], "not_found")
+        # Outside /api/v1/ is the dashboard (info.description): its page and files, any other path 404, and
+        # only GET and HEAD.
+        for path in ("/api/v2/health", "/api/v1", "/healthz", "/assets/", "/assets/nope.js", "/assets/index.html",
+                     "/assets/a/b", "/index.htm", "/health"):
+            for method, expect, code in (("GET", 404, "not_found"), ("POST", 400, "invalid_argument"),
+                                         ("PUT", 400, "invalid_argument"), ("DELETE", 400, "invalid_argument")):
+                with self.subTest(path=path, method=method):
+                    status, _, raw = self.http(method, path, token=a, body={} if method in ("POST", "PUT") else None)
+                    self.assertEqual(status, expect, raw)
+                    self.assertEqual(json.loads(raw)["error"]["code"], code)
+        for path in ("/", "/index.html"):
+            status, headers, raw = self.http("GET", path)
+            self.assertEqual((status, headers["Content-Type"]), (200, "text/html; charset=utf-8"), path)
+            self.assertIn(b"<html", raw.lower())
+            self.assertEqual(self.http("POST", path, body={})[0], 400)
         # Without credentials an unknown path outside /health, /nodes/register, /tasks and /blobs is 401 (the spec
         # says so in info.description): the manager authenticates before it routes.
         self.assertEqual(self.http("GET", "/api/v1/not-in-spec")[0], 401)
