@@ -7,7 +7,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_SECONDS ?= 30
 # The integration tests run again under the sanitizers: those whose time goes to Inferix rather than to Blender.
-ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|events|faults|openapi|sandbox|skeleton|tls)
+ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|dashboard|events|faults|openapi|sandbox|session|skeleton|tls)
 JOBS ?= 2
 INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
