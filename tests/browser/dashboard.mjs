@@ -61,6 +61,22 @@ page.on("request", (r) => {
   if (u.pathname.startsWith("/api/v1/")) apiCalls.push({ at: Date.now(), path: u.pathname, method: r.method() });
 });
 
+// Which jobs each answer of the event stream spoke of, and when: a page that re-reads a job must have been told to.
+const eventBatches = [];
+page.on("response", async (r) => {
+  if (!new globalThis.URL(r.url()).pathname.startsWith("/api/v1/events")) return;
+  const at = Date.now();
+  const jobs = new Set();
+  try {
+    for (const line of (await r.text()).split("\n")) {
+      if (line.startsWith("data: ")) jobs.add(JSON.parse(line.slice(6)).job_id);
+    }
+  } catch {
+    return; // a stream the page closed
+  }
+  eventBatches.push({ at, jobs });
+});
+
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 async function accessibility(name) {
   // Evaluated through the DevTools protocol, so the page's Content-Security-Policy stays as it is.
@@ -144,11 +160,17 @@ try {
   await accessibility("job");
   await shot("04-job-completed");
 
-  // No polling: with no new event, the page asks the API for nothing but the event stream.
+  // No polling: in a quiet spell, the page asks the API for nothing but the event stream, unless an event about
+  // this job came just before (the other job renders meanwhile: its events must not make this page re-read).
   const quietFrom = Date.now();
   await page.waitForTimeout(4000);
+  for (let i = 0; i < 30 && !eventBatches.some((b) => b.at >= quietFrom && b.jobs.has(JOB_B)); ++i) {
+    await page.waitForTimeout(500);
+  }
   const polled = apiCalls.filter((c) => c.at >= quietFrom && c.path !== "/api/v1/events");
-  check(polled.length === 0, `no polling while nothing happens (${polled.map((c) => c.path).join(", ") || "none"})`);
+  const untold = polled.filter((c) => !eventBatches.some((b) => b.jobs.has(JOB_A) && b.at <= c.at && b.at >= c.at - 2000));
+  check(untold.length === 0, `no polling: ${polled.length} API reads in ${Date.now() - quietFrom} ms, each after an event about the job (${untold.map((c) => c.path).join(", ") || "none untold"})`);
+  check(eventBatches.some((b) => b.at >= quietFrom && b.jobs.has(JOB_B)), "events of the other job kept arriving meanwhile");
 
   // A download link gives the delivered frame under its name.
   const link = page.locator(".downloads a").first();

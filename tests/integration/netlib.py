@@ -13,6 +13,24 @@ import urllib.request
 INFERIX = os.environ.get("INFERIX_BIN", "inferix")
 SOURCE_DIR = os.environ.get("INFERIX_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Node.js tools run quietly: no telemetry, update notices, funding or audit requests.
+NODE_ENV = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true",
+                NO_UPDATE_NOTIFIER="1", NPM_CONFIG_UPDATE_NOTIFIER="false", NPM_CONFIG_FUND="false",
+                NPM_CONFIG_AUDIT="false")
+
+
+def ensure_node_modules(folder):
+    """Installs a test folder's pinned npm packages (its package-lock.json) unless they are there and current."""
+    installed = os.path.join(folder, "node_modules", ".package-lock.json")
+    lock = os.path.join(folder, "package-lock.json")
+    if os.path.exists(installed) and os.path.getmtime(installed) >= os.path.getmtime(lock):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AssertionError("npm (Node.js) is required for the tests in %s; run scripts/install-deps.sh" % folder)
+    p = subprocess.run([npm, "ci", "--prefix", folder], capture_output=True, text=True, env=NODE_ENV, timeout=600)
+    if p.returncode != 0:
+        raise AssertionError("npm ci --prefix %s failed:\n%s%s" % (folder, p.stdout, p.stderr))
 
 
 def make_scene(path, frames=10, width=160, height=120, samples=16, fmt="PNG", start=1, extra=()):

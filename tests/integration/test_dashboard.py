@@ -8,13 +8,9 @@ import shutil
 import subprocess
 import unittest
 
-from netlib import Network, make_scene
+from netlib import HERE, NODE_ENV, SOURCE_DIR, Network, ensure_node_modules, make_scene
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_DIR = os.environ.get("INFERIX_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BROWSER_DIR = os.path.join(SOURCE_DIR, "tests", "browser")
-NODE_ENV = dict(os.environ, NO_UPDATE_NOTIFIER="1", NPM_CONFIG_UPDATE_NOTIFIER="false", NPM_CONFIG_FUND="false",
-                NPM_CONFIG_AUDIT="false")
 FRAMES_A = 8
 
 
@@ -24,21 +20,6 @@ def artifacts_dir(name):
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     return path
-
-
-def ensure_node_modules():
-    """Installs the pinned playwright-core and axe-core (package-lock.json) unless they are there and current."""
-    installed = os.path.join(BROWSER_DIR, "node_modules", ".package-lock.json")
-    lock = os.path.join(BROWSER_DIR, "package-lock.json")
-    if os.path.exists(installed) and os.path.getmtime(installed) >= os.path.getmtime(lock):
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise AssertionError("npm (Node.js) is required for the browser test; run scripts/install-deps.sh")
-    p = subprocess.run([npm, "ci", "--prefix", BROWSER_DIR], capture_output=True, text=True, env=NODE_ENV,
-                       timeout=600)
-    if p.returncode != 0:
-        raise AssertionError("npm ci --prefix tests/browser failed:\n" + p.stdout + p.stderr)
 
 
 class DashboardTest(unittest.TestCase):
@@ -51,7 +32,7 @@ class DashboardTest(unittest.TestCase):
     def test_an_artist_follows_and_cancels_jobs_in_the_browser(self):
         chromium = shutil.which("chromium")
         self.assertIsNotNone(chromium, "Debian's chromium is required; run scripts/install-deps.sh")
-        ensure_node_modules()
+        ensure_node_modules(BROWSER_DIR)
         scene_dir = os.path.join(self.net.dir, "scenes")
         os.makedirs(scene_dir)
         watched = make_scene(os.path.join(scene_dir, "orbit.blend"), frames=FRAMES_A, width=192, height=108,

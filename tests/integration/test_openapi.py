@@ -20,32 +20,13 @@ import urllib.parse
 import urllib.request
 import zlib
 
-from netlib import SOURCE_DIR, Network
+from netlib import NODE_ENV, SOURCE_DIR, Network, ensure_node_modules
 
 OPENAPI_DIR = os.path.join(SOURCE_DIR, "tests", "openapi")
 SPEC_FILE = os.path.join(SOURCE_DIR, "docs", "api", "openapi.yaml")
-NODE_ENV = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true",
-                NO_UPDATE_NOTIFIER="1", NPM_CONFIG_UPDATE_NOTIFIER="false", NPM_CONFIG_FUND="false",
-                NPM_CONFIG_AUDIT="false")
 METHODS = ("get", "put", "post", "delete", "patch")
 ERROR_CODES_BY_STATUS = {400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied",
                          404: "not_found", 409: "conflict", 413: "too_large"}
-
-
-def ensure_node_modules():
-    """Installs the pinned linter and helpers (package-lock.json) unless they are there and up to date."""
-    modules = os.path.join(OPENAPI_DIR, "node_modules")
-    installed = os.path.join(modules, ".package-lock.json")
-    lock = os.path.join(OPENAPI_DIR, "package-lock.json")
-    if os.path.exists(installed) and os.path.getmtime(installed) >= os.path.getmtime(lock):
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise AssertionError("npm (Node.js) is required for the OpenAPI checks; install nodejs and npm")
-    p = subprocess.run([npm, "ci", "--prefix", OPENAPI_DIR], capture_output=True, text=True, env=NODE_ENV,
-                       timeout=600)
-    if p.returncode != 0:
-        raise AssertionError("npm ci --prefix tests/openapi failed:\n" + p.stdout + p.stderr)
 
 
 def node(script, *args):
@@ -182,7 +163,7 @@ def tiny_png(width, height):
 class OpenApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        ensure_node_modules()
+        ensure_node_modules(OPENAPI_DIR)
         cls.spec = json.loads(node("yaml2json.mjs", SPEC_FILE))
         cls.ops = {}
         for path, item in cls.spec["paths"].items():
