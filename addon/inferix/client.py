@@ -7,6 +7,7 @@ Every call carries `Authorization: Bearer <token>`; the token never appears in a
 import hashlib
 import json
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -72,6 +73,13 @@ class Api:
             with self._open("PUT", "/api/v1/files/" + sha256, f, "application/octet-stream", length=size) as r:
                 r.read()
 
+    def worker_blender_versions(self):
+        """The Blender version each worker reported when it registered (GET /api/v1/workers), banned ones left
+        out, as `inferix submit` takes them."""
+        nodes = self.call("GET", "/api/v1/workers").get("nodes", [])
+        return [n["capabilities"].get("blender_version", "") for n in nodes
+                if n.get("role") == "worker" and not n.get("banned") and isinstance(n.get("capabilities"), dict)]
+
     def create_job(self, spec):
         return self.call("POST", "/api/v1/jobs", spec)
 
@@ -122,6 +130,29 @@ def _error_message(e, method, path):
         return "the manager refused the API token (%s); check the token in the add-on's preferences" % (
             message or "unauthenticated")
     return "%s %s: %s" % (method, path.split("?")[0], message or "HTTP %d %s" % (e.code, e.reason))
+
+
+def major_minor(version):
+    """(major, minor) of a version such as "3.4.1" or "4.0.2 LTS"; (0, 0) when it does not start with one."""
+    m = re.match(r"\s*(\d+)\.(\d+)", version or "")
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def blender_version_problems(scene_version, worker_versions):
+    """The CLI's Blender version check (src/client/commands.cpp CheckBlenderVersions), as problems in
+    scene_checks.preflight's form: the scene saved by (major, minor) `scene_version`, compared with the newest
+    of the workers' reported versions, major.minor only."""
+    scene = tuple(scene_version[:2])
+    newest = max([major_minor(v) for v in worker_versions] + [(0, 0)])
+    if newest == (0, 0):
+        return [{"code": "no_workers", "fatal": False, "message": (
+            "no worker has registered yet, so the scene's Blender version could not be compared with theirs")}]
+    if scene > newest:
+        return [{"code": "newer_blender", "fatal": True, "message": (
+            "the scene was saved by Blender %d.%d, newer than any worker's (%d.%d); Blender opens newer files "
+            "without complaint but may render them wrong. Save it with Blender %d.%d, or wait for workers with a "
+            "newer Blender" % (scene + newest + newest))}]
+    return []
 
 
 def sha256_file(path):

@@ -1,7 +1,9 @@
 """inferix.submit, inferix.refresh and inferix.download: what the panel's buttons run, and what scripts call.
 
 Each does its checks on the main thread, reports what stops it (self.report: a script calling it gets a
-RuntimeError with the message), and leaves the network to a background thread (background.py)."""
+RuntimeError with the message), and leaves the network to a background thread (background.py). The one check that
+needs the network, the workers' Blender version against this one, is the first step of submit's background work:
+what it finds shows in the panel's Preflight box like the others."""
 
 import os
 import re
@@ -11,7 +13,7 @@ import tempfile
 import bpy
 
 from . import background, scene_checks, state
-from .client import ApiError, sha256_file
+from .client import ApiError, blender_version_problems, sha256_file
 from .state import STATE
 
 EXTENSIONS = {"PNG": "png", "EXR": "exr", "JPEG": "jpg"}
@@ -52,8 +54,17 @@ def problem_text(p):
     return "[%s] %s" % (p["code"], p["message"])
 
 
-def _submit_work(api, files, spec, snapshot_dir):
+def preflight_failed(fatal):
+    return "Preflight failed: %d problem%s to fix (listed below); nothing was submitted" % (
+        len(fatal), "" if len(fatal) == 1 else "s")
+
+
+def _submit_work(api, blender_version, files, spec, snapshot_dir):
     try:
+        # Before any upload: is the Blender saving the scene newer than every worker's? (the CLI's check)
+        problems = blender_version_problems(blender_version, api.worker_blender_versions())
+        if any(p["fatal"] for p in problems):
+            return {"job": None, "problems": problems}
         entries, local = [], {}
         for rel, path in files:
             sha = sha256_file(path)
@@ -64,16 +75,23 @@ def _submit_work(api, files, spec, snapshot_dir):
             api.upload_file(sha, local[sha])
         spec = dict(spec, main=entries[0]["path"], files=entries)
         job = api.create_job(spec)
-        return {"job": job, "files": len(entries), "uploaded": len(missing)}
+        return {"job": job, "files": len(entries), "uploaded": len(missing), "problems": problems}
     finally:
         shutil.rmtree(snapshot_dir, ignore_errors=True)
 
 
 def _submitted(result, error):
     STATE.submitting = False
+    problems = result["problems"] if error is None else []  # the workers' Blender version against this one
+    STATE.problems = STATE.problems + problems  # after the main thread's preflight warnings
+    for p in problems:
+        print("Inferix: preflight: %s" % problem_text(p))
+    fatal = [p for p in problems if p["fatal"]]
     if error is not None:
         STATE.set_status("Submit failed: %s" % error, "ERROR")
         print("Inferix: submit failed: %s" % error)
+    elif fatal:
+        STATE.set_status(preflight_failed(fatal), "ERROR")
     else:
         job = result["job"]
         STATE.last_job_id = job["id"]
@@ -119,8 +137,7 @@ class INFERIX_OT_submit(bpy.types.Operator):
             if not p["fatal"]:
                 self.report({"WARNING"}, problem_text(p))
         if fatal:
-            STATE.set_status("Preflight failed: %d problem%s to fix (listed below); nothing was submitted" % (
-                len(fatal), "" if len(fatal) == 1 else "s"), "ERROR")
+            STATE.set_status(preflight_failed(fatal), "ERROR")
             state.redraw()
             self.report({"ERROR"}, "Preflight failed: " + "; ".join(problem_text(p) for p in fatal))
             return {"CANCELLED"}
@@ -133,7 +150,9 @@ class INFERIX_OT_submit(bpy.types.Operator):
         name = settings.job_name.strip() or bpy.path.display_name_from_filepath(bpy.data.filepath)
         spec = {"name": name, "frames": frames, "format": output_format(scene, settings),
                 "chunk_size": settings.chunk_size, "fps": scene.render.fps / scene.render.fps_base}
-        if not background.run("submit", lambda: _submit_work(api, files, spec, snapshot_dir), _submitted):
+        blender_version = tuple(bpy.app.version[:2])  # the Blender that just saved the file
+        if not background.run("submit", lambda: _submit_work(api, blender_version, files, spec, snapshot_dir),
+                              _submitted):
             shutil.rmtree(snapshot_dir, ignore_errors=True)
             return self.fail("a submit is already on its way; wait for it to finish")
         STATE.submitting = True

@@ -3,12 +3,15 @@ through its operators and its panel's state, while Blender's event loop (and so 
 
     blender --factory-startup -noaudio BAD.blend --python addon_session.py -- CONFIG.json
 
-CONFIG names the add-on zip, the manager's URL, the user's token, the good scene, where to write the screenshots
-and RESULT (a JSON file the test reads). Blender starts on BAD (a scene with a missing texture): its submit must be
-refused. Then the good scene is opened, submitted, followed in the panel to the end, shown in a screenshot and
-downloaded. Everything runs from one timer, step by step, so the window keeps drawing in between.
+CONFIG names the add-on zip, the manager's URL, the user's token, the good scene, where to write the screenshots and
+RESULT (a JSON file the test reads). Blender starts on BAD (a scene with a missing texture): its submit must be
+refused. Then the good scene is opened and submitted to a second manager ("old_url"), whose only worker runs an
+older Blender than this one: the add-on must refuse it after asking for the workers, before uploading anything. Then
+it is submitted to the first manager, followed in the panel to the end, shown in a screenshot and downloaded.
+Everything runs from one timer, step by step, so the window keeps drawing in between.
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -72,6 +75,23 @@ def screenshot(path):
         bpy.ops.screen.screenshot_area(filepath=path)
 
 
+def panel_texts(ui):
+    """The problem lines the Inferix panel draws next (it draws them with ui.wrapped)."""
+    drawn = []
+    original = ui.wrapped
+
+    def recording(layout, text, icon="NONE", width=60):
+        drawn.append(text)
+        return original(layout, text, icon, width)
+
+    ui.wrapped = recording
+    try:
+        yield from screenshot(CONFIG["screenshot_newer"])
+    finally:
+        ui.wrapped = original
+    return drawn
+
+
 def session():
     # The add-on, installed from its zip into this session's own user folder (BLENDER_USER_SCRIPTS).
     bpy.ops.preferences.addon_install(filepath=CONFIG["zip"], overwrite=True)
@@ -106,6 +126,20 @@ def session():
     scene = bpy.context.scene
     scene.inferix.file_format = "PNG"
     scene.render.filepath = CONFIG["output"] + os.sep  # the scene's output folder: where Download writes
+
+    # A network whose only worker has an older Blender than this one: refused once the workers are known.
+    prefs.manager_url, prefs.api_token = CONFIG["old_url"], CONFIG["old_token"]
+    RESULT["newer_return"] = sorted(bpy.ops.inferix.submit())
+    yield from wait("the refused submit", lambda: not STATE.submitting, 30)
+    RESULT["newer_problems"] = list(STATE.problems)
+    RESULT["newer_status"] = STATE.status
+    RESULT["newer_job_id"] = STATE.last_job_id
+    with open(bpy.data.filepath, "rb") as f:  # the scene as that submit saved it
+        RESULT["newer_scene_sha256"] = hashlib.sha256(f.read()).hexdigest()
+    RESULT["newer_panel"] = yield from panel_texts(inferix.ui)
+    log("older workers: %s" % STATE.status)
+    prefs.manager_url, prefs.api_token = CONFIG["url"], CONFIG["token"]
+
     log("submitting %s" % bpy.data.filepath)
     RESULT["submit_return"] = sorted(bpy.ops.inferix.submit())
     RESULT["status_while_submitting"] = STATE.status

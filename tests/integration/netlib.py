@@ -19,6 +19,17 @@ NODE_ENV = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOT
                 NPM_CONFIG_AUDIT="false")
 
 
+def artifacts_dir(name, fresh=False):
+    """Where a test keeps what a person may want to look at (screenshots): $INFERIX_ARTIFACTS_DIR/NAME, by default
+    build/test-artifacts/NAME in the source tree; emptied first when `fresh`."""
+    root = os.environ.get("INFERIX_ARTIFACTS_DIR") or os.path.join(SOURCE_DIR, "build", "test-artifacts")
+    path = os.path.join(root, name)
+    if fresh:
+        shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
 def ensure_node_modules(folder):
     """Installs a test folder's pinned npm packages (its package-lock.json) unless they are there and current."""
     installed = os.path.join(folder, "node_modules", ".package-lock.json")

@@ -1,24 +1,33 @@
 """Issue #6: the Blender add-on, in a real Blender window (under Xvfb, so that its timers run) against a real local
 network. Blender installs the add-on from the zip `make addon` builds, is given the manager's URL and a token,
-refuses a scene with a missing texture in preflight, submits a scene with a texture file, follows the job to its end
-in its panel (thumbnails included), takes a screenshot of the panel and downloads the frames and the video
+refuses a scene with a missing texture in preflight, refuses to send a scene to a network whose workers all run an
+older Blender (before uploading anything), submits a scene with a texture file, follows the job to its end in its
+panel (thumbnails included), takes a screenshot of the panel and downloads the frames and the video
 (addon_session.py is what runs inside Blender). Then this test checks what landed on disk against the manager."""
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import unittest
+from unittest import mock
 
-from netlib import HERE, SOURCE_DIR, Network, make_scene
+from netlib import HERE, SOURCE_DIR, Network, artifacts_dir, make_scene
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "scripts"))
 import build_addon  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FRAMES = 4
+# A worker's Blender that says it is 3.3.0 (node_client.cpp reads `--version`'s first line) and otherwise is Blender.
+OLD_BLENDER = """#!/bin/sh
+if [ "$1" = "--version" ]; then echo "Blender 3.3.0"; exit 0; fi
+exec /usr/bin/blender "$@"
+"""
 
 
 def sha256(path):
@@ -26,11 +35,34 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def artifacts_dir():
-    path = os.environ.get("INFERIX_ARTIFACTS_DIR") or os.path.join(SOURCE_DIR, "build", "test-artifacts")
-    path = os.path.join(path, "addon")
-    os.makedirs(path, exist_ok=True)
-    return path
+def load_client():
+    """The add-on's client.py, which needs no bpy, as a plain module."""
+    spec = importlib.util.spec_from_file_location("inferix_client", os.path.join(SOURCE_DIR, "addon", "inferix",
+                                                                                 "client.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class BlenderVersionCheckTest(unittest.TestCase):
+    """The add-on's version check is the CLI's (src/client/commands.cpp CheckBlenderVersions): major.minor only."""
+
+    def test_compared_as_the_cli_does(self):
+        check = load_client().blender_version_problems
+        self.assertEqual(check((3, 4), ["3.4.1"]), [])
+        self.assertEqual(check((3, 4), ["3.3.0", "3.4.0 (hash abc)"]), [])  # the newest worker counts
+        self.assertEqual(check((3, 9), ["3.10.2"]), [])  # numbers, not strings
+        self.assertEqual(check((3, 3), ["4.0.2"]), [])  # older scenes are fine
+        [p] = check((3, 4), ["3.3.0", "3.3.21", "", "unknown"])
+        self.assertEqual((p["code"], p["fatal"]), ("newer_blender", True))
+        self.assertEqual(p["message"], "the scene was saved by Blender 3.4, newer than any worker's (3.3); Blender "
+                         "opens newer files without complaint but may render them wrong. Save it with Blender 3.3, "
+                         "or wait for workers with a newer Blender")
+        self.assertEqual(check((4, 1), ["3.6.5"])[0]["code"], "newer_blender")
+        for versions in ([], ["", "unknown"]):
+            [p] = check((3, 4), versions)
+            self.assertEqual((p["code"], p["fatal"]), ("no_workers", False))
+            self.assertIn("no worker has registered yet", p["message"])
 
 
 class AddonTest(unittest.TestCase):
@@ -39,9 +71,34 @@ class AddonTest(unittest.TestCase):
             if shutil.which(tool) is None:
                 self.fail("%s is not installed (scripts/install-deps.sh installs it)" % tool)
         self.net = Network(lease_ms=20000, heartbeat_ms=1000)
+        self.old = Network(lease_ms=20000, heartbeat_ms=1000)  # a second network, with a worker on Blender 3.3
 
     def tearDown(self):
+        self.old.cleanup()
         self.net.cleanup()
+
+    def start_old_network(self):
+        """A manager whose only worker runs a Blender that reports 3.3.0; returns a token of ada's there."""
+        self.old.start_manager()
+        token = self.old.user_token("ada")
+        blender = os.path.join(self.old.dir, "blender-3.3")
+        with open(blender, "w") as f:
+            f.write(OLD_BLENDER)
+        os.chmod(blender, 0o755)
+        # The node keeps the version it read in the user's cache: this test's own, not the real one.
+        cache = os.path.join(self.old.dir, "cache")
+        with mock.patch.dict(os.environ, XDG_CACHE_HOME=cache):
+            self.old.start_node("worker", "old-worker", blender=blender)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            status, body = self.old.call("GET", "/api/v1/workers", token)
+            if [n["capabilities"].get("blender_version") for n in body["nodes"]] == ["3.3.0"]:
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("the old worker did not register: %s\n%s" % (body, self.old.log("old-worker")))
+        self.assertTrue(any(n.startswith("blender-version-") for n in os.listdir(os.path.join(cache, "inferix"))))
+        return token
 
     def scene(self, folder, texture, missing=False):
         """The example scene, small, with an image texture referenced relative to the .blend."""
@@ -65,6 +122,7 @@ class AddonTest(unittest.TestCase):
         token = self.net.user_token("ada")
         self.net.start_node("worker", "worker", extra=("--threads", "1"))
         self.net.start_node("verifier", "verifier")
+        old_token = self.start_old_network()
 
         # Blender's user folders are the test's own: the add-on and its preferences never touch the real home.
         home = os.path.join(d, "blender-home")
@@ -73,8 +131,10 @@ class AddonTest(unittest.TestCase):
         os.makedirs(env["TMPDIR"])
         out_dir = os.path.join(d, "good", "renders")
         config = {"zip": zip_path, "url": self.net.url, "token": token, "scene": good, "output": out_dir,
+                  "old_url": self.old.url, "old_token": old_token,
                   "screenshot": os.path.join(d, "panel.png"), "screenshot_window": os.path.join(d, "window.png"),
                   "screenshot_preflight": os.path.join(d, "preflight.png"),
+                  "screenshot_newer": os.path.join(d, "preflight-newer-blender.png"),
                   "result": os.path.join(d, "session.json"), "timeout": 240}
         config_path = os.path.join(d, "session-config.json")
         with open(config_path, "w") as f:
@@ -90,9 +150,9 @@ class AddonTest(unittest.TestCase):
             result = json.load(f)
 
         # The screenshots are kept for people to look at, whatever happens next.
-        for name in ("screenshot", "screenshot_window", "screenshot_preflight"):
+        for name in ("screenshot", "screenshot_window", "screenshot_preflight", "screenshot_newer"):
             if os.path.exists(config[name]):
-                shutil.copy(config[name], artifacts_dir())
+                shutil.copy(config[name], artifacts_dir("addon"))
         self.assertTrue(result["ok"], result.get("error", "") + "\n" + output[-6000:])
         self.assertTrue(result["addon_file"].startswith(env["BLENDER_USER_SCRIPTS"]), result["addon_file"])
 
@@ -102,6 +162,24 @@ class AddonTest(unittest.TestCase):
         self.assertIn("Pack Resources", result["bad_error"])
         self.assertEqual([p["code"] for p in result["bad_problems"] if p["fatal"]], ["missing_file"])
         self.assertIn("Preflight failed", result["bad_status"])
+
+        # The good scene sent to the network of Blender 3.3 workers: refused once the add-on asked for the workers,
+        # shown in the panel's Preflight box; no job there, and not one of its files was uploaded.
+        newer = [p for p in result["newer_problems"] if p["code"] == "newer_blender"]
+        self.assertEqual(len(newer), 1, result["newer_problems"])
+        self.assertTrue(newer[0]["fatal"])
+        for words in ("saved by Blender 3.4,", "newer than any worker's (3.3)", "Save it with Blender 3.3"):
+            self.assertIn(words, newer[0]["message"])
+        self.assertEqual([p["code"] for p in result["newer_problems"] if p["fatal"]], ["newer_blender"])
+        self.assertIn("[newer_blender] " + newer[0]["message"], result["newer_panel"])
+        self.assertIn("Preflight failed", result["newer_status"])
+        self.assertEqual(result["newer_return"], ["FINISHED"])  # the check ran after the operator returned
+        self.assertEqual(result["newer_job_id"], 0)
+        status, body = self.old.call("GET", "/api/v1/jobs", old_token)
+        self.assertEqual((status, body["jobs"]), (200, []))
+        hashes = [result["newer_scene_sha256"], sha256(os.path.join(d, "good", "tex", "checker.png"))]
+        status, body = self.old.call("POST", "/api/v1/files/check", old_token, {"sha256": hashes})
+        self.assertEqual((status, sorted(body["missing"])), (200, sorted(hashes)))
 
         status, body = self.net.call("GET", "/api/v1/jobs", token)
         self.assertEqual(status, 200)
@@ -147,7 +225,9 @@ class AddonTest(unittest.TestCase):
 
         # The token was never printed: not by Blender, not by the add-on, not in any process's log.
         self.assertNotIn(token, output)
+        self.assertNotIn(old_token, output)
         self.net.assert_no_secrets(output)
+        self.old.assert_no_secrets(output)
 
 
 if __name__ == "__main__":

@@ -8,18 +8,10 @@ import shutil
 import subprocess
 import unittest
 
-from netlib import HERE, NODE_ENV, SOURCE_DIR, Network, ensure_node_modules, make_scene
+from netlib import HERE, NODE_ENV, SOURCE_DIR, Network, artifacts_dir, ensure_node_modules, make_scene
 
 BROWSER_DIR = os.path.join(SOURCE_DIR, "tests", "browser")
 FRAMES_A = 8
-
-
-def artifacts_dir(name):
-    root = os.environ.get("INFERIX_ARTIFACTS_DIR") or os.path.join(SOURCE_DIR, "build", "test-artifacts")
-    path = os.path.join(root, name)
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path)
-    return path
 
 
 class DashboardTest(unittest.TestCase):
@@ -55,7 +47,7 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         job_b = int(r.stdout.split()[0])
 
-        out = artifacts_dir("dashboard")
+        out = artifacts_dir("dashboard", fresh=True)
         env = dict(NODE_ENV, DASHBOARD_URL=self.net.url + "/", TOKEN=token, JOB_A=str(job_a), JOB_B=str(job_b),
                    FRAMES_A=str(FRAMES_A), ARTIFACTS=out, CHROMIUM=chromium)
         p = subprocess.run(["node", os.path.join(BROWSER_DIR, "dashboard.mjs")], capture_output=True, text=True,
