@@ -31,7 +31,7 @@ net::HttpResponse ServeDashboard(const net::HttpRequest& req);
 /// The name of the session cookie.
 inline constexpr std::string_view kSessionCookie = "inferix_session";
 /// How long a session lasts: a working day.
-inline constexpr int64_t kSessionSeconds = 12 * 3600;
+inline constexpr int64_t kSessionSeconds = int64_t{12} * 3600;
 
 /// The value of the request's session cookie, or "".
 std::string SessionCookie(const net::HttpRequest& req);
