@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,19 @@ struct HttpRequest {
   std::string Header(std::string_view name) const;
 };
 
-/// A response; `file`, when set, is streamed from disk instead of `body`.
+/// One byte range of a file, both ends included.
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t last = 0;
+};
+
+/// What a Range header asks of a file of `size` bytes. Only single ranges ("bytes=A-B", "bytes=A-",
+/// "bytes=-N") are honoured: nullopt means serve the whole file (no header, several ranges, a unit other than
+/// bytes, a malformed value); a range with first > last means the range cannot be satisfied (416).
+std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size);
+
+/// A response; `file`, when set, is streamed from disk instead of `body`. A GET of a file honours a single
+/// byte range (206, at most kMaxRangeBytes of it at a time: players and resumed downloads ask again).
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -32,5 +45,8 @@ struct HttpResponse {
   /// and calls the handler again with the same request (unless the client has gone away).
   int64_t retry_after_ms = 0;
 };
+
+/// The most bytes one ranged answer carries.
+inline constexpr uint64_t kMaxRangeBytes = uint64_t{8} << 20;
 
 }  // namespace inferix::net

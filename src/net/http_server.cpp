@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -365,6 +367,7 @@ struct HttpServer::Impl {
       }
       if (!response) co_return;  // the client went away, or the server is stopping
       if (stopping_) keep_alive = false;
+      if (request.method == "GET" && !response->file.empty()) ServeRange(request.Header("range"), *response);
       if (!co_await WriteResponse(stream, request.method == "HEAD", version, keep_alive,
                                   std::move(*response))) {
         co_return;
@@ -489,6 +492,35 @@ struct HttpServer::Impl {
                    request.method.c_str(), request.target.c_str());
     }
     return ErrorResponse(500, "internal", "the server failed to handle the request; retry, or report it");
+  }
+
+  // A file answer to a GET with a single byte range: that part of the file (at most kMaxRangeBytes) as a 206,
+  // or 416 when the file has no such bytes. Every whole-file answer says ranges are accepted.
+  static void ServeRange(const std::string& header, HttpResponse& response) {
+    if (response.status != 200) return;
+    response.headers["Accept-Ranges"] = "bytes";
+    if (header.empty()) return;
+    std::error_code ec;
+    const uint64_t size = std::filesystem::file_size(response.file, ec);
+    if (ec) return;  // answered as a missing file
+    auto range = ParseRange(header, size);
+    if (!range) return;
+    if (range->first > range->last) {
+      response = ErrorResponse(416, "invalid_argument", "the requested range lies outside the file");
+      response.headers["Content-Range"] = "bytes */" + std::to_string(size);
+      return;
+    }
+    const uint64_t last = std::min(range->last, range->first + kMaxRangeBytes - 1);
+    std::ifstream in(response.file, std::ios::binary);
+    std::string part(last - range->first + 1, '\0');
+    in.seekg(static_cast<std::streamoff>(range->first));
+    in.read(part.data(), static_cast<std::streamsize>(part.size()));
+    if (!in) return;  // changed under us: the whole file, as it is now
+    response.status = 206;
+    response.headers["Content-Range"] =
+        "bytes " + std::to_string(range->first) + "-" + std::to_string(last) + "/" + std::to_string(size);
+    response.body = std::move(part);
+    response.file.clear();
   }
 
   template <class Body>

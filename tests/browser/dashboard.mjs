@@ -153,9 +153,11 @@ try {
     v.muted = true;
     await v.play();
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    return { time: v.currentTime, width: v.videoWidth, height: v.videoHeight, error: v.error && v.error.code };
+    const seekable = v.seekable.length ? v.seekable.end(0) : 0;
+    return { time: v.currentTime, width: v.videoWidth, height: v.videoHeight, seekable, error: v.error && v.error.code };
   });
   check(!played.error && played.width > 0 && played.time > 0, `the video plays (${JSON.stringify(played)})`);
+  check(played.seekable > 0, "the player can seek in the video (the manager answers byte ranges)");
   await video.evaluate((v) => v.pause());
   await accessibility("job");
   await shot("04-job-completed");

@@ -471,8 +471,19 @@ class DashboardRenderTest(unittest.TestCase):
             a = request(self.net, "GET", job["video_url"])
             self.assert_blob_headers(a, "video/mp4")
             self.assertEqual(a.raw[4:8], b"ftyp")
+            whole = a.raw
+            self.assertEqual(a.headers["Accept-Ranges"], "bytes")
             a = request(self.net, "GET", job["video_url"] + "&name=tiny.mp4")
             self.assertEqual(a.headers["Content-Disposition"], 'attachment; filename="tiny.mp4"')
+            # A player seeks with byte ranges: the part asked for, with the same type and headers.
+            a = request(self.net, "GET", job["video_url"], headers={"Range": "bytes=8-107"})
+            self.assertEqual(a.status, 206, a)
+            self.assertEqual(a.headers["Content-Range"], "bytes 8-107/%d" % len(whole))
+            self.assertEqual(a.raw, whole[8:108])
+            self.assertEqual(a.headers["Content-Type"], "video/mp4")
+            self.assertEqual(a.headers["X-Content-Type-Options"], "nosniff")
+            a = request(self.net, "GET", job["video_url"], headers={"Range": "bytes=%d-" % len(whole)})
+            self.assertEqual((a.status, a.headers["Content-Range"]), (416, "bytes */%d" % len(whole)), a)
         else:
             self.assertEqual((job["video"], job["video_url"]), ("failed", None))
 

@@ -316,6 +316,79 @@ TEST(HttpServerTest, StreamsFilesAndTheClientDownloadsThem) {
   EXPECT_EQ(files, 2);
 }
 
+TEST(ParseRangeTest, SingleByteRangesOnly) {
+  auto r = ParseRange("bytes=0-99", 1000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, 0u);
+  EXPECT_EQ(r->last, 99u);
+  r = ParseRange("bytes=900-", 1000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, 900u);
+  EXPECT_EQ(r->last, 999u);
+  r = ParseRange("bytes=990-5000", 1000);  // clipped to the file
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->last, 999u);
+  r = ParseRange("bytes=-10", 1000);  // the last 10 bytes
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, 990u);
+  EXPECT_EQ(r->last, 999u);
+  r = ParseRange("bytes=-5000", 1000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, 0u);
+  // Unsatisfiable: first > last.
+  r = ParseRange("bytes=1000-", 1000);
+  ASSERT_TRUE(r);
+  EXPECT_GT(r->first, r->last);
+  r = ParseRange("bytes=-0", 1000);
+  ASSERT_TRUE(r);
+  EXPECT_GT(r->first, r->last);
+  // Ignored (the whole file): other units, several ranges, nonsense.
+  for (const char* h : {"", "items=0-1", "bytes=0-1,5-6", "bytes=a-b", "bytes=5-1", "bytes=-", "bytes=1",
+                        "bytes= 1-2", "bytes=99999999999999999999-"}) {
+    EXPECT_FALSE(ParseRange(h, 1000)) << h;
+  }
+}
+
+TEST(HttpServerTest, FilesAnswerByteRanges) {
+  TempDir dir;
+  const std::string content = testing::RandomBytes(100'000, 9);
+  testing::WriteBytes(dir.path() / "video.mp4", content);
+  auto server = StartServer([&](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "video/mp4";
+    response.file = dir.path() / "video.mp4";
+    return response;
+  });
+  HttpClient client;
+  auto whole = client.Request("GET", Url(*server, "/v"));
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->headers["accept-ranges"], "bytes");
+  EXPECT_EQ(whole->body, content);
+
+  auto part = client.Request("GET", Url(*server, "/v"), "", {{"Range", "bytes=1000-1999"}});
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->headers["content-range"], "bytes 1000-1999/100000");
+  EXPECT_EQ(part->content_type, "video/mp4");
+  EXPECT_EQ(part->body, content.substr(1000, 1000));
+
+  auto tail = client.Request("GET", Url(*server, "/v"), "", {{"Range", "bytes=-100"}});
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->status, 206);
+  EXPECT_EQ(tail->body, content.substr(99'900));
+
+  auto beyond = client.Request("GET", Url(*server, "/v"), "", {{"Range", "bytes=100000-"}});
+  ASSERT_TRUE(beyond.ok());
+  EXPECT_EQ(beyond->status, 416);
+  EXPECT_EQ(beyond->headers["content-range"], "bytes */100000");
+
+  auto several = client.Request("GET", Url(*server, "/v"), "", {{"Range", "bytes=0-1,5-6"}});
+  ASSERT_TRUE(several.ok());
+  EXPECT_EQ(several->status, 200);
+  EXPECT_EQ(several->body.size(), content.size());
+}
+
 TEST(HttpServerTest, UploadedFilesArriveByteIdentical) {
   TempDir dir;
   const std::string content = testing::RandomBytes(5 * 1024 * 1024 + 17, 11);
