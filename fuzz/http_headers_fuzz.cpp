@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "manager/dashboard.hpp"
+#include "manager/sessions.hpp"
 #include "net/http.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

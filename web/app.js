@@ -63,17 +63,16 @@ function seconds(value) {
   return value ? `${value.toFixed(1)} s` : "-";
 }
 
-function pad(n) {
-  return String(n).padStart(4, "0");
-}
-
+// A job's name made safe as a file name: <stem>_0001.png, <stem>.mp4.
 function safeName(text) {
   const cleaned = String(text).replace(/\.blend$/i, "").replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "");
   return cleaned || "job";
 }
 
-function extensionOf(format) {
-  return { PNG: "png", EXR: "exr", JPEG: "jpg" }[format] || "img";
+// The name a delivered frame downloads as.
+function frameFileName(job, frame) {
+  const ext = { PNG: "png", EXR: "exr", JPEG: "jpg" }[job.format] || "img";
+  return `${safeName(job.name)}_${String(frame).padStart(4, "0")}.${ext}`;
 }
 
 function withName(url, name) {
@@ -480,7 +479,6 @@ async function jobView(id) {
 
   // Frames, as they are delivered.
   const delivered = job.frames.filter((f) => f.state === "delivered" && f.output);
-  const ext = extensionOf(job.format);
   const frames = h(
     "section",
     { "aria-labelledby": "frames-title" },
@@ -494,7 +492,7 @@ async function jobView(id) {
             "ul",
             {},
             delivered.map((f) => {
-              const name = `${stem}_${pad(f.frame)}.${ext}`;
+              const name = frameFileName(job, f.frame);
               return h("li", {}, h("a", { href: withName(f.output.url, name), download: name, text: name }));
             }),
           ),
@@ -538,7 +536,7 @@ async function frameView(jobId, number) {
   if (preview) section.append(h("img", { class: "large", src: preview, alt: `Frame ${number}, as delivered` }));
   else section.append(h("p", { class: "panel help", text: `This frame is ${frame.state}; its picture appears once it is delivered.` }));
   if (out && frame.state === "delivered" && out.url) {
-    const name = `${safeName(job.name)}_${pad(number)}.${extensionOf(job.format)}`;
+    const name = frameFileName(job, number);
     section.append(h("p", {}, h("a", { href: withName(out.url, name), download: name, text: `Download ${name} (full quality)` })));
   }
   section.append(

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -15,6 +16,7 @@
 #include "manager/api_util.hpp"
 #include "manager/codec.hpp"
 #include "manager/dashboard.hpp"
+#include "manager/sessions.hpp"
 
 namespace inferix::manager {
 
@@ -33,19 +35,15 @@ struct Api::Impl {
     return blob::SignedPath(api.options_.url_secret, method, key, NowS() + api.options_.url_ttl_s);
   }
 
-  // The user, by the API token (Authorization: Bearer) or by the dashboard's session cookie. A request that
-  // changes state with the cookie must come from the dashboard's own page.
+  Sessions BrowserSessions() const { return Sessions(api.store_, api.clock_, api.options_.secure_cookies); }
+
+  // The user, by the API token (Authorization: Bearer) or by the dashboard's session cookie.
   Result<domain::User> User() {
     const std::string header = req.Header("authorization");
-    const std::string session = SessionCookie(req);
-    if (header.empty() && !session.empty()) {
-      auto user = api.store_.FindUserBySession(domain::TokenHash(session), api.clock_.NowMs());
-      if (!user) return user.error();
-      if (!user->has_value())
-        return MakeError(Errc::kUnauthenticated, "your session has ended; sign in again with your API token");
-      if (req.method != "GET" && req.method != "HEAD" && !IsSameOrigin(req))
-        return MakeError(Errc::kPermissionDenied, "a request from another site cannot use your session");
-      return **user;
+    if (header.empty()) {
+      auto by_cookie = BrowserSessions().UserOf(req);
+      if (!by_cookie) return by_cookie.error();
+      if (by_cookie->has_value()) return **by_cookie;
     }
     auto token = domain::BearerToken(header);
     if (domain::TokenKindOf(token) != domain::TokenKind::kUser) {
@@ -102,15 +100,14 @@ struct Api::Impl {
     if (n >= 1 && parts[0] == "blobs") return Blob();
     if (n == 2 && parts[0] == "nodes" && parts[1] == "register" && m == "POST") return Register();
     if (n >= 1 && parts[0] == "tasks") return Tasks();
-    if (n == 1 && parts[0] == "session" && m == "POST") return SignIn();
-    if (n == 1 && parts[0] == "session" && m == "GET") return SessionInfo();
+    if (n == 1 && parts[0] == "session" && m == "POST") return BrowserSessions().SignIn(req);
+    if (n == 1 && parts[0] == "session" && m == "GET") return BrowserSessions().Info(req);
     auto user = User();
     if (!user) return Fail(user.error());
-    if (n == 1 && parts[0] == "session" && m == "DELETE") return SignOut();
+    if (n == 1 && parts[0] == "session" && m == "DELETE") return BrowserSessions().SignOut(req);
     if (n == 1 && parts[0] == "whoami" && m == "GET") {
-      auto last = api.store_.LastEventId(user->id);
-      if (!last) return Fail(last.error());
-      return Json(200, {{"id", user->id}, {"name", user->name}, {"last_event_id", *last}});
+      auto who = WhoAmI(api.store_, *user);
+      return who ? Json(200, *who) : Fail(who.error());
     }
     if (n == 2 && parts[0] == "files" && parts[1] == "check" && m == "POST") return CheckFiles(*user);
     if (n == 2 && parts[0] == "files" && m == "PUT") return UploadFile(*user, parts[1]);
@@ -294,12 +291,15 @@ struct Api::Impl {
     json item = JobToJson(job);
     item["owner"] = user.name;
     item["progress"] = ProgressToJson(job, domain::CountFrames(*frames), api.clock_.NowMs());
+    std::map<int64_t, const domain::Output*> by_id;
+    for (const auto& o : *outputs) by_id[o.id] = &o;
     json fl = json::array();
     for (const auto& f : *frames) {
       json frame = FrameToJson(f, *outputs, *nodes);
       // A delivered frame's image and thumbnail, through signed URLs (what <img> and links can fetch).
-      for (const auto& o : *outputs) {
-        if (o.id != f.output_id || f.state != domain::FrameState::kDelivered) continue;
+      auto delivered = by_id.find(f.output_id);
+      if (f.state == domain::FrameState::kDelivered && delivered != by_id.end()) {
+        const domain::Output& o = *delivered->second;
         frame["output"]["url"] = Sign("GET", o.blob_key);
         frame["output"]["preview_url"] =
             o.preview_key.empty() ? json(nullptr) : json(Sign("GET", o.preview_key));
@@ -373,54 +373,6 @@ struct Api::Impl {
     for (const auto& e : *events) {
       r.body += "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
     }
-    return r;
-  }
-
-  // The dashboard signs in with the API token once; the session cookie then stands in for it.
-  HttpResponse SignIn() {
-    // Another site's page must not sign a visitor in to an account of its choosing (login CSRF).
-    if (!IsSameOrigin(req)) return Fail(Errc::kPermissionDenied, "sign in from the dashboard's own page");
-    auto body = ParseBody(req, {"token"});
-    if (!body) return Fail(body.error());
-    auto token = Field<std::string>(*body, "token");
-    if (!token) return Fail(token.error());
-    if (domain::TokenKindOf(*token) != domain::TokenKind::kUser)
-      return Fail(Errc::kUnauthenticated, "that is not a user API token (it starts with ixu_)");
-    auto user = api.store_.FindUserByTokenHash(domain::TokenHash(*token));
-    if (!user) return Fail(user.error());
-    if (!user->has_value()) return Fail(Errc::kUnauthenticated, "unknown API token");
-    const std::string session = RandomHex(32);
-    const int64_t expires_ms = api.clock_.NowMs() + kSessionSeconds * 1000;
-    auto made = api.store_.CreateSession(domain::TokenHash(session), (*user)->id, expires_ms);
-    if (!made) return Fail(made.error());
-    HttpResponse r = Json(200, {{"id", (*user)->id}, {"name", (*user)->name}, {"expires_ms", expires_ms}});
-    r.headers["Set-Cookie"] = SessionCookieHeader(session, kSessionSeconds, api.options_.secure_cookies);
-    r.headers["Cache-Control"] = "no-store";
-    return r;
-  }
-
-  // Whether the browser holds a live session: the dashboard asks before it shows anything, and a page that is
-  // not signed in is not an error.
-  HttpResponse SessionInfo() {
-    const std::string session = SessionCookie(req);
-    if (session.empty()) return Json(200, {{"signed_in", false}});
-    auto user = api.store_.FindUserBySession(domain::TokenHash(session), api.clock_.NowMs());
-    if (!user) return Fail(user.error());
-    if (!user->has_value()) return Json(200, {{"signed_in", false}});
-    auto last = api.store_.LastEventId((*user)->id);
-    if (!last) return Fail(last.error());
-    return Json(
-        200, {{"signed_in", true}, {"id", (*user)->id}, {"name", (*user)->name}, {"last_event_id", *last}});
-  }
-
-  HttpResponse SignOut() {
-    const std::string session = SessionCookie(req);
-    if (!session.empty()) {
-      auto gone = api.store_.DeleteSession(domain::TokenHash(session), api.clock_.NowMs());
-      if (!gone) return Fail(gone.error());
-    }
-    HttpResponse r = Json(200, {{"status", "signed out"}});
-    r.headers["Set-Cookie"] = SessionCookieHeader("", 0, api.options_.secure_cookies);
     return r;
   }
 

@@ -73,36 +73,4 @@ net::HttpResponse ServeDashboard(const net::HttpRequest& req) {
   return Fail(Errc::kNotFound, "no such page: " + req.path);
 }
 
-std::string SessionCookie(const net::HttpRequest& req) {
-  const std::string header = req.Header("cookie");
-  std::string_view rest = header;
-  while (!rest.empty()) {
-    const size_t end = rest.find(';');
-    std::string_view pair = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    const size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == kSessionCookie) {
-      return std::string(pair.substr(eq + 1));
-    }
-  }
-  return "";
-}
-
-std::string SessionCookieHeader(const std::string& value, int64_t max_age_s, bool secure) {
-  return std::string(kSessionCookie) + "=" + value + "; Max-Age=" + std::to_string(max_age_s) +
-         "; Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "");
-}
-
-bool IsSameOrigin(const net::HttpRequest& req) {
-  const std::string site = req.Header("sec-fetch-site");
-  if (!site.empty() && site != "same-origin" && site != "none") return false;
-  std::string origin = req.Header("origin");
-  if (origin.empty()) return true;  // not a cross-site browser request: browsers send Origin with those
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (origin.starts_with(scheme)) return origin.substr(scheme.size()) == req.Header("host");
-  }
-  return false;
-}
-
 }  // namespace inferix::manager

@@ -2,7 +2,6 @@
 // The web dashboard's side of the manager: its embedded static files, and the browser session cookie that
 // stands in for the API token (a browser cannot put an Authorization header on EventSource, <img> or
 // <video>).
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,19 +26,5 @@ bool IsSafeDownloadName(std::string_view name);
 /// Answers a request for the dashboard (any path outside /api/v1/): the page at "/", its files under
 /// "/assets/"; everything else is 404. Only GET and HEAD.
 net::HttpResponse ServeDashboard(const net::HttpRequest& req);
-
-/// The name of the session cookie.
-inline constexpr std::string_view kSessionCookie = "inferix_session";
-/// How long a session lasts: a working day.
-inline constexpr int64_t kSessionSeconds = int64_t{12} * 3600;
-
-/// The value of the request's session cookie, or "".
-std::string SessionCookie(const net::HttpRequest& req);
-/// A Set-Cookie value: HttpOnly, SameSite=Strict, Path=/; Secure when the manager speaks TLS. An empty value
-/// with max_age 0 removes the cookie.
-std::string SessionCookieHeader(const std::string& value, int64_t max_age_s, bool secure);
-/// False when the request comes from another site's page (Origin or Sec-Fetch-Site says so). Requests that
-/// change state with the cookie must pass it, besides SameSite=Strict.
-bool IsSameOrigin(const net::HttpRequest& req);
 
 }  // namespace inferix::manager

@@ -1,4 +1,5 @@
 #include "manager/dashboard.hpp"
+#include "manager/sessions.hpp"
 
 #include <gtest/gtest.h>
 
