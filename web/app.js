@@ -59,6 +59,12 @@ function when(ms) {
   return new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }
 
+// When the job's first frame began rendering: "waiting" while it is queued, "never" if it ended before.
+function started(job) {
+  if (job.started_ms) return when(job.started_ms);
+  return FINAL_STATES.has(job.state) ? "never" : "waiting";
+}
+
 function seconds(value) {
   return value ? `${value.toFixed(1)} s` : "-";
 }
@@ -355,7 +361,7 @@ async function jobsView() {
         h("td", { text: job.owner }),
         h("td", { class: "num" }, progressBar(p, `${job.name}: frames delivered`), ` ${p.delivered} / ${p.total}`),
         h("td", {}, badge(job.state)),
-        h("td", { text: when(job.created_ms) }),
+        h("td", { text: started(job) }),
         h("td", { text: FINAL_STATES.has(job.state) ? "-" : duration(p.eta_s) }),
       );
     });
@@ -446,8 +452,10 @@ async function jobView(id) {
         h("dd", { class: "num" }, progressBar(p, "Frames delivered"), ` ${p.delivered} / ${p.total}`, p.failed ? ` (${p.failed} failed)` : ""),
         h("dt", { text: "Rendered" }),
         h("dd", { text: `${p.rendered} (${p.verifying} being verified)` }),
-        h("dt", { text: "Started" }),
+        h("dt", { text: "Submitted" }),
         h("dd", { text: when(job.created_ms) }),
+        h("dt", { text: "Started" }),
+        h("dd", { text: started(job) }),
         h("dt", { text: final ? "Finished" : "Time left" }),
         h("dd", { text: final ? when(job.finished_ms) : duration(p.eta_s) }),
         h("dt", { text: "Frames, format" }),

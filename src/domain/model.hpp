@@ -54,6 +54,7 @@ struct Job {
   std::string video_state;  ///< "", "pending", "ready" or "failed"
   std::string video_key;    ///< blob of the assembled MP4 when ready
   int64_t created_ms = 0;
+  int64_t started_ms = 0;  ///< when its first frame began rendering; 0 before
   int64_t finished_ms = 0;
 };
 

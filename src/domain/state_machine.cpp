@@ -43,10 +43,10 @@ bool IsFinal(JobState s) {
   return s == JobState::kCompleted || s == JobState::kFailed || s == JobState::kCanceled;
 }
 
-std::optional<double> EstimateSecondsLeft(const FrameCounts& counts, int64_t created_ms, int64_t now_ms) {
+std::optional<double> EstimateSecondsLeft(const FrameCounts& counts, int64_t started_ms, int64_t now_ms) {
   const int open = counts.queued + counts.rendering + counts.verifying;
-  const double elapsed_s = static_cast<double>(now_ms - created_ms) / 1000.0;
-  if (open == 0 || counts.delivered == 0 || elapsed_s <= 0) return std::nullopt;
+  const double elapsed_s = static_cast<double>(now_ms - started_ms) / 1000.0;
+  if (open == 0 || counts.delivered == 0 || started_ms <= 0 || elapsed_s <= 0) return std::nullopt;
   return elapsed_s / counts.delivered * open;
 }
 

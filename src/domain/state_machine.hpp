@@ -23,8 +23,9 @@ struct FrameCounts {
 FrameCounts CountFrames(const std::vector<Frame>& frames);
 
 /// Seconds until every open frame (queued, rendering, verifying) is delivered, at the rate frames were
-/// delivered since the job was created; nullopt until a frame is delivered or when none is open.
-std::optional<double> EstimateSecondsLeft(const FrameCounts& counts, int64_t created_ms, int64_t now_ms);
+/// delivered since the job's first frame began rendering (`started_ms`; time waiting in the queue is not
+/// rendering time); nullopt until a frame is delivered, when none is open, or with no start.
+std::optional<double> EstimateSecondsLeft(const FrameCounts& counts, int64_t started_ms, int64_t now_ms);
 
 /// A job's state from its frames: final states stay; any failed frame fails the job; all delivered completes
 /// it; any frame past queued makes it active.

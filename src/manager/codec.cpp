@@ -22,12 +22,13 @@ json JobToJson(const domain::Job& job) {
           {"message", job.message},
           {"video", job.video_state.empty() ? "none" : job.video_state},
           {"created_ms", job.created_ms},
+          {"started_ms", job.started_ms},
           {"finished_ms", job.finished_ms}};
 }
 
 json ProgressToJson(const domain::Job& job, const domain::FrameCounts& c, int64_t now_ms) {
   std::optional<double> eta;
-  if (!domain::IsFinal(job.state)) eta = domain::EstimateSecondsLeft(c, job.created_ms, now_ms);
+  if (!domain::IsFinal(job.state)) eta = domain::EstimateSecondsLeft(c, job.started_ms, now_ms);
   return {{"total", c.Total()},
           {"queued", c.queued},
           {"rendering", c.rendering},

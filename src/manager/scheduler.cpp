@@ -46,6 +46,8 @@ Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
   job.user_id = user_id;
   job.state = JobState::kQueued;
   job.created_ms = clock_.NowMs();
+  job.started_ms = 0;
+  job.finished_ms = 0;
   auto compiled = domain::CompileJob(job, job.created_ms);
   if (!compiled) return compiled.error();
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
@@ -172,6 +174,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
       }
       if (best_job.state == JobState::kQueued) {
         c.job.state = JobState::kActive;
+        c.job.started_ms = clock_.NowMs();
         INFERIX_TRY(store_.UpdateJob(c.job));
         INFERIX_TRY(Emit(c.job, "job", JobEvent(c.job)));
       }

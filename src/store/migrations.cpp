@@ -144,6 +144,13 @@ CREATE TABLE sessions (
   expires_ms INTEGER NOT NULL
 );
 )sql"},
+      // When a job's first frame began rendering. Jobs a worker already took work from get their submission
+      // time, the closest bound known; the others (waiting, or ended before any start) stay 0.
+      {6, R"sql(
+ALTER TABLE jobs ADD COLUMN started_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET started_ms = created_ms WHERE EXISTS (
+  SELECT 1 FROM tasks WHERE tasks.job_id = jobs.id AND tasks.state IN ('active', 'done', 'failed'));
+)sql"},
   };
   return kMigrations;
 }

@@ -119,7 +119,7 @@ class Stmt {
 constexpr const char* kJobCols =
     "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
     "created_ms, "
-    "finished_ms, fps, video_state, video_key";
+    "finished_ms, fps, video_state, video_key, started_ms";
 constexpr const char* kTaskCols =
     "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
     "level";
@@ -152,6 +152,7 @@ Job ReadJob(const Stmt& s) {
   j.fps = s.Real(13);
   j.video_state = s.Text(14);
   j.video_key = s.Text(15);
+  j.started_ms = s.Int(16);
   return j;
 }
 Task ReadTask(const Stmt& s) {
@@ -436,10 +437,11 @@ class SqliteStore final : public domain::Store {
     Stmt s(db_,
            "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, "
            "state, "
-           "message, created_ms, finished_ms, fps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "message, created_ms, finished_ms, fps, started_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+           "?, ?)");
     s.Bind(j.user_id).Bind(j.name).Bind(j.main_file).Bind(EncodeFiles(j.files)).Bind(j.frames_spec);
     s.Bind(domain::ToString(j.format)).Bind(j.chunk_size).Bind(j.priority).Bind(domain::ToString(j.state));
-    s.Bind(j.message).Bind(j.created_ms).Bind(j.finished_ms).Bind(j.fps);
+    s.Bind(j.message).Bind(j.created_ms).Bind(j.finished_ms).Bind(j.fps).Bind(j.started_ms);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -461,14 +463,14 @@ class SqliteStore final : public domain::Store {
   Result<void> UpdateJob(const Job& j) override {
     Stmt s(db_,
            "UPDATE jobs SET state = ?, message = ?, priority = ?, finished_ms = ?, video_state = ?, "
-           "video_key = ? "
+           "video_key = ?, started_ms = ? "
            "WHERE id = ?");
     s.Bind(domain::ToString(j.state))
         .Bind(j.message)
         .Bind(j.priority)
         .Bind(j.finished_ms)
         .Bind(j.video_state);
-    s.Bind(j.video_key).Bind(j.id);
+    s.Bind(j.video_key).Bind(j.started_ms).Bind(j.id);
     return s.Run();
   }
 

@@ -225,7 +225,8 @@ class SessionTest(unittest.TestCase):
                 self.assert_error(self.call("PUT", "/api/v1/files/" + "0" * 64, cookie=cookie, headers=headers,
                                             body=b"x"), 403, "permission_denied")
         # Nothing changed: the job is still queued, no job was added, the session still works.
-        self.assertEqual(self.call("GET", "/api/v1/jobs/%d" % job["id"], cookie=cookie).json["state"], "queued")
+        now = self.call("GET", "/api/v1/jobs/%d" % job["id"], cookie=cookie).json
+        self.assertEqual((now["state"], now["started_ms"]), ("queued", 0))  # no worker here: never started
         self.assertEqual(self.call("GET", "/api/v1/jobs", token=self.alice).json["jobs"], jobs_before)
         self.assertEqual(events(self.net, "/api/v1/events?job=%d" % job["id"], token=self.alice)[-1][2]["state"],
                          "queued")
@@ -440,6 +441,8 @@ class DashboardRenderTest(unittest.TestCase):
             return j["video"] != "pending" and all(f["output"]["preview_url"] for f in j["frames"])
         job = self.net.wait_job(token, job_id, timeout=60, until=ready)
         job = request(self.net, "GET", "/api/v1/jobs/%d" % job_id, cookie=cookie).json  # as the dashboard
+        # Submitted, then started when a worker took the first frame, then finished.
+        self.assertTrue(0 < job["created_ms"] <= job["started_ms"] <= job["finished_ms"], job)
         for f in job["frames"]:
             out = f["output"]
             self.assertEqual(f["state"], "delivered")

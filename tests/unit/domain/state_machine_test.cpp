@@ -169,6 +169,7 @@ TEST(EstimateSecondsLeft, UnknownBeforeTheFirstFrameAndNoneWhenNothingIsOpen) {
   EXPECT_FALSE(EstimateSecondsLeft(c, 0, 10'000).has_value());
   c.queued = 1;
   EXPECT_FALSE(EstimateSecondsLeft(c, 10'000, 10'000).has_value());  // no time has passed
+  EXPECT_FALSE(EstimateSecondsLeft(c, 0, 10'000).has_value());       // never started
 }
 
 }  // namespace

@@ -191,16 +191,23 @@ TEST_F(SchedulerTest, CreateJobIgnoresClientChosenStateAndOwner) {
   Job req = Request(alice_, "1", 1);
   req.state = JobState::kCompleted;
   req.user_id = bob_;
+  req.started_ms = 5;
+  req.finished_ms = 6;
   auto job = scheduler_->CreateJob(alice_, req);
   ASSERT_TRUE(job.ok()) << job.error().message;
   EXPECT_EQ(GetJob(job->id).state, JobState::kQueued);
   EXPECT_EQ(GetJob(job->id).user_id, alice_);
+  EXPECT_EQ(GetJob(job->id).started_ms, 0);
+  EXPECT_EQ(GetJob(job->id).finished_ms, 0);
 }
 
 // ---- Claims --------------------------------------------------------------------------------------------
 
 TEST_F(SchedulerTest, WorkerClaimsRenderTask) {
   Job job = Submit("1-4", 2);
+  EXPECT_EQ(GetJob(job.id).started_ms, 0);
+  clock_.Advance(7'000);  // waiting in the queue is not rendering
+  const int64_t started = clock_.NowMs();
   auto c = TryClaim(worker_);
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->task.kind, TaskKind::kRender);
@@ -220,11 +227,15 @@ TEST_F(SchedulerTest, WorkerClaimsRenderTask) {
   EXPECT_EQ(GetFrame(job.id, 2).state, FrameState::kRendering);
   EXPECT_EQ(GetFrame(job.id, 3).state, FrameState::kQueued);
   EXPECT_EQ(GetJob(job.id).state, JobState::kActive);
+  EXPECT_EQ(GetJob(job.id).started_ms, started);
+  EXPECT_EQ(c->job.started_ms, started);
 
-  // The next claim gets the next chunk, and then there is nothing left.
+  // The next claim gets the next chunk, and then there is nothing left; the job started with the first.
+  clock_.Advance(1'000);
   auto c2 = TryClaim(worker2_);
   ASSERT_TRUE(c2.has_value());
   EXPECT_THAT(c2->task.frames, ElementsAre(3, 4));
+  EXPECT_EQ(GetJob(job.id).started_ms, started);
   EXPECT_FALSE(TryClaim(worker_).has_value());
 }
 

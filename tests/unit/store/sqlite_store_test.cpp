@@ -288,6 +288,50 @@ TEST(SqliteStoreFile, ReopenKeepsDataAndDoesNotRerunMigrations) {
   }
 }
 
+TEST(SqliteStoreFile, UpgradeGivesStartedJobsTheirSubmissionAsStart) {
+  // A manager.db of schema 5, as the release before wrote it, with a job waiting and a job rendering.
+  TempDir dir;
+  const auto path = dir.path() / "manager.db";
+  {
+    std::string sql = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY);";
+    for (const auto& m : SqliteMigrations()) {
+      if (m.version > 5) break;
+      sql += std::string(m.sql) + "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ");";
+    }
+    sql += "INSERT INTO users (id, name) VALUES (1, 'old');";
+    for (const char* row :
+         {"(1, 'queued', 1000)", "(2, 'active', 2000)", "(3, 'completed', 3000)", "(4, 'canceled', 4000)"}) {
+      sql += std::string(
+                 "INSERT INTO jobs (id, user_id, name, main_file, files, frames_spec, format, chunk_size, "
+                 "state, created_ms) SELECT column1, 1, 'j', 'a.blend', '[]', '1', 'PNG', 1, column2, "
+                 "column3 FROM (VALUES ") +
+             row + ");";
+    }
+    // Workers took work from jobs 2 and 3; job 4 was canceled while it waited.
+    for (const char* task : {"(2, 'active')", "(3, 'done')", "(4, 'canceled')"}) {
+      sql += std::string(
+                 "INSERT INTO tasks (job_id, kind, state, frames, created_ms) SELECT column1, 'render', "
+                 "column2, '1', 0 FROM (VALUES ") +
+             task + ");";
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    const std::string message = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ((*store->GetJob(1))->started_ms, 0);  // still waiting: not started
+  EXPECT_EQ((*store->GetJob(2))->started_ms, 2000);
+  EXPECT_EQ((*store->GetJob(3))->started_ms, 3000);
+  EXPECT_EQ((*store->GetJob(3))->state, JobState::kCompleted);
+  EXPECT_EQ((*store->GetJob(4))->started_ms, 0);  // ended before it ever started
+}
+
 TEST(SqliteStoreFile, CommittedRowsAreVisibleToAnotherConnection) {
   TempDir dir;
   const auto path = dir.path() / "manager.db";
@@ -604,6 +648,7 @@ TEST_F(StoreTest, UserFilesArePerUser) {
 TEST_F(StoreTest, JobRoundTrip) {
   Job in = MakeJob(alice_, 7, JobState::kActive);
   in.message = "multi\nline";
+  in.started_ms = 42;
   in.finished_ms = 99;
   auto id = store_->CreateJob(in);
   ASSERT_TRUE(id.ok()) << id.error().message;
@@ -628,6 +673,7 @@ TEST_F(StoreTest, JobRoundTrip) {
   EXPECT_EQ(j.state, JobState::kActive);
   EXPECT_EQ(j.message, "multi\nline");
   EXPECT_EQ(j.created_ms, 1000);
+  EXPECT_EQ(j.started_ms, 42);
   EXPECT_EQ(j.finished_ms, 99);
 
   EXPECT_FALSE(store_->GetJob(*id + 1)->has_value());
@@ -669,9 +715,11 @@ TEST_F(StoreTest, UpdateJob) {
   j.state = JobState::kFailed;
   j.message = "frame 3 failed";
   j.priority = 9;
+  j.started_ms = 2500;
   j.finished_ms = 5000;
   ASSERT_TRUE(store_->UpdateJob(j).ok());
   Job got = **store_->GetJob(id);
+  EXPECT_EQ(got.started_ms, 2500);
   EXPECT_EQ(got.state, JobState::kFailed);
   EXPECT_EQ(got.message, "frame 3 failed");
   EXPECT_EQ(got.priority, 9);
