@@ -433,11 +433,7 @@ struct Api::Impl {
     if (!parsed_role) return Fail(Errc::kInvalidArgument, "role must be worker or verifier");
     json caps = body->value("capabilities", json::object());
     if (caps.is_null()) caps = json::object();
-    if (!caps.is_object()) return Fail(Errc::kInvalidArgument, "capabilities must be an object");
-    for (const char* text : {"blender_version", "arch", "device", "blender"}) {
-      if (caps.contains(text) && !caps[text].is_string())
-        return Fail(Errc::kInvalidArgument, std::string("capabilities.") + text + " must be a string");
-    }
+    if (auto checked = CheckCapabilities(caps); !checked) return Fail(checked.error());
     domain::Node node;
     node.name = *name;
     node.role = *parsed_role;

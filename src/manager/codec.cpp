@@ -95,6 +95,40 @@ json NodeToJson(const domain::Node& node) {
           {"streak", node.streak}};
 }
 
+Result<void> CheckCapabilities(const json& caps) {
+  constexpr size_t kMaxText = 256;
+  constexpr size_t kMaxGpus = 64;
+  constexpr size_t kMaxBytes = 16 * 1024;
+  auto bad = [](const std::string& what) {
+    return MakeError(Errc::kInvalidArgument, "capabilities." + what);
+  };
+  auto is_text = [](const json& v) {
+    return v.is_string() && v.get_ref<const std::string&>().size() <= kMaxText;
+  };
+  if (!caps.is_object()) return MakeError(Errc::kInvalidArgument, "capabilities must be an object");
+  if (caps.dump().size() > kMaxBytes)
+    return MakeError(Errc::kInvalidArgument, "capabilities are over 16 KiB");
+  for (const char* text : {"blender_version", "arch", "device", "blender", "cpu_model"}) {
+    if (caps.contains(text) && !is_text(caps[text]))
+      return bad(std::string(text) + " must be a string of at most 256 characters");
+  }
+  for (const char* count : {"cpu_threads", "memory_bytes"}) {
+    if (caps.contains(count) && !(caps[count].is_number_unsigned() ||
+                                  (caps[count].is_number_integer() && caps[count].get<int64_t>() >= 0)))
+      return bad(std::string(count) + " must be a non-negative integer");
+  }
+  if (caps.contains("gpus")) {
+    const json& gpus = caps["gpus"];
+    if (!gpus.is_array() || gpus.size() > kMaxGpus) return bad("gpus must be a list of at most 64 GPUs");
+    for (const json& g : gpus) {
+      if (!g.is_object() || !g.contains("name") || !is_text(g["name"]) ||
+          (g.contains("memory") && !is_text(g["memory"])))
+        return bad("gpus: each GPU must be an object with a string name (and memory)");
+    }
+  }
+  return Ok();
+}
+
 json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,
                      const std::vector<domain::Node>& nodes) {
   json out = json::array();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/result.hpp"
 #include "domain/model.hpp"
 #include "domain/state_machine.hpp"
 
@@ -21,5 +22,10 @@ nlohmann::json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entrie
                                const std::vector<domain::Node>& nodes);
 /// A node as users and operators see it (no credentials).
 nlohmann::json NodeToJson(const domain::Node& node);
+/// Checks the machine description a node registers with, which every user's workers page shows: an object of
+/// at most 16 KiB; the known fields with their types (strings of at most 256 characters, counts that are
+/// non-negative integers, `gpus` a list of at most 64 objects with a string `name` and `memory`); further
+/// fields are kept as sent.
+Result<void> CheckCapabilities(const nlohmann::json& caps);
 
 }  // namespace inferix::manager

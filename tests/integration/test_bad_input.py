@@ -142,6 +142,26 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual((status, mine["state"]), (200, "queued"))
         self.net.call("POST", path + "/cancel", self.alice, body={})
 
+    def test_a_malformed_machine_description_is_refused_and_the_enrollment_kept(self):
+        # Every user's workers page shows what a node says of its machine: it must have the documented shape.
+        enrollment = self.net.enroll("worker")
+        register = {"enrollment_token": enrollment, "name": "odd-machine", "role": "worker",
+                    "public_key": "ef" * 32}
+        for caps, field in (({"gpus": "RTX 4090"}, "gpus"), ({"gpus": [None]}, "gpus"),
+                            ({"gpus": [{"name": "x"}] * 65}, "gpus"), ({"cpu_threads": -4}, "cpu_threads"),
+                            ({"cpu_model": "x" * 300}, "cpu_model"), ({"notes": "n" * 20000}, "16 KiB"),
+                            (["cpu"], "object")):
+            with self.subTest(field=field):
+                self.refused("POST", "/api/v1/nodes/register", None, dict(register, capabilities=caps),
+                             words=(field,))
+        status, body = self.net.call("GET", "/api/v1/workers", self.alice)
+        self.assertEqual((status, [n["name"] for n in body["nodes"] if n["name"] == "odd-machine"]), (200, []))
+        # The one-time token was not used up: the same node registers once its description is right.
+        status, node = self.net.call("POST", "/api/v1/nodes/register", body=dict(
+            register, capabilities={"gpus": [{"name": "RTX 4090", "memory": "24564 MiB"}], "cpu_threads": 4}))
+        self.assertEqual(status, 201, node)
+        self.assert_server_up()
+
     def test_a_revoked_node_is_refused(self):
         status, node = self.net.call("POST", "/api/v1/nodes/register", body={
             "enrollment_token": self.net.enroll("worker"), "name": "to-revoke", "role": "worker",
