@@ -28,8 +28,11 @@ std::string SessionCookieHeader(const std::string& value, int64_t max_age_s, boo
 }
 
 bool IsSameOrigin(const net::HttpRequest& req) {
+  // A browser states where a request comes from in Sec-Fetch-Site, and a page cannot change it: when present
+  // it decides. That also holds behind a reverse proxy that rewrites Host, where Origin and Host differ.
   const std::string site = req.Header("sec-fetch-site");
-  if (!site.empty() && site != "same-origin" && site != "none") return false;
+  if (!site.empty()) return site == "same-origin" || site == "none";
+  // Older browsers: Origin, when sent, must name this host.
   std::string origin = req.Header("origin");
   if (origin.empty()) return true;  // not a cross-site browser request: browsers send Origin with those
   for (std::string_view scheme : {"http://", "https://"}) {

@@ -84,6 +84,21 @@ TEST(SameOrigin, OtherSitesAreRefused) {
   EXPECT_FALSE(IsSameOrigin(r));
   r.headers["sec-fetch-site"] = "same-origin";
   EXPECT_TRUE(IsSameOrigin(r));
+  r.headers["sec-fetch-site"] = "same-site";
+  EXPECT_FALSE(IsSameOrigin(r));
+}
+
+TEST(SameOrigin, BehindAProxyThatRewritesHostTheBrowsersWordDecides) {
+  // nginx's default passes Host as the upstream's address: the page's Origin is the public name.
+  auto r = Get("/");
+  r.headers["host"] = "127.0.0.1:8420";
+  r.headers["origin"] = "https://farm.example";
+  EXPECT_FALSE(IsSameOrigin(r));  // an older browser: only Origin and Host to go by
+  r.headers["sec-fetch-site"] = "same-origin";
+  EXPECT_TRUE(IsSameOrigin(r));
+  r.headers["sec-fetch-site"] = "cross-site";
+  r.headers["origin"] = "http://127.0.0.1:8420";
+  EXPECT_FALSE(IsSameOrigin(r));  // Origin matching Host does not overrule the browser
 }
 
 TEST(DownloadName, OnlyPlainFileNames) {
