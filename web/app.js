@@ -12,6 +12,8 @@ const state = {
   events: null,
   lastEventId: 0,
   refreshTimer: null,
+  followTimer: null,
+  followDelay: 1000, // before following again after the stream gave up; doubles to 30 s
   renderToken: 0,
   urls: new Map(), // signed URLs by what they point at, kept while valid so images are not fetched again
 };
@@ -140,6 +142,11 @@ async function api(method, path, body) {
 
 async function start() {
   document.getElementById("sign-out").addEventListener("click", signOut);
+  // The skip link moves focus to the content; it is not a page of its own.
+  document.querySelector("a.skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    main().focus();
+  });
   window.addEventListener("hashchange", () => show());
   let session = null;
   try {
@@ -162,15 +169,28 @@ function signedIn(user) {
 }
 
 function follow() {
+  clearTimeout(state.followTimer);
   if (state.events) state.events.close();
   // The manager answers each connection with the events after Last-Event-ID (waiting until there is one), then
   // ends it; EventSource reconnects with the last id it saw, so nothing is missed.
   const source = new EventSource(`/api/v1/events?last_event_id=${state.lastEventId}`);
   const dot = document.getElementById("live-dot");
   // Each answer ends the connection and EventSource reconnects at once: live unless it gave up.
-  source.onopen = () => dot.classList.add("on");
+  source.onopen = () => {
+    dot.classList.add("on");
+    state.followDelay = 1000;
+  };
+  // EventSource retries by itself after a network error, but gives up for good on an answer that is not an
+  // event stream (the session ended: 401; a proxy's 502 while the manager restarts). Then: read the page again,
+  // which signs out on a 401, and follow again after a growing pause.
   source.onerror = () => {
-    if (source.readyState === EventSource.CLOSED) dot.classList.remove("on");
+    if (source.readyState !== EventSource.CLOSED || state.events !== source) return;
+    dot.classList.remove("on");
+    state.followTimer = setTimeout(async () => {
+      await show({ quiet: true });
+      if (state.user && state.events === source) follow();
+    }, state.followDelay);
+    state.followDelay = Math.min(state.followDelay * 2, 30000);
   };
   for (const type of EVENT_TYPES) {
     source.addEventListener(type, (event) => {
@@ -201,17 +221,27 @@ async function signOut() {
   try {
     await api("DELETE", "/session");
   } catch (e) {
-    renderError(e);
-    return;
+    // A session that had already ended is signed out all the same.
+    if (e.status !== 401) {
+      renderError(e);
+      return;
+    }
   }
+  signedOut();
+  location.hash = "#/";
+  show();
+}
+
+// Forgets the session: no more events, refreshes or kept URLs, and the header shows no account.
+function signedOut() {
+  clearTimeout(state.refreshTimer);
+  clearTimeout(state.followTimer);
   if (state.events) state.events.close();
   state.events = null;
   state.user = null;
   state.urls.clear();
   document.getElementById("account").hidden = true;
   document.getElementById("nav").hidden = true;
-  location.hash = "#/";
-  show();
 }
 
 // ---- routing --------------------------------------------------------------------------------------------------
@@ -251,25 +281,54 @@ async function show(options = {}) {
   } catch (e) {
     if (token !== state.renderToken) return;
     if (e.status === 401) {
-      state.user = null;
-      if (state.events) state.events.close();
+      signedOut();
       renderSignIn("Your session has ended; sign in again.");
       return;
     }
-    renderError(e);
+    // A live update that fails keeps what is shown and says so; the next event tries again.
+    if (options.quiet && main().firstElementChild && !main().querySelector(".sign-in")) staleNotice(e);
+    else renderError(e);
   }
 }
 
-// Swaps the page's content; a playing video and loaded images are kept, so a live update does not interrupt.
+function staleNotice(e) {
+  let notice = document.getElementById("stale");
+  if (!notice) {
+    notice = h("p", { id: "stale", class: "panel notice", role: "status" });
+    main().prepend(notice);
+  }
+  notice.textContent = `Could not update this page (${e.message}); it shows what was last read.`;
+}
+
+// What identifies a link or button across a re-render (signed URLs get a new query string).
+function focusKey(el) {
+  if (!el || el === document.body) return null;
+  if (el.id) return `#${el.id}`;
+  const href = el.getAttribute("href");
+  return href ? `${el.tagName}|${href.split("?")[0]}` : `${el.tagName}|${el.textContent}`;
+}
+
+// Swaps the page's content. A live update interrupts nothing: a playing video is kept, open sections stay open,
+// and the keyboard focus stays on the same link or button.
 function replaceMain(content, quiet) {
   const old = main();
   const video = old.querySelector("video[data-key]");
   const fresh = content.querySelector("video[data-key]");
   if (video && fresh && video.dataset.key === fresh.dataset.key) fresh.replaceWith(video);
+  for (const details of old.querySelectorAll("details[id][open]")) {
+    const same = content.querySelector(`details#${CSS.escape(details.id)}`);
+    if (same) same.open = true;
+  }
+  const focused = old.contains(document.activeElement) && document.activeElement !== old ? focusKey(document.activeElement) : null;
   const scroll = window.scrollY;
   old.replaceChildren(content);
-  if (quiet) window.scrollTo(0, scroll);
-  else {
+  if (quiet) {
+    window.scrollTo(0, scroll);
+    if (focused) {
+      const again = [...old.querySelectorAll("a, button, summary, video, input")].find((el) => focusKey(el) === focused);
+      if (again) again.focus({ preventScroll: true });
+    }
+  } else {
     old.focus({ preventScroll: true });
     const title = content.querySelector("h1");
     document.title = title ? `${title.textContent} - Inferix` : "Inferix";
@@ -325,7 +384,7 @@ function renderSignIn(message) {
     h(
       "p",
       { id: "token-help", class: "help" },
-      "Your token starts with inferix_u_. Your operator gives it to you (inferix admin user create). " +
+      "Your token starts with ixu_. Your operator gives it to you (inferix admin token create). " +
         "It is sent once; the browser then keeps a session that scripts on other sites cannot read.",
     ),
     button,
@@ -494,8 +553,8 @@ async function jobView(id) {
     delivered.length
       ? h(
           "details",
-          { class: "downloads" },
-          h("summary", { text: `Download links for the ${delivered.length} delivered frames` }),
+          { class: "downloads", id: "downloads" },
+          h("summary", { id: "downloads-toggle", text: `Download links for the ${delivered.length} delivered frames` }),
           h(
             "ul",
             {},
@@ -605,17 +664,19 @@ async function frameView(jobId, number) {
   return section;
 }
 
+// What a worker says of its machine is checked by the manager; a node registered before those checks may still
+// have sent anything, so nothing here assumes a type.
 function gpuText(caps) {
-  const gpus = caps.gpus || [];
+  const gpus = Array.isArray(caps.gpus) ? caps.gpus.filter((g) => g && typeof g === "object") : [];
   if (!gpus.length) return "none";
-  return gpus.map((g) => (g.memory ? `${g.name} (${g.memory})` : g.name)).join(", ");
+  return gpus.map((g) => (g.memory ? `${String(g.name ?? "?")} (${String(g.memory)})` : String(g.name ?? "?"))).join(", ");
 }
 
 function cpuText(caps) {
   const parts = [];
-  if (caps.cpu_model) parts.push(caps.cpu_model);
-  if (caps.cpu_threads) parts.push(`${caps.cpu_threads} threads`);
-  if (caps.memory_bytes) parts.push(`${Math.round(caps.memory_bytes / 2 ** 30)} GiB`);
+  if (caps.cpu_model) parts.push(String(caps.cpu_model));
+  if (Number.isFinite(caps.cpu_threads) && caps.cpu_threads > 0) parts.push(`${caps.cpu_threads} threads`);
+  if (Number.isFinite(caps.memory_bytes) && caps.memory_bytes > 0) parts.push(`${Math.round(caps.memory_bytes / 2 ** 30)} GiB`);
   return parts.join(", ") || "unknown";
 }
 
@@ -631,6 +692,11 @@ function trustText(node) {
   if (node.role !== "worker") return "-";
   const rate = node.check_rate;
   return `${node.streak} accepted in a row; ${rate === undefined ? "?" : Math.round(rate * 100)}% of frames fully checked`;
+}
+
+function caps(node) {
+  const c = node.capabilities;
+  return c && typeof c === "object" && !Array.isArray(c) ? c : {};
 }
 
 async function workersView() {
@@ -652,9 +718,9 @@ async function workersView() {
         h("td", { text: n.role }),
         h("td", {}, badge(n.state), n.banned && n.ban_reason ? h("span", { class: "help", text: ` ${n.ban_reason}` }) : null),
         h("td", {}, taskText(n)),
-        h("td", { text: cpuText(n.capabilities || {}) }),
-        h("td", { text: gpuText(n.capabilities || {}) }),
-        h("td", { text: (n.capabilities || {}).blender_version || "?" }),
+        h("td", { text: cpuText(caps(n)) }),
+        h("td", { text: gpuText(caps(n)) }),
+        h("td", { text: String(caps(n).blender_version || "?") }),
         h("td", { text: trustText(n) }),
         h("td", { class: "num", text: String(n.accepted) }),
         h("td", { class: "num", text: String(n.rejected) }),

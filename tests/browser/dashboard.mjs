@@ -1,7 +1,8 @@
 // Drives Debian's Chromium through the dashboard as a person would (tests/integration/test_dashboard.py starts a
 // real manager, worker and verifier, submits the jobs, and runs this script):
 //   sign in with the API token; open the rendering job from the list and watch it complete with no reload;
-//   see thumbnails appear; play the video; open a frame; look at the workers; cancel the second job.
+//   see thumbnails appear; play the video; open a frame; look at the workers; cancel the second job; sign out;
+//   and see the page notice by itself when the session is ended elsewhere (another tab signs out).
 // Screenshots go to ARTIFACTS. The script fails on any page error, console error or failed request, and on any
 // serious or critical accessibility violation that axe-core finds on each page.
 //
@@ -27,6 +28,9 @@ const ARTIFACTS = env("ARTIFACTS");
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const problems = [];
+// Once the test ends the session behind the page's back, the page's next reads are refused (401) on purpose.
+let sessionEndedOnPurpose = false;
+const expected401 = (status) => sessionEndedOnPurpose && status === 401;
 const log = (...args) => console.log(new Date().toISOString().slice(11, 23), ...args);
 const check = (ok, message) => {
   if (!ok) throw new Error(`check failed: ${message}`);
@@ -43,7 +47,7 @@ const page = await context.newPage();
 page.setDefaultTimeout(30_000);
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 page.on("console", (m) => {
-  if (m.type() === "error") problems.push(`console error: ${m.text()} (${m.location().url})`);
+  if (m.type() === "error" && !(sessionEndedOnPurpose && m.text().includes("401"))) problems.push(`console error: ${m.text()} (${m.location().url})`);
 });
 page.on("requestfailed", (r) => {
   // A long-poll the page itself ends (EventSource.close, a new page) is not a failure.
@@ -51,7 +55,7 @@ page.on("requestfailed", (r) => {
   problems.push(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`);
 });
 page.on("response", (r) => {
-  if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
+  if (r.status() >= 400 && !expected401(r.status())) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
 });
 page.on("dialog", (d) => d.accept()); // the cancel confirmation
 
@@ -138,6 +142,14 @@ try {
   check(await page.evaluate(() => window.__sameDocument === true), "the page followed the job without reloading");
   const loaded = await page.locator("#frames img").evaluateAll((imgs) => imgs.filter((i) => i.complete && i.naturalWidth > 0).length);
   check(loaded === FRAMES_A, `all ${FRAMES_A} thumbnails are real images`);
+  // The skip link moves the focus to the content and stays on this page.
+  const jobHash = await page.evaluate(() => location.hash);
+  await page.locator("a.skip").focus();
+  await page.keyboard.press("Enter");
+  await page.waitForTimeout(300);
+  check((await page.evaluate(() => [location.hash, document.activeElement.id].join(" "))) === `${jobHash} main`,
+    "the skip link focuses the content and keeps the page");
+  await page.locator(`section[data-job="${JOB_A}"]`).waitFor();
   const tile = page.locator('#frames li[data-frame="1"]');
   check(/accepted|trusted/.test(await tile.innerText()), "a tile shows its verdict");
   check(/worker-a/.test(await tile.innerText()), "a tile shows its worker");
@@ -217,6 +229,17 @@ try {
   await page.getByRole("link", { name: "Jobs", exact: true }).first().click();
   await page.locator(`tr[data-job="${JOB_B}"]`).getByRole("link").click();
   await page.locator(`section[data-job="${JOB_B}"]`).waitFor();
+  // A live update keeps what the person opened and where the keyboard is: the download list stays open and
+  // focused while job B's frames keep arriving.
+  const toggle = page.locator("#downloads-toggle");
+  await toggle.waitFor({ timeout: 120_000 });
+  await toggle.focus();
+  await page.keyboard.press("Enter");
+  await page.locator("details#downloads[open]").waitFor();
+  await page.locator(`section[data-job="${JOB_B}"]`).evaluate((s) => (s.dataset.seen = "1"));
+  await page.locator(`section[data-job="${JOB_B}"]:not([data-seen])`).waitFor({ timeout: 120_000 }); // re-rendered
+  check(await page.evaluate(() => document.querySelector("details#downloads").open && document.activeElement.id === "downloads-toggle"),
+    "a live update keeps the download list open and the focus on it");
   await page.getByRole("button", { name: "Cancel job" }).click();
   await page.locator(`section[data-job="${JOB_B}"][data-state="canceled"]`).waitFor();
   check((await page.getByRole("button", { name: "Cancel job" }).count()) === 0, "a canceled job offers no cancel");
@@ -228,6 +251,31 @@ try {
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("API token").waitFor();
   check(!(await context.cookies()).some((c) => c.name === "inferix_session" && c.value), "signing out drops the session");
+
+  // ---- the session ends elsewhere: the page notices by itself, through its event stream ----
+  const signIn = async () => {
+    await page.getByLabel("API token").fill(TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Your jobs" }).waitFor();
+  };
+  await signIn();
+  sessionEndedOnPurpose = true;
+  const endedAt = Date.now();
+  const ended = await page.request.delete(new globalThis.URL("api/v1/session", URL).toString()); // the page's cookie
+  check(ended.status() === 200, "the session is ended from outside the page");
+  await page.getByText("Your session has ended; sign in again.").waitFor({ timeout: 30_000 });
+  check(await page.locator("#account").isHidden(), `the page noticed in ${Date.now() - endedAt} ms, with no click, and shows no account`);
+  await shot("08-session-ended");
+
+  // ---- and a click on Sign out after the session ended elsewhere still signs out, with no error ----
+  sessionEndedOnPurpose = false;
+  await signIn();
+  sessionEndedOnPurpose = true;
+  await page.request.delete(new globalThis.URL("api/v1/session", URL).toString());
+  await page.evaluate(() => document.getElementById("sign-out").click()); // even if the page already noticed
+  await page.getByLabel("API token").waitFor();
+  check((await page.getByRole("heading", { name: "Something went wrong" }).count()) === 0 && (await page.locator("#account").isHidden()),
+    "signing out of an ended session shows the sign-in form, not an error");
 } catch (e) {
   problems.push(String(e && e.stack ? e.stack : e));
   await shot("failure").catch(() => {});

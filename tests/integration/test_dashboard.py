@@ -30,7 +30,8 @@ class DashboardTest(unittest.TestCase):
         watched = make_scene(os.path.join(scene_dir, "orbit.blend"), frames=FRAMES_A, width=192, height=108,
                              samples=24)
         long = make_scene(os.path.join(scene_dir, "long.blend"), frames=200, width=192, height=108, samples=24)
-        self.net.start_manager()
+        # Event answers end every 3 s with nothing new, so the page notices an ended session quickly.
+        self.net.start_manager(extra=("--long-poll-ms", "3000"))
         token = self.net.user_token("ada")
         self.net.start_node("worker", "worker-a", extra=("--threads", "1"))
         self.net.start_node("verifier", "verifier-a")
