@@ -181,6 +181,7 @@ class INFERIX_OT_refresh(bpy.types.Operator):
         except ApiError as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
+        STATE.settle.clear()  # a person asking reads every shown job again, ended ones too
         STATE.want_refresh = True  # the timer starts it at its next tick, unless one is running now
         state.refresh()
         return {"FINISHED"}

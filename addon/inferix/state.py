@@ -2,6 +2,7 @@
 main thread, and the timer that refreshes it without freezing Blender."""
 
 import os
+import re
 import tempfile
 import time
 
@@ -17,6 +18,7 @@ TICK_SECONDS = 0.25  # how often the timer applies finished background work
 ACTIVE_REFRESH_SECONDS = 2.0  # while a shown job is queued or active, or its previews or video are on their way
 IDLE_REFRESH_SECONDS = 30.0  # otherwise (jobs submitted elsewhere, e.g. with the CLI)
 SETTLE_POLLS = 15  # refreshes of an ended job still waiting for previews that may never come
+SHA256 = re.compile(r"^[0-9a-f]{64}$")  # a preview is cached under its frame's hash: nothing else names a file
 
 
 class State:
@@ -95,9 +97,11 @@ def needs_poll(job):
     outs = STATE.outputs.get(job["id"])
     if outs is None:
         return True
+    if job["state"] == "completed" and outs.get("video") == "pending":
+        return True  # the manager is making the video: it ends ready or failed, however long that takes
     if STATE.settle.get(job["id"], SETTLE_POLLS) <= 0:
         return False
-    if job["state"] == "completed" and outs.get("video") in ("none", "pending"):
+    if job["state"] == "completed" and outs.get("video") == "none":
         return True
     return any(not o.get("preview_url") for o in outs.get("outputs", []))
 
@@ -112,10 +116,12 @@ def refresh():
     settled = {j["id"] for j in STATE.jobs if not needs_poll(j)}
     folder = cache_dir()
     generation = STATE.generation
-    STATE.last_refresh = time.monotonic()
-    STATE.want_refresh = False
-    return background.run("refresh", lambda: _refresh_work(api, settled, folder),
-                          lambda result, error: _refresh_done(result, error, generation))
+    started = background.run("refresh", lambda: _refresh_work(api, settled, folder),
+                             lambda result, error: _refresh_done(result, error, generation))
+    if started:  # else one runs now: a wanted refresh stays wanted, and the timer starts it after that one
+        STATE.last_refresh = time.monotonic()
+        STATE.want_refresh = False
+    return started
 
 
 def _refresh_work(api, settled, folder):
@@ -127,10 +133,13 @@ def _refresh_work(api, settled, folder):
         outs = api.outputs(job["id"])
         outputs[job["id"]] = outs
         for out in outs.get("outputs", []):
-            if out.get("preview_url"):
+            if out.get("preview_url") and SHA256.match(str(out.get("sha256", ""))):
                 path = os.path.join(folder, out["sha256"] + ".png")
                 if not os.path.exists(path):
-                    api.fetch(out["preview_url"], path)
+                    try:
+                        api.fetch(out["preview_url"], path)
+                    except (ApiError, OSError):
+                        pass  # one missing thumbnail stops nothing else; the next refresh fetches it again
     return jobs, outputs, folder
 
 
@@ -149,7 +158,7 @@ def _refresh_done(result, error, generation):
     STATE.outputs = {k: v for k, v in STATE.outputs.items() if k in shown}
     STATE.outputs.update(outputs)
     for job in jobs:
-        if job["state"] in FINAL_STATES and job["id"] in outputs:
+        if job["state"] in FINAL_STATES and job["id"] in outputs and outputs[job["id"]].get("video") != "pending":
             STATE.settle[job["id"]] = STATE.settle.get(job["id"], SETTLE_POLLS) - 1
     _load_thumbnails(folder)
     STATE.refreshed += 1
@@ -161,7 +170,9 @@ def _load_thumbnails(folder):
         return
     for outs in STATE.outputs.values():
         for out in outs.get("outputs", []):
-            sha = out["sha256"]
+            sha = str(out.get("sha256", ""))
+            if not SHA256.match(sha):
+                continue
             path = os.path.join(folder, sha + ".png")
             if sha in _previews or not os.path.exists(path):
                 continue
