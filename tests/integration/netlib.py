@@ -13,6 +13,9 @@ import urllib.request
 INFERIX = os.environ.get("INFERIX_BIN", "inferix")
 SOURCE_DIR = os.environ.get("INFERIX_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The nodes the tests start keep their Blender version cache in the build tree, not in the user's ~/.cache: each
+# fake Blender a test writes would otherwise leave an entry there.
+os.environ.setdefault("XDG_CACHE_HOME", os.path.join(SOURCE_DIR, "build", "test-cache"))
 # Node.js tools run quietly: no telemetry, update notices, funding or audit requests.
 NODE_ENV = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true",
                 NO_UPDATE_NOTIFIER="1", NPM_CONFIG_UPDATE_NOTIFIER="false", NPM_CONFIG_FUND="false",
