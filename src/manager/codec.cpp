@@ -98,7 +98,7 @@ json NodeToJson(const domain::Node& node) {
 Result<void> CheckCapabilities(const json& caps) {
   constexpr size_t kMaxText = 256;
   constexpr size_t kMaxGpus = 64;
-  constexpr size_t kMaxBytes = 16 * 1024;
+  constexpr size_t kMaxBytes = size_t{16} * 1024;
   auto bad = [](const std::string& what) {
     return MakeError(Errc::kInvalidArgument, "capabilities." + what);
   };
