@@ -5,7 +5,7 @@
 "use strict";
 
 const FINAL_STATES = new Set(["completed", "failed", "canceled"]);
-const EVENT_TYPES = ["job", "frame", "preview", "video", "blocklist"];
+const EVENT_TYPES = ["job", "frame", "suspect", "preview", "video", "blocklist", "worker"];
 
 const state = {
   user: null,
@@ -173,7 +173,8 @@ function follow() {
   if (state.events) state.events.close();
   // The manager answers each connection with the events after Last-Event-ID (waiting until there is one), then
   // ends it; EventSource reconnects with the last id it saw, so nothing is missed.
-  const source = new EventSource(`/api/v1/events?last_event_id=${state.lastEventId}`);
+  // With workers=1, the network's `worker` events too: the workers page follows every worker, not only yours.
+  const source = new EventSource(`/api/v1/events?workers=1&last_event_id=${state.lastEventId}`);
   const dot = document.getElementById("live-dot");
   // Each answer ends the connection and EventSource reconnects at once: live unless it gave up.
   source.onopen = () => {
@@ -209,8 +210,9 @@ function follow() {
 
 function onEvent(type, data) {
   if (type === "job" && FINAL_STATES.has(data.state)) announce(`Job ${data.job_id} ${data.state}`);
-  // A job's page changes only with its own events; the lists with any.
+  // A job's page changes only with its own events; the jobs list with any job's; the workers page with any.
   const r = route();
+  if (type === "worker" && r.view !== "workers") return;
   if ((r.view === "job" || r.view === "frame") && data.job_id !== r.job) return;
   // Many events come in bursts (a chunk's frames): one refresh for a burst.
   clearTimeout(state.refreshTimer);

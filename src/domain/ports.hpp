@@ -88,11 +88,12 @@ class Store {
 
   // Events, kept so a client that reconnects with the last id it saw misses nothing, across restarts too.
   virtual Result<int64_t> AppendEvent(const Event& event) = 0;
-  /// The user's events after `after_id`, of one job when `job_id` is not 0, oldest first.
-  /// The id of the user's latest event (0 when none): where a new event stream starts.
+  /// The id of the latest event of the user or of the network (0 when none): where a new event stream starts.
   virtual Result<int64_t> LastEventId(int64_t user_id) = 0;
-  virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id,
-                                                int limit) = 0;
+  /// The user's events after `after_id`, of one job when `job_id` is not 0, oldest first; with `network` (and
+  /// no job), the network's events (kNetworkUser) among them.
+  virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit,
+                                                bool network) = 0;
 };
 
 /// Object storage for scene files and outputs, addressed by key ("files/<sha256>", "outputs/...").

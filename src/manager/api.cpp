@@ -359,7 +359,17 @@ struct Api::Impl {
       if (!id) return Fail(Errc::kInvalidArgument, "Last-Event-ID must be an event id");
       after = *id;
     }
-    auto events = api.store_.ListEvents(user.id, job_id, after, 500);
+    // The network's events (workers changing) too, for the dashboard's workers page.
+    bool network = false;
+    if (auto it = req.query.find("workers"); it != req.query.end()) {
+      if (it->second != "0" && it->second != "1")
+        return Fail(Errc::kInvalidArgument, "workers must be 0 or 1");
+      if (job_id != 0 && it->second == "1")
+        return Fail(Errc::kInvalidArgument,
+                    "workers=1 follows the whole network; it cannot be combined with job");
+      network = it->second == "1";
+    }
+    auto events = api.store_.ListEvents(user.id, job_id, after, 500, network);
     if (!events) return Fail(events.error());
     if (events->empty() && api.clock_.NowMs() - req.received_ms < api.options_.long_poll_ms) {
       HttpResponse wait;
@@ -467,7 +477,7 @@ struct Api::Impl {
       auto made = api.store_.CreateNode(node, domain::TokenHash(node_token));
       if (!made) return made.error();
       id = *made;
-      return Ok();
+      return api.scheduler_.WorkerChanged(id);  // joined
     });
     if (!created) return Fail(created.error());
     spdlog::info("{} {} registered as node {}", *role, *name, id);

@@ -184,7 +184,11 @@ Result<std::string> RevokeNode(const std::filesystem::path& data_dir, const std:
   domain::Node n = matches.front();
   n.banned = true;
   n.ban_reason = "revoked by the operator" + (reason.empty() ? std::string() : ": " + reason);
-  INFERIX_TRY((*store)->UpdateNode(n));
+  INFERIX_TRY((*store)->Transaction([&]() -> Result<void> {
+    INFERIX_TRY((*store)->UpdateNode(n));
+    auto told = (*store)->AppendEvent(WorkerEvent(n.id, SystemClock().NowMs()));  // a running manager's users
+    return told ? Ok() : Result<void>(told.error());
+  }));
   return std::string(domain::ToString(n.role)) + " " + n.name + " (node " + std::to_string(n.id) +
          ") revoked";
 }

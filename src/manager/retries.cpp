@@ -46,6 +46,7 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
     task->state = TaskState::kFailed;
     task->message = error.substr(0, 4000);
     INFERIX_TRY(store_.UpdateTask(*task));
+    INFERIX_TRY(WorkerChanged(node.id));  // now idle
     if (task->level == domain::kReplicaCheck) return ReplicaEnded(*task);
     auto job = Found(store_.GetJob(task->job_id), "job");
     if (!job) return job.error();

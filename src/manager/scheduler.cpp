@@ -42,6 +42,25 @@ Result<void> Scheduler::Emit(const domain::Job& job, const std::string& type, co
   return id ? Ok() : Result<void>(id.error());
 }
 
+domain::Event WorkerEvent(int64_t node_id, int64_t now_ms) {
+  domain::Event e;
+  e.user_id = domain::kNetworkUser;
+  e.type = "worker";
+  e.data = nlohmann::json{{"worker_id", node_id}}.dump();
+  e.created_ms = now_ms;
+  return e;
+}
+
+Result<void> Scheduler::WorkerChanged(int64_t node_id) {
+  auto id = store_.AppendEvent(WorkerEvent(node_id, clock_.NowMs()));
+  return id ? Ok() : Result<void>(id.error());
+}
+
+Result<void> Scheduler::SaveNode(const domain::Node& node) {
+  INFERIX_TRY(store_.UpdateNode(node));
+  return WorkerChanged(node.id);
+}
+
 Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
   job.user_id = user_id;
   job.state = JobState::kQueued;
@@ -162,6 +181,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     task.node_id = node.id;
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(task));
+    INFERIX_TRY(WorkerChanged(node.id));  // now busy
     Claim c{task, best_job, std::nullopt, std::nullopt};
     if (kind == TaskKind::kRender) {
       for (int n : task.frames) {
@@ -390,9 +410,13 @@ Result<void> Scheduler::CancelOpenTasks(int64_t job_id, const std::string& why) 
   if (!tasks) return tasks.error();
   for (auto& t : *tasks) {
     if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
+      const bool held = t.state == TaskState::kActive && t.node_id != 0;
       t.state = TaskState::kCanceled;
       t.message = why;
       INFERIX_TRY(store_.UpdateTask(t));
+      if (held) {
+        INFERIX_TRY(WorkerChanged(t.node_id));  // now idle
+      }
     }
   }
   return Ok();
@@ -404,6 +428,7 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     if (!ending) return ending.error();
     if (!ending->has_value()) return Ok();  // repeated report
     auto task = &**ending;
+    INFERIX_TRY(WorkerChanged(node.id));  // now idle
     // A verify task ends only with a verdict: ending it here would leave its frame verifying for ever.
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     if (task->level == domain::kReplicaCheck) {
@@ -442,6 +467,7 @@ Result<int> Scheduler::ExpireLeases() {
     if (!tasks) return tasks.error();
     for (auto& t : *tasks) {
       ++expired;
+      INFERIX_TRY(WorkerChanged(t.node_id));  // no longer holds it
       if (t.kind == TaskKind::kVerify || t.level == domain::kReplicaCheck) {
         t.state = TaskState::kQueued;
         t.node_id = 0;

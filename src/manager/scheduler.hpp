@@ -50,6 +50,10 @@ enum class HeartbeatAction { kContinue, kCancel, kAbort };
 /// What a frame report changed.
 enum class ReportOutcome { kAccepted, kDuplicate };
 
+/// The network's event that a worker or verifier changed (joined, took or ended work, its counts or ban):
+/// `worker` {"worker_id"}, for every user who follows the network (GET /events?workers=1).
+domain::Event WorkerEvent(int64_t node_id, int64_t now_ms);
+
 /// The job and task state machines applied to the store.
 class Scheduler {
  public:
@@ -98,6 +102,8 @@ class Scheduler {
 
   /// Records an event for the job's owner.
   Result<void> Emit(const domain::Job& job, const std::string& type, const std::string& data_json);
+  /// Records the network's event that a node changed (WorkerEvent).
+  Result<void> WorkerChanged(int64_t node_id);
   /// Called (on the store thread, inside the transaction) when a frame is delivered and when a job completes;
   /// the manager hands the work (previews, video) to its post-processing thread.
   void SetHooks(std::function<void(const domain::Job&, const domain::Output&)> on_frame_delivered,
@@ -115,6 +121,8 @@ class Scheduler {
   const SchedulerOptions& options() const { return options_; }
 
  private:
+  /// Saves a node's counts, trust or ban, and tells the network.
+  Result<void> SaveNode(const domain::Node& node);
   Result<void> RequeueFrames(const domain::Job& job, const std::vector<int>& frames,
                              const std::vector<int64_t>& excluded);
   Result<void> UpdateJobState(int64_t job_id);

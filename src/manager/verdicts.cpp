@@ -40,6 +40,7 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     task->state = TaskState::kDone;
     task->message = verdict;
     INFERIX_TRY(store_.UpdateTask(*task));
+    INFERIX_TRY(WorkerChanged(verifier.id));  // now idle
     out->verifier_node_id = verifier.id;
     out->verify_seconds += report.verify_seconds;
     out->verify_cpu_seconds += report.verify_cpu_seconds;
@@ -107,7 +108,7 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
       if (!worker) return worker.error();
       worker->accepted++;
       worker->streak++;
-      INFERIX_TRY(store_.UpdateNode(*worker));
+      INFERIX_TRY(SaveNode(*worker));
     }
     return Deliver(
         *job, *out,
@@ -193,7 +194,7 @@ Result<void> Scheduler::CountRejection(domain::Node& worker, const domain::Job& 
                         " checked frames were rejected; the last: frame " + std::to_string(out.frame) +
                         " of job " + std::to_string(job.id) + ": " + why.substr(0, 300);
   }
-  INFERIX_TRY(store_.UpdateNode(worker));
+  INFERIX_TRY(SaveNode(worker));
   if (ban) {
     // Its leases end now: what it holds is rendered elsewhere without waiting for the lease to run out.
     auto held = store_.ListNodeTasks(worker.id);
@@ -348,7 +349,7 @@ Result<void> Scheduler::SettleReplica(const domain::Job& job, domain::Output& re
   if (!second) return second.error();
   second->accepted++;
   second->streak++;
-  INFERIX_TRY(store_.UpdateNode(*second));
+  INFERIX_TRY(SaveNode(*second));
   replica.verdict = domain::Verdict::kAccepted;
   replica.credited = true;
   INFERIX_TRY(store_.UpdateOutput(replica));
@@ -362,7 +363,7 @@ Result<void> Scheduler::SettleReplica(const domain::Job& job, domain::Output& re
     if (!first) return first.error();
     first->accepted++;
     first->streak++;
-    INFERIX_TRY(store_.UpdateNode(*first));
+    INFERIX_TRY(SaveNode(*first));
     return Deliver(job, *original, domain::Verdict::kAccepted);
   }
   INFERIX_TRY(Reject(job, *original,

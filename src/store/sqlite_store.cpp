@@ -623,23 +623,30 @@ class SqliteStore final : public domain::Store {
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
   Result<int64_t> LastEventId(int64_t user_id) override {
-    Stmt s(db_, "SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?");
-    s.Bind(user_id);
+    Stmt s(db_,
+           "SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?), "
+           "(SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?))");
+    s.Bind(user_id).Bind(domain::kNetworkUser);
     auto id = QueryOne<int64_t>(s, [](const Stmt& r) { return r.Int(0); });
     if (!id) return id.error();
     return id->value_or(0);
   }
 
-  Result<std::vector<domain::Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id,
-                                                int limit) override {
-    Stmt s(
-        db_,
-        job_id == 0
-            ? "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
-              "ORDER BY id LIMIT ?"
-            : "SELECT id, user_id, job_id, type, data, created_ms FROM events WHERE user_id = ? AND id > ? "
-              "AND job_id = ? ORDER BY id LIMIT ?");
-    s.Bind(user_id).Bind(after_id);
+  Result<std::vector<domain::Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit,
+                                                bool network) override {
+    constexpr const char* kSelect = "SELECT id, user_id, job_id, type, data, created_ms FROM events ";
+    std::string sql = kSelect;
+    if (job_id != 0) {
+      sql += "WHERE user_id = ? AND id > ? AND job_id = ? ORDER BY id LIMIT ?";
+    } else if (network) {
+      sql += "WHERE user_id IN (?, ?) AND id > ? ORDER BY id LIMIT ?";
+    } else {
+      sql += "WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?";
+    }
+    Stmt s(db_, sql.c_str());
+    s.Bind(user_id);
+    if (job_id == 0 && network) s.Bind(domain::kNetworkUser);
+    s.Bind(after_id);
     if (job_id != 0) s.Bind(job_id);
     s.Bind(limit);
     return QueryAll<domain::Event>(s, [](const Stmt& r) {

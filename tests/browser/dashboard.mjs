@@ -7,7 +7,8 @@
 // serious or critical accessibility violation that axe-core finds on each page.
 //
 // Environment: DASHBOARD_URL, TOKEN, JOB_A (the job to watch), JOB_B (the job to cancel), FRAMES_A (its frame
-// count), ARTIFACTS (folder), CHROMIUM (executable, default /usr/bin/chromium).
+// count), ARTIFACTS (folder), CHROMIUM (executable, default /usr/bin/chromium), ENROLLMENT (a worker enrollment
+// token: a worker joins while the workers page is open).
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ const JOB_A = Number(env("JOB_A"));
 const JOB_B = Number(env("JOB_B"));
 const FRAMES_A = Number(env("FRAMES_A"));
 const ARTIFACTS = env("ARTIFACTS");
+const ENROLLMENT = env("ENROLLMENT");
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const problems = [];
@@ -71,14 +73,16 @@ page.on("response", async (r) => {
   if (!new globalThis.URL(r.url()).pathname.startsWith("/api/v1/events")) return;
   const at = Date.now();
   const jobs = new Set();
+  const types = new Set();
   try {
     for (const line of (await r.text()).split("\n")) {
       if (line.startsWith("data: ")) jobs.add(JSON.parse(line.slice(6)).job_id);
+      if (line.startsWith("event: ")) types.add(line.slice(7));
     }
   } catch {
     return; // a stream the page closed
   }
-  eventBatches.push({ at, jobs });
+  eventBatches.push({ at, jobs, types });
 });
 
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -247,6 +251,22 @@ try {
   await page.getByRole("link", { name: "Jobs", exact: true }).first().click();
   await page.locator(`tr[data-job="${JOB_B}"]`).getByText("canceled").waitFor();
 
+  // ---- a worker joins while the workers page is open: it appears, told by the network's events ----
+  await page.getByRole("link", { name: "Workers" }).click();
+  await page.getByRole("heading", { name: "Workers" }).waitFor();
+  const joinedAt = Date.now();
+  const joined = await page.request.post(new globalThis.URL("api/v1/nodes/register", URL).toString(), {
+    data: { enrollment_token: ENROLLMENT, name: "late-worker", role: "worker", public_key: "ab".repeat(32),
+      capabilities: { cpu_threads: 64, cpu_model: "Late CPU", gpus: [{ name: "Late GPU", memory: "48 GiB" }] } },
+  });
+  check(joined.status() === 201, "a worker registers while the page is open");
+  const lateRow = page.locator("table.workers tr", { hasText: "late-worker" });
+  await lateRow.waitFor({ timeout: 30_000 });
+  check(/Late GPU \(48 GiB\)/.test(await lateRow.innerText()), `the new worker appeared by itself in ${Date.now() - joinedAt} ms, with its GPU`);
+  check(eventBatches.some((b) => b.at >= joinedAt && b.types.has("worker")), "a worker event told the page");
+  check(await page.evaluate(() => window.__sameDocument === true), "the workers page updated without reloading");
+  await shot("08-worker-joined");
+
   // ---- sign out ----
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("API token").waitFor();
@@ -265,7 +285,7 @@ try {
   check(ended.status() === 200, "the session is ended from outside the page");
   await page.getByText("Your session has ended; sign in again.").waitFor({ timeout: 30_000 });
   check(await page.locator("#account").isHidden(), `the page noticed in ${Date.now() - endedAt} ms, with no click, and shows no account`);
-  await shot("08-session-ended");
+  await shot("09-session-ended");
 
   // ---- and a click on Sign out after the session ended elsewhere still signs out, with no error ----
   sessionEndedOnPurpose = false;

@@ -175,6 +175,12 @@ class BadInputTest(unittest.TestCase):
         # The running manager refuses it from the next call on, and says why.
         answer = self.refused("POST", "/api/v1/tasks/claim", token, {}, status=403,
                               words=("revoked by the operator: machine stolen",))
+        # The running manager's users were told (the dashboard's workers page): the network's latest event names it.
+        req = urllib.request.Request(self.net.url + "/api/v1/events?workers=1", headers={
+            "Authorization": "Bearer " + self.alice, "Last-Event-ID": "0"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            blocks = [b for b in r.read().decode().split("\n\n") if "event: worker" in b]
+        self.assertIn('data: {"worker_id":%d}' % node["node_id"], blocks[-1])
         self.assertEqual(answer["error"]["code"], "permission_denied")
         # An unknown node is a clear error.
         r = subprocess.run([os.environ.get("INFERIX_BIN", "inferix"), "admin", "node", "revoke", "--data",

@@ -50,7 +50,8 @@ class DashboardTest(unittest.TestCase):
 
         out = artifacts_dir("dashboard", fresh=True)
         env = dict(NODE_ENV, DASHBOARD_URL=self.net.url + "/", TOKEN=token, JOB_A=str(job_a), JOB_B=str(job_b),
-                   FRAMES_A=str(FRAMES_A), ARTIFACTS=out, CHROMIUM=chromium)
+                   FRAMES_A=str(FRAMES_A), ARTIFACTS=out, CHROMIUM=chromium,
+                   ENROLLMENT=self.net.enroll("worker"))  # for a worker that joins while the page is open
         p = subprocess.run(["node", os.path.join(BROWSER_DIR, "dashboard.mjs")], capture_output=True, text=True,
                            env=env, timeout=600)
         print(p.stdout)
@@ -66,7 +67,7 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual((status, b["state"]), (200, "canceled"))
         self.assertIn("canceled by ada", b["message"])
         for name in ("01-sign-in", "03-job-rendering", "04-job-completed", "05-frame", "05-rejected-frame", "06-workers",
-                     "07-job-canceled"):
+                     "07-job-canceled", "08-worker-joined", "09-session-ended"):
             path = os.path.join(out, name + ".png")
             self.assertTrue(os.path.getsize(path) > 1000, path)
         self.net.assert_no_secrets(p.stdout, p.stderr)

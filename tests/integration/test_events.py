@@ -83,6 +83,27 @@ class EventsTest(unittest.TestCase):
         mine = read_stream(self.net, token, "/api/v1/events", last_id=0)
         self.assertEqual([e[0] for e in mine][:len(everything)], [e[0] for e in everything])
 
+        # The network's events, which any user may follow (the dashboard's workers page): the worker and the
+        # verifier joined, took and ended tasks; never a job, a frame or a user.
+        network = read_stream(self.net, other, "/api/v1/events?workers=1", last_id=0)
+        self.assertTrue(network)
+        self.assertEqual({e[1] for e in network}, {"worker"})
+        status, nodes = self.net.call("GET", "/api/v1/workers", other)
+        ids = {n["name"]: n["id"] for n in nodes["nodes"]}
+        named = [json.loads(e[2]) for e in network]
+        self.assertEqual({tuple(d) for d in named}, {("worker_id",)})
+        # Each node joined, and each took work more than once (4 render chunks; 8 verifications).
+        for name in ("worker", "verifier"):
+            self.assertGreaterEqual(sum(1 for d in named if d["worker_id"] == ids[name]), 3, name)
+        # The owner's stream with workers=1 has both, in id order, and the same job events as without.
+        both = read_stream(self.net, token, "/api/v1/events?workers=1", last_id=0)
+        self.assertEqual([e[0] for e in both], sorted(e[0] for e in both))
+        self.assertEqual([e for e in both if e[1] != "worker"][:len(everything)], everything)
+        # The network is not a job's: both together, or anything but 0 or 1, is refused.
+        for query in ("?workers=1&job=%d" % job_id, "?workers=yes", "?workers="):
+            status, body = self.net.call("GET", "/api/v1/events" + query, token)
+            self.assertEqual(status, 400, (query, body))
+
     def test_submit_wait_follows_the_stream(self):
         scene_dir = os.path.join(self.net.dir, "scene")
         os.makedirs(scene_dir)

@@ -389,7 +389,10 @@ class OpenApiTest(unittest.TestCase):
         alice, bob, worker, verifier = self.alice, self.bob, self.worker, self.verifier
         self.assertEqual(self.call("getHealth", expect=200), {"status": "ok"})
         me = self.call("whoami", token=alice, expect=200)
-        self.assertEqual((me["name"], me["last_event_id"]), ("alice", 0))  # no event yet
+        # No event of hers yet: the latest is the network's (the nodes joining), where following from now starts.
+        joined = self.stream(alice, query="?workers=1", last_id=0)
+        self.assertEqual({e[1] for e in joined}, {"worker"})
+        self.assertEqual((me["name"], me["last_event_id"]), ("alice", joined[-1][0]))
         # The dashboard signs in with the token; its session cookie then stands in for it.
         signed_in = self.call("signIn", body={"token": alice}, expect=200)
         self.assertEqual((signed_in["id"], signed_in["name"]), (me["id"], "alice"))
@@ -455,6 +458,14 @@ class OpenApiTest(unittest.TestCase):
         self.stream(alice, query="?job=abc", expect=400)
         self.stream(alice, query="?job=999999", expect=404)
         self.stream(bob, query=job_query, expect=404)  # another user's job
+        # The network's events (workers=1), for any user: so far the nodes joining, each named by id only.
+        network = self.stream(bob, query="?workers=1", last_id=0)
+        self.assertEqual({e[1] for e in network}, {"worker"})
+        by_name = {n["name"]: n["id"] for n in nodes}
+        self.assertLessEqual({by_name["worker-1"], by_name["verifier-1"]}, {e[2]["worker_id"] for e in network})
+        self.assertEqual(self.stream(bob, query="?workers=0", last_id=0), [])  # bob's own: none
+        self.stream(bob, query="?workers=2", expect=400)
+        self.stream(alice, query=job_query + "&workers=1", expect=400)
 
         task = self.call("claimTask", token=worker["token"], body={"cached": [sha]}, expect=200)
         self.assertEqual((task["kind"], task["job_id"], task["frames"], task["format"]), ("render", job["id"], [5], "PNG"))

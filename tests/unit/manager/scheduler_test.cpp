@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -688,7 +689,7 @@ TEST_F(SchedulerTest, AWorkerFailingSeveralTasksOfAJobIsKeptOffIt) {
   EXPECT_EQ(MustClaim(worker_).job_id, other.id);
   // The owner is told.
   bool told = false;
-  const auto events = *store_->ListEvents(alice_, job.id, 0, 1000);
+  const auto events = *store_->ListEvents(alice_, job.id, 0, 1000, false);
   for (const auto& e : events) {
     told = told || (e.type == "blocklist" && e.data.find("\"worker\":\"w1\"") != std::string::npos);
   }
@@ -772,6 +773,52 @@ TEST_F(SchedulerTest, AcceptedFramesAreDeliveredAndCompleteTheJob) {
   // A repeated verdict changes nothing.
   ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v2.id, "accepted", "", 0.5).ok());
   EXPECT_EQ(GetNode(worker_.id).accepted, 2);
+}
+
+TEST_F(SchedulerTest, TheNetworkHearsWhenNodesTakeAndEndWorkAndTheirCountsChange) {
+  // Which nodes the network's `worker` events named, in order (any user may follow them; bob has no job).
+  auto named = [&] {
+    std::vector<int64_t> ids;
+    const auto events = *store_->ListEvents(bob_, 0, 0, 1000, true);
+    for (const auto& e : events) {
+      EXPECT_EQ(e.type, "worker");
+      EXPECT_EQ(e.user_id, domain::kNetworkUser);
+      ids.push_back(nlohmann::json::parse(e.data).at("worker_id").get<int64_t>());
+    }
+    return ids;
+  };
+  EXPECT_THAT(*store_->ListEvents(bob_, 0, 0, 1000, false), IsEmpty());
+  Submit("1", 1);
+  Task t = MustClaim(worker_);                                                        // busy
+  MustReport(worker_, t.id, 1);                                                       // no change of state
+  ASSERT_TRUE(scheduler_->CompleteTask(worker_, t.id).ok());                          // idle
+  ASSERT_TRUE(scheduler_->CompleteTask(worker_, t.id).ok());                          // repeated: nothing
+  Task v = MustClaim(verifier_);                                                      // busy
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v.id, "accepted", "", 0.1).ok());  // idle; worker counts
+  EXPECT_THAT(named(), ElementsAre(worker_.id, worker_.id, verifier_.id, verifier_.id, worker_.id));
+  // Alice's stream has the network's events only when asked for them.
+  const auto alices = *store_->ListEvents(alice_, 0, 0, 1000, false);
+  EXPECT_FALSE(alices.empty());
+  for (const auto& e : alices) EXPECT_NE(e.type, "worker");
+}
+
+TEST_F(SchedulerTest, ALeaseThatExpiresOrAJobCanceledFreesItsWorkerForTheNetworkToSee) {
+  Job job = Submit("1-4", 2);
+  MustClaim(worker_);
+  MustClaim(worker2_);
+  const auto before = store_->ListEvents(bob_, 0, 0, 1000, true)->size();
+  clock_.Advance(kLeaseMs + 1);
+  ASSERT_EQ(*scheduler_->ExpireLeases(), 2);
+  MustClaim(worker_);
+  ASSERT_TRUE(scheduler_->CancelJob(GetJob(job.id), "canceled by alice").ok());
+  std::vector<std::string> data;
+  const auto events = *store_->ListEvents(bob_, 0, 0, 1000, true);
+  for (const auto& e : events) data.push_back(e.data);
+  data.erase(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(before));
+  const std::string w1 = R"({"worker_id":)" + std::to_string(worker_.id) + "}";
+  const std::string w2 = R"({"worker_id":)" + std::to_string(worker2_.id) + "}";
+  EXPECT_THAT(data,
+              ElementsAre(w1, w2, w1, w1));  // both expired; worker 1 takes a task again, then its job ends
 }
 
 TEST_F(SchedulerTest, RejectedFrameIsRenderedAgainElsewhere) {
@@ -1273,7 +1320,7 @@ TEST_F(TrustTest, ARejectionDiscardsPendingOutputsRechecksTrustedOnesAndTellsThe
   auto rechecks = TasksOf(job.id, TaskKind::kVerify, TaskState::kQueued);
   EXPECT_EQ(rechecks.size(), 5u);
   for (const auto& t : rechecks) EXPECT_EQ(t.level, domain::kWholeFrame);
-  auto events = *store_->ListEvents(alice_, job.id, 0, 1000);
+  auto events = *store_->ListEvents(alice_, job.id, 0, 1000, false);
   bool told = false;
   for (const auto& e : events) {
     if (e.type == "suspect") {
@@ -1336,7 +1383,7 @@ TEST_F(TrustTest, ATrustedFrameOfAnEndedJobIsStillCheckedAndItsOwnerTold) {
       scheduler_->RecordVerdict(verifier2_, recheck->task.id, "rejected", "layer 2 failed", 0.1).ok());
   EXPECT_EQ(GetJob(done.id).state, JobState::kCompleted);
   bool told = false;
-  const auto events = *store_->ListEvents(alice_, done.id, 0, 1000);
+  const auto events = *store_->ListEvents(alice_, done.id, 0, 1000, false);
   for (const auto& e : events) {
     if (e.type == "frame" &&
         e.data.find("render it again with inferix submit --frames 4") != std::string::npos)

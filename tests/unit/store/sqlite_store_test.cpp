@@ -193,6 +193,31 @@ TEST_F(StoreTest, LastEventIdIsTheUsersOwn) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(*store_->LastEventId(alice_), *a);
   EXPECT_EQ(*store_->LastEventId(bob), *b);
+  // The network's events are everyone's: a new stream starts after them too.
+  auto w = store_->AppendEvent({0, domain::kNetworkUser, 0, "worker", R"({"worker_id":1})", 3});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(*store_->LastEventId(alice_), *w);
+  EXPECT_EQ(*store_->LastEventId(bob), *w);
+}
+
+TEST_F(StoreTest, TheNetworksEventsOnlyWhenAsked) {
+  const int64_t bob = *store_->CreateUser("bob", "hash-bob");
+  const int64_t job = NewJob();
+  const int64_t a1 = *store_->AppendEvent({0, alice_, job, "job", "{}", 1});
+  const int64_t w1 = *store_->AppendEvent({0, domain::kNetworkUser, 0, "worker", "{}", 2});
+  ASSERT_TRUE(store_->AppendEvent({0, bob, 0, "job", "{}", 3}).ok());
+  const int64_t w2 = *store_->AppendEvent({0, domain::kNetworkUser, 0, "worker", "{}", 4});
+  const int64_t a2 = *store_->AppendEvent({0, alice_, job, "frame", "{}", 5});
+  auto ids = [](const std::vector<domain::Event>& events) {
+    std::vector<int64_t> out;
+    for (const auto& e : events) out.push_back(e.id);
+    return out;
+  };
+  EXPECT_THAT(ids(*store_->ListEvents(alice_, 0, 0, 100, false)), ElementsAre(a1, a2));
+  EXPECT_THAT(ids(*store_->ListEvents(alice_, 0, 0, 100, true)), ElementsAre(a1, w1, w2, a2));  // never bob's
+  EXPECT_THAT(ids(*store_->ListEvents(alice_, 0, w1, 100, true)), ElementsAre(w2, a2));
+  EXPECT_THAT(ids(*store_->ListEvents(alice_, 0, 0, 2, true)), ElementsAre(a1, w1));
+  EXPECT_THAT(ids(*store_->ListEvents(alice_, job, 0, 100, true)), ElementsAre(a1, a2));  // a job's: its own
 }
 
 // ---- Migrations and files -------------------------------------------------------------------------------
