@@ -121,16 +121,16 @@ struct BlocklistEntry {
   int64_t created_ms = 0;
 };
 
-/// Something users are told about (job and frame changes, verdicts, the video), in order of `id`.
 /// The user id of the network's events, which every user may follow: workers joining, taking and ending
 /// work, their counts changing (`worker`). They name no job and no user.
 inline constexpr int64_t kNetworkUser = 0;
 
+/// Something users are told about (job and frame changes, verdicts, the video), in order of `id`.
 struct Event {
   int64_t id = 0;
   int64_t user_id = 0;  ///< kNetworkUser for the network's events
   int64_t job_id = 0;
-  std::string type;  ///< "job", "frame", "preview", "video", "blocklist"; "worker" for the network's"
+  std::string type;  ///< "job", "frame", "preview", "video", "blocklist"; "worker" for the network's
   std::string data;  ///< JSON object
   int64_t created_ms = 0;
 };

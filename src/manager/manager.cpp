@@ -186,8 +186,7 @@ Result<std::string> RevokeNode(const std::filesystem::path& data_dir, const std:
   n.ban_reason = "revoked by the operator" + (reason.empty() ? std::string() : ": " + reason);
   INFERIX_TRY((*store)->Transaction([&]() -> Result<void> {
     INFERIX_TRY((*store)->UpdateNode(n));
-    auto told = (*store)->AppendEvent(WorkerEvent(n.id, SystemClock().NowMs()));  // a running manager's users
-    return told ? Ok() : Result<void>(told.error());
+    return AppendWorkerEvent(**store, n.id, SystemClock().NowMs());  // a running manager's users are told
   }));
   return std::string(domain::ToString(n.role)) + " " + n.name + " (node " + std::to_string(n.id) +
          ") revoked";

@@ -42,18 +42,18 @@ Result<void> Scheduler::Emit(const domain::Job& job, const std::string& type, co
   return id ? Ok() : Result<void>(id.error());
 }
 
-domain::Event WorkerEvent(int64_t node_id, int64_t now_ms) {
+Result<void> AppendWorkerEvent(domain::Store& store, int64_t node_id, int64_t now_ms) {
   domain::Event e;
   e.user_id = domain::kNetworkUser;
   e.type = "worker";
   e.data = nlohmann::json{{"worker_id", node_id}}.dump();
   e.created_ms = now_ms;
-  return e;
+  auto id = store.AppendEvent(e);
+  return id ? Ok() : Result<void>(id.error());
 }
 
 Result<void> Scheduler::WorkerChanged(int64_t node_id) {
-  auto id = store_.AppendEvent(WorkerEvent(node_id, clock_.NowMs()));
-  return id ? Ok() : Result<void>(id.error());
+  return AppendWorkerEvent(store_, node_id, clock_.NowMs());
 }
 
 Result<void> Scheduler::SaveNode(const domain::Node& node) {
@@ -428,9 +428,9 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     if (!ending) return ending.error();
     if (!ending->has_value()) return Ok();  // repeated report
     auto task = &**ending;
-    INFERIX_TRY(WorkerChanged(node.id));  // now idle
     // A verify task ends only with a verdict: ending it here would leave its frame verifying for ever.
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
+    INFERIX_TRY(WorkerChanged(node.id));  // now idle
     if (task->level == domain::kReplicaCheck) {
       task->state = TaskState::kDone;
       INFERIX_TRY(store_.UpdateTask(*task));

@@ -50,9 +50,9 @@ enum class HeartbeatAction { kContinue, kCancel, kAbort };
 /// What a frame report changed.
 enum class ReportOutcome { kAccepted, kDuplicate };
 
-/// The network's event that a worker or verifier changed (joined, took or ended work, its counts or ban):
-/// `worker` {"worker_id"}, for every user who follows the network (GET /events?workers=1).
-domain::Event WorkerEvent(int64_t node_id, int64_t now_ms);
+/// Records the network's event that a worker or verifier changed (joined, took or ended work, its counts or
+/// ban): `worker` {"worker_id"}, for every user who follows the network (GET /events?workers=1).
+Result<void> AppendWorkerEvent(domain::Store& store, int64_t node_id, int64_t now_ms);
 
 /// The job and task state machines applied to the store.
 class Scheduler {
@@ -102,7 +102,7 @@ class Scheduler {
 
   /// Records an event for the job's owner.
   Result<void> Emit(const domain::Job& job, const std::string& type, const std::string& data_json);
-  /// Records the network's event that a node changed (WorkerEvent).
+  /// Records the network's event that a node changed (AppendWorkerEvent).
   Result<void> WorkerChanged(int64_t node_id);
   /// Called (on the store thread, inside the transaction) when a frame is delivered and when a job completes;
   /// the manager hands the work (previews, video) to its post-processing thread.

@@ -623,9 +623,7 @@ class SqliteStore final : public domain::Store {
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
   Result<int64_t> LastEventId(int64_t user_id) override {
-    Stmt s(db_,
-           "SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?), "
-           "(SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?))");
+    Stmt s(db_, "SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id IN (?, ?)");
     s.Bind(user_id).Bind(domain::kNetworkUser);
     auto id = QueryOne<int64_t>(s, [](const Stmt& r) { return r.Int(0); });
     if (!id) return id.error();

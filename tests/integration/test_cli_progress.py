@@ -58,21 +58,17 @@ class CliProgressTest(unittest.TestCase):
     def setUpClass(cls):
         cls.started = time.time()
         cls.net = Network(heartbeat_ms=1000)
-        try:
-            scene_dir = os.path.join(cls.net.dir, "scene")
-            os.makedirs(scene_dir)
-            cls.scene = make_scene(os.path.join(scene_dir, "bar.blend"), frames=6, width=160, height=120, samples=4)
-            cls.net.start_manager()
-            cls.token = cls.net.user_token("pia")
-            cls.net.start_node("worker", "worker", extra=("--threads", "2"))
-            cls.net.start_node("verifier", "verifier")
-        except BaseException:
-            cls.net.cleanup()
-            raise
+        cls.addClassCleanup(cls.net.cleanup)  # also when the set-up below fails
+        scene_dir = os.path.join(cls.net.dir, "scene")
+        os.makedirs(scene_dir)
+        cls.scene = make_scene(os.path.join(scene_dir, "bar.blend"), frames=6, width=160, height=120, samples=4)
+        cls.net.start_manager()
+        cls.token = cls.net.user_token("pia")
+        cls.net.start_node("worker", "worker", extra=("--threads", "2"))
+        cls.net.start_node("verifier", "verifier")
 
     @classmethod
     def tearDownClass(cls):
-        cls.net.cleanup()
         print("\ntest_cli_progress: %.1f s in all" % (time.time() - cls.started))
 
     def env(self, **extra):

@@ -102,17 +102,10 @@ class SessionTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.net = Network()
-        try:
-            cls.net.start_manager(extra=("--long-poll-ms", "300"))
-            cls.alice = cls.net.user_token("alice")
-            cls.bob = cls.net.user_token("bob")
-        except BaseException:
-            cls.net.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.net.cleanup()
+        cls.addClassCleanup(cls.net.cleanup)  # also when the set-up below fails
+        cls.net.start_manager(extra=("--long-poll-ms", "300"))
+        cls.alice = cls.net.user_token("alice")
+        cls.bob = cls.net.user_token("bob")
 
     def call(self, method, path, **kw):
         return request(self.net, method, path, **kw)
