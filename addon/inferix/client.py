@@ -73,12 +73,22 @@ class Api:
             with self._open("PUT", "/api/v1/files/" + sha256, f, "application/octet-stream", length=size) as r:
                 r.read()
 
-    def worker_blender_versions(self):
-        """The Blender version each worker reported when it registered (GET /api/v1/workers), banned ones left
-        out, as `inferix submit` takes them."""
+    def worker_builds(self):
+        """The Blender builds of the registered workers (GET /api/v1/workers), banned ones left out, as
+        `inferix submit` takes them (src/client/scene_plan.cpp NetworkBuilds): [{"version", "denoisers"}]."""
         nodes = self.call("GET", "/api/v1/workers").get("nodes", [])
-        return [n["capabilities"].get("blender_version", "") for n in nodes
-                if n.get("role") == "worker" and not n.get("banned") and isinstance(n.get("capabilities"), dict)]
+        builds = []
+        for n in nodes:
+            caps = n.get("capabilities")
+            if n.get("role") != "worker" or n.get("banned") or not isinstance(caps, dict):
+                continue
+            listed = [b for b in caps.get("blenders") or [] if isinstance(b, dict) and isinstance(b.get("version"), str)]
+            for b in listed:
+                builds.append({"version": b["version"],
+                               "denoisers": [d for d in b.get("denoisers") or [] if isinstance(d, str)]})
+            if not listed and isinstance(caps.get("blender_version"), str):
+                builds.append({"version": caps["blender_version"], "denoisers": []})
+        return builds
 
     def create_job(self, spec):
         return self.call("POST", "/api/v1/jobs", spec)
@@ -138,21 +148,50 @@ def major_minor(version):
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def blender_version_problems(scene_version, worker_versions):
-    """The CLI's Blender version check (src/client/commands.cpp CheckBlenderVersions), as problems in
-    scene_checks.preflight's form: the scene saved by (major, minor) `scene_version`, compared with the newest
-    of the workers' reported versions, major.minor only."""
-    scene = tuple(scene_version[:2])
-    newest = max([major_minor(v) for v in worker_versions] + [(0, 0)])
+def blender_version_problems(saved, builds):
+    """The CLI's Blender version check (src/client/scene_plan.cpp), as problems in scene_checks.preflight's form:
+    `saved` lists (what, (major, minor)) for the scene and each library it links, compared with the newest of
+    the workers' builds, major.minor only."""
+    versions = [b["version"] for b in builds]
+    newest = max([major_minor(v) for v in versions] + [(0, 0)])
     if newest == (0, 0):
         return [{"code": "no_workers", "fatal": False, "message": (
             "no worker has registered yet, so the scene's Blender version could not be compared with theirs")}]
-    if scene > newest:
-        return [{"code": "newer_blender", "fatal": True, "message": (
-            "the scene was saved by Blender %d.%d, newer than any worker's (%d.%d); Blender opens newer files "
-            "without complaint but may render them wrong. Save it with Blender %d.%d, or wait for workers with a "
-            "newer Blender" % (scene + newest + newest))}]
-    return []
+    problems = []
+    listed = ", ".join(sorted(set(v for v in versions if v))) or "none"
+    for what, version in saved:
+        version = tuple(version[:2])
+        if version > newest:
+            problems.append({"code": "newer_blender", "fatal": True, "message": (
+                "%s was saved by Blender %d.%d, newer than any worker's Blender (this network has %s); Blender "
+                "would open it without complaint and may render it wrong. Save it with Blender %d.%d or older, or "
+                "wait for workers with Blender %d.%d or newer" % ((what,) + version + (listed,) + newest + version))})
+    return problems
+
+
+DENOISER_NAMES = {"OPENIMAGEDENOISE": "OpenImageDenoise", "OPTIX": "OptiX"}
+
+
+def denoiser_problems(needed, scene_version, builds, without_denoiser):
+    """The CLI's denoiser check: the denoisers the scene asks for against the workers' builds (one new enough
+    and with every one of them), as problems; `without_denoiser` is the user's acceptance of frames rendered with
+    denoising off."""
+    if not needed:
+        return []
+    wanted = " and ".join(DENOISER_NAMES.get(d, d) for d in needed)
+    someone_has = any(major_minor(b["version"]) >= tuple(scene_version[:2]) and all(d in b["denoisers"] for d in needed)
+                      for b in builds)
+    if without_denoiser:
+        return [{"code": "denoiser", "fatal": False, "message": (
+            "the scene asks for denoising (%s); as you chose (Render without denoiser), every frame is rendered with "
+            "denoising off%s" % (wanted, ", though some workers have it" if someone_has else ""))}]
+    if someone_has or not builds:
+        return []
+    return [{"code": "denoiser", "fatal": True, "message": (
+        "the scene asks for denoising (%s), which no worker of this network has (their Blender: %s); its frames "
+        "would be delivered without denoising. Tick \"Render without denoiser\" to accept that, or turn denoising "
+        "off in the scene (Render Properties > Sampling > Denoise)" % (
+            wanted, ", ".join(sorted(set(b["version"] for b in builds)))))}]
 
 
 def sha256_file(path):

@@ -13,7 +13,7 @@ import tempfile
 import bpy
 
 from . import background, scene_checks, state
-from .client import ApiError, blender_version_problems, sha256_file
+from .client import ApiError, blender_version_problems, denoiser_problems, sha256_file
 from .state import STATE
 
 EXTENSIONS = {"PNG": "png", "EXR": "exr", "JPEG": "jpg"}
@@ -59,10 +59,13 @@ def preflight_failed(fatal):
         len(fatal), "" if len(fatal) == 1 else "s")
 
 
-def _submit_work(api, blender_version, files, spec, snapshot_dir):
+def _submit_work(api, saved, files, spec, snapshot_dir):
     try:
-        # Before any upload: is the Blender saving the scene newer than every worker's? (the CLI's check)
-        problems = blender_version_problems(blender_version, api.worker_blender_versions())
+        # Before any upload: were the scene or its libraries saved by a newer Blender than every worker's? Does
+        # some worker have the denoiser it asks for? (the CLI's checks)
+        builds = api.worker_builds()
+        problems = blender_version_problems(saved, builds)
+        problems += denoiser_problems(spec["denoisers"], saved[0][1], builds, spec["without_denoiser"])
         if any(p["fatal"] for p in problems):
             return {"job": None, "problems": problems}
         entries, local = [], {}
@@ -128,8 +131,9 @@ class INFERIX_OT_submit(bpy.types.Operator):
         except ValueError as e:
             return self.fail(str(e))
 
-        # Preflight, the checks the CLI runs (scene_checks.py, shared with the render driver).
-        files, problems = scene_checks.scene_files(bpy.data.filepath, scene_checks.list_files())
+        # Preflight, the checks the CLI runs (scene_checks.py, shared with the render driver): every file the
+        # scene and its libraries need, found wherever it lies, and what would stop it rendering.
+        root, files, problems = scene_checks.plan_files(bpy.data.filepath, scene_checks.dependencies())
         problems += scene_checks.preflight(scene)
         STATE.problems = problems
         fatal = [p for p in problems if p["fatal"]]
@@ -149,9 +153,12 @@ class INFERIX_OT_submit(bpy.types.Operator):
         files[0] = (files[0][0], snapshot)
         name = settings.job_name.strip() or bpy.path.display_name_from_filepath(bpy.data.filepath)
         spec = {"name": name, "frames": frames, "format": output_format(scene, settings),
-                "chunk_size": settings.chunk_size, "fps": scene.render.fps / scene.render.fps_base}
-        blender_version = tuple(bpy.app.version[:2])  # the Blender that just saved the file
-        if not background.run("submit", lambda: _submit_work(api, blender_version, files, spec, snapshot_dir),
+                "chunk_size": settings.chunk_size, "fps": scene.render.fps / scene.render.fps_base, "root": root,
+                "denoisers": scene_checks.denoisers_needed(scene), "without_denoiser": settings.without_denoiser}
+        # The Blender that just saved the file, and the one that saved each library it links.
+        saved = [("the scene " + os.path.basename(bpy.data.filepath), tuple(bpy.app.version[:2]))]
+        saved += [("library " + scene_checks.library_path(lib), tuple(lib.version[:2])) for lib in bpy.data.libraries]
+        if not background.run("submit", lambda: _submit_work(api, saved, files, spec, snapshot_dir),
                               _submitted):
             shutil.rmtree(snapshot_dir, ignore_errors=True)
             return self.fail("a submit is already on its way; wait for it to finish")

@@ -4,7 +4,7 @@ import textwrap
 
 import bpy
 
-from . import background, state
+from . import background, scene_checks, state
 from .state import STATE
 
 STATE_ICONS = {"queued": "SORTTIME", "active": "RENDER_ANIMATION", "completed": "CHECKMARK", "failed": "ERROR",
@@ -60,6 +60,11 @@ class InferixSceneSettings(bpy.types.PropertyGroup):
     job_name: bpy.props.StringProperty(name="Job Name", description="Empty: the file's name", default="")
     chunk_size: bpy.props.IntProperty(name="Frames per Task", description="Frames a worker renders in one task",
                                       default=4, min=1, max=1000)
+    without_denoiser: bpy.props.BoolProperty(
+        name="Render without denoiser",
+        description="When the scene asks for denoising and no worker has its denoiser (OpenImageDenoise, OptiX), "
+                    "render every frame with denoising off instead of refusing the job",
+        default=False)
 
 
 def wrapped(layout, text, icon="NONE", width=60):
@@ -101,6 +106,8 @@ class RENDER_PT_inferix(bpy.types.Panel):
         col.prop(settings, "file_format")
         col.prop(settings, "job_name")
         col.prop(settings, "chunk_size")
+        if scene_checks.denoisers_needed(scene):  # only where it means something
+            col.prop(settings, "without_denoiser")
         row = layout.row(align=True)
         row.scale_y = 1.4
         row.enabled = not STATE.submitting

@@ -115,6 +115,13 @@ int main(int argc, char** argv) {
   render->add_option("--format", ro.format,
                      "PNG, EXR or JPEG (default: the scene's own when it is one of them)");
   render->add_option("--blender", ro.blender, "Blender executable");
+  render->add_flag(
+      "--without-denoiser", ro.without_denoiser,
+      "render a scene that asks for denoising with denoising off where this Blender has no denoiser");
+  render
+      ->add_option("--resolution-percentage", ro.resolution_percentage,
+                   "render at this share of the scene's resolution (1-100)")
+      ->check(CLI::Range(1, 100));
   render->add_option("--state", ro.state_dir,
                      "keep the local network's state (databases, logs) in this folder");
   render->add_option("--chunk", ro.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
@@ -189,7 +196,8 @@ int main(int argc, char** argv) {
   worker->add_option("--manager", wo.manager_url, "manager URL")->envname("INFERIX_MANAGER")->required();
   worker->add_option("--token", wo.token, "enrollment token (first start only)")->envname("INFERIX_TOKEN");
   worker->add_option("--data", data, "data folder (credentials, scene cache)")->required();
-  worker->add_option("--blender", wo.blender, "Blender executable");
+  worker->add_option("--blender", wo.blenders,
+                     "Blender executable; repeat it to lend several builds (the first is the default)");
   worker->add_option("--name", wo.name, "name shown to users and operators");
   worker->add_option("--threads", wo.threads, "render threads (0: automatic)");
   worker->add_option("--ca", wo.ca_file, "certificate authority to trust for HTTPS");
@@ -199,7 +207,9 @@ int main(int argc, char** argv) {
   verifier->add_option("--manager", vo.manager_url, "manager URL")->envname("INFERIX_MANAGER")->required();
   verifier->add_option("--token", vo.token, "enrollment token (first start only)")->envname("INFERIX_TOKEN");
   verifier->add_option("--data", data, "data folder")->required();
-  verifier->add_option("--blender", vo.blender, "Blender executable");
+  verifier->add_option(
+      "--blender", vo.blenders,
+      "Blender executable; repeat it to check with several builds (the first is the default)");
   verifier->add_option("--name", vo.name, "name shown to operators");
   verifier
       ->add_option("--regions", vo.regions, "regions drawn uniformly and re-rendered per frame (at least)")
@@ -257,6 +267,12 @@ int main(int argc, char** argv) {
   submit->add_option("--priority", so.priority, "job priority (higher first)");
   submit->add_option("--name", so.name, "job name (default: the file name)");
   submit->add_option("--blender", so.blender, "Blender used to list the scene's files");
+  submit->add_flag("--without-denoiser", so.without_denoiser,
+                   "accept frames rendered with denoising off when no worker has the scene's denoiser");
+  submit
+      ->add_option("--resolution-percentage", so.resolution_percentage,
+                   "render at this share of the scene's resolution (1-100)")
+      ->check(CLI::Range(1, 100));
   submit->add_flag("--wait", so.wait, "wait for the job to end; exit 0 only if it completed");
   submit->add_option("--download", so.download_dir, "with --wait, write the delivered frames here");
   add_conn(submit);

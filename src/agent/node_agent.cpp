@@ -44,12 +44,21 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
   auto driver = render::InstallDriverScript(options_.data_dir);
   if (!driver) return driver.error();
   driver_ = *driver;
-  caps_ = net::DescribeMachine(options_.blender);
+  caps_ = net::DescribeMachine(options_.blenders);
   int64_t backoff_ms = 500;
   while (!stop_) {
     auto creds = net::LoadOrEnroll(api_, options_.data_dir, token, name, role, caps_);
     if (creds) {
       creds_ = *creds;
+      // A node started again may lend other Blender builds than when it enrolled: the manager hears of them.
+      auto told = api_.Call("POST", "/api/v1/nodes/capabilities", {{"capabilities", caps_}});
+      if (!told && told.error().code == Errc::kUnavailable) {
+        spdlog::warn("manager unreachable ({}); retrying in {} ms", told.error().message, backoff_ms);
+        Sleep(backoff_ms);
+        backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
+        continue;
+      }
+      if (!told) return told.error();
       spdlog::info("{} {} (node {}) ready; Blender {}", role, name, creds_.node_id,
                    caps_.value("blender_version", "?"));
       return Ok();
@@ -80,18 +89,31 @@ Result<json> NodeAgent::Claim() {
   return json(nullptr);
 }
 
-Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json& scene) {
-  if (blender_ && blender_job_ == job_id && blender_->Alive()) return blender_.get();
+Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json& scene,
+                                                      const std::string& build) {
+  if (blender_ && blender_job_ == job_id && blender_build_ == build && blender_->Alive())
+    return blender_.get();
   StopBlender();
+  // The build the manager chose, by its version; the default (first) one otherwise.
+  std::string blender = options_.blenders.empty() ? std::string("blender") : options_.blenders.front();
+  const json builds = caps_.value("blenders", json::array());
+  for (size_t i = 0; !build.empty() && i < builds.size() && i < options_.blenders.size(); ++i) {
+    if (builds[i].value("version", "") == build) {
+      blender = options_.blenders[i];
+      break;
+    }
+  }
   const auto job_dir = JobDir(job_id);
   auto main = net::FetchScene(api_, scene, options_.data_dir / "cache", job_dir / "scene");
   if (!main) return main.error();
   std::error_code ec;
   std::filesystem::create_directories(job_dir / "work", ec);
   render::BlenderOptions bo;
-  bo.blender = options_.blender;
+  bo.blender = blender;
   bo.scene = *main;
   bo.scene_dir = job_dir / "scene";
+  bo.scene_root = scene.value("root", "");
+  bo.resolution_percentage = scene.value("resolution_percentage", 0);
   bo.work_dir = job_dir / "work";
   bo.driver = driver_;
   bo.log_file = job_dir / "blender.log";
@@ -100,12 +122,14 @@ Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json
   if (!proc) return proc.error();
   blender_ = std::move(*proc);
   blender_job_ = job_id;
+  blender_build_ = build;
   return blender_.get();
 }
 
 void NodeAgent::StopBlender() {
   blender_.reset();
   blender_job_ = 0;
+  blender_build_.clear();
 }
 
 }  // namespace inferix::agent

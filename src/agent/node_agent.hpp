@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,7 @@ struct NodeOptions {
   std::string manager_url;
   std::string ca_file;
   std::filesystem::path data_dir;
-  std::string blender = "blender";
+  std::vector<std::string> blenders = {"blender"};  ///< the Blender builds it lends, the default first
 };
 
 /// A node's session with the manager.
@@ -38,8 +39,10 @@ class NodeAgent {
   /// when there is none (or the node is stopping); an error when the manager refuses the node's credentials.
   Result<nlohmann::json> Claim();
   /// The warm Blender of `job_id`'s scene; fetches the scene and starts Blender when the job changed or it
-  /// died.
-  Result<render::BlenderProcess*> BlenderFor(int64_t job_id, const nlohmann::json& scene);
+  /// died. `build` is the version of the Blender build the manager chose for the task (the claim's
+  /// "blender"); empty: the default build.
+  Result<render::BlenderProcess*> BlenderFor(int64_t job_id, const nlohmann::json& scene,
+                                             const std::string& build = "");
   /// Stops the warm Blender.
   void StopBlender();
   /// The job the warm Blender serves (0: none).
@@ -62,6 +65,7 @@ class NodeAgent {
   std::filesystem::path driver_;
   std::unique_ptr<render::BlenderProcess> blender_;
   int64_t blender_job_ = 0;
+  std::string blender_build_;
   int64_t claim_backoff_ms_ = 500;
 };
 

@@ -24,6 +24,8 @@ struct SubmitOptions {
   int priority = 0;
   std::string name;                 ///< defaults to the scene's file name
   std::string blender = "blender";  ///< used (sandboxed) to list the scene's referenced files
+  bool without_denoiser = false;    ///< accept frames rendered with denoising off when no worker has it
+  int resolution_percentage = 0;    ///< 1-100: render at that share of the scene's resolution; 0: its own
   bool wait = false;
   std::filesystem::path download_dir;
   bool json = false;
@@ -56,6 +58,9 @@ struct RenderOptions {
   std::filesystem::path state_dir;  ///< empty: a new temporary folder, removed afterwards
   int chunk_size = 4;
   int threads = 0;  ///< per worker; 0: cores / workers
+  bool without_denoiser =
+      false;  ///< accept frames rendered with denoising off (this Blender has no denoiser)
+  int resolution_percentage = 0;  ///< 1-100: render at that share of the scene's resolution; 0: its own
   bool json = false;
   std::vector<std::string> manager_options;  ///< passed on to `inferix manager` (verification policy)
 };

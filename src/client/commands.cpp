@@ -31,140 +31,6 @@ int PrintError(const Error& e, bool as_json) {
   return e.code == Errc::kInvalidArgument || e.code == Errc::kNotFound ? 2 : 1;
 }
 
-namespace {
-
-// A .blend starts with "BLENDER" when plain, and with the gzip or zstd magic when compressed.
-Result<void> CheckBlendMagic(const std::filesystem::path& scene) {
-  std::ifstream in(scene, std::ios::binary);
-  if (!in) return MakeError(Errc::kNotFound, "cannot read " + scene.string());
-  std::string head(7, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
-  if (!domain::LooksLikeBlend(head)) {
-    return MakeError(Errc::kInvalidArgument,
-                     "preflight failed: [not_blend] " + scene.string() +
-                         " is not a .blend file (plain, gzip or zstd); save the scene "
-                         "from Blender and submit that file");
-  }
-  return Ok();
-}
-
-std::pair<int, int> MajorMinor(const std::string& version) {
-  int major = 0;
-  int minor = 0;
-  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) < 2) return {0, 0};
-  return {major, minor};
-}
-
-}  // namespace
-
-Result<ScenePlan> PlanScene(const std::filesystem::path& scene_path, const std::string& blender) {
-  std::error_code ec;
-  auto scene = std::filesystem::absolute(scene_path, ec);
-  if (!std::filesystem::is_regular_file(scene, ec)) {
-    return MakeError(Errc::kNotFound, "scene " + scene_path.string() + " does not exist or is not a file");
-  }
-  INFERIX_TRY(CheckBlendMagic(scene));
-  // Blender lists what the scene references; it runs sandboxed with the scene's Python disabled.
-  char tmpl[] = "/tmp/inferix-list-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) return MakeError(Errc::kInternal, "cannot create a temporary folder");
-  const std::filesystem::path tmp = tmpl;
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code e;
-      std::filesystem::remove_all(dir, e);
-    }
-  } cleanup{tmp};
-  auto driver = render::InstallDriverScript(tmp);
-  if (!driver) return driver.error();
-  render::BlenderOptions bo;
-  bo.blender = blender;
-  bo.scene = scene;
-  bo.scene_dir = scene.parent_path();
-  bo.work_dir = tmp;
-  bo.driver = *driver;
-  bo.log_file = tmp / "blender.log";
-  auto proc = render::BlenderProcess::Start(bo);
-  if (!proc) {
-    return MakeError(Errc::kInvalidArgument, "preflight failed: [unreadable] Blender cannot open " +
-                                                 scene.string() + "; open and save it again in Blender. " +
-                                                 proc.error().message);
-  }
-  auto listed = (*proc)->ListFiles();
-  if (!listed) return listed.error();
-  auto problems = (*proc)->Preflight();
-  if (!problems) return problems.error();
-  ScenePlan plan;
-  plan.info = (*proc)->scene();
-  plan.problems = *problems;
-  (*proc)->Kill();
-
-  auto add = [&](const std::filesystem::path& file, const std::string& rel) -> Result<void> {
-    auto sha = Sha256File(file);
-    if (!sha) return sha.error();
-    plan.files.push_back({rel, *sha, static_cast<int64_t>(std::filesystem::file_size(file, ec))});
-    plan.local_paths[*sha] = file;
-    return Ok();
-  };
-  INFERIX_TRY(add(scene, scene.filename().string()));
-  for (const auto& name : *listed) {
-    std::string rel = name.starts_with("//") ? name.substr(2) : std::string();
-    if (rel.empty() || !IsSafeRelativePath(rel)) {
-      plan.problems.push_back(
-          {"outside_scene_folder",
-           "referenced file " + name +
-               " lies outside the scene's folder, so workers cannot "
-               "get it; move it beside the scene and make paths relative (File > External Data > "
-               "Make Paths Relative), or pack it",
-           true});
-      continue;
-    }
-    auto file = scene.parent_path() / rel;
-    if (!std::filesystem::is_regular_file(file, ec)) continue;  // preflight reports missing files
-    bool dup = false;
-    for (const auto& f : plan.files) dup = dup || f.path == rel;
-    if (!dup) INFERIX_TRY(add(file, rel));
-  }
-  return plan;
-}
-
-void CheckBlenderVersions(ScenePlan& plan, const std::vector<std::string>& versions) {
-  auto file = MajorMinor(plan.info.file_version);
-  std::pair<int, int> newest{0, 0};
-  for (const auto& v : versions) newest = std::max(newest, MajorMinor(v));
-  if (newest == std::pair<int, int>{0, 0}) {
-    plan.problems.push_back({"no_workers",
-                             "no worker has registered yet, so the scene's Blender version could "
-                             "not be compared with theirs",
-                             false});
-    return;
-  }
-  if (file > newest) {
-    plan.problems.push_back(
-        {"newer_blender",
-         fmt::format(
-             "the scene was saved by Blender {}.{}, newer than any worker's ({}.{}); Blender opens newer "
-             "files without complaint but may render them wrong. Save it with Blender {}.{}, or wait for "
-             "workers with a newer Blender",
-             file.first, file.second, newest.first, newest.second, newest.first, newest.second),
-         true});
-  }
-}
-
-Result<void> ReportProblems(const ScenePlan& plan, bool as_json) {
-  std::string fatal;
-  for (const auto& p : plan.problems) {
-    if (p.fatal) {
-      fatal += "\n  [" + p.code + "] " + p.message;
-    } else if (!as_json) {
-      std::cerr << "warning: [" << p.code << "] " << p.message << "\n";
-    }
-  }
-  if (!fatal.empty()) return MakeError(Errc::kInvalidArgument, "preflight failed:" + fatal);
-  return Ok();
-}
-
 Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o) {
   json hashes = json::array();
   for (const auto& f : plan.files) hashes.push_back(f.sha256);
@@ -191,7 +57,11 @@ Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, cons
                        {"format", format},
                        {"chunk_size", o.chunk_size},
                        {"priority", o.priority},
-                       {"fps", plan.info.fps > 0 ? plan.info.fps : 24.0}});
+                       {"fps", plan.info.fps > 0 ? plan.info.fps : 24.0},
+                       {"root", plan.root},
+                       {"denoisers", plan.info.denoisers},
+                       {"without_denoiser", o.without_denoiser},
+                       {"resolution_percentage", o.resolution_percentage}});
   if (!job) return job.error();
   return job->value("id", int64_t{0});
 }
@@ -307,18 +177,12 @@ Result<Downloaded> DownloadOutputs(net::ApiClient& api, const json& job, const s
 }
 
 int Submit(const Connection& c, const SubmitOptions& o) {
-  auto plan = PlanScene(o.scene, o.blender);
-  if (!plan) return PrintError(plan.error(), o.json);
   net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 3600, 10});
+  // The workers first: preflight compares the scene's versions and denoisers with theirs.
   auto workers = api.Call("GET", "/api/v1/workers");
   if (!workers) return PrintError(workers.error(), o.json);
-  std::vector<std::string> versions;
-  for (const auto& n : (*workers)["nodes"]) {
-    if (n.value("role", "") == "worker" && !n.value("banned", false) && n["capabilities"].is_object()) {
-      versions.push_back(n["capabilities"].value("blender_version", ""));
-    }
-  }
-  CheckBlenderVersions(*plan, versions);
+  auto plan = PlanScene(o.scene, {o.blender, NetworkBuilds(*workers), o.without_denoiser});
+  if (!plan) return PrintError(plan.error(), o.json);
   auto checked = ReportProblems(*plan, o.json);
   if (!checked) return PrintError(checked.error(), o.json);
   auto id = UploadAndCreate(api, *plan, o);

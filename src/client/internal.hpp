@@ -9,6 +9,7 @@
 
 #include "client/client.hpp"
 #include "client/progress.hpp"
+#include "domain/capabilities.hpp"
 #include "domain/model.hpp"
 #include "net/node_client.hpp"
 #include "render/driver_events.hpp"
@@ -17,17 +18,30 @@ namespace inferix::client {
 
 /// A scene ready to submit: its manifest, where each file is locally, and what the user should know.
 struct ScenePlan {
+  std::string root;  ///< the folder here that holds every file; `files` paths are relative to it
   std::vector<domain::SceneFile> files;                      ///< the main .blend first
   std::map<std::string, std::filesystem::path> local_paths;  ///< by SHA-256
   std::vector<render::PreflightProblem> problems;  ///< from preflight; fatal ones stop the submission
-  render::SceneInfo info;
+  render::SceneInfo info;   ///< empty when the versions stopped preflight before Blender opened the scene
+  int blender_version = 0;  ///< the Blender that saved the scene (its header), major * 100 + minor
 };
 
-/// Lists a scene's files with a sandboxed Blender and hashes them.
-Result<ScenePlan> PlanScene(const std::filesystem::path& scene, const std::string& blender);
-/// Adds a problem when the scene was saved by a newer Blender (major.minor) than every one of `versions`
-/// ("3.4.1", ...); Blender would open it without error and render it wrong.
-void CheckBlenderVersions(ScenePlan& plan, const std::vector<std::string>& versions);
+/// What preflight compares the scene with.
+struct PlanOptions {
+  std::string blender = "blender";            ///< this computer's Blender, which lists the scene (sandboxed)
+  std::vector<domain::BlenderBuild> network;  ///< the Blender builds of the network's workers
+  bool without_denoiser = false;              ///< the user accepts frames rendered with denoising off
+};
+
+/// Reads the scene's and its libraries' headers, lists what it needs with a sandboxed Blender, finds each
+/// file, and hashes them (scene_plan.cpp). Problems (fatal or not) are in the plan; an error only when the
+/// scene is not a readable .blend or preflight itself failed.
+Result<ScenePlan> PlanScene(const std::filesystem::path& scene, const PlanOptions& options);
+/// A path as Blender resolves it (BLI_path_abs): "//" relative to the .blend `owner` that holds it, a Windows
+/// drive "C:\\x" as "/c/x", backslashes as slashes, normalised; a Windows network path stays as it is.
+std::string BlenderAbsPath(const std::string& path, const std::filesystem::path& owner);
+/// The Blender builds of the registered, unbanned workers, from GET /workers.
+std::vector<domain::BlenderBuild> NetworkBuilds(const nlohmann::json& workers);
 /// Prints the non-fatal problems as warnings; returns an error naming every fatal one.
 Result<void> ReportProblems(const ScenePlan& plan, bool as_json);
 /// Uploads the files the manager lacks for this user and creates the job; returns its id.

@@ -14,6 +14,7 @@
 #include "client/client.hpp"
 #include "client/internal.hpp"
 #include "core/files.hpp"
+#include "net/node_client.hpp"
 
 namespace inferix::client {
 namespace {
@@ -99,12 +100,16 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   std::error_code ec;
   // Preflight (a sandboxed Blender loading the scene) runs while the local network starts: neither waits
   // for the other, and a scene that fails preflight still never reaches a worker.
-  auto planning = std::async(std::launch::async, [&] { return PlanScene(o.scene, o.blender); });
+  // The local workers run the same Blender that checks the scene.
+  auto planning = std::async(std::launch::async, [&] {
+    const auto local = net::DescribeBlender(o.blender);
+    domain::BlenderBuild build{local.value("version", ""),
+                               local.value("denoisers", std::vector<std::string>{})};
+    return PlanScene(o.scene, {o.blender, {build}, o.without_denoiser});
+  });
   auto checked_plan = [&]() -> Result<ScenePlan> {
     auto plan = planning.get();
     if (!plan) return plan.error();
-    // The local workers run the same Blender that checked the scene.
-    CheckBlenderVersions(*plan, {plan->info.blender_version});
     INFERIX_TRY(ReportProblems(*plan, o.json));
     return plan;
   };
@@ -182,6 +187,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   so.frames = o.frames;
   so.format = o.format;
   so.chunk_size = o.chunk_size;
+  so.without_denoiser = o.without_denoiser;
+  so.resolution_percentage = o.resolution_percentage;
   auto id = UploadAndCreate(api, *plan, so);
   if (!id) return PrintError(id.error(), o.json);
   if (!o.json) std::cerr << "job " << *id << " submitted to the local network at " << url << "\n";

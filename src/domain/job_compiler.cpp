@@ -6,6 +6,7 @@
 #include "core/crypto.hpp"
 #include "core/files.hpp"
 #include "domain/frame_spec.hpp"
+#include "domain/scene_layout.hpp"
 
 namespace inferix::domain {
 
@@ -52,6 +53,25 @@ Result<CompiledJob> CompileJob(const Job& job, int64_t now_ms) {
   if (!job.main_file.ends_with(".blend")) {
     return MakeError(Errc::kInvalidArgument, "the main file \"" + job.main_file + "\" is not a .blend file");
   }
+  if (!job.scene_root.empty()) {
+    INFERIX_TRY(CheckSceneRoot(job.scene_root));
+    for (const auto& f : job.files) {
+      const std::string full = (job.scene_root == "/" ? "" : job.scene_root) + "/" + f.path;
+      for (auto system : kSystemFolders) {
+        if (PathIsUnder(full, system)) {
+          return MakeError(Errc::kInvalidArgument, "file \"" + full + "\" lies in the system folder " +
+                                                       std::string(system) + ", which workers cannot show");
+        }
+      }
+    }
+  }
+  for (const auto& d : job.denoisers) {
+    if (d != "OPENIMAGEDENOISE" && d != "OPTIX")
+      return MakeError(Errc::kInvalidArgument,
+                       "denoisers must name OPENIMAGEDENOISE or OPTIX, not \"" + d.substr(0, 40) + "\"");
+  }
+  if (job.resolution_percentage < 0 || job.resolution_percentage > 100)
+    return MakeError(Errc::kInvalidArgument, "resolution_percentage must be between 1 and 100");
   auto frames = ParseFrameSpec(job.frames_spec);
   if (!frames) return frames.error();
 

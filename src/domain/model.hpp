@@ -26,7 +26,7 @@ enum class OutputFormat { kPng, kExr, kJpeg };
 
 /// One file of a scene's manifest, stored by content hash.
 struct SceneFile {
-  std::string path;  ///< relative to the main .blend's folder, e.g. "scene.blend", "tex/wood.png"
+  std::string path;  ///< relative to the job's scene root, e.g. "shots/a.blend", "textures/wood.png"
   std::string sha256;
   int64_t size = 0;
 };
@@ -44,6 +44,16 @@ struct Job {
   std::string name;
   std::string main_file;  ///< path of the .blend within `files`
   std::vector<SceneFile> files;
+  /// The folder on the artist's computer that `files` are relative to (their project, or higher when files
+  /// lie outside it); workers show the files there, so every path in the scene resolves as on the artist's
+  /// computer. Empty (jobs of older clients): relative to the main file's folder, shown where the worker
+  /// keeps it.
+  std::string scene_root;
+  int blender_version =
+      0;  ///< the Blender that saved the main file (its header), major * 100 + minor; 0: unknown
+  std::vector<std::string> denoisers;  ///< what the scene's render asks for ("OPENIMAGEDENOISE", "OPTIX")
+  bool without_denoiser = false;       ///< the user accepted frames rendered with denoising off
+  int resolution_percentage = 0;  ///< 1-100: rendered at that share of the scene's resolution; 0: its own
   std::string frames_spec;
   OutputFormat format = OutputFormat::kPng;
   int chunk_size = 1;

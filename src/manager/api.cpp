@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "blend/blend_file.hpp"
 #include "blob/signed_url.hpp"
 #include "core/crypto.hpp"
 #include "domain/frame_spec.hpp"
@@ -99,6 +100,10 @@ struct Api::Impl {
     if (n == 1 && parts[0] == "health" && m == "GET") return Json(200, {{"status", "ok"}});
     if (n >= 1 && parts[0] == "blobs") return Blob();
     if (n == 2 && parts[0] == "nodes" && parts[1] == "register" && m == "POST") return Register();
+    if (n == 2 && parts[0] == "nodes" && parts[1] == "capabilities") {
+      if (m == "POST") return UpdateCapabilities();
+      return Fail(Errc::kNotFound, "no such endpoint: " + m + " " + req.path);
+    }
     if (n >= 1 && parts[0] == "tasks") return Tasks();
     if (n == 1 && parts[0] == "session" && m == "POST") return BrowserSessions().SignIn(req);
     if (n == 1 && parts[0] == "session" && m == "GET") return BrowserSessions().Info(req);
@@ -198,8 +203,8 @@ struct Api::Impl {
   }
 
   HttpResponse CreateJob(const domain::User& user) {
-    auto body =
-        ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps"});
+    auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps",
+                                "root", "denoisers", "without_denoiser", "resolution_percentage"});
     if (!body) return Fail(body.error());
     domain::Job job;
     auto name = Field<std::string>(*body, "name");
@@ -209,6 +214,14 @@ struct Api::Impl {
     auto chunk = Field<int>(*body, "chunk_size", false, 4);
     auto priority = Field<int>(*body, "priority", false, 0);
     auto fps = Field<double>(*body, "fps", false, 24.0);
+    auto root = Field<std::string>(*body, "root", false);
+    auto denoisers = Field<std::vector<std::string>>(*body, "denoisers", false);
+    auto without_denoiser = Field<bool>(*body, "without_denoiser", false, false);
+    auto percentage = Field<int>(*body, "resolution_percentage", false, 0);
+    if (!root) return Fail(root.error());
+    if (!denoisers) return Fail(denoisers.error());
+    if (!without_denoiser) return Fail(without_denoiser.error());
+    if (!percentage) return Fail(percentage.error());
     if (!fps) return Fail(fps.error());
     if (!(*fps > 0 && *fps <= 1000)) return Fail(Errc::kInvalidArgument, "fps must be between 0 and 1000");
     if (!name) return Fail(name.error());
@@ -243,21 +256,25 @@ struct Api::Impl {
     job.chunk_size = *chunk;
     job.priority = *priority;
     job.fps = *fps;
-    // The main file must be a .blend: otherwise every worker would fail on it in turn.
+    job.scene_root = *root;
+    job.denoisers = *denoisers;
+    job.without_denoiser = *without_denoiser;
+    job.resolution_percentage = *percentage;
+    // The main file must be a .blend (otherwise every worker would fail on it in turn); its header says which
+    // Blender saved it, which decides the workers that may render it.
     for (const auto& f : job.files) {
       if (f.path != job.main_file) continue;
       auto local = api.blobs_.LocalPath("files/" + f.sha256);
       if (!local) continue;  // never uploaded: the scheduler says so
-      std::ifstream in(*local, std::ios::binary);
-      std::string head(7, '\0');
-      in.read(head.data(), static_cast<std::streamsize>(head.size()));
-      head.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
-      if (in.gcount() > 0 && !domain::LooksLikeBlend(head)) {
+      auto header = blend::ReadHeader(*local);
+      if (!header && header.error().code == Errc::kNotFound)
+        continue;  // never uploaded: the scheduler says so
+      if (!header) {
         return Fail(Errc::kInvalidArgument,
-                    "main file \"" + job.main_file +
-                        "\" is not a .blend file (plain, gzip or zstd); save the scene "
-                        "from Blender and upload that file");
+                    "main file \"" + job.main_file + "\" is not a .blend file (plain, gzip or zstd): " +
+                        header.error().message + "; save the scene from Blender and upload that file");
       }
+      job.blender_version = header->version;
     }
     auto created = api.scheduler_.CreateJob(user.id, job);
     if (!created) return Fail(created.error());
@@ -449,9 +466,7 @@ struct Api::Impl {
     node.role = *parsed_role;
     node.public_key = *key;
     node.capabilities_json = caps.dump();
-    node.det_class =
-        domain::DeterminismClass(caps.value("blender_version", std::string()),
-                                 caps.value("arch", std::string()), caps.value("device", std::string("cpu")));
+    node.det_class = ClassOf(node, {caps.value("blender_version", std::string()), {}});
     node.last_seen_ms = api.clock_.NowMs();
     std::string node_token = domain::NewToken(domain::TokenKind::kNode);
     // One transaction: a token is used up only by the node it creates (never by a refused request, nor by a
@@ -482,6 +497,27 @@ struct Api::Impl {
     if (!created) return Fail(created.error());
     spdlog::info("{} {} registered as node {}", *role, *name, id);
     return Json(201, {{"node_id", id}, {"node_token", node_token}});
+  }
+
+  // A node started again tells what it lends now (other Blender builds, an upgrade): its machine description
+  // and default class follow, so that claims choose among the builds it really has.
+  HttpResponse UpdateCapabilities() {
+    auto node = Node();
+    if (!node) return Fail(node.error());
+    auto body = ParseBody(req, {"capabilities"});
+    if (!body) return Fail(body.error());
+    auto caps = Field<json>(*body, "capabilities");
+    if (!caps) return Fail(caps.error());
+    if (auto checked = CheckCapabilities(*caps); !checked) return Fail(checked.error());
+    node->capabilities_json = caps->dump();
+    node->det_class.clear();
+    node->det_class = ClassOf(*node, {caps->value("blender_version", std::string()), {}});
+    auto saved = api.store_.Transaction([&]() -> Result<void> {
+      INFERIX_TRY(api.store_.UpdateNode(*node));
+      return api.scheduler_.WorkerChanged(node->id);
+    });
+    if (!saved) return Fail(saved.error());
+    return Json(200, {{"node_id", node->id}, {"class", node->det_class}, {"capabilities", *caps}});
   }
 
   HttpResponse Tasks() {
@@ -530,7 +566,10 @@ struct Api::Impl {
                        {"size", f.size},
                        {"url", Sign("GET", "files/" + f.sha256)}});
     }
-    return {{"main", job.main_file}, {"files", files}};
+    json scene = {{"main", job.main_file}, {"files", files}};
+    if (!job.scene_root.empty()) scene["root"] = job.scene_root;
+    if (job.resolution_percentage > 0) scene["resolution_percentage"] = job.resolution_percentage;
+    return scene;
   }
 
   HttpResponse ClaimTask(const domain::Node& node) {
@@ -557,6 +596,8 @@ struct Api::Impl {
                  {"frames", c.task.frames},
                  {"format", domain::BlenderFormatName(c.job.format)},
                  {"scene", SceneToJson(c.job)},
+                 {"denoise", !c.job.without_denoiser},
+                 {"blender", c.build},
                  {"lease_ms", api.scheduler_.options().lease_ms},
                  {"heartbeat_ms", api.scheduler_.options().heartbeat_ms}};
     if (c.output) {

@@ -1,6 +1,9 @@
 #include "manager/codec.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include "domain/trust.hpp"
 
 namespace inferix::manager {
 
@@ -23,7 +26,12 @@ json JobToJson(const domain::Job& job) {
           {"video", job.video_state.empty() ? "none" : job.video_state},
           {"created_ms", job.created_ms},
           {"started_ms", job.started_ms},
-          {"finished_ms", job.finished_ms}};
+          {"finished_ms", job.finished_ms},
+          {"root", job.scene_root},
+          {"blender_version", job.blender_version > 0 ? domain::VersionName(job.blender_version) : ""},
+          {"denoisers", job.denoisers},
+          {"without_denoiser", job.without_denoiser},
+          {"resolution_percentage", job.resolution_percentage}};
 }
 
 json ProgressToJson(const domain::Job& job, const domain::FrameCounts& c, int64_t now_ms) {
@@ -117,6 +125,20 @@ Result<void> CheckCapabilities(const json& caps) {
                                   (caps[count].is_number_integer() && caps[count].get<int64_t>() >= 0)))
       return bad(std::string(count) + " must be a non-negative integer");
   }
+  if (caps.contains("blenders")) {
+    const json& builds = caps["blenders"];
+    if (!builds.is_array() || builds.empty() || builds.size() > 16)
+      return bad("blenders must be a list of 1 to 16 Blender builds");
+    for (const json& b : builds) {
+      if (!b.is_object() || !b.contains("version") || !is_text(b["version"]))
+        return bad("blenders: each build must be an object with a string version");
+      if (b.contains("denoisers")) {
+        const json& d = b["denoisers"];
+        if (!d.is_array() || d.size() > 8 || !std::all_of(d.begin(), d.end(), is_text))
+          return bad("blenders: denoisers must be a list of at most 8 names");
+      }
+    }
+  }
   if (caps.contains("gpus")) {
     const json& gpus = caps["gpus"];
     if (!gpus.is_array() || gpus.size() > kMaxGpus) return bad("gpus must be a list of at most 64 GPUs");
@@ -127,6 +149,40 @@ Result<void> CheckCapabilities(const json& caps) {
     }
   }
   return Ok();
+}
+
+std::vector<domain::BlenderBuild> BuildsOf(const domain::Node& node) {
+  std::vector<domain::BlenderBuild> builds;
+  json caps = json::parse(node.capabilities_json, nullptr, false);
+  if (!caps.is_object()) return {{}};  // a node that described nothing: one build of unknown version
+  // Checked when the node registered (CheckCapabilities); read defensively all the same.
+  const json list = caps.value("blenders", json::array());
+  for (const json& b : list.is_array() ? list : json::array()) {
+    if (!b.is_object() || !b.value("version", json()).is_string()) continue;
+    domain::BlenderBuild build;
+    build.version = b.value("version", "");
+    for (const json& d : b.value("denoisers", json::array())) {
+      if (d.is_string()) build.denoisers.push_back(d.get<std::string>());
+    }
+    builds.push_back(std::move(build));
+  }
+  if (builds.empty()) {
+    const json version = caps.value("blender_version", json());
+    builds.push_back({version.is_string() ? version.get<std::string>() : std::string(), {}});
+  }
+  return builds;
+}
+
+std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build) {
+  json caps = json::parse(node.capabilities_json, nullptr, false);
+  if (!caps.is_object()) caps = json::object();
+  // A node that listed no builds has the one class it registered with.
+  if (!caps.contains("blenders") && !node.det_class.empty()) return node.det_class;
+  auto text = [&](const char* key, const char* fallback) {
+    const json v = caps.value(key, json());
+    return v.is_string() ? v.get<std::string>() : std::string(fallback);
+  };
+  return domain::DeterminismClass(build.version, text("arch", ""), text("device", "cpu"));
 }
 
 json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,

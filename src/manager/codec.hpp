@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "domain/capabilities.hpp"
 #include "domain/model.hpp"
 #include "domain/state_machine.hpp"
 
@@ -27,5 +28,12 @@ nlohmann::json NodeToJson(const domain::Node& node);
 /// non-negative integers, `gpus` a list of at most 64 objects with a string `name` and `memory`); further
 /// fields are kept as sent.
 Result<void> CheckCapabilities(const nlohmann::json& caps);
+/// The Blender builds a node lends, from its machine description ("blenders", or the single "blender_version"
+/// of nodes from before builds were listed), the default first; never empty (a node that described nothing
+/// has one build of unknown version).
+std::vector<domain::BlenderBuild> BuildsOf(const domain::Node& node);
+/// The determinism class of a node rendering with one of its builds (DESIGN.md section 6); for a node that
+/// listed no builds, the class it registered with.
+std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build);
 
 }  // namespace inferix::manager

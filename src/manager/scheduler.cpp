@@ -4,8 +4,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "domain/capabilities.hpp"
 #include "domain/job_compiler.hpp"
 #include "domain/state_machine.hpp"
+#include "manager/codec.hpp"
 #include "manager/scheduler_internal.hpp"
 
 namespace inferix::manager {
@@ -133,6 +135,8 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     domain::Job best_job;
     bool best_cached = false;
     std::map<int64_t, bool> blocklisted;  // by job, for this node
+    const auto builds = BuildsOf(node);
+    std::string best_build;
     for (const auto& t : *tasks) {
       if (Contains(t.excluded_nodes, node.id)) continue;
       auto job = store_.GetJob(t.job_id);
@@ -151,16 +155,25 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
         }
         if (known->second) continue;
       }
+      // A Blender build that can open the scene (as new as the Blender that saved it) with the denoisers it
+      // asks for, unless its user waived them.
+      auto needs = domain::NeedsOf(**job);
+      if (kind == TaskKind::kVerify) needs.denoisers.clear();  // layer 1 only opens the scene; layer 2: below
+      auto build = domain::ChooseBuild(needs, builds);
       if (kind == TaskKind::kVerify) {
         // Never let a node verify its own output.
         auto out = store_.GetOutput(t.output_id);
         if (!out) return out.error();
         if (out->has_value() && (*out)->node_id == node.id) continue;
-        // Layer 2 compares renders: only a verifier of the worker's determinism class may do it.
-        if (t.level >= domain::kRegions && out->has_value() && !(*out)->det_class.empty() &&
-            (*out)->det_class != node.det_class)
-          continue;
+        // Layer 2 compares renders: only a verifier build of the worker's determinism class may do it.
+        if (t.level >= domain::kRegions && out->has_value() && !(*out)->det_class.empty()) {
+          build.reset();
+          for (size_t i = 0; i < builds.size() && !build; ++i) {
+            if (ClassOf(node, builds[i]) == (*out)->det_class) build = i;
+          }
+        }
       }
+      if (!build) continue;
       const std::string& main_sha = [&]() -> const std::string& {
         for (const auto& f : (*job)->files) {
           if (f.path == (*job)->main_file) return f.sha256;
@@ -172,6 +185,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
         best = &t;
         best_job = **job;
         best_cached = cached;
+        best_build = builds[*build].version;
         if (cached || cached_files.empty()) break;
       }
     }
@@ -182,7 +196,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(task));
     INFERIX_TRY(WorkerChanged(node.id));  // now busy
-    Claim c{task, best_job, std::nullopt, std::nullopt};
+    Claim c{task, best_job, std::nullopt, std::nullopt, best_build};
     if (kind == TaskKind::kRender) {
       for (int n : task.frames) {
         auto f = store_.GetFrame(task.job_id, n);
@@ -294,6 +308,12 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     out.render_seconds = render_seconds;
     out.render_cpu_seconds = render_cpu_seconds;
     out.det_class = node.det_class;
+    if (auto job = store_.GetJob(task->job_id); job && job->has_value()) {
+      // The class of the build this node renders the job with (the claim chose it the same way).
+      const auto builds = BuildsOf(node);
+      if (auto build = domain::ChooseBuild(domain::NeedsOf(**job), builds))
+        out.det_class = ClassOf(node, builds[*build]);
+    }
     out.replica_of = replica ? task->output_id : 0;
     out.created_ms = clock_.NowMs();
     auto out_id = store_.CreateOutput(out);

@@ -42,6 +42,7 @@ struct Claim {
   domain::Job job;
   std::optional<domain::Output> output;    ///< verify tasks: the output under check
   std::optional<domain::Output> original;  ///< replica checks: the output the second render settles
+  std::string build;  ///< the version of the node's Blender build that renders or checks it ("3.4.1")
 };
 
 /// Heartbeat answers.

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 #include "core/crypto.hpp"
 #include "core/files.hpp"
@@ -238,33 +239,87 @@ std::filesystem::path VersionCacheDir() {
 
 }  // namespace
 
-std::string BlenderVersion(const std::string& blender) {
-  // `blender --version` costs about 0.4 s of CPU (Blender's start), once per node start; a node started again
-  // with the same Blender (the local network of `inferix render` starts two each run) reads the answer kept
-  // in the user's cache, keyed by the executable's identity.
+namespace {
+
+// An answer about a Blender executable, kept in the user's cache under the executable's identity: `compute`
+// runs only the first time, or after the executable changed. An empty answer is not kept.
+std::string CachedProbe(const std::string& blender, const std::string& what,
+                        const std::function<std::string()>& compute) {
   const auto identity = ExecutableIdentity(ResolveExecutable(blender));
   const auto dir = VersionCacheDir();
   const auto cache = dir.empty() || identity.empty()
                          ? std::filesystem::path()
-                         : dir / ("blender-version-" + Sha256Hex(identity).substr(0, 16));
+                         : dir / ("blender-" + what + "-" + Sha256Hex(identity).substr(0, 16));
   if (!cache.empty()) {
     if (auto kept = ReadFile(cache); kept && kept->starts_with(identity + "\n")) {
       return kept->substr(identity.size() + 1);
     }
   }
-  // Only the version banner: no scene is opened, so nothing untrusted runs here.
-  std::string version = RunAndRead(ShellQuote(blender) + " --version 2>/dev/null | head -n 1");
-  while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
-  if (version.starts_with("Blender ")) version = version.substr(8);
-  if (!cache.empty() && !version.empty()) {
+  std::string answer = compute();
+  if (!cache.empty() && !answer.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    (void)WriteFileAtomic(cache, identity + "\n" + version);  // a cache: failing to keep it costs a rerun
+    (void)WriteFileAtomic(cache, identity + "\n" + answer);  // a cache: failing to keep it costs a rerun
   }
-  return version;
+  return answer;
 }
 
-json DescribeMachine(const std::string& blender) {
+// Asks Cycles which denoisers this build has (scene_checks.available_denoisers, inlined: no scene is opened,
+// so nothing untrusted runs). The answer line is marked, among Blender's own output.
+constexpr const char* kDenoiserProbe =
+    "import bpy, json\n"
+    "found = []\n"
+    "try:\n"
+    "    import _cycles\n"
+    "    if getattr(_cycles, 'with_openimagedenoise', False): found.append('OPENIMAGEDENOISE')\n"
+    "    if bpy.context.preferences.addons['cycles'].preferences.get_devices_for_type('OPTIX'):\n"
+    "        found.append('OPTIX')\n"
+    "except Exception:\n"
+    "    pass\n"
+    "print('INFERIX-DENOISERS ' + json.dumps(found))\n";
+
+}  // namespace
+
+std::string BlenderVersion(const std::string& blender) {
+  // `blender --version` costs about 0.4 s of CPU (Blender's start), once per node start; a node started again
+  // with the same Blender (the local network of `inferix render` starts two each run) reads the answer kept
+  // in the user's cache, keyed by the executable's identity.
+  return CachedProbe(blender, "version", [&] {
+    // Only the version banner: no scene is opened, so nothing untrusted runs here.
+    std::string version = RunAndRead(ShellQuote(blender) + " --version 2>/dev/null | head -n 1");
+    while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
+    if (version.starts_with("Blender ")) version = version.substr(8);
+    return version;
+  });
+}
+
+std::vector<std::string> BlenderDenoisers(const std::string& blender) {
+  const std::string answer = CachedProbe(blender, "denoisers", [&] {
+    const std::string out = RunAndRead(ShellQuote(blender) +
+                                       " -b --factory-startup -noaudio --python-exit-code 1 --python-expr " +
+                                       ShellQuote(kDenoiserProbe) + " 2>/dev/null");
+    const std::string mark = "INFERIX-DENOISERS ";
+    const size_t at = out.find(mark);
+    if (at == std::string::npos) return std::string();
+    const size_t end = out.find('\n', at);
+    return out.substr(at + mark.size(),
+                      end == std::string::npos ? std::string::npos : end - at - mark.size());
+  });
+  std::vector<std::string> found;
+  json list = json::parse(answer, nullptr, false);
+  if (!list.is_array()) return found;
+  for (const auto& d : list) {
+    if (d.is_string() && (d == "OPENIMAGEDENOISE" || d == "OPTIX")) found.push_back(d.get<std::string>());
+  }
+  return found;
+}
+
+json DescribeBlender(const std::string& blender) {
+  return {{"version", BlenderVersion(blender)}, {"denoisers", BlenderDenoisers(blender)}};
+}
+
+json DescribeMachine(const std::vector<std::string>& blenders) {
+  const std::string blender = blenders.empty() ? std::string("blender") : blenders.front();
   json caps;
   caps["cpu_threads"] = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
   std::string model = RunAndRead("grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2-");
@@ -294,6 +349,13 @@ json DescribeMachine(const std::string& blender) {
   caps["arch"] = ::uname(&uts) == 0 ? std::string(uts.machine) : std::string();
   caps["device"] = "cpu";  // workers render with Cycles on the CPU (DESIGN.md section 5)
   caps["blender_version"] = BlenderVersion(blender);
+  // Every build the owner lends (--blender given several times), the first the default: their versions and
+  // denoisers, never their paths.
+  json builds = json::array();
+  for (const auto& b : blenders.empty() ? std::vector<std::string>{blender} : blenders) {
+    builds.push_back(DescribeBlender(b));
+  }
+  caps["blenders"] = builds;
   return caps;
 }
 

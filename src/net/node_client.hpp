@@ -65,8 +65,18 @@ Result<std::filesystem::path> FetchScene(ApiClient& api, const nlohmann::json& s
 /// Hashes of the files in the cache (for the claim's "cached" list).
 std::vector<std::string> CachedHashes(const std::filesystem::path& cache_dir);
 
-/// Machine description: CPU count, memory, GPUs (nvidia-smi when present), Blender version.
-nlohmann::json DescribeMachine(const std::string& blender);
+/// Machine description: CPU count, memory, GPUs (nvidia-smi when present), the first Blender's version
+/// ("blender_version") and every Blender build's version and denoisers ("blenders": [{"version",
+/// "denoisers"}]).
+nlohmann::json DescribeMachine(const std::vector<std::string>& blenders);
+
+/// One Blender build: {"version": "3.4.1", "denoisers": ["OPENIMAGEDENOISE", ...]} (kept in the user's cache
+/// like the version).
+nlohmann::json DescribeBlender(const std::string& blender);
+
+/// The denoisers a Blender build has ("OPENIMAGEDENOISE", "OPTIX"), asked of its Cycles once and kept in the
+/// user's cache like the version; empty when it has none or cannot say.
+std::vector<std::string> BlenderDenoisers(const std::string& blender);
 
 /// The version `blender --version` prints ("3.4.1"), empty when it prints none. The answer is kept in
 /// $XDG_CACHE_HOME/inferix (or ~/.cache/inferix) under the executable's identity (path, inode, size, times).

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +29,7 @@
 #include <utility>
 
 #include "core/files.hpp"
+#include "domain/scene_layout.hpp"
 
 extern char** environ;
 
@@ -194,8 +196,8 @@ class PosixBlenderProcess final : public BlenderProcess {
                       Clock::time_point::max());
   }
 
-  Result<std::vector<std::string>> ListFiles() override {
-    std::vector<std::string> files;
+  Result<std::vector<SceneDependency>> ListFiles() override {
+    std::vector<SceneDependency> files;
     bool got = false;
     auto r = RunCommand(
         "{\"cmd\":\"list_files\"}\n", "listing the scene's files",
@@ -388,7 +390,69 @@ struct Fds {
 
 }  // namespace
 
-std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::vector<std::string>& argv) {
+namespace {
+
+bool IsStrictlyUnder(const fs::path& p, const fs::path& dir) { return p != dir && IsUnder(p, dir); }
+
+// One read-only or writable bind: `source` on the node, shown at `target` in the sandbox.
+struct Bind {
+  fs::path source;
+  fs::path target;
+  bool writable = false;
+};
+
+// Binds scene_dir's contents at `target` (the artist's folder), splitting a folder into its entries wherever
+// showing it whole would cover one of the sandbox's own paths (`own`: the work folder, the driver, Blender's
+// folder), /tmp or a system folder: those stay the node's. A scene file that would land on or inside one of
+// them is an error. A folder shown at its own path needs no such care: it is only made read-only.
+Result<void> BindSceneAt(const fs::path& source, const fs::path& target, const std::vector<fs::path>& own,
+                         std::vector<Bind>& out, int depth = 0) {
+  if (source == target) {  // shown where it is: read-only over itself, whatever it is inside
+    out.push_back({source, target, false});
+    return Ok();
+  }
+  for (auto system : domain::kSystemFolders) {
+    if (IsUnder(target, fs::path(system))) {
+      return MakeError(Errc::kInvalidArgument, "the scene's file " + target.string() +
+                                                   " would land in the system folder " + std::string(system) +
+                                                   ", which the sandbox shows from this node");
+    }
+  }
+  for (const auto& p : own) {
+    if (IsUnder(target, p)) {
+      return MakeError(Errc::kInvalidArgument, "the scene's file " + target.string() + " would land on " +
+                                                   p.string() + ", the sandbox's own");
+    }
+  }
+  // /tmp is the sandbox's own empty folder: scene files may appear inside it, never replace it.
+  bool covers = IsUnder(fs::path("/tmp"), target);
+  for (auto system : domain::kSystemFolders) covers = covers || IsStrictlyUnder(fs::path(system), target);
+  for (const auto& p : own) covers = covers || IsStrictlyUnder(p, target);
+  if (!covers) {
+    out.push_back({source, target, false});
+    return Ok();
+  }
+  std::error_code ec;
+  if (!fs::is_directory(source, ec) || depth > 64) {
+    return MakeError(Errc::kInvalidArgument,
+                     "the scene's file " + target.string() + " would cover the sandbox's own folders");
+  }
+  for (fs::directory_iterator it(source, ec), end; !ec && it != end; it.increment(ec)) {
+    INFERIX_TRY(BindSceneAt(it->path(), target / it->path().filename(), own, out, depth + 1));
+  }
+  if (ec) return MakeError(Errc::kInternal, "cannot list " + source.string() + ": " + ec.message());
+  return Ok();
+}
+
+}  // namespace
+
+fs::path SandboxScenePath(const BlenderOptions& options) {
+  if (options.scene_root.empty()) return options.scene;
+  return options.scene_root / options.scene.lexically_relative(options.scene_dir);
+}
+
+Result<std::vector<std::string>> SandboxArgv(const BlenderOptions& options,
+                                             const std::vector<std::string>& argv) {
   std::vector<std::string> a = {"bwrap", "--ro-bind", "/usr", "/usr"};
   // Merged /usr (Debian 12): /bin, /lib, ... are links into /usr; elsewhere they are bound read-only.
   for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
@@ -411,35 +475,42 @@ std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::v
   }
   a.insert(a.end(), {"--tmpfs", "/dev/shm"});
 
-  struct Bind {
-    fs::path path;
-    bool writable;
-  };
-  std::vector<Bind> binds = {{Absolute(options.scene_dir), false},
-                             {Absolute(options.work_dir), true},
-                             {Absolute(options.driver), false}};
+  std::vector<Bind> binds = {{Absolute(options.work_dir), Absolute(options.work_dir), true},
+                             {Absolute(options.driver), Absolute(options.driver), false}};
   // Only the driver's own modules, never its whole folder: on a worker that is the data folder with its keys.
   std::error_code checks_ec;
   if (fs::path checks = Absolute(options.driver).parent_path() / kSceneChecksFile;
       fs::is_regular_file(checks, checks_ec)) {
-    binds.push_back({checks, false});
+    binds.push_back({checks, checks, false});
   }
   fs::path blender = ResolveExecutable(options.blender);
-  if (blender.is_absolute() && !IsUnder(blender, "/usr")) binds.push_back({blender.parent_path(), false});
+  if (blender.is_absolute() && !IsUnder(blender, "/usr")) {
+    binds.push_back({blender.parent_path(), blender.parent_path(), false});
+  }
+  std::vector<fs::path> own;
+  for (const auto& b : binds) own.push_back(b.target);
+  if (!options.scene_dir.empty()) {
+    const fs::path source = Absolute(options.scene_dir);
+    INFERIX_TRY(BindSceneAt(source, options.scene_root.empty() ? source : options.scene_root, own, binds));
+  }
+  for (const auto& file : options.read_only_files) {
+    INFERIX_TRY(BindSceneAt(Absolute(file), Absolute(file), own, binds));
+  }
   // A folder bound inside another must come after it, or the outer bind would hide it.
   std::stable_sort(binds.begin(), binds.end(),
-                   [](const Bind& x, const Bind& y) { return Depth(x.path) < Depth(y.path); });
+                   [](const Bind& x, const Bind& y) { return Depth(x.target) < Depth(y.target); });
   for (const auto& b : binds) {
-    if (b.path.empty()) continue;
-    a.insert(a.end(), {b.writable ? "--bind" : "--ro-bind", b.path.string(), b.path.string()});
+    if (b.source.empty()) continue;
+    a.insert(a.end(), {b.writable ? "--bind" : "--ro-bind", b.source.string(), b.target.string()});
   }
 
   std::string home = Absolute(options.work_dir).string();
-  a.insert(a.end(),
-           {"--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
-            // The worker's environment may hold its credentials (INFERIX_TOKEN): Blender gets none of it.
-            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", home, "--setenv", "TMPDIR",
-            "/tmp", "--setenv", "LANG", "C.UTF-8", "--chdir", home, "--"});
+  a.insert(
+      a.end(),
+      {"--unshare-all", "--hostname", "inferix", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+       // The worker's environment may hold its credentials (INFERIX_TOKEN): Blender gets none of it.
+       "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", home, "--setenv", "TMPDIR",
+       "/tmp", "--setenv", "LANG", "C.UTF-8", "--chdir", home, "--"});
   a.insert(a.end(), argv.begin(), argv.end());
   return a;
 }
@@ -447,7 +518,11 @@ std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::v
 Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptions& given) {
   BlenderOptions options = given;
   options.scene = Absolute(given.scene);
-  options.scene_dir = Absolute(given.scene_dir.empty() ? options.scene.parent_path() : given.scene_dir);
+  options.scene_dir = given.scene_dir.empty() && !given.read_only_files.empty()
+                          ? fs::path()
+                          : Absolute(given.scene_dir.empty() ? options.scene.parent_path() : given.scene_dir);
+  for (auto& f : options.read_only_files) f = Absolute(f);
+  if (!given.scene_root.empty()) INFERIX_TRY(domain::CheckSceneRoot(given.scene_root.string()));
   options.work_dir = Absolute(given.work_dir);
   options.driver = Absolute(given.driver);
   options.log_file = Absolute(given.log_file);
@@ -468,7 +543,9 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
     return MakeError(Errc::kNotFound, "Blender executable " + given.blender.string() +
                                           " not found or not executable; install Blender or pass its path");
   }
-  if (options.sandbox && !IsUnder(options.scene, options.scene_dir)) {
+  const bool listed = std::find(options.read_only_files.begin(), options.read_only_files.end(),
+                                options.scene) != options.read_only_files.end();
+  if (options.sandbox && !listed && !IsUnder(options.scene, options.scene_dir)) {
     return MakeError(Errc::kInvalidArgument, "scene " + options.scene.string() +
                                                  " is not inside its folder " + options.scene_dir.string() +
                                                  ", so the sandbox would hide it");
@@ -499,7 +576,7 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
 
   std::vector<std::string> argv = {options.blender.string(),
                                    "-b",
-                                   options.scene.string(),
+                                   (options.sandbox ? SandboxScenePath(options) : options.scene).string(),
                                    "-Y",
                                    "--factory-startup",
                                    "-noaudio",
@@ -507,7 +584,14 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
                                    "1",
                                    "--python",
                                    options.driver.string()};
-  if (options.sandbox) argv = SandboxArgv(options, argv);
+  if (options.resolution_percentage >= 1 && options.resolution_percentage <= 100) {
+    argv.insert(argv.end(), {"--", "--resolution-percentage", std::to_string(options.resolution_percentage)});
+  }
+  if (options.sandbox) {
+    auto wrapped = SandboxArgv(options, argv);
+    if (!wrapped) return wrapped.error();
+    argv = std::move(*wrapped);
+  }
   std::vector<char*> cargv;
   for (auto& s : argv) cargv.push_back(s.data());
   cargv.push_back(nullptr);

@@ -14,12 +14,21 @@ namespace inferix::render {
 /// How to start Blender.
 struct BlenderOptions {
   std::filesystem::path blender = "blender";  ///< executable (a wrapper script is fine); resolved via PATH
-  std::filesystem::path scene;                ///< the .blend to open
-  std::filesystem::path scene_dir;            ///< read-only inside the sandbox (holds the scene's files)
-  std::filesystem::path work_dir;             ///< the only writable folder inside the sandbox
-  std::filesystem::path driver;               ///< the driver script (InstallDriverScript); read-only inside
-  std::filesystem::path log_file;             ///< Blender's own stdout and stderr are appended here
-  bool sandbox = true;                        ///< false only in unit tests of the runner itself
+  std::filesystem::path scene;      ///< the .blend to open (inside scene_dir, or one of read_only_files)
+  std::filesystem::path scene_dir;  ///< read-only inside the sandbox (holds the scene's files)
+  /// Where scene_dir appears inside the sandbox: the artist's project folder, so that every path the scene
+  /// and its libraries hold (relative or absolute) resolves as on the artist's computer, and the images'
+  /// metadata name the artist's file. Empty: at scene_dir's own path.
+  std::filesystem::path scene_root;
+  /// More files shown read-only at their own paths (the client's preflight: the scene and its linked
+  /// libraries).
+  std::vector<std::filesystem::path> read_only_files;
+  std::filesystem::path work_dir;  ///< the only writable folder inside the sandbox
+  std::filesystem::path driver;    ///< the driver script (InstallDriverScript); read-only inside
+  std::filesystem::path log_file;  ///< Blender's own stdout and stderr are appended here
+  int resolution_percentage =
+      0;                ///< 1-100: render at that share of the scene's resolution; 0: the scene's own
+  bool sandbox = true;  ///< false only in unit tests of the runner itself
 };
 
 /// A running Blender with the driver loaded.
@@ -36,8 +45,8 @@ class BlenderProcess {
   virtual Result<void> Render(const RenderCommand& cmd,
                               const std::function<void(const DriverEvent&)>& on_event,
                               const std::function<bool()>& cancel) = 0;
-  /// Asks the driver for the files the scene references (bpy.utils.blend_paths).
-  virtual Result<std::vector<std::string>> ListFiles() = 0;
+  /// Asks the driver for everything the scene needs (scene_checks.dependencies()).
+  virtual Result<std::vector<SceneDependency>> ListFiles() = 0;
   /// Asks the driver what would stop the scene rendering on a worker (camera, missing files, unbaked
   /// simulations, Python drivers).
   virtual Result<std::vector<PreflightProblem>> Preflight() = 0;
@@ -57,7 +66,15 @@ double ProcessTreeCpuSeconds(int root);
 /// (atomically) and returns the driver's path.
 Result<std::filesystem::path> InstallDriverScript(const std::filesystem::path& dir);
 
-/// The bubblewrap command line that wraps `argv` (exposed for tests of the sandbox's shape).
-std::vector<std::string> SandboxArgv(const BlenderOptions& options, const std::vector<std::string>& argv);
+/// The bubblewrap command line that wraps `argv` (exposed for tests of the sandbox's shape); an error when
+/// the scene's files cannot be shown where they belong (a file that would land on the system's or the node's
+/// own).
+Result<std::vector<std::string>> SandboxArgv(const BlenderOptions& options,
+                                             const std::vector<std::string>& argv);
+/// Where the scene file appears inside the sandbox.
+std::filesystem::path SandboxScenePath(const BlenderOptions& options);
+/// Whether `root` may be where a scene's files appear: absolute, lexically normal, not / and not in a system
+/// folder (a folder the sandbox shows from the node's own system). An error that says why otherwise.
+Result<void> CheckSceneRoot(const std::string& root);
 
 }  // namespace inferix::render

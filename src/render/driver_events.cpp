@@ -54,6 +54,18 @@ double GetDouble(const json& obj, const char* key, bool required, double fallbac
   return v->get<double>();
 }
 
+std::vector<std::string> GetStrings(const json& obj, const char* key) {
+  std::vector<std::string> out;
+  const json* v = Find(obj, key);
+  if (v == nullptr) return out;
+  if (!v->is_array()) throw FieldError{std::string("field \"") + key + "\" is not an array"};
+  for (const auto& item : *v) {
+    if (!item.is_string()) throw FieldError{std::string("field \"") + key + "\" holds a non-string"};
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 bool GetBool(const json& obj, const char* key, bool fallback) {
   const json* v = Find(obj, key);
   if (v == nullptr) return fallback;
@@ -76,7 +88,28 @@ SceneInfo ParseScene(const json& s) {
   info.frame_end = GetInt(s, "frame_end", false, info.frame_end);
   info.frame_step = GetInt(s, "frame_step", false, info.frame_step);
   info.has_camera = GetBool(s, "has_camera", false);
+  info.engine = GetString(s, "engine", false);
+  info.denoisers = GetStrings(s, "denoisers");
   return info;
+}
+
+SceneDependency ParseDependency(const json& d) {
+  if (!d.is_object()) throw FieldError{"field \"files\" holds a non-object"};
+  SceneDependency dep;
+  dep.path = GetString(d, "path", true);
+  dep.abs = GetString(d, "abs", true);
+  dep.kind = GetString(d, "kind", false, "file");
+  dep.what = GetString(d, "what", false);
+  dep.optional = GetBool(d, "optional", false);
+  if (const json* tiles = Find(d, "tiles"); tiles != nullptr) {
+    if (!tiles->is_array()) throw FieldError{"field \"tiles\" is not an array"};
+    for (const auto& t : *tiles) {
+      if (!t.is_number_integer() || t.get<int64_t>() < 1001 || t.get<int64_t>() > 2000)
+        throw FieldError{"field \"tiles\" holds something other than a UDIM tile number (1001-2000)"};
+      dep.tiles.push_back(t.get<int>());
+    }
+  }
+  return dep;
 }
 
 std::string Excerpt(std::string_view line) {
@@ -118,10 +151,7 @@ Result<DriverEvent> ParseDriverEvent(std::string_view line) {
       const json* files = Find(j, "files");
       if (files == nullptr) throw FieldError{"missing field \"files\""};
       if (!files->is_array()) throw FieldError{"field \"files\" is not an array"};
-      for (const auto& f : *files) {
-        if (!f.is_string()) throw FieldError{"field \"files\" holds a non-string"};
-        ev.files.push_back(f.get<std::string>());
-      }
+      for (const auto& f : *files) ev.files.push_back(ParseDependency(f));
     } else if (kind == "preflight") {
       ev.kind = DriverEvent::Kind::kPreflight;
       const json* problems = Find(j, "problems");
@@ -150,8 +180,9 @@ Result<DriverEvent> ParseDriverEvent(std::string_view line) {
 
 std::string EncodeRenderCommand(const RenderCommand& cmd) {
   json j = {
-      {"cmd", "render"},      {"frames", cmd.frames},   {"output_dir", cmd.output_dir},
-      {"format", cmd.format}, {"threads", cmd.threads}, {"persistent_data", cmd.persistent_data},
+      {"cmd", "render"},        {"frames", cmd.frames},   {"output_dir", cmd.output_dir},
+      {"format", cmd.format},   {"threads", cmd.threads}, {"persistent_data", cmd.persistent_data},
+      {"denoise", cmd.denoise},
   };
   if (cmd.border) {
     j["border"] = {{"min_x", cmd.border->min_x},

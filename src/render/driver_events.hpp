@@ -23,6 +23,19 @@ struct SceneInfo {
   int frame_end = 1;
   int frame_step = 1;
   bool has_camera = false;
+  std::string engine;                  ///< "CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH", ...
+  std::vector<std::string> denoisers;  ///< what its final render asks for: "OPENIMAGEDENOISE", "OPTIX"
+};
+
+/// One thing a scene needs to render (scene_checks.dependencies()): a file, a linked library, a sequence,
+/// UDIM tiles or a folder of baked caches, in the main file or in a linked library.
+struct SceneDependency {
+  std::string path;        ///< as written in its .blend: "//../tex/wood.png", "C:\\tex\\a.png", "/mnt/a.exr"
+  std::string abs;         ///< where Blender looks for it on the machine that listed it
+  std::string kind;        ///< "file", "library", "sequence", "udim" or "directory"
+  std::string what;        ///< what uses it, for messages: "image wood.png", "library props.blend"
+  std::vector<int> tiles;  ///< udim: the tile numbers (1001, ...)
+  bool optional = false;   ///< the frames do not need it (a sound)
 };
 
 /// Something preflight found: `fatal` ones stop a submission, the others are shown as warnings.
@@ -40,7 +53,7 @@ struct DriverEvent {
   std::string path;                        ///< kFrameSaved: the saved image
   double render_seconds = 0.0;             ///< kFrameSaved
   std::string message;                     ///< kError
-  std::vector<std::string> files;          ///< kFiles: referenced files as Blender names them ("//tex/a.png")
+  std::vector<SceneDependency> files;      ///< kFiles: what the scene needs
   std::optional<SceneInfo> scene;          ///< kReady
   std::vector<PreflightProblem> problems;  ///< kPreflight
 };
@@ -61,6 +74,7 @@ struct RenderCommand {
   int threads = 0;               ///< 0: Blender's automatic choice
   std::optional<Border> border;  ///< set: render only this region, on the full canvas (no crop)
   bool persistent_data = false;  ///< keep scene data between renders (verifier's warm re-renders)
+  bool denoise = true;           ///< false: denoising off (the user accepted frames without a denoiser)
 };
 
 /// The JSON line for a render command.

@@ -151,6 +151,16 @@ ALTER TABLE jobs ADD COLUMN started_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE jobs SET started_ms = created_ms WHERE EXISTS (
   SELECT 1 FROM tasks WHERE tasks.job_id = jobs.id AND tasks.state IN ('active', 'done', 'failed'));
 )sql"},
+      // Where the artist's files lay (the paths of `files` are relative to it), the Blender version of the
+      // main file's header, and its denoising. Older jobs keep the old layout (relative to the main file's
+      // folder).
+      {7, R"sql(
+ALTER TABLE jobs ADD COLUMN scene_root TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN blender_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN denoisers TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN without_denoiser INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN resolution_percentage INTEGER NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

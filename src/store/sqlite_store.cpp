@@ -40,6 +40,21 @@ std::vector<T> SplitInts(const std::string& s) {
   }
   return out;
 }
+// Denoiser names are kept comma-separated (they are upper-case words, checked by the API).
+std::string JoinWords(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& w : v) out += (out.empty() ? "" : ",") + w;
+  return out;
+}
+std::vector<std::string> SplitWords(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
 
 // Files are kept as "sha256 size path" lines: paths are checked safe (no newlines) before they get here.
 std::string EncodeFiles(const std::vector<domain::SceneFile>& files) {
@@ -119,7 +134,8 @@ class Stmt {
 constexpr const char* kJobCols =
     "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
     "created_ms, "
-    "finished_ms, fps, video_state, video_key, started_ms";
+    "finished_ms, fps, video_state, video_key, started_ms, scene_root, blender_version, denoisers, "
+    "without_denoiser, resolution_percentage";
 constexpr const char* kTaskCols =
     "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
     "level";
@@ -153,6 +169,11 @@ Job ReadJob(const Stmt& s) {
   j.video_state = s.Text(14);
   j.video_key = s.Text(15);
   j.started_ms = s.Int(16);
+  j.scene_root = s.Text(17);
+  j.blender_version = static_cast<int>(s.Int(18));
+  j.denoisers = SplitWords(s.Text(19));
+  j.without_denoiser = s.Int(20) != 0;
+  j.resolution_percentage = static_cast<int>(s.Int(21));
   return j;
 }
 Task ReadTask(const Stmt& s) {
@@ -434,14 +455,21 @@ class SqliteStore final : public domain::Store {
   }
 
   Result<int64_t> CreateJob(const Job& j) override {
-    Stmt s(db_,
-           "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, "
-           "state, "
-           "message, created_ms, finished_ms, fps, started_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-           "?, ?)");
+    Stmt s(
+        db_,
+        "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, "
+        "state, "
+        "message, created_ms, finished_ms, fps, started_ms, scene_root, blender_version, denoisers, "
+        "without_denoiser, resolution_percentage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?)");
     s.Bind(j.user_id).Bind(j.name).Bind(j.main_file).Bind(EncodeFiles(j.files)).Bind(j.frames_spec);
     s.Bind(domain::ToString(j.format)).Bind(j.chunk_size).Bind(j.priority).Bind(domain::ToString(j.state));
     s.Bind(j.message).Bind(j.created_ms).Bind(j.finished_ms).Bind(j.fps).Bind(j.started_ms);
+    s.Bind(j.scene_root)
+        .Bind(j.blender_version)
+        .Bind(JoinWords(j.denoisers))
+        .Bind(j.without_denoiser ? 1 : 0)
+        .Bind(j.resolution_percentage);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }

@@ -100,6 +100,7 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     auto b = image::ToBlenderBorder(r, scene.width, scene.height);
     if (!whole_frame) cmd.border = render::Border{b.min_x, b.max_x, b.min_y, b.max_y};
     cmd.persistent_data = true;
+    cmd.denoise = req.denoise;
     // One thread for a region: it is too small to share out, and idle threads spinning would take CPU from
     // renders on the same machine. The thread count does not change the pixels (DESIGN.md section 5).
     cmd.threads = whole_frame ? 0 : 1;

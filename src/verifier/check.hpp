@@ -16,6 +16,7 @@ struct CheckRequest {
   std::string reported_sha256;
   int frame = 0;
   std::string format;              ///< Blender's name: "PNG", "OPEN_EXR", "JPEG"
+  bool denoise = true;             ///< false: render with denoising off, as the worker did (the job's choice)
   std::filesystem::path work_dir;  ///< where the region renders go (inside the sandbox's writable folder)
   bool layer2 = true;        ///< false: layer 1 only (a trusted worker's output not drawn for a spot check)
   bool whole_frame = false;  ///< layer 2 re-renders the whole frame (a caught worker's delivered frames)

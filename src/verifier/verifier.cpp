@@ -27,7 +27,7 @@ class Verifier {
   Verifier(const VerifierOptions& options, const std::atomic<bool>& stop)
       : options_(options),
         stop_(stop),
-        node_({options.manager_url, options.ca_file, options.data_dir, options.blender}, stop) {}
+        node_({options.manager_url, options.ca_file, options.data_dir, options.blenders}, stop) {}
 
   Result<void> Run() {
     INFERIX_TRY(image::CheckAvailable());  // a verifier that cannot decode must not enroll and claim checks
@@ -55,7 +55,7 @@ class Verifier {
     CheckResult result;
     result.verdict = "inconclusive";
     std::optional<bool> matches;
-    auto blender = node_.BlenderFor(job_id, task.value("scene", json::object()));
+    auto blender = node_.BlenderFor(job_id, task.value("scene", json::object()), task.value("blender", ""));
     if (!blender || frames.empty()) {
       result.detail = "verifier could not load the scene: " +
                       (blender ? std::string("no frame") : blender.error().message);
@@ -74,6 +74,7 @@ class Verifier {
         req.reported_sha256 = output.value("sha256", "");
         req.frame = frames.front();
         req.format = task.value("format", "PNG");
+        req.denoise = task.value("denoise", true);
         req.work_dir = work;
         req.layer2 = check.value("layer2", true);
         req.whole_frame = check.value("whole_frame", false);

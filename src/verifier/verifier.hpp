@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -15,7 +16,7 @@ struct VerifierOptions {
   std::string manager_url;
   std::string token;  ///< enrollment token (first start only)
   std::filesystem::path data_dir;
-  std::string blender = "blender";
+  std::vector<std::string> blenders = {"blender"};  ///< the Blender builds it lends (--blender, repeatable)
   std::string name;
   std::string ca_file;
   // A task may ask for more regions (the manager escalates an inconclusive check); these are the least.

@@ -65,7 +65,7 @@ class Worker {
   Worker(const WorkerOptions& options, const std::atomic<bool>& stop)
       : options_(options),
         stop_(stop),
-        node_({options.manager_url, options.ca_file, options.data_dir, options.blender}, stop) {}
+        node_({options.manager_url, options.ca_file, options.data_dir, options.blenders}, stop) {}
 
   Result<void> Run() {
     INFERIX_TRY(
@@ -138,7 +138,7 @@ class Worker {
     spdlog::info("task {}: job {}, frames {}", task_id, job_id, json(frames).dump());
     Heartbeater heartbeat(options_, node_.credentials().node_token, task_id,
                           task.value("heartbeat_ms", int64_t{10'000}));
-    auto blender = node_.BlenderFor(job_id, task.value("scene", json::object()));
+    auto blender = node_.BlenderFor(job_id, task.value("scene", json::object()), task.value("blender", ""));
     if (!blender) {
       Fail(task_id, blender.error().message);
       return;
@@ -151,6 +151,7 @@ class Worker {
     cmd.output_dir = out_dir.string();
     cmd.format = task.value("format", "PNG");
     cmd.threads = options_.threads;
+    cmd.denoise = task.value("denoise", true);
     std::string upload_error;
     bool canceled = false;
     // What each frame cost in CPU: the Blender process tree's CPU time between frames.

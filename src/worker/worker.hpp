@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -14,9 +15,9 @@ struct WorkerOptions {
   std::string manager_url;
   std::string token;  ///< enrollment token (first start only)
   std::filesystem::path data_dir;
-  std::string blender = "blender";
-  std::string name;  ///< defaults to the host name
-  int threads = 0;   ///< Blender render threads; 0: automatic
+  std::vector<std::string> blenders = {"blender"};  ///< the Blender builds it lends (--blender, repeatable)
+  std::string name;                                 ///< defaults to the host name
+  int threads = 0;                                  ///< Blender render threads; 0: automatic
   std::string ca_file;
   int64_t idle_blender_ms = 120'000;  ///< a warm Blender with no task for this long is stopped
 };

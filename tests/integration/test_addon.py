@@ -44,25 +44,48 @@ def load_client():
     return module
 
 
+def builds(*versions, denoisers=()):
+    return [{"version": v, "denoisers": list(denoisers)} for v in versions]
+
+
 class BlenderVersionCheckTest(unittest.TestCase):
-    """The add-on's version check is the CLI's (src/client/commands.cpp CheckBlenderVersions): major.minor only."""
+    """The add-on's version and denoiser checks are the CLI's (src/client/scene_plan.cpp): major.minor only."""
 
     def test_compared_as_the_cli_does(self):
         check = load_client().blender_version_problems
-        self.assertEqual(check((3, 4), ["3.4.1"]), [])
-        self.assertEqual(check((3, 4), ["3.3.0", "3.4.0 (hash abc)"]), [])  # the newest worker counts
-        self.assertEqual(check((3, 9), ["3.10.2"]), [])  # numbers, not strings
-        self.assertEqual(check((3, 3), ["4.0.2"]), [])  # older scenes are fine
-        [p] = check((3, 4), ["3.3.0", "3.3.21", "", "unknown"])
+        scene = "the scene a.blend"
+        self.assertEqual(check([(scene, (3, 4))], builds("3.4.1")), [])
+        self.assertEqual(check([(scene, (3, 4))], builds("3.3.0", "3.4.0 (hash abc)")), [])  # the newest counts
+        self.assertEqual(check([(scene, (3, 9))], builds("3.10.2")), [])  # numbers, not strings
+        self.assertEqual(check([(scene, (3, 3))], builds("4.0.2")), [])  # older scenes are fine
+        [p] = check([(scene, (3, 4))], builds("3.3.0", "3.3.21", "", "unknown"))
         self.assertEqual((p["code"], p["fatal"]), ("newer_blender", True))
-        self.assertEqual(p["message"], "the scene was saved by Blender 3.4, newer than any worker's (3.3); Blender "
-                         "opens newer files without complaint but may render them wrong. Save it with Blender 3.3, "
-                         "or wait for workers with a newer Blender")
-        self.assertEqual(check((4, 1), ["3.6.5"])[0]["code"], "newer_blender")
+        self.assertEqual(p["message"], "the scene a.blend was saved by Blender 3.4, newer than any worker's Blender "
+                         "(this network has 3.3.0, 3.3.21, unknown); Blender would open it without complaint and "
+                         "may render it wrong. Save it with Blender 3.3 or older, or wait for workers with Blender "
+                         "3.4 or newer")
+        self.assertEqual(check([(scene, (4, 1))], builds("3.6.5"))[0]["code"], "newer_blender")
+        # A library saved by a newer Blender is refused too, and named.
+        [p] = check([(scene, (3, 4)), ("library /p/lib/props.blend", (4, 2))], builds("3.4.1"))
+        self.assertIn("library /p/lib/props.blend was saved by Blender 4.2", p["message"])
         for versions in ([], ["", "unknown"]):
-            [p] = check((3, 4), versions)
+            [p] = check([(scene, (3, 4))], builds(*versions))
             self.assertEqual((p["code"], p["fatal"]), ("no_workers", False))
             self.assertIn("no worker has registered yet", p["message"])
+
+    def test_denoisers_as_the_cli_checks_them(self):
+        check = load_client().denoiser_problems
+        self.assertEqual(check([], (3, 4), builds("3.4.1"), False), [])
+        [p] = check(["OPENIMAGEDENOISE"], (3, 4), builds("3.4.1"), False)
+        self.assertEqual((p["code"], p["fatal"]), ("denoiser", True))
+        self.assertIn("OpenImageDenoise), which no worker of this network has (their Blender: 3.4.1)", p["message"])
+        [p] = check(["OPENIMAGEDENOISE"], (3, 4), builds("3.4.1"), True)
+        self.assertEqual((p["code"], p["fatal"]), ("denoiser", False))
+        self.assertIn("rendered with denoising off", p["message"])
+        self.assertEqual(check(["OPENIMAGEDENOISE"], (3, 4), builds("4.2.0", denoisers=["OPENIMAGEDENOISE"]), False),
+                         [])
+        # A build with the denoiser but too old for the scene does not count.
+        self.assertEqual(check(["OPTIX"], (4, 2), builds("3.6.0", denoisers=["OPTIX"]), False)[0]["fatal"], True)
 
 
 class AddonTest(unittest.TestCase):

@@ -1,6 +1,7 @@
 """Issue #5, bad input and other users' work: each refused with a clear 4xx JSON error, the server stays up, and
 nothing half-written is left behind. The manager here is real, on 127.0.0.1, with a 1 MiB body limit."""
 
+import gzip
 import hashlib
 import json
 import os
@@ -12,6 +13,13 @@ import urllib.request
 from netlib import Network
 
 LIMIT = 1 << 20
+
+
+def zstd_frame(data):
+    """A Zstandard frame holding `data` in one raw block (RFC 8878): single segment, 1-byte content size."""
+    assert len(data) < 256
+    block = 1 | (len(data) << 3)  # last block, raw
+    return b"\x28\xb5\x2f\xfd" + bytes([0x20, len(data)]) + block.to_bytes(3, "little") + data
 
 
 class BadInputTest(unittest.TestCase):
@@ -110,13 +118,42 @@ class BadInputTest(unittest.TestCase):
         self.refused("POST", "/api/v1/jobs", self.alice,
                      self.job(main="shot.blend", files=[{"path": "shot.blend", "sha256": sha}]),
                      words=("not a .blend",))
-        # Compressed .blend files are accepted: gzip and zstd magic.
-        for magic in (b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd"):
-            sha = self.upload(self.alice, magic + os.urandom(32))
+        # Compressed .blend files are accepted: the manager reads the header inside (the Blender version that
+        # saved it decides which workers may render it).
+        blend = b"BLENDER-v304" + os.urandom(32)
+        for compressed in (gzip.compress(blend), zstd_frame(blend)):
+            sha = self.upload(self.alice, compressed)
             status, job = self.net.call("POST", "/api/v1/jobs", self.alice,
                                         body=self.job(files=[{"path": "shot.blend", "sha256": sha}]))
             self.assertEqual(status, 201, job)
+            self.assertEqual(job["blender_version"], "3.4")
             self.net.call("POST", "/api/v1/jobs/%d/cancel" % job["id"], self.alice, body={})
+        # Compression magic alone does not make a .blend.
+        for magic in (b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd"):
+            sha = self.upload(self.alice, magic + os.urandom(32))
+            self.refused("POST", "/api/v1/jobs", self.alice, self.job(files=[{"path": "shot.blend", "sha256": sha}]),
+                         words=("not a .blend",))
+
+    def test_scene_roots_workers_could_not_show(self):
+        # The root is where the artist's files lay; workers show them there, so it may not be relative, odd, or
+        # in the folders a worker's sandbox shows from the worker's own system; nor may any file land there.
+        before = self.jobs(self.alice)
+        for root, words in (("proj/shots", "not an absolute path"), ("/usr/share/proj", "system folder /usr"),
+                            ("/etc", "system folder /etc"), ("/home/a/../b", "not a normal path"),
+                            ("/home/a/", "ends with a slash"), ("/home//a", "not a normal path"),
+                            ("/home/\x01a", "control character"), ("/home\\a", "backslash")):
+            with self.subTest(root=root):
+                self.refused("POST", "/api/v1/jobs", self.alice, self.job(root=root), words=(words,))
+        files = [{"path": "home/a/shot.blend", "sha256": self.blend_sha}, {"path": "etc/passwd", "sha256": self.blend_sha}]
+        self.refused("POST", "/api/v1/jobs", self.alice, self.job(root="/", main="home/a/shot.blend", files=files),
+                     words=("/etc/passwd", "system folder"))
+        self.refused("POST", "/api/v1/jobs", self.alice, self.job(root=5), words=("wrong type",))
+        self.assertEqual(self.jobs(self.alice), before)
+        status, job = self.net.call("POST", "/api/v1/jobs", self.alice, body=self.job(
+            root="/", main="home/a/shot.blend", files=files[:1]))
+        self.assertEqual((status, job.get("root")), (201, "/"), job)
+        self.net.call("POST", "/api/v1/jobs/%d/cancel" % job["id"], self.alice, body={})
+        self.assert_server_up()
 
     def test_a_file_never_uploaded(self):
         self.refused("POST", "/api/v1/jobs", self.alice,

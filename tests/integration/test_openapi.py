@@ -410,6 +410,18 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual(self.stream(bob), [])
         self.assertGreaterEqual(time.time() - started, 0.25)
 
+        # A node started again says what it lends now: here two Blender builds, the default first. The scene
+        # (saved by 3.4, its header says) goes to the oldest build that can open it, named in the claim.
+        caps = {"cpu_threads": 2, "memory_bytes": 1 << 30, "gpus": [], "blender": "blender",
+                "blender_version": "3.4.1", "blenders": [{"version": "3.4.1", "denoisers": []},
+                                                         {"version": "4.2.3 LTS", "denoisers": ["OPENIMAGEDENOISE"]}]}
+        updated = self.call("updateNodeCapabilities", token=worker["token"], body={"capabilities": caps}, expect=200)
+        self.assertEqual((updated["node_id"], updated["class"], updated["capabilities"]["blenders"][1]["version"]),
+                         (worker["id"], "blender 3.4.1 / unknown / cpu", "4.2.3 LTS"))
+        self.call("updateNodeCapabilities", token=worker["token"], expect=400,
+                  body={"capabilities": dict(caps, blenders=[{"version": 42}])})
+        self.call("updateNodeCapabilities", token=alice, body={"capabilities": caps}, expect=401)
+
         # Files: "do you have it" counts only the user's own uploads.
         # Not really a .blend: the manager reads only its magic bytes (the test's worker renders nothing).
         scene = b"BLENDER-v304 " + os.urandom(16)
@@ -468,6 +480,8 @@ class OpenApiTest(unittest.TestCase):
         self.stream(alice, query=job_query + "&workers=1", expect=400)
 
         task = self.call("claimTask", token=worker["token"], body={"cached": [sha]}, expect=200)
+        self.assertEqual((task["blender"], task["denoise"]), ("3.4.1", True))
+        self.assertEqual(job["blender_version"], "3.4")
         self.assertEqual((task["kind"], task["job_id"], task["frames"], task["format"]), ("render", job["id"], [5], "PNG"))
         self.assertNotIn("output", task)
         # The worker is busy with it; only alice, whose job it is, sees which job.
@@ -775,9 +789,13 @@ class OpenApiTest(unittest.TestCase):
                     self.assertIn("missing field", self.call(op_id, body={}, expect=400, **kw)["error"]["message"])
                     # A field of the wrong type.
                     first = schema["required"][0]
-                    self.call(op_id, body={first: {"nested": True}}, expect=400, **kw)
+                    field = schema.get("properties", {}).get(first, {})
+                    if "$ref" in field:
+                        field = resolve(self.spec, field["$ref"])
+                    wrong = "text" if field.get("type") == "object" else {"nested": True}
+                    self.call(op_id, body={first: wrong}, expect=400, **kw)
         self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "createJob", "failTask", "registerNode",
-                                           "reportFrame", "reportVerdict", "signIn"])
+                                           "reportFrame", "reportVerdict", "signIn", "updateNodeCapabilities"])
         # Values the spec's patterns and bounds refuse, the server refuses too.
         good_sha = hashlib.sha256(b"x").hexdigest()
         for op_id, body in (
@@ -797,6 +815,10 @@ class OpenApiTest(unittest.TestCase):
                 ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "fps": 1000.5,
                                "files": [{"path": "a.blend", "sha256": good_sha}]}),
                 ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "fps": "24",
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "denoisers": ["NLM"],
+                               "files": [{"path": "a.blend", "sha256": good_sha}]}),
+                ("createJob", {"name": "n", "main": "a.blend", "frames": "1", "resolution_percentage": 101,
                                "files": [{"path": "a.blend", "sha256": good_sha}]}),
                 ("reportVerdict", {"verdict": "maybe", "signature": "00" * 64}),
         ):

@@ -1,6 +1,7 @@
 """Issue #3: preflight stops a scene that cannot render at submission, with a message that names the cause."""
 
 import gzip
+import hashlib
 import os
 import subprocess
 import unittest
@@ -61,7 +62,7 @@ class PreflightTest(unittest.TestCase):
             head = f.read(4000)
         with open(path, "wb") as f:
             f.write(head)
-        self.assert_refused(path, "unreadable", ["Blender cannot open", "Failed to read blend file"])
+        self.assert_refused(path, "unreadable", ["cannot be read", "truncated or damaged", "save it again"])
 
     def test_no_camera(self):
         self.assert_refused(self.case("no_camera"), "no_camera", ["no active camera"])
@@ -73,10 +74,37 @@ class PreflightTest(unittest.TestCase):
         self.assertEqual(data[:12], b"BLENDER-v304")
         with open(path, "wb") as f:
             f.write(data[:9] + b"306" + data[12:])  # as if saved by Blender 3.6
-        self.assert_refused(path, "newer_blender", ["Blender 3.6", "(3.4)"])
+        self.assert_refused(path, "newer_blender", ["saved by Blender 3.6", "this network has 3.4.1"])
 
     def test_missing_file(self):
         self.assert_refused(self.case("missing_file"), "missing_file", ["textures/wood.png", "is missing"])
+
+    def test_windows_paths_are_named_as_such(self):
+        # A scene made on Windows: its drive and network paths name nothing here.
+        self.assert_refused(self.case("windows_path"), "missing_file",
+                            ["image wood", "C:/Users/artist/textures/wood.png", "a Windows path",
+                             "/c/Users/artist/textures/wood.png", "Find Missing Files"])
+        self.assert_refused(self.case("unc_path"), "missing_file",
+                            ["image wood", "studio-nas", "a Windows network path"])
+
+    def test_private_and_system_files_are_never_uploaded(self):
+        # A downloaded scene that points at a file in a hidden folder (as ~/.ssh/id_ed25519 would be) or at the
+        # system's own files: refused, and nothing is uploaded.
+        self.assert_refused(self.case("private_file"), "private_file", [".private/key.png", "hidden folder"])
+        self.assert_refused(self.case("system_file"), "system_file", ["/etc/hostname", "system folders"])
+        with open("/etc/hostname", "rb") as f:
+            system_sha = hashlib.sha256(f.read()).hexdigest()
+        status, body = self.net.call("POST", "/api/v1/files/check", self.token, body={"sha256": [system_sha]})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body["missing"]), 1, "the system file was not uploaded")
+
+    def test_a_missing_sound_is_a_warning(self):
+        # The frames do not need the sound: the job goes ahead, and the user is told.
+        r = self.submit(self.case("missing_sound"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("warning: [missing_file] sound music.wav: //music.wav", r.stderr)
+        self.assertIn("the frames do not need it", r.stderr)
+        self.net.cli(self.token, "cancel", r.stdout.split()[0])
 
     def test_unbaked_cache(self):
         self.assert_refused(self.case("unbaked_cache"), "unbaked_cache", ["Cloth", "not baked"])

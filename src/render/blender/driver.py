@@ -2,15 +2,20 @@
 
 Started as:
 
-    blender -b SCENE -Y --factory-startup -noaudio --python-exit-code 1 --python driver.py
+    blender -b SCENE -Y --factory-startup -noaudio --python-exit-code 1 --python driver.py \
+        [-- --resolution-percentage N]
+
+--resolution-percentage N renders the scene at N% of its resolution (the user asked for it: previews, tests) for
+every command of this process, and the "ready" event reports that size.
 
 It reads one JSON command per line on stdin and writes one JSON event per line to file descriptor 3. Blender's
 own status lines go to stdout and stderr, where they can break lines apart, so no event is ever written there.
 
 Commands:
     {"cmd": "render", "frames": [1, 2], "output_dir": "/job/out", "format": "PNG" | "OPEN_EXR" | "JPEG" | "",
-     "threads": 0, "border": null | {"min_x", "max_x", "min_y", "max_y"}, "persistent_data": false}
-    {"cmd": "list_files"}
+     "threads": 0, "border": null | {"min_x", "max_x", "min_y", "max_y"}, "persistent_data": false,
+     "denoise": true}
+    {"cmd": "list_files"}      (every file the scene needs: scene_checks.dependencies())
     {"cmd": "preflight"}       (what would stop the scene rendering on a worker; DESIGN.md section 5)
     {"cmd": "quit"}            (end of input quits too)
 
@@ -20,7 +25,9 @@ command).
 The artist's render settings (samples, dither, adaptive sampling, colour management, ...) are never changed: what
 the network delivers is what the artist's own Blender gives. The driver only sets where the images go, the image
 format asked for, the thread count, the border region and persistent data, and restores the scene's own values of
-those before every command, so that one warm process serves many commands alike.
+those before every command, so that one warm process serves many commands alike. The one exception is denoising
+("denoise": false), which the user accepted to go without when no worker has the scene's denoiser: it is then
+turned off explicitly (Cycles' render denoising, the compositor's Denoise nodes), on workers and verifiers alike.
 """
 
 import json
@@ -86,6 +93,9 @@ class SceneState:
         self.use_crop_to_border = r.use_crop_to_border
         self.border = (r.border_min_x, r.border_max_x, r.border_min_y, r.border_max_y)
         self.use_persistent_data = r.use_persistent_data
+        cycles = getattr(scene, "cycles", None)
+        self.use_denoising = getattr(cycles, "use_denoising", False) if cycles is not None else False
+        self.denoise_nodes = [(node, node.mute) for node in scene_checks.compositor_denoise_nodes(scene)]
         self.filepath = r.filepath
         self.use_file_extension = r.use_file_extension
 
@@ -130,6 +140,15 @@ def apply_format(scene, state, fmt):
         set_if_valid(im, "color_depth", depth)
     elif fmt == "PNG":
         set_if_valid(im, "color_depth", state.color_depth if state.color_depth in ("8", "16") else "8")
+
+
+def apply_denoise(scene, state, denoise):
+    """Denoising as the scene has it, or explicitly off (the user accepted frames without a denoiser)."""
+    cycles = getattr(scene, "cycles", None)
+    if cycles is not None and hasattr(cycles, "use_denoising"):
+        set_if_different(cycles, "use_denoising", state.use_denoising if denoise else False)
+    for node, muted in state.denoise_nodes:
+        set_if_different(node, "mute", muted if denoise else True)
 
 
 def safe_relative(path):
@@ -194,6 +213,7 @@ def render(events, state, command):
     for name, value in zip(("border_min_x", "border_max_x", "border_min_y", "border_max_y"), values):
         set_if_different(r, name, float(value))
     set_if_different(r, "use_persistent_data", True if command.get("persistent_data") else state.use_persistent_data)
+    apply_denoise(scene, state, command.get("denoise", True) is not False)
 
     redirect_file_outputs(output_dir)
 
@@ -218,7 +238,7 @@ def render(events, state, command):
 
 
 def list_files(events):
-    events.emit("files", files=scene_checks.list_files())
+    events.emit("files", files=scene_checks.dependencies())
 
 
 def preflight(events, scene):
@@ -239,6 +259,16 @@ def line_buffer_blender_output():
         traceback.print_exc()
 
 
+def launch_options():
+    """The driver's own options, after Blender's "--"."""
+    args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    options = {"resolution_percentage": 0}
+    for i, arg in enumerate(args):
+        if arg == "--resolution-percentage" and i + 1 < len(args):
+            options["resolution_percentage"] = int(args[i + 1])
+    return options
+
+
 def main():
     line_buffer_blender_output()
     sys.stdout.flush()
@@ -247,6 +277,9 @@ def main():
         events.emit("error", message="Blender did not load the scene file")
         sys.exit(1)
     scene = bpy.context.scene
+    percentage = launch_options()["resolution_percentage"]
+    if 1 <= percentage <= 100:
+        scene.render.resolution_percentage = percentage
     state = SceneState(scene)
     events.emit("ready", scene=scene_checks.scene_info(scene))
 

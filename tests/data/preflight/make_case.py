@@ -31,6 +31,37 @@ elif case == "python_driver":
     fcurve = cube.driver_add("location", 0)
     fcurve.driver.type = "SCRIPTED"
     fcurve.driver.expression = "__import__('os').getpid() % 3"
+elif case in ("windows_path", "unc_path", "private_file", "system_file", "missing_sound"):
+    # An image the scene uses, at a path that Inferix must not (or cannot) upload.
+    if case == "windows_path":
+        path = "C:\\Users\\artist\\textures\\wood.png"
+    elif case == "unc_path":
+        path = "\\\\studio-nas\\assets\\wood.png"
+    elif case == "private_file":
+        # A file that exists, in a hidden folder beside the scene (as ~/.ssh would be beside a scene in ~).
+        folder = os.path.join(os.path.dirname(os.path.abspath(out)), ".private")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "key.png")
+        img = bpy.data.images.new("key", 4, 4)
+        img.filepath_raw = path
+        img.file_format = "PNG"
+        img.save()
+        bpy.data.images.remove(img)
+    elif case == "system_file":
+        path = "/etc/hostname"
+    if case == "missing_sound":
+        sound = bpy.data.sounds.load("//music.wav", check_existing=False)
+        sound.filepath = "//music.wav"
+        sound.use_fake_user = True
+    else:
+        mat = bpy.data.materials["Red"]
+        tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
+        img = bpy.data.images.new("wood", 8, 8)
+        img.source = "FILE"
+        img.filepath = path
+        tex.image = img
+        mat.node_tree.links.new(tex.outputs["Color"],
+                                mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"])
 elif case == "compressed":
     compress = True
 elif case == "good":

@@ -68,7 +68,9 @@ TEST(SandboxArgv, Shape) {
   fs::create_directories(o.scene_dir);
   fs::create_directories(o.work_dir);
   std::vector<std::string> inner = {"/usr/bin/blender", "-b", o.scene.string(), "-Y"};
-  auto argv = SandboxArgv(o, inner);
+  auto wrapped = SandboxArgv(o, inner);
+  ASSERT_TRUE(wrapped.ok()) << wrapped.error().message;
+  const auto& argv = *wrapped;
 
   ASSERT_FALSE(argv.empty());
   EXPECT_EQ(argv[0], "bwrap");
@@ -81,6 +83,8 @@ TEST(SandboxArgv, Shape) {
   EXPECT_TRUE(Contains(opts, "--die-with-parent"));
   // No terminal reachable inside: a new session and no /dev/tty node.
   EXPECT_TRUE(Contains(opts, "--new-session"));
+  // Its own host name: the images' metadata (a Hostname stamp) never carry the worker's.
+  EXPECT_GE(FindTriple(opts, "--unshare-all", "--hostname", "inferix"), 0);
   EXPECT_FALSE(Contains(opts, "/dev/tty"));
   EXPECT_FALSE(Contains(opts, "--dev"));
   EXPECT_GE(FindTriple(opts, "--dev-bind", "/dev/null", "/dev/null"), 0);
@@ -138,7 +142,9 @@ TEST(SandboxArgv, NestedFoldersAreBoundOuterFirst) {
   o.scene_dir = t.path() / "work" / "scene";  // inside the writable folder: must stay read-only
   o.driver = t.path() / "work" / "driver.py";
   fs::create_directories(o.scene_dir);
-  auto argv = SandboxArgv(o, {"true"});
+  auto wrapped = SandboxArgv(o, {"true"});
+  ASSERT_TRUE(wrapped.ok()) << wrapped.error().message;
+  const auto& argv = *wrapped;
   std::string work = fs::canonical(o.work_dir).string();
   std::string scene = fs::canonical(o.scene_dir).string();
   int work_at = FindTriple(argv, "--bind", work, work);
@@ -157,7 +163,9 @@ TEST(SandboxArgv, BindsTheDriversModuleButNotItsFolder) {
   auto driver = InstallDriverScript(t.path() / "data");
   ASSERT_TRUE(driver.ok()) << driver.error().message;
   o.driver = *driver;
-  auto argv = SandboxArgv(o, {"x"});
+  auto wrapped = SandboxArgv(o, {"x"});
+  ASSERT_TRUE(wrapped.ok()) << wrapped.error().message;
+  const auto& argv = *wrapped;
   std::string checks = (driver->parent_path() / "scene_checks.py").string();
   std::string folder = driver->parent_path().string();
   EXPECT_GE(FindTriple(argv, "--ro-bind", checks, checks), 0);
@@ -177,8 +185,100 @@ TEST(SandboxArgv, BindsTheFolderOfABlenderOutsideUsr) {
   o.scene_dir = t.path() / "scene";
   o.driver = t.path() / "driver.py";
   auto argv = SandboxArgv(o, {"x"});
+  ASSERT_TRUE(argv.ok()) << argv.error().message;
   std::string dir = fs::canonical(exe.parent_path()).string();
-  EXPECT_GE(FindTriple(argv, "--ro-bind", dir, dir), 0);
+  EXPECT_GE(FindTriple(*argv, "--ro-bind", dir, dir), 0);
+}
+
+// A job's files appear where they lay on the artist's computer (its scene root), so that relative paths out
+// of the scene's folder and absolute ones resolve unchanged; the node's own paths and the system stay its
+// own.
+class SceneRootBinds : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    o_.blender = "/usr/bin/blender";
+    o_.scene_dir = t_.path() / "jobs" / "1" / "scene";
+    o_.work_dir = t_.path() / "jobs" / "1" / "work";
+    o_.driver = t_.path() / "driver.py";
+    fs::create_directories(o_.work_dir);
+    Put("shots/a.blend");
+    Put("tex/wood.png");
+    o_.scene = o_.scene_dir / "shots" / "a.blend";
+  }
+  void Put(const std::string& rel) {
+    fs::create_directories((o_.scene_dir / rel).parent_path());
+    std::ofstream(o_.scene_dir / rel) << "x";
+  }
+  std::vector<std::string> Argv() {
+    auto argv = SandboxArgv(o_, {"x"});
+    EXPECT_TRUE(argv.ok()) << argv.error().message;
+    return argv.ok() ? *argv : std::vector<std::string>{};
+  }
+  std::string Scene() const { return fs::canonical(o_.scene_dir).string(); }
+  TempDir t_;
+  BlenderOptions o_;
+};
+
+TEST_F(SceneRootBinds, TheSceneFolderAppearsAtTheArtistsPath) {
+  o_.scene_root = "/home/artist/project";
+  auto argv = Argv();
+  EXPECT_GE(FindTriple(argv, "--ro-bind", Scene(), "/home/artist/project"), 0);
+  EXPECT_LT(FindTriple(argv, "--ro-bind", Scene(), Scene()), 0) << "not also at the node's own path";
+  EXPECT_EQ(SandboxScenePath(o_), fs::path("/home/artist/project/shots/a.blend"));
+  o_.scene_root.clear();
+  EXPECT_EQ(SandboxScenePath(o_), o_.scene) << "older jobs: where the node keeps it";
+}
+
+TEST_F(SceneRootBinds, ARootOverTheNodesOwnFoldersIsSplitIntoItsEntries) {
+  // The artist's files lay in the very folder that holds this node's work folder: only their own entries are
+  // shown there, and the work folder stays the node's.
+  o_.scene_root = fs::canonical(t_.path()).string();
+  auto argv = Argv();
+  const std::string root = o_.scene_root.string();
+  EXPECT_GE(FindTriple(argv, "--ro-bind", Scene() + "/shots", root + "/shots"), 0);
+  EXPECT_GE(FindTriple(argv, "--ro-bind", Scene() + "/tex", root + "/tex"), 0);
+  EXPECT_LT(FindTriple(argv, "--ro-bind", Scene(), root), 0);
+  const std::string work = fs::canonical(o_.work_dir).string();
+  EXPECT_GE(FindTriple(argv, "--bind", work, work), 0);
+  // A scene file that would land on the node's own work folder is refused.
+  Put("jobs/1/work/evil.png");
+  auto refused = SandboxArgv(o_, {"x"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("would land on"), std::string::npos) << refused.error().message;
+}
+
+TEST_F(SceneRootBinds, TheTopFolderShowsEachTopEntryAndNeverTheSystem) {
+  // Files from /home and /mnt (an absolute path to a studio's share): the root is /, shown entry by entry.
+  fs::remove_all(o_.scene_dir);
+  Put("home/artist/shot.blend");
+  Put("mnt/share/sky.exr");
+  o_.scene = o_.scene_dir / "home" / "artist" / "shot.blend";
+  o_.scene_root = "/";
+  auto argv = Argv();
+  EXPECT_GE(FindTriple(argv, "--ro-bind", Scene() + "/home", "/home"), 0);
+  EXPECT_GE(FindTriple(argv, "--ro-bind", Scene() + "/mnt", "/mnt"), 0);
+  EXPECT_GE(FindTriple(argv, "--ro-bind", "/usr", "/usr"), 0);
+  EXPECT_EQ(SandboxScenePath(o_), fs::path("/home/artist/shot.blend"));
+  for (const char* system : {"usr/lib/evil.so", "etc/passwd", "proc/x", "dev/x"}) {
+    SCOPED_TRACE(system);
+    fs::remove_all(o_.scene_dir);
+    Put(system);
+    Put("home/artist/shot.blend");
+    auto refused = SandboxArgv(o_, {"x"});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("system folder"), std::string::npos) << refused.error().message;
+  }
+}
+
+TEST_F(SceneRootBinds, RootsInSystemFoldersOrNotNormalAreRefusedBeforeStarting) {
+  o_.log_file = t_.path() / "log";
+  for (const char* root : {"/usr/share/x", "/etc", "relative/x", "/a/../b", "/a//b", "/a/"}) {
+    SCOPED_TRACE(root);
+    o_.scene_root = root;
+    auto p = BlenderProcess::Start(o_);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.error().code, Errc::kInvalidArgument) << p.error().message;
+  }
 }
 
 // A stand-in for Blender: answers the driver protocol from a shell script, optionally probing its sandbox
@@ -215,7 +315,7 @@ constexpr const char* kServe = R"(
 while IFS= read -r line; do
   case "$line" in
     *quit*) exit 0 ;;
-    *list_files*) printf '%s\n' '{"event":"files","files":["//a.png","//b/c.exr"]}' '{"event":"done"}' >&3 ;;
+    *list_files*) printf '%s\n' '{"event":"files","files":[{"path":"//a.png","abs":"/s/a.png","kind":"file"},{"path":"//b/<UDIM>.exr","abs":"/s/b/<UDIM>.exr","kind":"udim","tiles":[1001,1002],"what":"image b"}]}' '{"event":"done"}' >&3 ;;
     *'"output_dir":"/'*) ;;
     *) printf '%s\n' '{"event":"error","message":"output_dir is not absolute"}' '{"event":"done"}' >&3 ;;
   esac
@@ -268,7 +368,12 @@ TEST(BlenderProcess, ProtocolWithoutSandbox) {
 
   auto files = proc.ListFiles();
   ASSERT_TRUE(files.ok()) << files.error().message;
-  EXPECT_EQ(*files, (std::vector<std::string>{"//a.png", "//b/c.exr"}));
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].path, "//a.png");
+  EXPECT_EQ((*files)[0].kind, "file");
+  EXPECT_EQ((*files)[1].abs, "/s/b/<UDIM>.exr");
+  EXPECT_EQ((*files)[1].tiles, (std::vector<int>{1001, 1002}));
+  EXPECT_EQ((*files)[1].what, "image b");
 
   // Output goes to the work folder only: anything else is refused before Blender sees it.
   RenderCommand outside = cmd;

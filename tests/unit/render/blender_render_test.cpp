@@ -242,7 +242,10 @@ TEST_F(BlenderRender, WarmProcessServesCommands) {
     SCOPED_TRACE("list_files names the external file, not the packed one");
     auto files = warm_->ListFiles();
     ASSERT_TRUE(files.ok()) << files.error().message;
-    EXPECT_EQ(*files, std::vector<std::string>{"//textures/wood.png"});
+    ASSERT_EQ(files->size(), 1u);
+    EXPECT_EQ((*files)[0].path, "//textures/wood.png");
+    EXPECT_EQ((*files)[0].abs, (scene_.parent_path() / "textures" / "wood.png").string());
+    EXPECT_EQ((*files)[0].kind, "file");
   }
   {
     SCOPED_TRACE("cancel stops Blender in the middle of a command");

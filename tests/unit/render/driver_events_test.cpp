@@ -61,10 +61,22 @@ TEST(ParseDriverEvent, FrameSaved) {
 }
 
 TEST(ParseDriverEvent, Files) {
-  auto ev = ParseDriverEvent(R"({"event":"files","files":["//tex/a.png","/abs/b.exr","//t\u00e9x/c.png"]})");
+  auto ev = ParseDriverEvent(
+      R"({"event":"files","files":[{"path":"//t\u00e9x/a.png","abs":"/p/t\u00e9x/a.png","kind":"file",)"
+      R"("what":"image a"},{"path":"C:\\tex\\<UDIM>.exr","abs":"/c/tex/<UDIM>.exr","kind":"udim",)"
+      R"("tiles":[1001,1012]},{"path":"//s.wav","abs":"/p/s.wav","optional":true}]})");
   ASSERT_TRUE(ev.ok()) << ev.error().message;
   EXPECT_EQ(ev->kind, Kind::kFiles);
-  EXPECT_EQ(ev->files, (std::vector<std::string>{"//tex/a.png", "/abs/b.exr", "//t\xc3\xa9x/c.png"}));
+  ASSERT_EQ(ev->files.size(), 3u);
+  EXPECT_EQ(ev->files[0].path, "//t\xc3\xa9x/a.png");
+  EXPECT_EQ(ev->files[0].abs, "/p/t\xc3\xa9x/a.png");
+  EXPECT_EQ(ev->files[0].what, "image a");
+  EXPECT_FALSE(ev->files[0].optional);
+  EXPECT_EQ(ev->files[1].path, "C:\\tex\\<UDIM>.exr");
+  EXPECT_EQ(ev->files[1].kind, "udim");
+  EXPECT_EQ(ev->files[1].tiles, (std::vector<int>{1001, 1012}));
+  EXPECT_EQ(ev->files[2].kind, "file") << "the default kind";
+  EXPECT_TRUE(ev->files[2].optional);
   auto empty = ParseDriverEvent(R"({"event":"files","files":[]})");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->files.empty());
@@ -125,7 +137,10 @@ TEST(ParseDriverEvent, MalformedLinesAreErrorsNamingTheProblem) {
        "\"render_seconds\" is not a number"},
       {R"({"event":"files"})", "missing field \"files\""},
       {R"({"event":"files","files":"a.png"})", "\"files\" is not an array"},
-      {R"({"event":"files","files":["a.png",3]})", "non-string"},
+      {R"({"event":"files","files":["a.png"]})", "non-object"},
+      {R"({"event":"files","files":[{"abs":"/a.png"}]})", "missing field \"path\""},
+      {R"({"event":"files","files":[{"path":"//a.png","abs":"/a.png","tiles":[7]}]})", "UDIM tile number"},
+      {R"({"event":"files","files":[{"path":"//a.png","abs":"/a.png","tiles":"1001"}]})", "not an array"},
       {R"({"event":"error","message":42})", "\"message\" is not a string"},
   };
   for (const auto& c : cases) {
