@@ -40,6 +40,15 @@ Result<ScenePlan> PlanScene(const std::filesystem::path& scene, const PlanOption
 /// A path as Blender resolves it (BLI_path_abs): "//" relative to the .blend `owner` that holds it, a Windows
 /// drive "C:\\x" as "/c/x", backslashes as slashes, normalised; a Windows network path stays as it is.
 std::string BlenderAbsPath(const std::string& path, const std::filesystem::path& owner);
+/// What a dependency names on this computer.
+struct Expansion {
+  std::vector<std::filesystem::path> files;  ///< the files that exist, sorted within a sequence or folder
+  std::vector<std::string> missing;          ///< the path, or each missing UDIM tile
+};
+/// The files a scene dependency names here (scene_checks.expand's rules): a file; a sequence's files (its name
+/// with any frame number in place of the number it ends with); each UDIM tile (<UDIM> or <UVTILE> replaced);
+/// every file under a folder of baked caches.
+Expansion ExpandDependency(const render::SceneDependency& dependency);
 /// The Blender builds of the registered, unbanned workers, from GET /workers.
 std::vector<domain::BlenderBuild> NetworkBuilds(const nlohmann::json& workers);
 /// Prints the non-fatal problems as warnings; returns an error naming every fatal one.

@@ -78,13 +78,9 @@ std::string VersionList(const std::vector<domain::BlenderBuild>& builds) {
   return out.empty() ? std::string("none") : out;
 }
 
-struct Expansion {
-  std::vector<fs::path> files;
-  std::vector<std::string> missing;
-};
+}  // namespace
 
-// The files on this computer that a dependency names (scene_checks.expand's rules).
-Expansion Expand(const render::SceneDependency& d) {
+Expansion ExpandDependency(const render::SceneDependency& d) {
   Expansion out;
   std::error_code ec;
   const fs::path where = d.abs;
@@ -151,6 +147,8 @@ Expansion Expand(const render::SceneDependency& d) {
   }
   return out;
 }
+
+namespace {
 
 std::string MissingMessage(const render::SceneDependency& d, const std::string& path) {
   const std::string what = d.what.empty() ? std::string("referenced file") : d.what;
@@ -349,7 +347,7 @@ Result<ScenePlan> PlanScene(const fs::path& scene_path, const PlanOptions& o) {
   std::vector<fs::path> found = {scene};
   std::set<fs::path> taken = {scene};
   for (const auto& d : *listed) {
-    auto expanded = Expand(d);
+    auto expanded = ExpandDependency(d);
     for (const auto& path : expanded.missing) {
       if (d.optional) {
         problem("missing_file", MissingMessage(d, path) + "; the frames do not need it, so it is left out",
