@@ -3,7 +3,8 @@
 // (bench/detection.py): it measures what a check catches and costs, without a network around it.
 //
 //   bench_check --scene S.blend --work DIR [--trials N] [--regions R] [--detail-regions D] [--region-size Z]
-//               [--margin M] [--seed X]
+//               [--margin M] [--seed X] [--exact-rate P] [--reduce-factor K] [--samples-divisor D]
+//               [--tile-pass T] [--tile-fail T] [--force-regions] [--details]
 //   stdin, one per line:  LABEL <tab> FRAME <tab> FORMAT <tab> PATH [<tab> REPORTED_SHA256]
 //   stdout, one JSON object per line: label, file, trials, accepted, rejected, inconclusive, cpu_seconds
 //   (Blender's CPU over all trials), first_reason (the first rejection's finding).
@@ -35,6 +36,14 @@ int main(int argc, char** argv) {
   app.add_option("--region-size", policy.region_size);
   app.add_option("--margin", policy.margin);
   app.add_option("--seed", seed);
+  app.add_option("--exact-rate", policy.exact_rate);
+  app.add_option("--reduce-factor", policy.reduce_factor);
+  app.add_option("--samples-divisor", policy.samples_divisor);
+  app.add_option("--tile-pass", policy.reduced.tile_pass);
+  app.add_option("--tile-fail", policy.reduced.tile_fail);
+  app.add_flag("--force-regions", policy.force_regions);
+  bool details = false;
+  app.add_flag("--details", details, "every trial's finding in the output (\"details\")");
   CLI11_PARSE(app, argc, argv);
 
   std::error_code ec;
@@ -77,21 +86,23 @@ int main(int argc, char** argv) {
     req.reported_sha256 = reported;
     int accepted = 0, rejected = 0, inconclusive = 0;
     std::string first_reason;
+    nlohmann::json all = nlohmann::json::array();
     const double cpu_before = (*proc)->CpuSeconds();
     for (int t = 0; t < trials; ++t) {
       auto r = verifier::CheckFrame(req, **proc, rng);
+      if (details) all.push_back(r.verdict + ": " + r.detail.substr(0, 600));
       if (r.verdict == "accepted") ++accepted;
       if (r.verdict == "rejected") ++rejected;
       if (r.verdict == "inconclusive") ++inconclusive;
       if (r.verdict != "accepted" && first_reason.empty()) first_reason = r.detail;
     }
     const double cpu = (*proc)->CpuSeconds() - cpu_before;
-    std::cout << nlohmann::json{{"label", label},       {"file", path},
-                                {"trials", trials},     {"accepted", accepted},
-                                {"rejected", rejected}, {"inconclusive", inconclusive},
-                                {"cpu_seconds", cpu},   {"first_reason", first_reason.substr(0, 300)}}
-                     .dump()
-              << std::endl;
+    nlohmann::json out = {{"label", label},       {"file", path},
+                          {"trials", trials},     {"accepted", accepted},
+                          {"rejected", rejected}, {"inconclusive", inconclusive},
+                          {"cpu_seconds", cpu},   {"first_reason", first_reason.substr(0, 300)}};
+    if (details) out["details"] = all;
+    std::cout << out.dump() << std::endl;
   }
   (*proc)->Kill();
   return 0;

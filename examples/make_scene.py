@@ -30,6 +30,8 @@ def parse_args():
     parser.add_argument("--start", type=int, default=1)
     parser.add_argument("--fps", type=int, default=24)
     parser.add_argument("--format", default="PNG", choices=["PNG", "OPEN_EXR", "JPEG"])
+    parser.add_argument("--engine", default="CYCLES", choices=["CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH"],
+                        help="render engine; --samples sets Eevee's render samples too")
     parser.add_argument("--no-dither", action="store_true", help="dither off (Blender's default is on)")
     parser.add_argument("--no-adaptive", action="store_true", help="adaptive sampling off (default is on)")
     return parser.parse_args(argv)
@@ -51,7 +53,8 @@ def material(name, color, metallic=0.0, roughness=0.5, emission=None):
 def build(args):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
+    scene.render.engine = args.engine
+    scene.eevee.taa_render_samples = args.samples
     scene.cycles.device = "CPU"
     scene.cycles.samples = args.samples
     scene.cycles.use_denoising = False  # Debian's Blender has no OpenImageDenoise

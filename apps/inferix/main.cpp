@@ -176,6 +176,13 @@ int main(int argc, char** argv) {
   manager->add_option("--ban-window", trust.ban_window, "checks looked back at for --ban-after")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  manager
+      ->add_option(
+          "--exact-check-rate", trust.exact_rate,
+          "Eevee, Workbench and denoised frames: chance that a check renders the whole frame exactly "
+          "rather than reduced")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   manager->add_option("--check-regions", trust.regions, "uniform regions re-rendered in a check")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();

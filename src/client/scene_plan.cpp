@@ -199,9 +199,8 @@ std::string BlenderAbsPath(const std::string& path, const fs::path& owner) {
 std::vector<domain::BlenderBuild> NetworkBuilds(const json& workers) {
   std::vector<domain::BlenderBuild> builds;
   for (const auto& n : workers.value("nodes", json::array())) {
-    if (n.value("role", "") != "worker" || n.value("banned", false) || !n["capabilities"].is_object())
-      continue;
-    const json& caps = n["capabilities"];
+    const json caps = n.value("capabilities", json());
+    if (n.value("role", "") != "worker" || n.value("banned", false) || !caps.is_object()) continue;
     bool listed = false;
     for (const auto& b : caps.value("blenders", json::array())) {
       if (!b.is_object() || !b.value("version", json()).is_string()) continue;

@@ -79,10 +79,14 @@ std::string DenoiserName(std::string_view denoiser) {
 
 std::string WhyNoBuild(const RenderNeeds& needs, const std::vector<BlenderBuild>& builds) {
   std::string have;
-  for (const auto& b : builds) have += (have.empty() ? "" : ", ") + b.version;
-  if (have.empty()) have = "none";
-  bool new_enough = false;
-  for (const auto& b : builds) new_enough = new_enough || VersionNumber(b.version) >= needs.blender_version;
+  for (const auto& b : builds)
+    have += (have.empty() ? "" : ", ") + (b.version.empty() ? "unknown" : b.version);
+  if (have.empty()) have = "no Blender";
+  bool new_enough = false;  // a build of unknown version is never too old (ChooseBuild's rule)
+  for (const auto& b : builds) {
+    const int v = VersionNumber(b.version);
+    new_enough = new_enough || v == 0 || v >= needs.blender_version;
+  }
   if (!new_enough) {
     return "needs Blender " + VersionName(needs.blender_version) + " or newer (the scene was saved by it); " +
            "this node has " + have;

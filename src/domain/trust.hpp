@@ -17,6 +17,9 @@ struct TrustPolicy {
   int detail_regions = 1;    ///< detail-weighted regions of a first check
   int escalated_factor = 3;  ///< an inconclusive check is repeated with this many times the regions
   int max_replicas = 2;      ///< second workers' renders tried to settle a check before the frame fails
+  /// Scenes whose regions cost a whole frame (Eevee, Workbench, denoised): the chance that a check renders
+  /// the whole frame exactly rather than reduced (docs/verification.md).
+  double exact_rate = 0.05;
 };
 
 /// How far the check of one output has gone; a verify task carries its level.

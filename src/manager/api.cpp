@@ -466,7 +466,7 @@ struct Api::Impl {
     node.role = *parsed_role;
     node.public_key = *key;
     node.capabilities_json = caps.dump();
-    node.det_class = ClassOf(node, {caps.value("blender_version", std::string()), {}});
+    node.det_class = DefaultClassOf(caps);
     node.last_seen_ms = api.clock_.NowMs();
     std::string node_token = domain::NewToken(domain::TokenKind::kNode);
     // One transaction: a token is used up only by the node it creates (never by a refused request, nor by a
@@ -510,8 +510,7 @@ struct Api::Impl {
     if (!caps) return Fail(caps.error());
     if (auto checked = CheckCapabilities(*caps); !checked) return Fail(checked.error());
     node->capabilities_json = caps->dump();
-    node->det_class.clear();
-    node->det_class = ClassOf(*node, {caps->value("blender_version", std::string()), {}});
+    node->det_class = DefaultClassOf(*caps);
     auto saved = api.store_.Transaction([&]() -> Result<void> {
       INFERIX_TRY(api.store_.UpdateNode(*node));
       return api.scheduler_.WorkerChanged(node->id);
@@ -610,7 +609,8 @@ struct Api::Impl {
                        {"layer2", c.task.level >= domain::kRegions},
                        {"whole_frame", c.task.level == domain::kWholeFrame},
                        {"regions", counts.regions},
-                       {"detail_regions", counts.detail_regions}};
+                       {"detail_regions", counts.detail_regions},
+                       {"exact_rate", api.scheduler_.options().trust.exact_rate}};
       if (c.original) {
         task["original"] = {{"output_id", c.original->id},
                             {"sha256", c.original->sha256},

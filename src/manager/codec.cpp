@@ -173,16 +173,28 @@ std::vector<domain::BlenderBuild> BuildsOf(const domain::Node& node) {
   return builds;
 }
 
-std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build) {
-  json caps = json::parse(node.capabilities_json, nullptr, false);
-  if (!caps.is_object()) caps = json::object();
-  // A node that listed no builds has the one class it registered with.
-  if (!caps.contains("blenders") && !node.det_class.empty()) return node.det_class;
+namespace {
+
+std::string ClassFrom(const json& caps, const std::string& version) {
   auto text = [&](const char* key, const char* fallback) {
-    const json v = caps.value(key, json());
+    const json v = caps.is_object() ? caps.value(key, json()) : json();
     return v.is_string() ? v.get<std::string>() : std::string(fallback);
   };
-  return domain::DeterminismClass(build.version, text("arch", ""), text("device", "cpu"));
+  return domain::DeterminismClass(version, text("arch", ""), text("device", "cpu"));
+}
+
+}  // namespace
+
+std::string DefaultClassOf(const json& caps) {
+  const json version = caps.is_object() ? caps.value("blender_version", json()) : json();
+  return ClassFrom(caps, version.is_string() ? version.get<std::string>() : std::string());
+}
+
+std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build) {
+  const json caps = json::parse(node.capabilities_json, nullptr, false);
+  // A node that listed no builds has the one class it registered with.
+  if (!caps.is_object() || !caps.contains("blenders")) return node.det_class;
+  return ClassFrom(caps, build.version);
 }
 
 json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,

@@ -157,9 +157,10 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
       }
       // A Blender build that can open the scene (as new as the Blender that saved it) with the denoisers it
       // asks for, unless its user waived them.
-      auto needs = domain::NeedsOf(**job);
-      if (kind == TaskKind::kVerify) needs.denoisers.clear();  // layer 1 only opens the scene; layer 2: below
-      auto build = domain::ChooseBuild(needs, builds);
+      const auto needs = domain::NeedsOf(**job);
+      auto opens = needs;
+      if (kind == TaskKind::kVerify) opens.denoisers.clear();  // layer 1 only opens the scene; layer 2: below
+      auto build = domain::ChooseBuild(opens, builds);
       if (kind == TaskKind::kVerify) {
         // Never let a node verify its own output.
         auto out = store_.GetOutput(t.output_id);
@@ -168,8 +169,10 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
         // Layer 2 compares renders: only a verifier build of the worker's determinism class may do it.
         if (t.level >= domain::kRegions && out->has_value() && !(*out)->det_class.empty()) {
           build.reset();
+          // (and the denoisers the job renders with: the class names the build, not what it was built with)
           for (size_t i = 0; i < builds.size() && !build; ++i) {
-            if (ClassOf(node, builds[i]) == (*out)->det_class) build = i;
+            if (ClassOf(node, builds[i]) == (*out)->det_class && domain::ChooseBuild(needs, {builds[i]}))
+              build = i;
           }
         }
       }

@@ -192,6 +192,11 @@ std::string EncodeRenderCommand(const RenderCommand& cmd) {
   } else {
     j["border"] = nullptr;
   }
+  if (cmd.reduce) {
+    j["reduce"] = {{"width", cmd.reduce->width},
+                   {"height", cmd.reduce->height},
+                   {"samples_divisor", cmd.reduce->samples_divisor}};
+  }
   // Paths are the worker's own and valid UTF-8; replacing a bad byte beats throwing from an encoder.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

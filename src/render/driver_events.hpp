@@ -66,6 +66,14 @@ struct Border {
   double min_x = 0, max_x = 1, min_y = 0, max_y = 1;
 };
 
+/// A whole frame rendered smaller and with fewer samples: the verifier's cheap check of engines whose render
+/// regions cost a whole frame (Eevee, Workbench).
+struct Reduce {
+  int width = 0;            ///< pixels
+  int height = 0;           ///< pixels
+  int samples_divisor = 1;  ///< Eevee renders 1/samples_divisor of the scene's samples
+};
+
 /// A command for the driver.
 struct RenderCommand {
   std::vector<int> frames;
@@ -75,6 +83,7 @@ struct RenderCommand {
   std::optional<Border> border;  ///< set: render only this region, on the full canvas (no crop)
   bool persistent_data = false;  ///< keep scene data between renders (verifier's warm re-renders)
   bool denoise = true;           ///< false: denoising off (the user accepted frames without a denoiser)
+  std::optional<Reduce> reduce;  ///< set: the whole frame, reduced (never with a border)
 };
 
 /// The JSON line for a render command.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "core/crypto.hpp"
 #include "image/regions.hpp"
@@ -26,6 +27,80 @@ bool SameMetadata(const std::string& key, const std::string& a, const std::strin
     if (!a.empty() && !b.empty() && *end_a == '\0' && *end_b == '\0') return na == nb;
   }
   return a == b;
+}
+
+// The re-render has the task's exact settings (but for its size): the output must have its channels, bit
+// depth and the render facts Blender records in the file (frame, scene, camera, samples) where both carry
+// them. A rejection's reason, or nothing.
+std::optional<std::string> DiffersFromRerender(const image::Image& output, const image::Image& ref) {
+  if (ref.info.channels != output.info.channels || ref.info.pixel_type != output.info.pixel_type) {
+    return fmt::format("layer 1: output has {} channels of {}, the task renders {} of {}",
+                       output.info.channels, output.info.pixel_type, ref.info.channels, ref.info.pixel_type);
+  }
+  for (const auto& [key, want] : ref.info.render_metadata) {
+    auto got = output.info.render_metadata.find(key);
+    if (got != output.info.render_metadata.end() && !SameMetadata(key, got->second, want)) {
+      return fmt::format("layer 1: the output's metadata says {} \"{}\", the task renders \"{}\"", key,
+                         got->second, want);
+    }
+  }
+  return std::nullopt;
+}
+
+// The whole frame rendered 1/reduce_factor as wide and high with fewer samples, against the output shrunk the
+// same way (image::CompareReduced).
+CheckResult CheckReduced(const CheckRequest& req, render::BlenderProcess& blender, const image::Image& output,
+                         std::string detail, CheckResult result) {
+  auto finish = [&](const char* verdict, const std::string& why) {
+    result.verdict = verdict;
+    result.detail = why;
+    return result;
+  };
+  const auto& scene = blender.scene();
+  const int k = std::max(1, req.reduce_factor);
+  render::RenderCommand cmd;
+  cmd.frames = {req.frame};
+  const auto dir = req.work_dir / "reduced";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+  cmd.output_dir = dir.string();
+  cmd.format = req.format;
+  cmd.persistent_data = true;
+  cmd.denoise = req.denoise;
+  cmd.reduce = render::Reduce{std::max(1, (scene.width + k / 2) / k), std::max(1, (scene.height + k / 2) / k),
+                              std::max(1, req.samples_divisor)};
+  std::string saved;
+  auto rendered = blender.Render(
+      cmd,
+      [&](const render::DriverEvent& ev) {
+        if (ev.kind == render::DriverEvent::Kind::kFrameSaved) saved = ev.path;
+      },
+      [] { return false; });
+  if (!rendered || saved.empty()) {
+    return finish("inconclusive", detail + "; reduced re-render failed: " +
+                                      (rendered ? "no image" : rendered.error().message));
+  }
+  auto ref = image::ReadImage(saved);
+  std::filesystem::remove_all(dir, ec);
+  if (!ref)
+    return finish("inconclusive", detail + "; cannot read the reduced re-render: " + ref.error().message);
+  if (auto differs = DiffersFromRerender(output, *ref)) return finish("rejected", *differs);
+  auto cmp = image::CompareReduced(output, *ref, req.reduced);
+  if (!cmp) return finish("inconclusive", detail + "; reduced comparison failed: " + cmp.error().message);
+  result.regions.push_back(cmp->worst);
+  detail += fmt::format(
+      "; reduced whole frame {}x{} (1/{} of the samples, engine {}): {} of {} tiles over {:.3f}, worst "
+      "{:.4f} at "
+      "[{},{})x[{},{}), mean {:.5f}",
+      ref->info.width, ref->info.height, std::max(1, req.samples_divisor), scene.engine, cmp->tiles_over_pass,
+      cmp->tiles, req.reduced.tile_pass, cmp->worst_tile, cmp->worst.x0, cmp->worst.x1, cmp->worst.y0,
+      cmp->worst.y1, cmp->mean);
+  const std::string outcome = cmp->Outcome();
+  if (outcome == "fail") return finish("rejected", "layer 2 failed: " + detail);
+  if (outcome == "borderline")
+    return finish("inconclusive", detail + "; borderline: escalate to the exact whole frame");
+  return finish("accepted", detail);
 }
 
 }  // namespace
@@ -69,14 +144,26 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
   if (!req.layer2 && !constant)
     return finish("accepted", detail + "; layer 2 not drawn (spot check of a trusted worker)");
 
-  // Layer 2: regions drawn now, after the upload, so the worker could not know them.
+  // Layer 2. Cycles samples each pixel on its own, so a few small regions re-rendered on the full canvas
+  // equal the frame there and cost a fraction of it. Eevee and Workbench render a region at the cost of the
+  // whole frame, and a denoiser looks at the whole frame: those get a reduced whole-frame render, or, drawn
+  // now with the policy's chance (and always once a check was inconclusive), the whole frame exactly.
   result.layers = 2;
+  const bool regions_cost_a_frame =
+      (!scene.engine.empty() && scene.engine != "CYCLES") || (req.denoise && !scene.denoisers.empty());
+  if (regions_cost_a_frame && !req.force_regions && !req.whole_frame) {
+    const bool exact = req.escalated || rng.Unit() < req.exact_rate;
+    if (!exact) return CheckReduced(req, blender, *img, detail, result);
+    detail += "; exact whole frame (" + std::string(req.escalated ? "escalated" : "drawn") + ", engine " +
+              scene.engine + ")";
+  }
+  // Regions drawn now, after the upload, so the worker could not know them.
   const bool jpeg = req.format == "JPEG";
   const int margin = jpeg ? std::max(16, req.margin) : req.margin;
   const int size = jpeg ? std::max(64, req.region_size) : req.region_size;
   const int align = jpeg ? 16 : 1;
   std::vector<image::Rect> regions;
-  if (!req.whole_frame) {
+  if (!req.whole_frame && !(regions_cost_a_frame && !req.force_regions)) {
     regions = image::DrawRegions(scene.width, scene.height, req.regions, size, margin, align, rng);
     for (const auto& r : image::DrawDetailedRegions(*img, req.detail_regions, size, margin, align, rng))
       regions.push_back(r);
@@ -120,22 +207,7 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     if (!ref)
       return finish("inconclusive", detail + "; cannot read the region re-render: " + ref.error().message);
     if (i == 0) {
-      // The re-render has the task's exact settings: the output must have its channels, bit depth and the
-      // render facts Blender records in the file (frame, scene, camera, samples) where both carry them.
-      if (ref->info.channels != img->info.channels || ref->info.pixel_type != img->info.pixel_type) {
-        return finish(
-            "rejected",
-            fmt::format("layer 1: output has {} channels of {}, the task renders {} of {}",
-                        img->info.channels, img->info.pixel_type, ref->info.channels, ref->info.pixel_type));
-      }
-      for (const auto& [key, want] : ref->info.render_metadata) {
-        auto got = img->info.render_metadata.find(key);
-        if (got != img->info.render_metadata.end() && !SameMetadata(key, got->second, want)) {
-          return finish("rejected",
-                        fmt::format("layer 1: the output's metadata says {} \"{}\", the task renders \"{}\"",
-                                    key, got->second, want));
-        }
-      }
+      if (auto differs = DiffersFromRerender(*img, *ref)) return finish("rejected", *differs);
     }
     auto interior = whole_frame ? r : image::Inset(r, margin);
     result.regions.push_back(interior);

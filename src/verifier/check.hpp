@@ -6,6 +6,7 @@
 
 #include "core/clock.hpp"
 #include "image/image.hpp"
+#include "image/reduced.hpp"
 #include "render/blender_process.hpp"
 
 namespace inferix::verifier {
@@ -24,6 +25,15 @@ struct CheckRequest {
   int detail_regions = 1;    ///< regions drawn where the output shows detail (image::DrawDetailedRegions)
   int region_size = 28;      ///< pixels, margin included (at least 64 for JPEG)
   int margin = 2;            ///< pixels left out at each region's edge (at least 16 for JPEG)
+  /// Scenes whose render regions cost a whole frame (Eevee, Workbench; denoised frames, whose denoiser sees
+  /// the whole frame) are checked by a reduced whole-frame render instead (image/reduced.hpp), and exactly,
+  /// the whole frame, with this chance, drawn at check time; an escalated check is always exact.
+  double exact_rate = 0.05;
+  bool escalated = false;   ///< the check of an output whose first check was inconclusive
+  int reduce_factor = 4;    ///< the reduced render is 1/reduce_factor as wide and high as the frame
+  int samples_divisor = 4;  ///< and renders 1/samples_divisor of Eevee's samples
+  image::ReducedTolerance reduced;
+  bool force_regions = false;  ///< regions whatever the engine (benchmarks compare the two)
 };
 
 /// A verdict and how it was reached.

@@ -14,6 +14,7 @@
 #include "agent/node_agent.hpp"
 #include "core/crypto.hpp"
 #include "domain/tokens.hpp"
+#include "domain/trust.hpp"
 #include "image/image.hpp"
 #include "verifier/check.hpp"
 
@@ -78,6 +79,8 @@ class Verifier {
         req.work_dir = work;
         req.layer2 = check.value("layer2", true);
         req.whole_frame = check.value("whole_frame", false);
+        req.escalated = check.value("level", 0) == domain::kMoreRegions;
+        req.exact_rate = check.value("exact_rate", req.exact_rate);
         req.regions = std::max(options_.regions, check.value("regions", 0));
         req.detail_regions = std::max(options_.detail_regions, check.value("detail_regions", 0));
         req.region_size = options_.region_size;

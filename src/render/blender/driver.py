@@ -14,7 +14,7 @@ own status lines go to stdout and stderr, where they can break lines apart, so n
 Commands:
     {"cmd": "render", "frames": [1, 2], "output_dir": "/job/out", "format": "PNG" | "OPEN_EXR" | "JPEG" | "",
      "threads": 0, "border": null | {"min_x", "max_x", "min_y", "max_y"}, "persistent_data": false,
-     "denoise": true}
+     "denoise": true, "reduce": null | {"width", "height", "samples_divisor"}}
     {"cmd": "list_files"}      (every file the scene needs: scene_checks.dependencies())
     {"cmd": "preflight"}       (what would stop the scene rendering on a worker; DESIGN.md section 5)
     {"cmd": "quit"}            (end of input quits too)
@@ -28,6 +28,9 @@ format asked for, the thread count, the border region and persistent data, and r
 those before every command, so that one warm process serves many commands alike. The one exception is denoising
 ("denoise": false), which the user accepted to go without when no worker has the scene's denoiser: it is then
 turned off explicitly (Cycles' render denoising, the compositor's Denoise nodes), on workers and verifiers alike.
+"reduce" is the verifier's cheap check of an engine whose render regions cost a whole frame (Eevee, Workbench):
+the whole frame at width x height pixels with 1/samples_divisor of Eevee's samples, compared with the worker's
+frame reduced the same way.
 """
 
 import json
@@ -98,6 +101,9 @@ class SceneState:
         self.denoise_nodes = [(node, node.mute) for node in scene_checks.compositor_denoise_nodes(scene)]
         self.filepath = r.filepath
         self.use_file_extension = r.use_file_extension
+        self.resolution = (r.resolution_x, r.resolution_y, r.resolution_percentage)
+        eevee = getattr(scene, "eevee", None)
+        self.eevee_samples = getattr(eevee, "taa_render_samples", 0) if eevee is not None else 0
 
     def restore_format(self, scene):
         """Puts the scene's own image format back before a command applies the one it asks for (render()
@@ -140,6 +146,25 @@ def apply_format(scene, state, fmt):
         set_if_valid(im, "color_depth", depth)
     elif fmt == "PNG":
         set_if_valid(im, "color_depth", state.color_depth if state.color_depth in ("8", "16") else "8")
+
+
+def apply_reduce(scene, state, reduce):
+    """The whole frame at a reduced size and sample count (the verifier's check of Eevee and Workbench frames),
+    or the scene's own size and samples."""
+    r = scene.render
+    if reduce:
+        width, height = int(reduce["width"]), int(reduce["height"])
+        if not (1 <= width <= state.resolution[0] * 4 and 1 <= height <= state.resolution[1] * 4):
+            raise ValueError("reduce: %dx%d is not a reduced size of the scene" % (width, height))
+        values = (width, height, 100)
+    else:
+        values = state.resolution
+    for name, value in zip(("resolution_x", "resolution_y", "resolution_percentage"), values):
+        set_if_different(r, name, value)
+    eevee = getattr(scene, "eevee", None)
+    if eevee is not None and state.eevee_samples:
+        divisor = max(1, int(reduce.get("samples_divisor", 1))) if reduce else 1
+        set_if_different(eevee, "taa_render_samples", max(1, state.eevee_samples // divisor))
 
 
 def apply_denoise(scene, state, denoise):
@@ -214,6 +239,10 @@ def render(events, state, command):
         set_if_different(r, name, float(value))
     set_if_different(r, "use_persistent_data", True if command.get("persistent_data") else state.use_persistent_data)
     apply_denoise(scene, state, command.get("denoise", True) is not False)
+    reduce = command.get("reduce")
+    if reduce and border:
+        raise ValueError("a reduced render is of the whole frame: no border")
+    apply_reduce(scene, state, reduce)
 
     redirect_file_outputs(output_dir)
 

@@ -229,5 +229,100 @@ TEST(CompileJob, BadFrameSpecIsReported) {
   EXPECT_THAT(Refused(j), HasSubstr("frame spec"));
 }
 
+// ---- Scene roots, denoisers and resolution (issue #12) ----------------------------------------------------
+
+TEST(CompileJob, ASceneRootOutsideTheSystemIsAccepted) {
+  Job j = ValidJob();
+  j.scene_root = "/home/a/proj";
+  j.files = {{"shots/shot.blend", kShaA, 1000}, {"textures/wood.png", kShaB, 20}};
+  j.main_file = "shots/shot.blend";
+  auto r = CompileJob(j, 0);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->frames.size(), 10u);
+}
+
+TEST(CompileJob, TheSceneRootIsChecked) {
+  Job j = ValidJob();
+  j.scene_root = "relative/proj";
+  EXPECT_THAT(Refused(j), HasSubstr("is not an absolute path"));
+  j.scene_root = "/home/a/../b";
+  EXPECT_THAT(Refused(j), HasSubstr("is not a normal path"));
+  j.scene_root = "/home/a/";
+  EXPECT_THAT(Refused(j), HasSubstr("ends with a slash"));
+  j.scene_root = "/usr/share/x";
+  EXPECT_THAT(Refused(j), HasSubstr("lies in the system folder /usr"));
+  j.scene_root = "/etc";
+  EXPECT_THAT(Refused(j), HasSubstr("lies in the system folder /etc"));
+}
+
+TEST(CompileJob, AFileUnderTheRootThatLandsInASystemFolderIsRefused) {
+  Job j = ValidJob();
+  j.scene_root = "/";
+  j.files = {{"home/a/x.blend", kShaA, 1000}, {"etc/passwd", kShaB, 20}};
+  j.main_file = "home/a/x.blend";
+  const std::string msg = Refused(j);
+  EXPECT_THAT(msg, HasSubstr("file \"/etc/passwd\" lies in the system folder /etc"));
+  EXPECT_THAT(msg, HasSubstr("workers cannot show"));
+
+  j.files[1] = {"usr/share/fonts/a.ttf", kShaB, 20};
+  EXPECT_THAT(Refused(j), HasSubstr("file \"/usr/share/fonts/a.ttf\" lies in the system folder /usr"));
+  j.files[1] = {"lib64", kShaB, 20};
+  EXPECT_THAT(Refused(j), HasSubstr("file \"/lib64\" lies in the system folder /lib64"));
+}
+
+TEST(CompileJob, FilesUnderTheRootOutsideTheSystemFoldersAreFine) {
+  Job j = ValidJob();
+  j.scene_root = "/";
+  j.files = {{"home/a/x.blend", kShaA, 1000},
+             {"mnt/assets/tex/wood.png", kShaB, 20},
+             {"usrlocal/a.png", Sha256Hex("c"), 1},
+             {"home/usr/b.png", Sha256Hex("d"), 1}};
+  j.main_file = "home/a/x.blend";
+  auto r = CompileJob(j, 0);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+
+  j.scene_root = "/home/a";  // /home/a/etc/passwd is the artist's own file
+  j.files = {{"x.blend", kShaA, 1000}, {"etc/passwd", kShaB, 20}};
+  j.main_file = "x.blend";
+  r = CompileJob(j, 0);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(CompileJob, WithoutASceneRootFilesKeepTheOldLayout) {
+  Job j = ValidJob();
+  ASSERT_TRUE(j.scene_root.empty());
+  j.files.push_back({"etc/passwd", Sha256Hex("c"), 1});  // relative to the main file's folder
+  auto r = CompileJob(j, 0);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(CompileJob, DenoisersMustBeOpenImageDenoiseOrOptix) {
+  Job j = ValidJob();
+  j.denoisers = {"OPENIMAGEDENOISE", "OPTIX"};
+  EXPECT_TRUE(CompileJob(j, 0).ok());
+  j.denoisers = {"OPENIMAGEDENOISE", "NLM"};
+  EXPECT_THAT(Refused(j), HasSubstr("denoisers must name OPENIMAGEDENOISE or OPTIX, not \"NLM\""));
+  j.denoisers = {"openimagedenoise"};
+  EXPECT_THAT(Refused(j), HasSubstr("not \"openimagedenoise\""));
+  j.denoisers = {""};
+  EXPECT_THAT(Refused(j), HasSubstr("denoisers must name"));
+  j.denoisers = {std::string(100, 'X')};
+  const std::string msg = Refused(j);
+  EXPECT_THAT(msg, HasSubstr("not \"" + std::string(40, 'X') + "\""));  // quoted up to 40 characters
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr(std::string(41, 'X'))));
+}
+
+TEST(CompileJob, ResolutionPercentageFrom0To100) {
+  Job j = ValidJob();
+  for (int ok : {0, 1, 50, 100}) {
+    j.resolution_percentage = ok;
+    EXPECT_TRUE(CompileJob(j, 0).ok()) << ok;
+  }
+  for (int bad : {-1, 101, 1000}) {
+    j.resolution_percentage = bad;
+    EXPECT_THAT(Refused(j), HasSubstr("resolution_percentage must be between 1 and 100")) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace inferix::domain

@@ -1,8 +1,10 @@
 #include "manager/codec.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace inferix::manager {
 namespace {
@@ -72,6 +74,171 @@ TEST(Capabilities, SizeAndShapeAreBounded) {
   auto r = CheckCapabilities(big);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("16 KiB"), std::string::npos);
+}
+
+// ---- Blender builds (issue #12) ---------------------------------------------------------------------------
+
+json TwoBuilds() {
+  return json::array({{{"version", "3.4.1"}, {"denoisers", json::array({"OPENIMAGEDENOISE"})}},
+                      {{"version", "4.2.0"}, {"denoisers", json::array({"OPENIMAGEDENOISE", "OPTIX"})}}});
+}
+
+TEST(Capabilities, AListOfBlenderBuildsIsAccepted) {
+  json caps = Machine();
+  caps["blenders"] = TwoBuilds();
+  EXPECT_TRUE(CheckCapabilities(caps).ok());
+  caps["blenders"] = json::array({{{"version", "4.2.3 LTS"}}});  // denoisers are optional
+  EXPECT_TRUE(CheckCapabilities(caps).ok());
+  caps["blenders"] = json::array({{{"version", "4.2.0"}, {"denoisers", json::array()}}});
+  EXPECT_TRUE(CheckCapabilities(caps).ok());
+  caps["blenders"] = json::array();
+  for (int i = 0; i < 16; ++i) caps["blenders"].push_back({{"version", "4." + std::to_string(i)}});
+  EXPECT_TRUE(CheckCapabilities(caps).ok());  // 16 is the limit
+  caps["blenders"] = json::array({{{"version", std::string(256, 'v')},
+                                   {"denoisers", json::array({"A", "B", "C", "D", "E", "F", "G", "H"})}}});
+  EXPECT_TRUE(CheckCapabilities(caps).ok());  // 256 characters, 8 denoisers
+}
+
+TEST(Capabilities, MalformedBlenderBuildsAreRefused) {
+  json seventeen = json::array();
+  for (int i = 0; i < 17; ++i) seventeen.push_back({{"version", "4.2.0"}});
+  const std::pair<json, const char*> bad[] = {
+      {json::array(), "blenders must be a list of 1 to 16 Blender builds"},
+      {seventeen, "blenders must be a list of 1 to 16 Blender builds"},
+      {"4.2.0", "blenders must be a list of 1 to 16 Blender builds"},
+      {json::object({{"version", "4.2.0"}}), "blenders must be a list of 1 to 16 Blender builds"},
+      {json::array({"4.2.0"}), "blenders: each build must be an object with a string version"},
+      {json::array({nullptr}), "blenders: each build must be an object with a string version"},
+      {json::array({json::object()}), "blenders: each build must be an object with a string version"},
+      {json::array({{{"version", 402}}}), "blenders: each build must be an object with a string version"},
+      {json::array({{{"version", std::string(257, 'v')}}}),
+       "blenders: each build must be an object with a string version"},
+      {json::array({{{"version", "4.2.0"}, {"denoisers", "OPTIX"}}}),
+       "blenders: denoisers must be a list of at most 8 names"},
+      {json::array({{{"version", "4.2.0"}, {"denoisers", json::array({1})}}}),
+       "blenders: denoisers must be a list of at most 8 names"},
+      {json::array({{{"version", "4.2.0"}, {"denoisers", json::array({std::string(257, 'd')})}}}),
+       "blenders: denoisers must be a list of at most 8 names"},
+      {json::array({{{"version", "4.2.0"},
+                     {"denoisers", json::array({"A", "B", "C", "D", "E", "F", "G", "H", "I"})}}}),
+       "blenders: denoisers must be a list of at most 8 names"},
+      // One good build does not excuse a bad one after it.
+      {json::array({{{"version", "4.2.0"}}, {{"version", 4.2}}}),
+       "blenders: each build must be an object with a string version"},
+  };
+  for (const auto& [value, why] : bad) {
+    json caps = Machine();
+    caps["blenders"] = value;
+    auto r = CheckCapabilities(caps);
+    ASSERT_FALSE(r.ok()) << value.dump().substr(0, 60);
+    EXPECT_EQ(r.error().code, Errc::kInvalidArgument);
+    EXPECT_EQ(r.error().message, std::string("capabilities.") + why) << value.dump().substr(0, 60);
+  }
+}
+
+domain::Node NodeWith(const std::string& capabilities_json, const std::string& det_class = "") {
+  domain::Node n;
+  n.id = 3;
+  n.capabilities_json = capabilities_json;
+  n.det_class = det_class;
+  return n;
+}
+
+TEST(BuildsOf, TheListedBuildsWithTheirDenoisers) {
+  json caps = Machine();
+  caps["blenders"] = TwoBuilds();
+  const auto builds = BuildsOf(NodeWith(caps.dump()));
+  ASSERT_EQ(builds.size(), 2u);
+  EXPECT_EQ(builds[0].version, "3.4.1");
+  EXPECT_THAT(builds[0].denoisers, ::testing::ElementsAre("OPENIMAGEDENOISE"));
+  EXPECT_EQ(builds[1].version, "4.2.0");
+  EXPECT_THAT(builds[1].denoisers, ::testing::ElementsAre("OPENIMAGEDENOISE", "OPTIX"));
+}
+
+TEST(BuildsOf, ANodeThatListedNoBuildsHasItsBlenderVersion) {
+  const auto builds = BuildsOf(NodeWith(Machine().dump()));
+  ASSERT_EQ(builds.size(), 1u);
+  EXPECT_EQ(builds[0].version, "4.2.3 LTS");
+  EXPECT_TRUE(builds[0].denoisers.empty());
+}
+
+TEST(BuildsOf, ANodeThatDescribedNothingHasOneBuildOfUnknownVersion) {
+  for (const char* caps : {"", "{}", "not json", "[1, 2]", "\"4.2.0\"", "{\"blender_version\": 4.2}"}) {
+    const auto builds = BuildsOf(NodeWith(caps));
+    ASSERT_EQ(builds.size(), 1u) << caps;
+    EXPECT_EQ(builds[0].version, "") << caps;
+    EXPECT_TRUE(builds[0].denoisers.empty()) << caps;
+  }
+}
+
+TEST(BuildsOf, MalformedEntriesAreSkipped) {
+  const auto builds = BuildsOf(NodeWith(
+      R"({"blender_version": "3.0.0", "blenders": [{"version": 4}, "x", {"version": "4.2.0", "denoisers": ["OPTIX", 3]}]})"));
+  ASSERT_EQ(builds.size(), 1u);
+  EXPECT_EQ(builds[0].version, "4.2.0");
+  EXPECT_THAT(builds[0].denoisers, ::testing::ElementsAre("OPTIX"));
+  // None usable: the single blender_version.
+  const auto fallback = BuildsOf(NodeWith(R"({"blender_version": "3.0.0", "blenders": [{"version": 4}]})"));
+  ASSERT_EQ(fallback.size(), 1u);
+  EXPECT_EQ(fallback[0].version, "3.0.0");
+}
+
+TEST(ClassOf, WithBuildsListedItIsTheBuildsVersionArchAndDevice) {
+  json caps = Machine();
+  caps["blenders"] = TwoBuilds();
+  const auto node = NodeWith(caps.dump(), "blender 4.2.3 LTS / x86_64 / cpu");
+  EXPECT_EQ(ClassOf(node, {"3.4.1", {}}), "blender 3.4.1 / x86_64 / cpu");
+  EXPECT_EQ(ClassOf(node, {"4.2.0", {}}), "blender 4.2.0 / x86_64 / cpu");
+  caps["device"] = "cuda";
+  caps["arch"] = "aarch64";
+  EXPECT_EQ(ClassOf(NodeWith(caps.dump()), {"4.2.0", {}}), "blender 4.2.0 / aarch64 / cuda");
+  caps.erase("device");
+  caps.erase("arch");
+  EXPECT_EQ(ClassOf(NodeWith(caps.dump()), {"4.2.0", {}}), "blender 4.2.0 / unknown / cpu");
+}
+
+TEST(ClassOf, WithoutBuildsListedItIsTheRegisteredClass) {
+  const auto node = NodeWith(Machine().dump(), "blender 4.2.3 LTS / x86_64 / cpu (registered)");
+  EXPECT_EQ(ClassOf(node, {"3.4.1", {}}), "blender 4.2.3 LTS / x86_64 / cpu (registered)");
+  EXPECT_EQ(ClassOf(NodeWith("not json", "registered"), {"", {}}), "registered");
+  // Nothing registered (a node made by hand, not through the API): no class, as before builds were listed, so
+  // that its outputs may still be checked by any verifier.
+  EXPECT_EQ(ClassOf(NodeWith(Machine().dump()), {"4.2.3 LTS", {}}), "");
+}
+
+TEST(DefaultClassOf, IsTheMachinesBlenderVersionArchAndDevice) {
+  EXPECT_EQ(DefaultClassOf(Machine()), "blender 4.2.3 LTS / x86_64 / cpu");
+  EXPECT_EQ(DefaultClassOf(json::object()), "blender unknown / unknown / cpu");
+  EXPECT_EQ(DefaultClassOf(json("not an object")), "blender unknown / unknown / cpu");
+  EXPECT_EQ(DefaultClassOf({{"blender_version", 5}, {"device", "cuda"}}), "blender unknown / unknown / cuda");
+}
+
+TEST(JobToJson, HasTheScenesRootVersionDenoisersAndResolution) {
+  domain::Job job;
+  job.id = 9;
+  job.scene_root = "/home/a/proj";
+  job.blender_version = 402;
+  job.denoisers = {"OPENIMAGEDENOISE", "OPTIX"};
+  job.without_denoiser = true;
+  job.resolution_percentage = 50;
+  const json j = JobToJson(job);
+  EXPECT_EQ(j["root"], "/home/a/proj");
+  EXPECT_EQ(j["blender_version"], "4.2");
+  EXPECT_EQ(j["denoisers"], json::array({"OPENIMAGEDENOISE", "OPTIX"}));
+  EXPECT_EQ(j["without_denoiser"], true);
+  EXPECT_EQ(j["resolution_percentage"], 50);
+
+  job.blender_version = 310;
+  EXPECT_EQ(JobToJson(job)["blender_version"], "3.10");
+}
+
+TEST(JobToJson, AnOlderJobHasTheDefaults) {
+  const json j = JobToJson(domain::Job{});
+  EXPECT_EQ(j["root"], "");
+  EXPECT_EQ(j["blender_version"], "");
+  EXPECT_EQ(j["denoisers"], json::array());
+  EXPECT_EQ(j["without_denoiser"], false);
+  EXPECT_EQ(j["resolution_percentage"], 0);
 }
 
 }  // namespace

@@ -357,6 +357,63 @@ TEST(SqliteStoreFile, UpgradeGivesStartedJobsTheirSubmissionAsStart) {
   EXPECT_EQ((*store->GetJob(4))->started_ms, 0);  // ended before it ever started
 }
 
+TEST(SqliteStoreFile, UpgradeKeepsOlderJobsWithTheDefaultSceneFields) {
+  // A manager.db of schema 6, as the release before issue #12 wrote it, with one job.
+  TempDir dir;
+  const auto path = dir.path() / "manager.db";
+  {
+    std::string sql = "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY);";
+    for (const auto& m : SqliteMigrations()) {
+      if (m.version > 6) break;
+      sql += std::string(m.sql) + "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ");";
+    }
+    sql += "INSERT INTO users (id, name) VALUES (1, 'old');";
+    sql +=
+        "INSERT INTO jobs (id, user_id, name, main_file, files, frames_spec, format, chunk_size, state, "
+        "created_ms, started_ms) VALUES (1, 1, 'before', 'a.blend', '', '1-3', 'PNG', 1, 'active', 1000, "
+        "1500);";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    const std::string message = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK) << message;
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  auto got = store->GetJob(1);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  const Job& j = **got;
+  EXPECT_EQ(j.name, "before");
+  EXPECT_EQ(j.frames_spec, "1-3");
+  EXPECT_EQ(j.state, JobState::kActive);
+  EXPECT_EQ(j.started_ms, 1500);
+  EXPECT_EQ(j.scene_root, "");
+  EXPECT_EQ(j.blender_version, 0);
+  EXPECT_THAT(j.denoisers, IsEmpty());
+  EXPECT_FALSE(j.without_denoiser);
+  EXPECT_EQ(j.resolution_percentage, 0);
+  auto listed = store->ListJobs(1);
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].scene_root, "");
+  EXPECT_EQ((*listed)[0].blender_version, 0);
+
+  RawDb raw(path);
+  EXPECT_EQ(raw.One("SELECT MAX(version) FROM schema_migrations"), std::to_string(SqliteSchemaVersion()));
+  // A new job beside it keeps its own.
+  Job next = MakeJob(1);
+  next.scene_root = "/home/a/proj";
+  next.blender_version = 402;
+  auto id = store->CreateJob(next);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ((*store->GetJob(*id))->scene_root, "/home/a/proj");
+  EXPECT_EQ((*store->GetJob(*id))->blender_version, 402);
+}
+
 TEST(SqliteStoreFile, CommittedRowsAreVisibleToAnotherConnection) {
   TempDir dir;
   const auto path = dir.path() / "manager.db";
@@ -702,6 +759,69 @@ TEST_F(StoreTest, JobRoundTrip) {
   EXPECT_EQ(j.finished_ms, 99);
 
   EXPECT_FALSE(store_->GetJob(*id + 1)->has_value());
+}
+
+TEST_F(StoreTest, JobSceneFieldsRoundTrip) {
+  Job in = MakeJob(alice_);
+  in.scene_root = "/home/a/My Project (v2)";
+  in.blender_version = 402;
+  in.denoisers = {"OPENIMAGEDENOISE", "OPTIX"};
+  in.without_denoiser = true;
+  in.resolution_percentage = 50;
+  auto id = store_->CreateJob(in);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  const Job got = **store_->GetJob(*id);
+  EXPECT_EQ(got.scene_root, "/home/a/My Project (v2)");
+  EXPECT_EQ(got.blender_version, 402);
+  EXPECT_THAT(got.denoisers, ElementsAre("OPENIMAGEDENOISE", "OPTIX"));
+  EXPECT_TRUE(got.without_denoiser);
+  EXPECT_EQ(got.resolution_percentage, 50);
+
+  auto listed = store_->ListJobs(alice_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  const Job& l = (*listed)[0];
+  EXPECT_EQ(l.scene_root, "/home/a/My Project (v2)");
+  EXPECT_EQ(l.blender_version, 402);
+  EXPECT_THAT(l.denoisers, ElementsAre("OPENIMAGEDENOISE", "OPTIX"));
+  EXPECT_TRUE(l.without_denoiser);
+  EXPECT_EQ(l.resolution_percentage, 50);
+  auto active = store_->ListJobsInState(JobState::kQueued);
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0].scene_root, "/home/a/My Project (v2)");
+}
+
+TEST_F(StoreTest, JobSceneFieldsDefaultToNoneAndOneDenoiserIsKept) {
+  Job in = MakeJob(alice_);
+  in.denoisers = {"OPTIX"};
+  const Job one = **store_->GetJob(*store_->CreateJob(in));
+  EXPECT_THAT(one.denoisers, ElementsAre("OPTIX"));
+  EXPECT_EQ(one.scene_root, "");
+  EXPECT_EQ(one.blender_version, 0);
+  EXPECT_FALSE(one.without_denoiser);
+  EXPECT_EQ(one.resolution_percentage, 0);
+  const Job none = **store_->GetJob(*store_->CreateJob(MakeJob(alice_)));
+  EXPECT_THAT(none.denoisers, IsEmpty());
+}
+
+TEST_F(StoreTest, UpdateJobKeepsTheSceneFields) {
+  Job in = MakeJob(alice_);
+  in.scene_root = "/";
+  in.blender_version = 304;
+  in.denoisers = {"OPENIMAGEDENOISE"};
+  in.resolution_percentage = 25;
+  const int64_t id = *store_->CreateJob(in);
+  Job j = **store_->GetJob(id);
+  j.state = JobState::kActive;
+  j.started_ms = 77;
+  ASSERT_TRUE(store_->UpdateJob(j).ok());
+  const Job got = **store_->GetJob(id);
+  EXPECT_EQ(got.state, JobState::kActive);
+  EXPECT_EQ(got.scene_root, "/");
+  EXPECT_EQ(got.blender_version, 304);
+  EXPECT_THAT(got.denoisers, ElementsAre("OPENIMAGEDENOISE"));
+  EXPECT_EQ(got.resolution_percentage, 25);
 }
 
 TEST_F(StoreTest, JobNeedsAnExistingUser) {
