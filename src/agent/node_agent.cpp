@@ -89,11 +89,8 @@ Result<json> NodeAgent::Claim() {
   return json(nullptr);
 }
 
-Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json& scene,
-                                                      const std::string& build) {
-  if (blender_ && blender_job_ == job_id && blender_build_ == build && blender_->Alive())
-    return blender_.get();
-  StopBlender();
+Result<render::BlenderOptions> NodeAgent::OptionsFor(int64_t job_id, const json& scene,
+                                                     const std::string& build) {
   // The build the manager chose, by its version; the default (first) one otherwise.
   std::string blender = options_.blenders.empty() ? std::string("blender") : options_.blenders.front();
   const json builds = caps_.value("blenders", json::array());
@@ -117,8 +114,18 @@ Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json
   bo.work_dir = job_dir / "work";
   bo.driver = driver_;
   bo.log_file = job_dir / "blender.log";
+  return bo;
+}
+
+Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json& scene,
+                                                      const std::string& build) {
+  if (blender_ && blender_job_ == job_id && blender_build_ == build && blender_->Alive())
+    return blender_.get();
+  StopBlender();
+  auto bo = OptionsFor(job_id, scene, build);
+  if (!bo) return bo.error();
   spdlog::info("starting Blender for job {}", job_id);
-  auto proc = render::BlenderProcess::Start(bo);
+  auto proc = render::BlenderProcess::Start(*bo);
   if (!proc) return proc.error();
   blender_ = std::move(*proc);
   blender_job_ = job_id;

@@ -57,6 +57,10 @@ class NodeAgent {
   const nlohmann::json& capabilities() const { return caps_; }
 
  private:
+  // Fetches the scene and says how to start its Blender (the build chosen by version).
+  Result<render::BlenderOptions> OptionsFor(int64_t job_id, const nlohmann::json& scene,
+                                            const std::string& build);
+
   NodeOptions options_;
   const std::atomic<bool>& stop_;
   net::ApiClient api_;

@@ -291,7 +291,7 @@ Result<ScenePlan> PlanScene(const fs::path& scene_path, const PlanOptions& o) {
                       "{} or older, or wait for workers with Blender {} or newer",
                       what, saved, VersionList(o.network), domain::VersionName(domain::VersionNumber(newest)),
                       saved));
-    } else if (version > domain::VersionNumber(local)) {
+    } else if (domain::VersionNumber(local) > 0 && version > domain::VersionNumber(local)) {
       version_refused = true;
       problem("newer_blender",
               fmt::format(

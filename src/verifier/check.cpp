@@ -152,7 +152,9 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
   const bool regions_cost_a_frame =
       (!scene.engine.empty() && scene.engine != "CYCLES") || (req.denoise && !scene.denoisers.empty());
   if (regions_cost_a_frame && !req.force_regions && !req.whole_frame) {
-    const bool exact = req.escalated || rng.Unit() < req.exact_rate;
+    // Workbench renders in about its fixed cost per render: a reduced render is no cheaper than the frame
+    // (bench/RESULTS.md), so its frames are always checked exactly.
+    const bool exact = req.escalated || scene.engine == "BLENDER_WORKBENCH" || rng.Unit() < req.exact_rate;
     if (!exact) return CheckReduced(req, blender, *img, detail, result);
     detail += "; exact whole frame (" + std::string(req.escalated ? "escalated" : "drawn") + ", engine " +
               scene.engine + ")";

@@ -14,9 +14,10 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import unittest
 
-from netlib import SOURCE_DIR, Network, images_match
+from netlib import SOURCE_DIR, Network, images_match, make_scene
 
 
 def scenes_dir():
@@ -200,6 +201,79 @@ class SceneCorpusTest(unittest.TestCase):
         os.remove(os.path.join(made, "proj", "tex", "udim.1002.png"))
         self.assert_refused(scene, "missing_file", ["image udim.1001.png", "udim.1002.png"])
         shutil.rmtree(made)
+
+
+NEWER_BLENDER = """#!/bin/sh
+# A worker's second Blender build, for tests: it says it is 3.6.0 and otherwise is this machine's Blender; it marks
+# each scene it opens in Blender's log (stderr), so the test sees which build rendered.
+if [ "$1" = "--version" ]; then echo "Blender 3.6.0"; exit 0; fi
+echo "INFERIX-TEST-BUILD-3.6 $*" >&2
+exec /usr/bin/blender "$@"
+"""
+
+
+class BlenderBuildsTest(unittest.TestCase):
+    """A worker lends two Blender builds; a scene saved by the newer one goes only to a worker that has it and is
+    rendered, and verified, with that build."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.net = Network()
+        cls.addClassCleanup(cls.net.cleanup)
+        cls.net.start_manager()
+        cls.token = cls.net.user_token("artist")
+        cls.newer = os.path.join(cls.net.dir, "blender-3.6", "blender")
+        os.makedirs(os.path.dirname(cls.newer))
+        with open(cls.newer, "w") as f:
+            f.write(NEWER_BLENDER)
+        os.chmod(cls.newer, 0o755)
+        cls.net.start_node("worker", "old-worker")  # Debian's Blender only
+        cls.net.start_node("worker", "two-builds", blender="/usr/bin/blender", extra=("--blender", cls.newer))
+        cls.net.start_node("verifier", "verifier-3.6", blender=cls.newer)
+        cls.net.start_node("verifier", "verifier-3.4")
+
+    def submit(self, scene):
+        r = self.net.cli(self.token, "submit", scene, "--frames", "1-4", "--chunk", "1", "--wait", "--json",
+                         "--blender", self.newer, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        status, job = self.net.call("GET", "/api/v1/jobs/%d" % json.loads(r.stdout)["job_id"], self.token)
+        return job
+
+    def workers(self):
+        status, body = self.net.call("GET", "/api/v1/workers", self.token)
+        return {n["name"]: n for n in body["nodes"]}
+
+    def test_a_scene_goes_to_a_build_as_new_as_the_blender_that_saved_it(self):
+        # Both builds are described, with versions and denoisers, never paths.
+        for _ in range(100):
+            builds = self.workers().get("two-builds", {}).get("capabilities", {}).get("blenders", [])
+            if len(builds) == 2:
+                break
+            time.sleep(0.1)
+        self.assertEqual([b["version"] for b in builds], ["3.4.1", "3.6.0"])
+        self.assertNotIn(self.newer, json.dumps(builds))
+        scene = os.path.join(self.net.dir, "saved-by-3.6.blend")
+        make_scene(os.path.join(self.net.dir, "base.blend"), frames=4, width=64, height=48, samples=4)
+        with open(os.path.join(self.net.dir, "base.blend"), "rb") as f:
+            data = f.read()
+        self.assertEqual(data[:12], b"BLENDER-v304")
+        with open(scene, "wb") as f:
+            f.write(data[:9] + b"306" + data[12:])  # as if Blender 3.6 had saved it
+        job = self.submit(scene)
+        self.assertEqual((job["state"], job["blender_version"]), ("completed", "3.6"))
+        for frame in job["frames"]:
+            self.assertEqual(frame["output"]["worker"], "two-builds", frame)
+            self.assertEqual(frame["output"]["class"], "blender 3.6.0 / %s / cpu" % os.uname().machine, frame)
+            self.assertEqual((frame["verdict"], frame["output"]["verifier"]), ("accepted", "verifier-3.6"), frame)
+        # Rendered by the 3.6 build: its mark is in the worker's Blender log for the job.
+        with open(os.path.join(self.net.node_dir("two-builds"), "jobs", str(job["id"]), "blender.log"),
+                  errors="replace") as f:
+            self.assertIn("INFERIX-TEST-BUILD-3.6", f.read())
+        # A scene saved by 3.4 may go to either worker; on the one with two builds, its 3.4 build renders it.
+        job = self.submit(os.path.join(self.net.dir, "base.blend"))
+        self.assertEqual((job["state"], job["blender_version"]), ("completed", "3.4"))
+        for frame in job["frames"]:
+            self.assertTrue(frame["output"]["class"].startswith("blender 3.4.1 /"), frame)
 
 
 if __name__ == "__main__":
