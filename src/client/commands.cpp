@@ -177,12 +177,12 @@ Result<Downloaded> DownloadOutputs(net::ApiClient& api, const json& job, const s
 }
 
 int Submit(const Connection& c, const SubmitOptions& o) {
+  auto plan = PlanScene(o.scene, {o.blender});
+  if (!plan) return PrintError(plan.error(), o.json);
   net::ApiClient api(c.manager_url, c.token, net::ClientOptions{c.ca_file, 3600, 10});
-  // The workers first: preflight compares the scene's versions and denoisers with theirs.
   auto workers = api.Call("GET", "/api/v1/workers");
   if (!workers) return PrintError(workers.error(), o.json);
-  auto plan = PlanScene(o.scene, {o.blender, NetworkBuilds(*workers), o.without_denoiser});
-  if (!plan) return PrintError(plan.error(), o.json);
+  CheckNetwork(*plan, NetworkBuilds(*workers), o.without_denoiser);
   auto checked = ReportProblems(*plan, o.json);
   if (!checked) return PrintError(checked.error(), o.json);
   auto id = UploadAndCreate(api, *plan, o);

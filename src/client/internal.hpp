@@ -22,21 +22,33 @@ struct ScenePlan {
   std::vector<domain::SceneFile> files;                      ///< the main .blend first
   std::map<std::string, std::filesystem::path> local_paths;  ///< by SHA-256
   std::vector<render::PreflightProblem> problems;  ///< from preflight; fatal ones stop the submission
-  render::SceneInfo info;   ///< empty when the versions stopped preflight before Blender opened the scene
+  render::SceneInfo info;                          ///< what Blender said of the scene (when `opened`)
+  bool opened =
+      false;  ///< false: a file was saved by a newer Blender than this computer's; no Blender opened it
   int blender_version = 0;  ///< the Blender that saved the scene (its header), major * 100 + minor
+  /// What saved each .blend (the scene, then its libraries), from their headers.
+  struct SavedBy {
+    std::string what;  ///< "the scene a.blend", "library /p/lib/props.blend"
+    int version = 0;
+  };
+  std::vector<SavedBy> saved;
+  std::string local_blender;  ///< this computer's Blender version ("3.4.1"), which checked the scene
 };
 
-/// What preflight compares the scene with.
+/// How to plan a scene.
 struct PlanOptions {
-  std::string blender = "blender";            ///< this computer's Blender, which lists the scene (sandboxed)
-  std::vector<domain::BlenderBuild> network;  ///< the Blender builds of the network's workers
-  bool without_denoiser = false;              ///< the user accepts frames rendered with denoising off
+  std::string blender = "blender";  ///< this computer's Blender, which lists the scene (sandboxed)
 };
 
-/// Reads the scene's and its libraries' headers, lists what it needs with a sandboxed Blender, finds each
-/// file, and hashes them (scene_plan.cpp). Problems (fatal or not) are in the plan; an error only when the
-/// scene is not a readable .blend or preflight itself failed.
+/// Reads the scene's and its libraries' headers, lists what it needs with a sandboxed Blender (unless a file
+/// was saved by a newer Blender than this computer's), finds each file and hashes them (scene_plan.cpp).
+/// Problems (fatal or not) are in the plan; an error only when the scene is not a readable .blend or
+/// preflight itself failed.
 Result<ScenePlan> PlanScene(const std::filesystem::path& scene, const PlanOptions& options);
+/// Adds what the network's workers (`network`: their Blender builds) make of the plan: files saved by a newer
+/// Blender than every worker's (or than this computer's), no worker registered yet, denoising no worker has
+/// (fatal unless `without_denoiser`, which turns it into a warning).
+void CheckNetwork(ScenePlan& plan, const std::vector<domain::BlenderBuild>& network, bool without_denoiser);
 /// A path as Blender resolves it (BLI_path_abs): "//" relative to the .blend `owner` that holds it, a Windows
 /// drive "C:\\x" as "/c/x", backslashes as slashes, normalised; a Windows network path stays as it is.
 std::string BlenderAbsPath(const std::string& path, const std::filesystem::path& owner);
@@ -45,9 +57,9 @@ struct Expansion {
   std::vector<std::filesystem::path> files;  ///< the files that exist, sorted within a sequence or folder
   std::vector<std::string> missing;          ///< the path, or each missing UDIM tile
 };
-/// The files a scene dependency names here (scene_checks.expand's rules): a file; a sequence's files (its name
-/// with any frame number in place of the number it ends with); each UDIM tile (<UDIM> or <UVTILE> replaced);
-/// every file under a folder of baked caches.
+/// The files a scene dependency names here (scene_checks.expand's rules): a file; a sequence's files (its
+/// name with any frame number in place of the number it ends with); each UDIM tile (<UDIM> or <UVTILE>
+/// replaced); every file under a folder of baked caches.
 Expansion ExpandDependency(const render::SceneDependency& dependency);
 /// The Blender builds of the registered, unbanned workers, from GET /workers.
 std::vector<domain::BlenderBuild> NetworkBuilds(const nlohmann::json& workers);

@@ -105,7 +105,9 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
     const auto local = net::DescribeBlender(o.blender);
     domain::BlenderBuild build{local.value("version", ""),
                                local.value("denoisers", std::vector<std::string>{})};
-    return PlanScene(o.scene, {o.blender, {build}, o.without_denoiser});
+    auto plan = PlanScene(o.scene, {o.blender});
+    if (plan) CheckNetwork(*plan, {build}, o.without_denoiser);
+    return plan;
   });
   auto checked_plan = [&]() -> Result<ScenePlan> {
     auto plan = planning.get();

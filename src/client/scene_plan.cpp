@@ -270,40 +270,15 @@ Result<ScenePlan> PlanScene(const fs::path& scene_path, const PlanOptions& o) {
     }
   }
 
-  // Versions, from the headers: a file newer than every worker's Blender would open without complaint and
-  // render wrong; one newer than the Blender that checks it here is never opened.
-  const std::string newest = NewestVersion(o.network);
-  const std::string local = net::BlenderVersion(o.blender);
-  if (newest.empty()) {
-    problem("no_workers",
-            "no worker has registered yet, so the scene's Blender version could not be compared with theirs",
-            false);
+  // The Blender on this computer must not open a file saved by a newer one: it could crash (3.4 does on
+  // some 4.x files) or misread it. CheckNetwork says so, naming the versions, with the workers' too.
+  plan.local_blender = net::BlenderVersion(o.blender);
+  plan.saved.push_back({"the scene " + scene.filename().string(), header->version});
+  for (const auto& lib : libraries) plan.saved.push_back({"library " + lib.path.string(), lib.version});
+  const int local = domain::VersionNumber(plan.local_blender);
+  for (const auto& saved : plan.saved) {
+    if (local > 0 && saved.version > local) return plan;
   }
-  bool version_refused = false;
-  auto check_version = [&](const std::string& what, int version) {
-    const std::string saved = domain::VersionName(version);
-    if (!newest.empty() && version > domain::VersionNumber(newest)) {
-      version_refused = true;
-      problem(
-          "newer_blender",
-          fmt::format("{} was saved by Blender {}, newer than any worker's Blender (this network has {}); "
-                      "Blender would open it without complaint and may render it wrong. Save it with Blender "
-                      "{} or older, or wait for workers with Blender {} or newer",
-                      what, saved, VersionList(o.network), domain::VersionName(domain::VersionNumber(newest)),
-                      saved));
-    } else if (domain::VersionNumber(local) > 0 && version > domain::VersionNumber(local)) {
-      version_refused = true;
-      problem("newer_blender",
-              fmt::format(
-                  "{} was saved by Blender {}, newer than this computer's Blender ({}) that checks "
-                  "scenes before they are sent: it could crash or misread the file. Check it with a newer "
-                  "Blender (--blender PATH)",
-                  what, saved, local.empty() ? std::string("unknown") : local));
-    }
-  };
-  check_version("the scene " + scene.filename().string(), header->version);
-  for (const auto& lib : libraries) check_version("library " + lib.path.string(), lib.version);
-  if (version_refused) return plan;
 
   // Blender lists what the scene needs; it runs sandboxed with the scene's Python disabled and sees only the
   // .blend files, at their own paths, so that relative paths resolve as they do here.
@@ -339,6 +314,7 @@ Result<ScenePlan> PlanScene(const fs::path& scene_path, const PlanOptions& o) {
   auto problems = (*proc)->Preflight();
   if (!problems) return problems.error();
   plan.info = (*proc)->scene();
+  plan.opened = true;
   for (auto& p : *problems) plan.problems.push_back(std::move(p));
   (*proc)->Kill();
 
@@ -383,31 +359,6 @@ Result<ScenePlan> PlanScene(const fs::path& scene_path, const PlanOptions& o) {
                         Plural(found.size(), "file"), kMaxFiles));
   }
 
-  // Denoising: what the scene asks for against what the workers have.
-  if (!plan.info.denoisers.empty()) {
-    std::string wanted;
-    for (const auto& d : plan.info.denoisers)
-      wanted += (wanted.empty() ? "" : " and ") + domain::DenoiserName(d);
-    domain::RenderNeeds needs{plan.blender_version, plan.info.denoisers};
-    const bool someone_has = domain::ChooseBuild(needs, o.network).has_value();
-    if (o.without_denoiser) {
-      problem("denoiser",
-              "the scene asks for denoising (" + wanted +
-                  "); as you chose (--without-denoiser), every frame is "
-                  "rendered with denoising off" +
-                  (someone_has ? ", though some workers have it" : std::string()),
-              false);
-    } else if (!someone_has && !newest.empty()) {
-      problem("denoiser", "the scene asks for denoising (" + wanted +
-                              "), which no worker of this network has " +
-                              "(their Blender: " + VersionList(o.network) +
-                              "); its frames would be delivered "
-                              "without denoising. Submit with --without-denoiser to accept that (the add-on: "
-                              "\"Render without denoiser\"), or turn denoising off in the scene (Render "
-                              "Properties > Sampling > Denoise)");
-    }
-  }
-
   // The root: the deepest folder that holds every file. Paths are uploaded relative to it.
   fs::path root = scene.parent_path();
   for (const auto& path : found) {
@@ -430,6 +381,64 @@ Result<ScenePlan> PlanScene(const fs::path& scene_path, const PlanOptions& o) {
     plan.local_paths[*sha] = path;
   }
   return plan;
+}
+
+void CheckNetwork(ScenePlan& plan, const std::vector<domain::BlenderBuild>& network, bool without_denoiser) {
+  auto problem = [&](std::string code, std::string message, bool fatal = true) {
+    plan.problems.push_back({std::move(code), std::move(message), fatal});
+  };
+  // Versions, from the headers: a file newer than every worker's Blender would open without complaint and
+  // render wrong; one newer than the Blender that checks it here was never opened.
+  const std::string newest = NewestVersion(network);
+  if (newest.empty()) {
+    problem("no_workers",
+            "no worker has registered yet, so the scene's Blender version could not be compared with theirs",
+            false);
+  }
+  const int local = domain::VersionNumber(plan.local_blender);
+  for (const auto& [what, version] : plan.saved) {
+    const std::string saved = domain::VersionName(version);
+    if (!newest.empty() && version > domain::VersionNumber(newest)) {
+      problem(
+          "newer_blender",
+          fmt::format("{} was saved by Blender {}, newer than any worker's Blender (this network has {}); "
+                      "Blender would open it without complaint and may render it wrong. Save it with "
+                      "Blender {} or older, or wait for workers with Blender {} or newer",
+                      what, saved, VersionList(network), domain::VersionName(domain::VersionNumber(newest)),
+                      saved));
+    } else if (local > 0 && version > local) {
+      problem("newer_blender",
+              fmt::format("{} was saved by Blender {}, newer than this computer's Blender ({}) that checks "
+                          "scenes before they are sent: it could crash or misread the file. Check it with a "
+                          "newer Blender (--blender PATH)",
+                          what, saved, plan.local_blender));
+    }
+  }
+  if (!plan.opened) return;
+  // Denoising: what the scene asks for against what the workers have.
+  if (!plan.info.denoisers.empty()) {
+    std::string wanted;
+    for (const auto& d : plan.info.denoisers)
+      wanted += (wanted.empty() ? "" : " and ") + domain::DenoiserName(d);
+    domain::RenderNeeds needs{plan.blender_version, plan.info.denoisers};
+    const bool someone_has = domain::ChooseBuild(needs, network).has_value();
+    if (without_denoiser) {
+      problem("denoiser",
+              "the scene asks for denoising (" + wanted +
+                  "); as you chose (--without-denoiser), every frame is "
+                  "rendered with denoising off" +
+                  (someone_has ? ", though some workers have it" : std::string()),
+              false);
+    } else if (!someone_has && !newest.empty()) {
+      problem("denoiser", "the scene asks for denoising (" + wanted +
+                              "), which no worker of this network has " +
+                              "(their Blender: " + VersionList(network) +
+                              "); its frames would be delivered "
+                              "without denoising. Submit with --without-denoiser to accept that (the add-on: "
+                              "\"Render without denoiser\"), or turn denoising off in the scene (Render "
+                              "Properties > Sampling > Denoise)");
+    }
+  }
 }
 
 Result<void> ReportProblems(const ScenePlan& plan, bool as_json) {

@@ -402,9 +402,9 @@ struct Bind {
 };
 
 // Binds scene_dir's contents at `target` (the artist's folder), splitting a folder into its entries wherever
-// showing it whole would cover one of the sandbox's own paths (`own`: the work folder, the driver, Blender's
-// folder), /tmp or a system folder: those stay the node's. A scene file that would land on or inside one of
-// them is an error. A folder shown at its own path needs no such care: it is only made read-only.
+// showing it whole would cover one of the sandbox's own paths (`own`: the work folder), /tmp or a system
+// folder: those stay the node's. A scene file that would land on or inside one of them is an error. A folder
+// shown at its own path needs no such care: it is only made read-only.
 Result<void> BindSceneAt(const fs::path& source, const fs::path& target, const std::vector<fs::path>& own,
                          std::vector<Bind>& out, int depth = 0) {
   if (source == target) {  // shown where it is: read-only over itself, whatever it is inside
@@ -446,6 +446,14 @@ Result<void> BindSceneAt(const fs::path& source, const fs::path& target, const s
 
 }  // namespace
 
+fs::path SandboxDriverPath() { return "/run/inferix/driver.py"; }
+
+fs::path SandboxBlenderPath(const BlenderOptions& options) {
+  fs::path blender = ResolveExecutable(options.blender);
+  if (!blender.is_absolute() || IsUnder(blender, "/usr")) return blender;
+  return fs::path("/run/inferix/blender") / blender.filename();
+}
+
 fs::path SandboxScenePath(const BlenderOptions& options) {
   if (options.scene_root.empty()) return options.scene;
   return options.scene_root / options.scene.lexically_relative(options.scene_dir);
@@ -475,20 +483,21 @@ Result<std::vector<std::string>> SandboxArgv(const BlenderOptions& options,
   }
   a.insert(a.end(), {"--tmpfs", "/dev/shm"});
 
+  // The node's own files appear under /run/inferix (a system folder: no scene file can land there), wherever
+  // they are on the node: the driver, its module, and a Blender installed outside /usr.
   std::vector<Bind> binds = {{Absolute(options.work_dir), Absolute(options.work_dir), true},
-                             {Absolute(options.driver), Absolute(options.driver), false}};
+                             {Absolute(options.driver), SandboxDriverPath(), false}};
   // Only the driver's own modules, never its whole folder: on a worker that is the data folder with its keys.
   std::error_code checks_ec;
   if (fs::path checks = Absolute(options.driver).parent_path() / kSceneChecksFile;
       fs::is_regular_file(checks, checks_ec)) {
-    binds.push_back({checks, checks, false});
+    binds.push_back({checks, SandboxDriverPath().parent_path() / kSceneChecksFile, false});
   }
   fs::path blender = ResolveExecutable(options.blender);
   if (blender.is_absolute() && !IsUnder(blender, "/usr")) {
-    binds.push_back({blender.parent_path(), blender.parent_path(), false});
+    binds.push_back({blender.parent_path(), SandboxBlenderPath(options).parent_path(), false});
   }
-  std::vector<fs::path> own;
-  for (const auto& b : binds) own.push_back(b.target);
+  const std::vector<fs::path> own = {Absolute(options.work_dir)};
   if (!options.scene_dir.empty()) {
     const fs::path source = Absolute(options.scene_dir);
     INFERIX_TRY(BindSceneAt(source, options.scene_root.empty() ? source : options.scene_root, own, binds));
@@ -574,7 +583,7 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
     return MakeError(Errc::kInternal, Errno("cannot arrange Blender's file descriptors"));
   }
 
-  std::vector<std::string> argv = {options.blender.string(),
+  std::vector<std::string> argv = {(options.sandbox ? SandboxBlenderPath(options) : options.blender).string(),
                                    "-b",
                                    (options.sandbox ? SandboxScenePath(options) : options.scene).string(),
                                    "-Y",
@@ -583,7 +592,7 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
                                    "--python-exit-code",
                                    "1",
                                    "--python",
-                                   options.driver.string()};
+                                   (options.sandbox ? SandboxDriverPath() : options.driver).string()};
   if (options.resolution_percentage >= 1 && options.resolution_percentage <= 100) {
     argv.insert(argv.end(), {"--", "--resolution-percentage", std::to_string(options.resolution_percentage)});
   }

@@ -191,7 +191,7 @@ class AddonTest(unittest.TestCase):
         newer = [p for p in result["newer_problems"] if p["code"] == "newer_blender"]
         self.assertEqual(len(newer), 1, result["newer_problems"])
         self.assertTrue(newer[0]["fatal"])
-        for words in ("saved by Blender 3.4,", "newer than any worker's (3.3)", "Save it with Blender 3.3"):
+        for words in ("saved by Blender 3.4,", "this network has 3.3.0", "Save it with Blender 3.3"):
             self.assertIn(words, newer[0]["message"])
         self.assertEqual([p["code"] for p in result["newer_problems"] if p["fatal"]], ["newer_blender"])
         self.assertIn("[newer_blender] " + newer[0]["message"], result["newer_panel"])

@@ -102,7 +102,8 @@ TEST(SandboxArgv, Shape) {
   std::string work_dir = fs::canonical(o.work_dir).string();
   EXPECT_GE(FindTriple(opts, "--ro-bind", scene_dir, scene_dir), 0) << "scene folder is read-only";
   EXPECT_GE(FindTriple(opts, "--bind", work_dir, work_dir), 0) << "work folder is writable";
-  EXPECT_GE(FindTriple(opts, "--ro-bind", o.driver.string(), o.driver.string()), 0) << "driver is read-only";
+  EXPECT_GE(FindTriple(opts, "--ro-bind", o.driver.string(), "/run/inferix/driver.py"), 0)
+      << "driver is read-only, under /run/inferix whatever the node's folders";
   EXPECT_GE(FindTriple(opts, "--setenv", "HOME", work_dir), 0);
   auto chdir = std::find(opts.begin(), opts.end(), "--chdir");
   ASSERT_NE(chdir, opts.end());
@@ -168,9 +169,11 @@ TEST(SandboxArgv, BindsTheDriversModuleButNotItsFolder) {
   const auto& argv = *wrapped;
   std::string checks = (driver->parent_path() / "scene_checks.py").string();
   std::string folder = driver->parent_path().string();
-  EXPECT_GE(FindTriple(argv, "--ro-bind", checks, checks), 0);
-  EXPECT_GE(FindTriple(argv, "--ro-bind", driver->string(), driver->string()), 0);
-  EXPECT_LT(FindTriple(argv, "--ro-bind", folder, folder), 0) << "a worker's data folder holds its keys";
+  EXPECT_GE(FindTriple(argv, "--ro-bind", checks, "/run/inferix/scene_checks.py"), 0);
+  EXPECT_GE(FindTriple(argv, "--ro-bind", driver->string(), "/run/inferix/driver.py"), 0);
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    EXPECT_FALSE(argv[i] == "--ro-bind" && argv[i + 1] == folder) << "a worker's data folder holds its keys";
+  }
 }
 
 TEST(SandboxArgv, BindsTheFolderOfABlenderOutsideUsr) {
@@ -187,8 +190,12 @@ TEST(SandboxArgv, BindsTheFolderOfABlenderOutsideUsr) {
   auto argv = SandboxArgv(o, {"x"});
   ASSERT_TRUE(argv.ok()) << argv.error().message;
   std::string dir = fs::canonical(exe.parent_path()).string();
-  EXPECT_GE(FindTriple(*argv, "--ro-bind", dir, dir), 0);
+  EXPECT_GE(FindTriple(*argv, "--ro-bind", dir, "/run/inferix/blender"), 0);
+  EXPECT_EQ(SandboxBlenderPath(o), fs::path("/run/inferix/blender/blender"));
+  o.blender = "/usr/bin/blender";
+  EXPECT_EQ(SandboxBlenderPath(o), fs::path("/usr/bin/blender")) << "the system's Blender is where it is";
 }
+
 
 // A job's files appear where they lay on the artist's computer (its scene root), so that relative paths out
 // of the scene's folder and absolute ones resolve unchanged; the node's own paths and the system stay its
@@ -279,6 +286,20 @@ TEST_F(SceneRootBinds, RootsInSystemFoldersOrNotNormalAreRefusedBeforeStarting) 
     ASSERT_FALSE(p.ok());
     EXPECT_EQ(p.error().code, Errc::kInvalidArgument) << p.error().message;
   }
+}
+
+TEST_F(SceneRootBinds, TheNodesBlenderAndDriverNeverCollideWithTheArtistsFolders) {
+  // A Blender kept in the very folder the artist's files lay in (a worker on the artist's machine): it
+  // appears under /run/inferix, and the artist's files where they were.
+  const fs::path exe = t_.path() / "blender";
+  WriteExecutable(exe, "#!/bin/sh\n");
+  o_.blender = exe;
+  o_.driver = t_.path() / "driver.py";
+  o_.scene_root = fs::canonical(t_.path()).string();
+  auto argv = Argv();
+  const std::string root = o_.scene_root.string();
+  EXPECT_GE(FindTriple(argv, "--ro-bind", fs::canonical(t_.path()).string(), "/run/inferix/blender"), 0);
+  EXPECT_GE(FindTriple(argv, "--ro-bind", Scene() + "/shots", root + "/shots"), 0);
 }
 
 // A stand-in for Blender: answers the driver protocol from a shell script, optionally probing its sandbox
