@@ -94,11 +94,4 @@ Result<CompiledJob> CompileJob(const Job& job, int64_t now_ms) {
   return out;
 }
 
-bool LooksLikeBlend(std::string_view head) {
-  const bool plain = head.starts_with("BLENDER");
-  const bool gzip = head.starts_with("\x1f\x8b");
-  const bool zstd = head.starts_with("\x28\xb5\x2f\xfd");
-  return plain || gzip || zstd;
-}
-
 }  // namespace inferix::domain

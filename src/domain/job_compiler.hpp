@@ -20,10 +20,6 @@ struct CompiledJob {
   std::vector<Task> tasks;
 };
 
-/// True when `head`, a file's first bytes (7 are enough), starts a .blend: "BLENDER" when plain, the gzip or
-/// the zstd magic when compressed (Blender writes all three).
-bool LooksLikeBlend(std::string_view head);
-
 /// Checks a job's fields (name, files, SPEC, chunk size) and compiles it; errors name the bad field.
 Result<CompiledJob> CompileJob(const Job& job, int64_t now_ms);
 

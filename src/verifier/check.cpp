@@ -47,6 +47,37 @@ std::optional<std::string> DiffersFromRerender(const image::Image& output, const
   return std::nullopt;
 }
 
+// Renders `cmd` (its frame, format and output folder filled in here) with the task's settings into a folder
+// of its own and reads the image back; an error says what failed ("re-render failed: ...", "cannot read
+// ...").
+Result<image::Image> Rerender(const CheckRequest& req, render::BlenderProcess& blender,
+                              render::RenderCommand cmd, const std::string& name) {
+  const auto dir = req.work_dir / name;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+  cmd.frames = {req.frame};
+  cmd.output_dir = dir.string();
+  cmd.format = req.format;
+  cmd.persistent_data = true;
+  cmd.denoise = req.denoise;
+  std::string saved;
+  auto rendered = blender.Render(
+      cmd,
+      [&](const render::DriverEvent& ev) {
+        if (ev.kind == render::DriverEvent::Kind::kFrameSaved) saved = ev.path;
+      },
+      [] { return false; });
+  if (!rendered || saved.empty()) {
+    return MakeError(Errc::kInternal,
+                     "re-render failed: " + (rendered ? std::string("no image") : rendered.error().message));
+  }
+  auto ref = image::ReadImage(saved);
+  std::filesystem::remove_all(dir, ec);
+  if (!ref) return MakeError(Errc::kInternal, "cannot read the re-render: " + ref.error().message);
+  return ref;
+}
+
 // The whole frame rendered 1/reduce_factor as wide and high with fewer samples, against the output shrunk the
 // same way (image::CompareReduced).
 CheckResult CheckReduced(const CheckRequest& req, render::BlenderProcess& blender, const image::Image& output,
@@ -59,32 +90,10 @@ CheckResult CheckReduced(const CheckRequest& req, render::BlenderProcess& blende
   const auto& scene = blender.scene();
   const int k = std::max(1, req.reduce_factor);
   render::RenderCommand cmd;
-  cmd.frames = {req.frame};
-  const auto dir = req.work_dir / "reduced";
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  std::filesystem::create_directories(dir, ec);
-  cmd.output_dir = dir.string();
-  cmd.format = req.format;
-  cmd.persistent_data = true;
-  cmd.denoise = req.denoise;
   cmd.reduce = render::Reduce{std::max(1, (scene.width + k / 2) / k), std::max(1, (scene.height + k / 2) / k),
                               std::max(1, req.samples_divisor)};
-  std::string saved;
-  auto rendered = blender.Render(
-      cmd,
-      [&](const render::DriverEvent& ev) {
-        if (ev.kind == render::DriverEvent::Kind::kFrameSaved) saved = ev.path;
-      },
-      [] { return false; });
-  if (!rendered || saved.empty()) {
-    return finish("inconclusive", detail + "; reduced re-render failed: " +
-                                      (rendered ? "no image" : rendered.error().message));
-  }
-  auto ref = image::ReadImage(saved);
-  std::filesystem::remove_all(dir, ec);
-  if (!ref)
-    return finish("inconclusive", detail + "; cannot read the reduced re-render: " + ref.error().message);
+  auto ref = Rerender(req, blender, cmd, "reduced");
+  if (!ref) return finish("inconclusive", detail + "; reduced " + ref.error().message);
   if (auto differs = DiffersFromRerender(output, *ref)) return finish("rejected", *differs);
   auto cmp = image::CompareReduced(output, *ref, req.reduced);
   if (!cmp) return finish("inconclusive", detail + "; reduced comparison failed: " + cmp.error().message);
@@ -176,38 +185,16 @@ CheckResult CheckFrame(const CheckRequest& req, render::BlenderProcess& blender,
     regions.push_back(image::Rect{0, 0, scene.width, scene.height});
   }
   std::string borderline;
-  std::error_code ec;
   for (size_t i = 0; i < regions.size(); ++i) {
     const auto& r = regions[i];
-    const auto dir = req.work_dir / ("region-" + std::to_string(i));
-    std::filesystem::remove_all(dir, ec);
-    std::filesystem::create_directories(dir, ec);
     render::RenderCommand cmd;
-    cmd.frames = {req.frame};
-    cmd.output_dir = dir.string();
-    cmd.format = req.format;
     auto b = image::ToBlenderBorder(r, scene.width, scene.height);
     if (!whole_frame) cmd.border = render::Border{b.min_x, b.max_x, b.min_y, b.max_y};
-    cmd.persistent_data = true;
-    cmd.denoise = req.denoise;
     // One thread for a region: it is too small to share out, and idle threads spinning would take CPU from
     // renders on the same machine. The thread count does not change the pixels (DESIGN.md section 5).
     cmd.threads = whole_frame ? 0 : 1;
-    std::string saved;
-    auto rendered = blender.Render(
-        cmd,
-        [&](const render::DriverEvent& ev) {
-          if (ev.kind == render::DriverEvent::Kind::kFrameSaved) saved = ev.path;
-        },
-        [] { return false; });
-    if (!rendered || saved.empty()) {
-      return finish("inconclusive", detail + "; region re-render failed: " +
-                                        (rendered ? "no image" : rendered.error().message));
-    }
-    auto ref = image::ReadImage(saved);
-    std::filesystem::remove_all(dir, ec);
-    if (!ref)
-      return finish("inconclusive", detail + "; cannot read the region re-render: " + ref.error().message);
+    auto ref = Rerender(req, blender, cmd, "region-" + std::to_string(i));
+    if (!ref) return finish("inconclusive", detail + "; region " + ref.error().message);
     if (i == 0) {
       if (auto differs = DiffersFromRerender(*img, *ref)) return finish("rejected", *differs);
     }
