@@ -34,9 +34,10 @@ Result<CompiledJob> CompileJob(const Job& job, int64_t now_ms) {
   std::set<std::string> paths;
   bool has_main = false;
   for (const auto& f : job.files) {
-    if (!IsSafeRelativePath(f.path)) {
-      return MakeError(Errc::kInvalidArgument,
-                       "file path \"" + f.path + "\" must be relative, without \"..\" or control characters");
+    if (!IsSafeRelativePath(f.path) || !IsValidUtf8(f.path)) {
+      return MakeError(
+          Errc::kInvalidArgument,
+          "file path \"" + f.path + "\" must be relative UTF-8, without \"..\" or control characters");
     }
     if (!IsSha256Hex(f.sha256)) {
       return MakeError(Errc::kInvalidArgument,

@@ -18,6 +18,10 @@ inline constexpr std::array<std::string_view, 13> kSystemFolders = {
 /// "/usrx"). Both absolute and lexically normal.
 bool PathIsUnder(std::string_view path, std::string_view folder);
 
+/// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): paths
+/// travel in JSON, which carries nothing else.
+bool IsValidUtf8(std::string_view text);
+
 /// Whether `root` may be a job's scene root: an absolute, lexically normal POSIX path (no "." or ".."
 /// segment, no empty segment, no trailing slash, no backslash or control character, at most 4096 bytes), not
 /// in a system folder. "/" is allowed: files from several top folders (/home and /mnt) lie under it.

@@ -155,6 +155,14 @@ class BadInputTest(unittest.TestCase):
         self.net.call("POST", "/api/v1/jobs/%d/cancel" % job["id"], self.alice, body={})
         self.assert_server_up()
 
+    def test_an_error_quoting_a_bad_value_is_still_json(self):
+        # The message quotes the first 80 bytes of the bad hash, cut inside a two-byte character here: the answer
+        # is a 400 with JSON (the cut character replaced), never a 500 (api_request_fuzz found it).
+        bad = "a" * 79 + "\u0519" + "b"
+        answer = self.refused("POST", "/api/v1/files/check", self.alice, {"sha256": [bad]}, words=("is not a SHA-256",))
+        self.assertIn("\ufffd", answer["error"]["message"])
+        self.assert_server_up()
+
     def test_a_file_never_uploaded(self):
         self.refused("POST", "/api/v1/jobs", self.alice,
                      self.job(files=[{"path": "shot.blend", "sha256": "e" * 64}]), words=("never uploaded",))

@@ -91,5 +91,23 @@ TEST(CheckSceneRoot, RefusesARootOver4096BytesAndQuotesOnlyItsStart) {
   EXPECT_LT(msg.size(), 300u);
 }
 
+TEST(IsValidUtf8, AcceptsWellFormedTextOnly) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("/home/artist/proj"));
+  EXPECT_TRUE(IsValidUtf8("/home/andr\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x8e\xac"));  // é, 日本, 🎬
+  EXPECT_FALSE(IsValidUtf8("/a\xd4"));              // cut inside a character (as an excerpt may be)
+  EXPECT_FALSE(IsValidUtf8("/a\xd4x"));             // a continuation byte missing
+  EXPECT_FALSE(IsValidUtf8("/a\x99"));              // a continuation byte alone
+  EXPECT_FALSE(IsValidUtf8("/a\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("/a\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("/a\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("/a\xff"));
+}
+
+TEST(CheckSceneRoot, RefusesARootThatIsNotUtf8) {
+  EXPECT_THAT(Refused("/home/a\xd4"), HasSubstr("is not UTF-8"));
+  EXPECT_TRUE(CheckSceneRoot("/home/andr\xc3\xa9").ok());
+}
+
 }  // namespace
 }  // namespace inferix::domain
