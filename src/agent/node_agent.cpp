@@ -46,12 +46,15 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
   driver_ = *driver;
   caps_ = net::DescribeMachine(options_.blenders);
   int64_t backoff_ms = 500;
+  // A node that enrolls now registers what it lends; one started again may lend other Blender builds than
+  // when it enrolled, and tells the manager.
+  const bool enrolled = std::filesystem::exists(options_.data_dir / "node.json", ec);
   while (!stop_) {
     auto creds = net::LoadOrEnroll(api_, options_.data_dir, token, name, role, caps_);
     if (creds) {
       creds_ = *creds;
-      // A node started again may lend other Blender builds than when it enrolled: the manager hears of them.
-      auto told = api_.Call("POST", "/api/v1/nodes/capabilities", {{"capabilities", caps_}});
+      auto told = enrolled ? api_.Call("POST", "/api/v1/nodes/capabilities", {{"capabilities", caps_}})
+                           : Result<json>(json(nullptr));
       if (!told && told.error().code == Errc::kUnavailable) {
         spdlog::warn("manager unreachable ({}); retrying in {} ms", told.error().message, backoff_ms);
         Sleep(backoff_ms);

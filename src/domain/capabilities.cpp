@@ -42,24 +42,28 @@ std::string VersionName(int version_number) {
   return std::to_string(version_number / 100) + "." + std::to_string(version_number % 100);
 }
 
+namespace {
+
+// A build that did not say its version (a node of an older release, a failed `--version`) is not held back:
+// it ranks as the newest.
+int Rank(const BlenderBuild& build) {
+  const int v = VersionNumber(build.version);
+  return v == 0 ? 1'000'000 : v;
+}
+
+}  // namespace
+
+bool CanRender(const RenderNeeds& needs, const BlenderBuild& build) {
+  return Rank(build) >= needs.blender_version && HasAll(build, needs.denoisers);
+}
+
 std::optional<size_t> ChooseBuild(const RenderNeeds& needs, const std::vector<BlenderBuild>& builds) {
   std::optional<size_t> best;
-  int best_version = 0;
-  if (needs.blender_version == 0) {  // a job from before versions were read: the node's first build that can
-    for (size_t i = 0; i < builds.size(); ++i) {
-      if (HasAll(builds[i], needs.denoisers)) return i;
-    }
-    return std::nullopt;
-  }
   for (size_t i = 0; i < builds.size(); ++i) {
-    // A build that did not say its version (a node of an older release, a failed `--version`) is not held
-    // back: it ranks as the newest.
-    const int v = VersionNumber(builds[i].version) == 0 ? 1'000'000 : VersionNumber(builds[i].version);
-    if (v < needs.blender_version || !HasAll(builds[i], needs.denoisers)) continue;
-    if (!best || v < best_version) {
-      best = i;
-      best_version = v;
-    }
+    if (!CanRender(needs, builds[i])) continue;
+    // A job from before versions were read (0): the node's first build that can; else the oldest.
+    if (needs.blender_version == 0) return i;
+    if (!best || Rank(builds[i]) < Rank(builds[*best])) best = i;
   }
   return best;
 }
@@ -82,11 +86,8 @@ std::string WhyNoBuild(const RenderNeeds& needs, const std::vector<BlenderBuild>
   for (const auto& b : builds)
     have += (have.empty() ? "" : ", ") + (b.version.empty() ? "unknown" : b.version);
   if (have.empty()) have = "no Blender";
-  bool new_enough = false;  // a build of unknown version is never too old (ChooseBuild's rule)
-  for (const auto& b : builds) {
-    const int v = VersionNumber(b.version);
-    new_enough = new_enough || v == 0 || v >= needs.blender_version;
-  }
+  const bool new_enough = std::any_of(
+      builds.begin(), builds.end(), [&](const BlenderBuild& b) { return Rank(b) >= needs.blender_version; });
   if (!new_enough) {
     return "needs Blender " + VersionName(needs.blender_version) + " or newer (the scene was saved by it); " +
            "this node has " + have;

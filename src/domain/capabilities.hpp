@@ -30,6 +30,10 @@ int VersionNumber(std::string_view version);
 /// "3.4" for 304.
 std::string VersionName(int version_number);
 
+/// True when `build` can render a job with these needs: at least as new as the scene's file (a build of
+/// unknown version ranks as the newest) and with every needed denoiser.
+bool CanRender(const RenderNeeds& needs, const BlenderBuild& build);
+
 /// The build of `builds` that renders a job: the oldest one at least as new as the scene's file (the closest
 /// to the artist's own Blender) that has every needed denoiser; among equals the first listed. std::nullopt
 /// when none can.

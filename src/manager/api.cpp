@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -264,11 +263,11 @@ struct Api::Impl {
     // Blender saved it, which decides the workers that may render it.
     for (const auto& f : job.files) {
       if (f.path != job.main_file) continue;
+      // Never uploaded (no such blob): the scheduler says so.
       auto local = api.blobs_.LocalPath("files/" + f.sha256);
-      if (!local) continue;  // never uploaded: the scheduler says so
+      if (!local) continue;
       auto header = blend::ReadHeader(*local);
-      if (!header && header.error().code == Errc::kNotFound)
-        continue;  // never uploaded: the scheduler says so
+      if (!header && header.error().code == Errc::kNotFound) continue;
       if (!header) {
         return Fail(Errc::kInvalidArgument,
                     "main file \"" + job.main_file + "\" is not a .blend file (plain, gzip or zstd): " +

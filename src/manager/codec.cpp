@@ -190,11 +190,19 @@ std::string DefaultClassOf(const json& caps) {
   return ClassFrom(caps, version.is_string() ? version.get<std::string>() : std::string());
 }
 
-std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build) {
+std::vector<std::string> ClassesOf(const domain::Node& node,
+                                   const std::vector<domain::BlenderBuild>& builds) {
   const json caps = json::parse(node.capabilities_json, nullptr, false);
   // A node that listed no builds has the one class it registered with.
-  if (!caps.is_object() || !caps.contains("blenders")) return node.det_class;
-  return ClassFrom(caps, build.version);
+  const bool listed = caps.is_object() && caps.contains("blenders");
+  std::vector<std::string> classes;
+  classes.reserve(builds.size());
+  for (const auto& b : builds) classes.push_back(listed ? ClassFrom(caps, b.version) : node.det_class);
+  return classes;
+}
+
+std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build) {
+  return ClassesOf(node, {build}).front();
 }
 
 json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,

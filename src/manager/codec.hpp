@@ -35,6 +35,8 @@ std::vector<domain::BlenderBuild> BuildsOf(const domain::Node& node);
 /// The determinism class of a node rendering with one of its builds (DESIGN.md section 6); for a node that
 /// listed no builds, the class it registered with.
 std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build);
+/// ClassOf of each of `builds`, reading the node's machine description once.
+std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<domain::BlenderBuild>& builds);
 /// A node's default class, from its machine description: `blender <blender_version> / <arch> / <device>`
 /// (unknown where absent, device cpu).
 std::string DefaultClassOf(const nlohmann::json& capabilities);

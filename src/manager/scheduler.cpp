@@ -136,6 +136,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     bool best_cached = false;
     std::map<int64_t, bool> blocklisted;  // by job, for this node
     const auto builds = BuildsOf(node);
+    const auto classes = ClassesOf(node, builds);
     std::string best_build;
     for (const auto& t : *tasks) {
       if (Contains(t.excluded_nodes, node.id)) continue;
@@ -171,8 +172,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
           build.reset();
           // (and the denoisers the job renders with: the class names the build, not what it was built with)
           for (size_t i = 0; i < builds.size() && !build; ++i) {
-            if (ClassOf(node, builds[i]) == (*out)->det_class && domain::ChooseBuild(needs, {builds[i]}))
-              build = i;
+            if (classes[i] == (*out)->det_class && domain::CanRender(needs, builds[i])) build = i;
           }
         }
       }
@@ -310,13 +310,12 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     out.sha256 = sha256;
     out.render_seconds = render_seconds;
     out.render_cpu_seconds = render_cpu_seconds;
-    out.det_class = node.det_class;
-    if (auto job = store_.GetJob(task->job_id); job && job->has_value()) {
-      // The class of the build this node renders the job with (the claim chose it the same way).
-      const auto builds = BuildsOf(node);
-      if (auto build = domain::ChooseBuild(domain::NeedsOf(**job), builds))
-        out.det_class = ClassOf(node, builds[*build]);
-    }
+    auto job = Found(store_.GetJob(task->job_id), "job");
+    if (!job) return job.error();
+    // The class of the build this node renders the job with (the claim chose it the same way).
+    const auto builds = BuildsOf(node);
+    const auto build = domain::ChooseBuild(domain::NeedsOf(*job), builds);
+    out.det_class = build ? ClassOf(node, builds[*build]) : node.det_class;
     out.replica_of = replica ? task->output_id : 0;
     out.created_ms = clock_.NowMs();
     auto out_id = store_.CreateOutput(out);
@@ -340,8 +339,6 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(*task));
     if (replica) return Ok();
-    auto job = Found(store_.GetJob(task->job_id), "job");
-    if (!job) return job.error();
     return Emit(*job, "frame", FrameEvent(*job, frame, FrameState::kVerifying, "pending", out));
   }));
   return outcome;

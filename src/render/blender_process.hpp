@@ -66,20 +66,4 @@ double ProcessTreeCpuSeconds(int root);
 /// (atomically) and returns the driver's path.
 Result<std::filesystem::path> InstallDriverScript(const std::filesystem::path& dir);
 
-/// The bubblewrap command line that wraps `argv` (exposed for tests of the sandbox's shape); an error when
-/// the scene's files cannot be shown where they belong (a file that would land on the system's or the node's
-/// own).
-Result<std::vector<std::string>> SandboxArgv(const BlenderOptions& options,
-                                             const std::vector<std::string>& argv);
-/// Where the scene file appears inside the sandbox.
-std::filesystem::path SandboxScenePath(const BlenderOptions& options);
-/// Where the driver appears inside the sandbox: under /run/inferix, a system folder no scene file may use.
-std::filesystem::path SandboxDriverPath();
-/// Where Blender's executable appears inside the sandbox: where it is when under /usr, else under
-/// /run/inferix/blender/ with the rest of its folder.
-std::filesystem::path SandboxBlenderPath(const BlenderOptions& options);
-/// Whether `root` may be where a scene's files appear: absolute, lexically normal, not / and not in a system
-/// folder (a folder the sandbox shows from the node's own system). An error that says why otherwise.
-Result<void> CheckSceneRoot(const std::string& root);
-
 }  // namespace inferix::render

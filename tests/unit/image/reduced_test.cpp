@@ -1,5 +1,5 @@
-// The reduced comparison of the verifier's Eevee and Workbench checks: a frame shrunk by area averaging against a
-// smaller render, in display-referred tiles. Pure: images are made in memory.
+// The reduced comparison of the verifier's Eevee and Workbench checks: a frame shrunk by area averaging
+// against a smaller render, in display-referred tiles. Pure: images are made in memory.
 #include "image/reduced.hpp"
 
 #include <gtest/gtest.h>
@@ -49,7 +49,8 @@ TEST(Shrink, AveragesByArea) {
 }
 
 TEST(DisplayRgb, LinearFormatsGetTheSrgbTransferAndAlphaOverBlack) {
-  auto linear = Make(1, 1, [](int, int, int) { return 0.2140f; }, "half");
+  auto linear = Make(
+      1, 1, [](int, int, int) { return 0.2140f; }, "half");
   EXPECT_NEAR(DisplayRgb(linear)[0], 0.5f, 0.001f);
   auto half_transparent = Make(1, 1, [](int, int, int) { return 1.0f; });
   half_transparent.pixels[3] = 0.5f;  // straight alpha in an 8-bit file
@@ -101,7 +102,8 @@ TEST(CompareReduced, SmallDifferencesAreBorderlineNotAVerdict) {
 }
 
 TEST(CompareReduced, NonIntegerShrinkAndPartialTiles) {
-  // 1920x1080 / 4 rounds to 480x270; a 67x37 reduced render of a 270x150 frame: tiles at the edges are partial.
+  // 1920x1080 / 4 rounds to 480x270; a 67x37 reduced render of a 270x150 frame: tiles at the edges are
+  // partial.
   auto frame = Make(270, 150, [](int, int, int c) { return 0.3f + 0.1f * c; });
   auto reduced = Make(67, 37, [](int, int, int c) { return 0.3f + 0.1f * c; });
   auto r = CompareReduced(frame, reduced, ReducedTolerance{});

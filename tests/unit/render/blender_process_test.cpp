@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/files.hpp"
+#include "render/sandbox.hpp"
 
 namespace inferix::render {
 namespace {
@@ -195,7 +196,6 @@ TEST(SandboxArgv, BindsTheFolderOfABlenderOutsideUsr) {
   o.blender = "/usr/bin/blender";
   EXPECT_EQ(SandboxBlenderPath(o), fs::path("/usr/bin/blender")) << "the system's Blender is where it is";
 }
-
 
 // A job's files appear where they lay on the artist's computer (its scene root), so that relative paths out
 // of the scene's folder and absolute ones resolve unchanged; the node's own paths and the system stay its
