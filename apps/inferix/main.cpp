@@ -119,8 +119,9 @@ int main(int argc, char** argv) {
       "--without-denoiser", ro.without_denoiser,
       "render a scene that asks for denoising with denoising off where this Blender has no denoiser");
   render
-      ->add_option("--resolution-percentage", ro.resolution_percentage,
-                   "render at this share of the scene's resolution (1-100)")
+      ->add_option(
+          "--resolution-percentage", ro.resolution_percentage,
+          "Blender's Resolution %: render at N% of the scene's X and Y, in place of its own % (1-100)")
       ->check(CLI::Range(1, 100));
   render->add_option("--state", ro.state_dir,
                      "keep the local network's state (databases, logs) in this folder");
@@ -277,8 +278,9 @@ int main(int argc, char** argv) {
   submit->add_flag("--without-denoiser", so.without_denoiser,
                    "accept frames rendered with denoising off when no worker has the scene's denoiser");
   submit
-      ->add_option("--resolution-percentage", so.resolution_percentage,
-                   "render at this share of the scene's resolution (1-100)")
+      ->add_option(
+          "--resolution-percentage", so.resolution_percentage,
+          "Blender's Resolution %: render at N% of the scene's X and Y, in place of its own % (1-100)")
       ->check(CLI::Range(1, 100));
   submit->add_flag("--wait", so.wait, "wait for the job to end; exit 0 only if it completed");
   submit->add_option("--download", so.download_dir, "with --wait, write the delivered frames here");
