@@ -263,7 +263,10 @@ try {
   const lateRow = page.locator("table.workers tr", { hasText: "late-worker" });
   await lateRow.waitFor({ timeout: 30_000 });
   check(/Late GPU \(48 GiB\)/.test(await lateRow.innerText()), `the new worker appeared by itself in ${Date.now() - joinedAt} ms, with its GPU`);
-  check(eventBatches.some((b) => b.at >= joinedAt && b.types.has("worker")), "a worker event told the page");
+  // The page may draw the row before this script has read the same answer of the event stream: wait for it.
+  const toldOfWorker = () => eventBatches.some((b) => b.at >= joinedAt && b.types.has("worker"));
+  for (let i = 0; i < 20 && !toldOfWorker(); ++i) await page.waitForTimeout(250);
+  check(toldOfWorker(), "a worker event told the page");
   check(await page.evaluate(() => window.__sameDocument === true), "the workers page updated without reloading");
   await shot("08-worker-joined");
 
