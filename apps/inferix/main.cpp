@@ -15,6 +15,7 @@
 
 #include "client/client.hpp"
 #include "manager/manager.hpp"
+#include "store/store_url.hpp"
 #include "verifier/verifier.hpp"
 #include "worker/worker.hpp"
 
@@ -87,6 +88,20 @@ bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
   return !host.empty();
 }
 
+// The admin commands' store: --store, or the SQLite database of --data. One of them is required.
+void AddStoreOptions(CLI::App* cmd, std::string& data, std::string& store_url) {
+  auto* d = cmd->add_option("--data", data, "the manager's data folder (its SQLite database)");
+  auto* s = cmd->add_option("--store", store_url, "the manager's database: sqlite:PATH");
+  d->excludes(s);
+  s->excludes(d);
+  cmd->callback([cmd] {
+    if (cmd->count("--data") + cmd->count("--store") == 0) throw CLI::RequiredError("--data or --store");
+  });
+}
+std::string AdminStore(const std::string& data, const std::string& store_url) {
+  return store_url.empty() ? inferix::store::DefaultStoreUrl(data) : store_url;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,7 +154,10 @@ int main(int argc, char** argv) {
   std::string data;
   auto* manager = app.add_subcommand("manager", "run a manager");
   manager->add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
-  manager->add_option("--data", data, "data folder")->required();
+  manager
+      ->add_option("--data", data, "data folder (blobs, signing secret; the SQLite database unless --store)")
+      ->required();
+  manager->add_option("--store", mo.store_url, "the database: sqlite:PATH (default: sqlite:DATA/manager.db)");
   manager->add_option("--tls-cert", mo.tls_cert_file, "certificate for HTTPS");
   manager->add_option("--tls-key", mo.tls_key_file, "private key for HTTPS");
   manager->add_option("--lease-ms", mo.scheduler.lease_ms, "task lease length");
@@ -237,17 +255,18 @@ int main(int argc, char** argv) {
   admin->require_subcommand(1);
   std::string user;
   std::string role;
+  std::string store_url;
   int64_t ttl_s = 7 * 24 * 3600;
   auto* token = admin->add_subcommand("token", "user API tokens");
   token->require_subcommand(1);
   auto* token_create = token->add_subcommand("create", "create a user (if new) and print a new API token");
-  token_create->add_option("--data", data, "the manager's data folder")->required();
+  AddStoreOptions(token_create, data, store_url);
   token_create->add_option("--user", user, "user name")->required();
   token_create->add_flag("--json", as_json, "print {\"user\", \"token\"}");
   auto* enroll = admin->add_subcommand("enroll", "one-time enrollment tokens for nodes");
   enroll->require_subcommand(1);
   auto* enroll_create = enroll->add_subcommand("create", "print a one-time enrollment token");
-  enroll_create->add_option("--data", data, "the manager's data folder")->required();
+  AddStoreOptions(enroll_create, data, store_url);
   enroll_create->add_option("--role", role, "worker or verifier")
       ->required()
       ->check(CLI::IsMember({"worker", "verifier"}));
@@ -259,7 +278,7 @@ int main(int argc, char** argv) {
   node_cmd->require_subcommand(1);
   auto* node_revoke =
       node_cmd->add_subcommand("revoke", "refuse every later call of a node (its token and key)");
-  node_revoke->add_option("--data", data, "the manager's data folder")->required();
+  AddStoreOptions(node_revoke, data, store_url);
   node_revoke->add_option("--node", node_ref, "the node's name or id")->required();
   node_revoke->add_option("--reason", reason, "why, shown to the node");
   node_revoke->add_flag("--json", as_json, "print {\"node\", \"reason\", \"message\"}");
@@ -322,15 +341,16 @@ int main(int argc, char** argv) {
   if (download->parsed()) return inferix::client::Download(conn, job_id, dir, wait, as_json);
   if (cancel->parsed()) return inferix::client::Cancel(conn, job_id, as_json);
   if (token_create->parsed()) {
-    return PrintAdmin(inferix::manager::CreateUserToken(data, user), as_json, {{"user", user}}, "token");
+    return PrintAdmin(inferix::manager::CreateUserToken(AdminStore(data, store_url), user), as_json,
+                      {{"user", user}}, "token");
   }
   if (node_revoke->parsed()) {
-    return PrintAdmin(inferix::manager::RevokeNode(data, node_ref, reason), as_json,
+    return PrintAdmin(inferix::manager::RevokeNode(AdminStore(data, store_url), node_ref, reason), as_json,
                       {{"node", node_ref}, {"reason", reason}}, "message");
   }
   if (enroll_create->parsed()) {
-    return PrintAdmin(inferix::manager::CreateEnrollmentToken(data, role, ttl_s), as_json,
-                      {{"role", role}, {"ttl_s", ttl_s}}, "token");
+    return PrintAdmin(inferix::manager::CreateEnrollmentToken(AdminStore(data, store_url), role, ttl_s),
+                      as_json, {{"role", role}, {"ttl_s", ttl_s}}, "token");
   }
   InstallSignalHandlers();
   if (manager->parsed()) {

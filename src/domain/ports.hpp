@@ -3,95 +3,153 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.hpp"
 #include "domain/model.hpp"
+#include "domain/state_machine.hpp"
 
 namespace inferix::domain {
 
-/// Persistence of every entity. Calls block; the manager makes them from its single store thread.
+/// Persistence of every entity: the contract every adapter keeps (SQLite today, PostgreSQL next). The
+/// contract suite tests/unit/store/store_contract*.cpp checks it against each adapter; what it does not say
+/// is not promised.
+///
+/// - Calls block; one caller at a time uses one Store (the manager's store thread, or an admin command).
+/// - Every call is atomic on its own. `Transaction` groups calls: all or nothing, and no other connection to
+///   the same database sees its writes before it commits.
+/// - `Create*` store every field of the value except its id, which the store assigns (increasing) and
+///   returns; they fail with kInternal when a reference (user, job) does not exist or a unique key repeats.
+/// - `Update*` write only the fields named in their comment, by id; an unknown id changes nothing and is not
+///   an error. The other fields are fixed at creation.
+/// - `Get*`/`Find*` give nullopt for what does not exist; `List*` give an empty list. Lists are in the order
+///   their comment says; where one says none, by id.
+/// - Batch calls (`GetJobs`, `GetOutputs`, `GetFrames`, `PutFrames`, `CountFramesByJob`, `ListActiveTasks`)
+///   exist so that a view or a claim costs one round trip to a database server, not one per row: prefer them
+///   to a loop of single reads.
 class Store {
  public:
   virtual ~Store() = default;
-  /// Runs `fn` in one transaction: committed when it returns Ok, rolled back otherwise.
+  /// Runs `fn` in one transaction: committed when it returns Ok, rolled back when it returns an error or
+  /// throws (the exception propagates). A Transaction inside `fn` joins the outer one: it commits or rolls
+  /// back with it, and its error rolls back everything only if the outer `fn` returns it.
   virtual Result<void> Transaction(const std::function<Result<void>()>& fn) = 0;
 
   // Users and credentials.
+  /// Adds an API token (its hash) to the user of that name, creating the user the first time; the user's id.
   virtual Result<int64_t> CreateUser(const std::string& name, const std::string& token_hash) = 0;
   virtual Result<std::optional<User>> FindUserByTokenHash(const std::string& token_hash) = 0;
   /// Browser sessions (the dashboard's cookie), by the hash of their secret.
   virtual Result<void> CreateSession(const std::string& token_hash, int64_t user_id, int64_t expires_ms) = 0;
-  /// The session's user while it has not expired.
+  /// The session's user while it has not expired (expires_ms > now_ms).
   virtual Result<std::optional<User>> FindUserBySession(const std::string& token_hash, int64_t now_ms) = 0;
   /// Ends a session, and removes every expired one.
   virtual Result<void> DeleteSession(const std::string& token_hash, int64_t now_ms) = 0;
+  /// A one-time enrollment token for a node of `role`; a hash already stored is kInternal.
   virtual Result<void> CreateEnrollment(const std::string& token_hash, NodeRole role, int64_t expires_ms) = 0;
   /// The role of a one-time enrollment token still good at `now_ms`, without using it; nullopt when unknown,
   /// used or expired.
   virtual Result<std::optional<NodeRole>> FindEnrollment(const std::string& token_hash, int64_t now_ms) = 0;
-  /// Marks a one-time enrollment token used and returns its role; nullopt when unknown, used or expired.
+  /// Marks a one-time enrollment token used and returns its role; nullopt when unknown, used or expired. Of
+  /// two concurrent calls with one token, one gets the role.
   virtual Result<std::optional<NodeRole>> ConsumeEnrollment(const std::string& token_hash,
                                                             int64_t now_ms) = 0;
 
   // Nodes.
+  /// Stores every field of `node` (counters and ban included) with the hash of its token.
   virtual Result<int64_t> CreateNode(const Node& node, const std::string& token_hash) = 0;
   virtual Result<std::optional<Node>> FindNodeByTokenHash(const std::string& token_hash) = 0;
   virtual Result<std::optional<Node>> GetNode(int64_t id) = 0;
   virtual Result<std::vector<Node>> ListNodes() = 0;
+  /// Writes name, capabilities_json, banned, ban_reason, det_class, last_seen_ms, accepted, rejected and
+  /// streak; role and public_key are fixed.
   virtual Result<void> UpdateNode(const Node& node) = 0;
-  /// Records that the node was heard from (its last_seen_ms), and nothing else.
+  /// Records that the node was heard from: last_seen_ms becomes `now_ms` unless it is later already (a late
+  /// request never moves it back). Nothing else changes.
   virtual Result<void> TouchNode(int64_t id, int64_t now_ms) = 0;
 
   // Files a user uploaded (scenes are manifests of these).
+  /// Idempotent: adding a file the user has already changes nothing.
   virtual Result<void> AddUserFile(int64_t user_id, const std::string& sha256, int64_t size) = 0;
+  /// True only for the user who uploaded it: another user's file is not theirs to use.
   virtual Result<bool> UserHasFile(int64_t user_id, const std::string& sha256) = 0;
 
   // Jobs, frames, tasks, outputs.
   virtual Result<int64_t> CreateJob(const Job& job) = 0;
   virtual Result<std::optional<Job>> GetJob(int64_t id) = 0;
+  /// The jobs among `ids` that exist, by id (a repeated id gives one job).
+  virtual Result<std::vector<Job>> GetJobs(const std::vector<int64_t>& ids) = 0;
   virtual Result<std::vector<Job>> ListJobs(int64_t user_id) = 0;
   virtual Result<std::vector<Job>> ListJobsInState(JobState state) = 0;
+  /// Writes state, message, priority, started_ms, finished_ms, video_state and video_key; what the user
+  /// submitted (scene, frames, format, ...) is fixed.
   virtual Result<void> UpdateJob(const Job& job) = 0;
 
-  virtual Result<void> PutFrame(const Frame& frame) = 0;  ///< insert or replace
+  /// Inserts the frame, or replaces every field of the frame with its job and number.
+  virtual Result<void> PutFrame(const Frame& frame) = 0;
+  /// PutFrame for each, atomically.
+  virtual Result<void> PutFrames(const std::vector<Frame>& frames) = 0;
   virtual Result<std::optional<Frame>> GetFrame(int64_t job_id, int number) = 0;
+  /// The job's frames among `numbers` that exist, by number.
+  virtual Result<std::vector<Frame>> GetFrames(int64_t job_id, const std::vector<int>& numbers) = 0;
+  /// The job's frames, by number.
   virtual Result<std::vector<Frame>> ListFrames(int64_t job_id) = 0;
+  /// Frame counts by state of each of the user's jobs that has frames, by job id.
+  virtual Result<std::map<int64_t, FrameCounts>> CountFramesByJob(int64_t user_id) = 0;
 
   virtual Result<int64_t> CreateTask(const Task& task) = 0;
   virtual Result<std::optional<Task>> GetTask(int64_t id) = 0;
+  /// Writes state, frames, node_id, lease_expires_ms, excluded_nodes and message; kind, job, output and
+  /// level are fixed.
   virtual Result<void> UpdateTask(const Task& task) = 0;
-  /// Queued tasks of `kind` whose job is queued or active, highest job priority first, then oldest.
+  /// Queued tasks of `kind` that may be handed out, highest job priority first, then oldest: render tasks of
+  /// queued or active jobs; verify tasks of queued, active or completed jobs (a delivered frame may be
+  /// checked again after its job completed, when its worker was caught cheating), never of failed or
+  /// canceled ones. At most `limit`.
   virtual Result<std::vector<Task>> ListClaimableTasks(TaskKind kind, int limit) = 0;
-  /// Active tasks whose lease ended before `now_ms`.
+  /// Active tasks whose lease ended before `now_ms`, by id.
   virtual Result<std::vector<Task>> ListExpiredTasks(int64_t now_ms) = 0;
-  /// Tasks a node holds a lease on now.
+  /// Active tasks a node holds a lease on, by id.
   virtual Result<std::vector<Task>> ListNodeTasks(int64_t node_id) = 0;
+  /// Every active task, by node, then id.
+  virtual Result<std::vector<Task>> ListActiveTasks() = 0;
+  /// The job's tasks in every state, by id.
   virtual Result<std::vector<Task>> ListJobTasks(int64_t job_id) = 0;
 
-  /// Keeps a worker off a job; adding a worker already on the job's list changes nothing.
+  /// Keeps a worker off a job; idempotent: adding a worker already on the job's list changes nothing (the
+  /// first reason stays).
   virtual Result<void> AddToBlocklist(const BlocklistEntry& entry) = 0;
-  /// The job's blocklist, oldest first.
+  /// The job's blocklist, oldest first (then by node).
   virtual Result<std::vector<BlocklistEntry>> ListBlocklist(int64_t job_id) = 0;
+  /// The jobs a node is kept off, by id.
+  virtual Result<std::vector<int64_t>> ListBlocklistedJobs(int64_t node_id) = 0;
 
   virtual Result<int64_t> CreateOutput(const Output& output) = 0;
   virtual Result<std::optional<Output>> GetOutput(int64_t id) = 0;
+  /// The outputs among `ids` that exist, by id.
+  virtual Result<std::vector<Output>> GetOutputs(const std::vector<int64_t>& ids) = 0;
+  /// The output a task reported for a frame (a task reports each of its frames once).
   virtual Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) = 0;
+  /// The job's outputs, by frame, then id.
   virtual Result<std::vector<Output>> ListOutputs(int64_t job_id) = 0;
+  /// Writes verdict, verdict_detail, verifier_node_id, verify_seconds, verify_cpu_seconds, preview_key,
+  /// method and credited; what the worker reported is fixed.
   virtual Result<void> UpdateOutput(const Output& output) = 0;
-  /// A node's outputs, newest first.
+  /// A node's outputs, newest first, at most `limit`.
   virtual Result<std::vector<Output>> ListNodeOutputs(int64_t node_id, int limit) = 0;
   /// Every output reported with this SHA-256, oldest first.
   virtual Result<std::vector<Output>> FindOutputsBySha(const std::string& sha256) = 0;
 
   // Events, kept so a client that reconnects with the last id it saw misses nothing, across restarts too.
+  /// Appends an event; ids increase in the order events are appended (committed).
   virtual Result<int64_t> AppendEvent(const Event& event) = 0;
   /// The id of the latest event of the user or of the network (0 when none): where a new event stream starts.
   virtual Result<int64_t> LastEventId(int64_t user_id) = 0;
-  /// The user's events after `after_id`, of one job when `job_id` is not 0, oldest first; with `network` (and
-  /// no job), the network's events (kNetworkUser) among them.
+  /// The user's events after `after_id`, of one job when `job_id` is not 0, oldest first, at most `limit`;
+  /// with `network` (and no job), the network's events (kNetworkUser) among them. Never another user's.
   virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit,
                                                 bool network) = 0;
 };

@@ -50,30 +50,32 @@ std::optional<double> EstimateSecondsLeft(const FrameCounts& counts, int64_t sta
   return elapsed_s / counts.delivered * open;
 }
 
+void AddFrames(FrameCounts& c, FrameState state, int n) {
+  switch (state) {
+    case FrameState::kQueued:
+      c.queued += n;
+      return;
+    case FrameState::kRendering:
+      c.rendering += n;
+      return;
+    case FrameState::kVerifying:
+      c.verifying += n;
+      return;
+    case FrameState::kDelivered:
+      c.delivered += n;
+      return;
+    case FrameState::kFailed:
+      c.failed += n;
+      return;
+    case FrameState::kCanceled:
+      c.canceled += n;
+      return;
+  }
+}
+
 FrameCounts CountFrames(const std::vector<Frame>& frames) {
   FrameCounts c;
-  for (const auto& f : frames) {
-    switch (f.state) {
-      case FrameState::kQueued:
-        ++c.queued;
-        break;
-      case FrameState::kRendering:
-        ++c.rendering;
-        break;
-      case FrameState::kVerifying:
-        ++c.verifying;
-        break;
-      case FrameState::kDelivered:
-        ++c.delivered;
-        break;
-      case FrameState::kFailed:
-        ++c.failed;
-        break;
-      case FrameState::kCanceled:
-        ++c.canceled;
-        break;
-    }
-  }
+  for (const auto& f : frames) AddFrames(c, f.state, 1);
   return c;
 }
 

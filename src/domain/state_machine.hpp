@@ -21,6 +21,8 @@ struct FrameCounts {
 };
 /// Counts frames by state.
 FrameCounts CountFrames(const std::vector<Frame>& frames);
+/// Adds `n` frames in `state` to `counts`.
+void AddFrames(FrameCounts& counts, FrameState state, int n);
 
 /// Seconds until every open frame (queued, rendering, verifying) is delivered, at the rate frames were
 /// delivered since the job's first frame began rendering (`started_ms`; time waiting in the queue is not

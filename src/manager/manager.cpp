@@ -16,7 +16,7 @@
 #include "manager/api.hpp"
 #include "manager/postprocess.hpp"
 #include "net/http_server.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/store_url.hpp"
 
 namespace inferix::manager {
 namespace {
@@ -30,14 +30,6 @@ Result<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
   std::string secret = RandomHex(32);
   INFERIX_TRY(WriteFileAtomic(path, secret));
   return secret;
-}
-
-Result<std::unique_ptr<domain::Store>> OpenStore(const std::filesystem::path& data_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec)
-    return MakeError(Errc::kInternal, "cannot create data folder " + data_dir.string() + ": " + ec.message());
-  return store::OpenSqliteStore(data_dir / "manager.db");
 }
 
 class ManagerImpl final : public Manager {
@@ -132,7 +124,14 @@ class ManagerImpl final : public Manager {
 
 Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
   INFERIX_TRY(image::CheckAvailable());  // previews and videos decode frames
-  auto store = OpenStore(options.data_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return MakeError(Errc::kInternal,
+                     "cannot create data folder " + options.data_dir.string() + ": " + ec.message());
+  }
+  auto store = store::OpenStore(options.store_url.empty() ? store::DefaultStoreUrl(options.data_dir)
+                                                          : options.store_url);
   if (!store) return store.error();
   auto blobs = blob::OpenFsBlobStore(options.data_dir / "blobs");
   if (!blobs) return blobs.error();
@@ -143,10 +142,10 @@ Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
   return std::unique_ptr<Manager>(std::move(m));
 }
 
-Result<std::string> CreateUserToken(const std::filesystem::path& data_dir, const std::string& user) {
+Result<std::string> CreateUserToken(const std::string& store_url, const std::string& user) {
   if (user.empty() || user.size() > 100)
     return MakeError(Errc::kInvalidArgument, "user name must be 1 to 100 characters");
-  auto store = OpenStore(data_dir);
+  auto store = store::OpenStore(store_url);
   if (!store) return store.error();
   std::string token = domain::NewToken(domain::TokenKind::kUser);
   auto id = (*store)->CreateUser(user, domain::TokenHash(token));
@@ -154,11 +153,11 @@ Result<std::string> CreateUserToken(const std::filesystem::path& data_dir, const
   return token;
 }
 
-Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir, const std::string& role,
+Result<std::string> CreateEnrollmentToken(const std::string& store_url, const std::string& role,
                                           int64_t ttl_s) {
   auto parsed = domain::ParseNodeRole(role);
   if (!parsed) return MakeError(Errc::kInvalidArgument, "role must be worker or verifier");
-  auto store = OpenStore(data_dir);
+  auto store = store::OpenStore(store_url);
   if (!store) return store.error();
   std::string token = domain::NewToken(domain::TokenKind::kEnrollment);
   INFERIX_TRY(
@@ -166,9 +165,9 @@ Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir,
   return token;
 }
 
-Result<std::string> RevokeNode(const std::filesystem::path& data_dir, const std::string& node,
+Result<std::string> RevokeNode(const std::string& store_url, const std::string& node,
                                const std::string& reason) {
-  auto store = OpenStore(data_dir);
+  auto store = store::OpenStore(store_url);
   if (!store) return store.error();
   auto nodes = (*store)->ListNodes();
   if (!nodes) return nodes.error();

@@ -13,6 +13,7 @@ namespace inferix::manager {
 /// Where and how the manager runs.
 struct ManagerOptions {
   std::filesystem::path data_dir;
+  std::string store_url;  ///< the database (store::OpenStore); empty: SQLite in the data folder
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   SchedulerOptions scheduler;
@@ -37,15 +38,18 @@ class Manager {
   virtual void Stop() = 0;
 };
 
-/// Creates a user (if new) and a new API token for it in the manager's data folder; returns the token.
-Result<std::string> CreateUserToken(const std::filesystem::path& data_dir, const std::string& user);
+// The admin commands work on the manager's store, named by its URL (store::OpenStore,
+// store::DefaultStoreUrl of a data folder), while the manager runs or not.
+
+/// Creates a user (if new) and a new API token for it; returns the token.
+Result<std::string> CreateUserToken(const std::string& store_url, const std::string& user);
 /// Creates a one-time enrollment token for a node of `role` ("worker" or "verifier"), valid `ttl_s` seconds.
-Result<std::string> CreateEnrollmentToken(const std::filesystem::path& data_dir, const std::string& role,
+Result<std::string> CreateEnrollmentToken(const std::string& store_url, const std::string& role,
                                           int64_t ttl_s);
 
-/// Revokes a node (by id or name) on the manager's data folder: every later call of the node is refused (403,
-/// with the reason), as for a ban; its leases end when they expire. Returns the node's description.
-Result<std::string> RevokeNode(const std::filesystem::path& data_dir, const std::string& node,
+/// Revokes a node (by id or name): every later call of the node is refused (403, with the reason), as for a
+/// ban; its leases end when they expire. Returns the node's description.
+Result<std::string> RevokeNode(const std::string& store_url, const std::string& node,
                                const std::string& reason);
 
 }  // namespace inferix::manager

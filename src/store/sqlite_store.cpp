@@ -3,11 +3,13 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 #include <utility>
 
 #include "store/migrations.hpp"
+#include "store/sqlite_rows.hpp"
 
 namespace inferix::store {
 namespace {
@@ -17,247 +19,24 @@ using domain::Job;
 using domain::Node;
 using domain::Output;
 using domain::Task;
-
-std::string JoinInts(const std::vector<int64_t>& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(v[i]);
-  }
-  return out;
-}
-std::string JoinInts(const std::vector<int>& v) {
-  std::vector<int64_t> w(v.begin(), v.end());
-  return JoinInts(w);
-}
-template <class T>
-std::vector<T> SplitInts(const std::string& s) {
-  std::vector<T> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(static_cast<T>(std::stoll(item)));
-  }
-  return out;
-}
-// Denoiser names are kept comma-separated (they are upper-case words, checked by the API).
-std::string JoinWords(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& w : v) out += (out.empty() ? "" : ",") + w;
-  return out;
-}
-std::vector<std::string> SplitWords(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-// Files are kept as "sha256 size path" lines: paths are checked safe (no newlines) before they get here.
-std::string EncodeFiles(const std::vector<domain::SceneFile>& files) {
-  std::string out;
-  for (const auto& f : files) out += f.sha256 + " " + std::to_string(f.size) + " " + f.path + "\n";
-  return out;
-}
-std::vector<domain::SceneFile> DecodeFiles(const std::string& s) {
-  std::vector<domain::SceneFile> out;
-  std::stringstream ss(s);
-  std::string line;
-  while (std::getline(ss, line)) {
-    auto a = line.find(' ');
-    auto b = line.find(' ', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    out.push_back({line.substr(b + 1), line.substr(0, a), std::stoll(line.substr(a + 1, b - a - 1))});
-  }
-  return out;
-}
-
-// A prepared statement with positional binding.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) error_ = sqlite3_errmsg(db);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Stmt& Bind(int64_t v) {
-    sqlite3_bind_int64(stmt_, ++index_, v);
-    return *this;
-  }
-  Stmt& Bind(int v) { return Bind(static_cast<int64_t>(v)); }
-  Stmt& Bind(double v) {
-    sqlite3_bind_double(stmt_, ++index_, v);
-    return *this;
-  }
-  Stmt& Bind(const std::string& v) {
-    sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(std::string_view v) { return Bind(std::string(v)); }
-  Stmt& Bind(const char* v) { return Bind(std::string(v)); }
-
-  /// Steps once: true with a row, false when done; errors are recorded.
-  bool Step() {
-    if (!error_.empty()) return false;
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) error_ = sqlite3_errmsg(db_);
-    return false;
-  }
-  Result<void> Run() {
-    Step();
-    return Status();
-  }
-  Result<void> Status() const {
-    if (error_.empty()) return Ok();
-    return MakeError(Errc::kInternal, "database: " + error_);
-  }
-  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
-  std::string Text(int col) const {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int index_ = 0;
-  std::string error_;
-};
-
-constexpr const char* kJobCols =
-    "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
-    "created_ms, "
-    "finished_ms, fps, video_state, video_key, started_ms, scene_root, blender_version, denoisers, "
-    "without_denoiser, resolution_percentage";
-constexpr const char* kTaskCols =
-    "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
-    "level";
-constexpr const char* kFrameCols = "job_id, number, state, task_id, output_id, failures, errors, excluded";
-constexpr const char* kOutputCols =
-    "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
-    "verifier_node_id, verify_seconds, created_ms, preview_key, render_cpu_seconds, verify_cpu_seconds, "
-    "det_class, "
-    "method, credited, replica_of";
-constexpr const char* kNodeCols =
-    "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected, ban_reason, "
-    "det_class, "
-    "streak";
-
-Job ReadJob(const Stmt& s) {
-  Job j;
-  j.id = s.Int(0);
-  j.user_id = s.Int(1);
-  j.name = s.Text(2);
-  j.main_file = s.Text(3);
-  j.files = DecodeFiles(s.Text(4));
-  j.frames_spec = s.Text(5);
-  j.format = domain::ParseOutputFormat(s.Text(6)).value_or(domain::OutputFormat::kPng);
-  j.chunk_size = static_cast<int>(s.Int(7));
-  j.priority = static_cast<int>(s.Int(8));
-  j.state = domain::ParseJobState(s.Text(9)).value_or(domain::JobState::kFailed);
-  j.message = s.Text(10);
-  j.created_ms = s.Int(11);
-  j.finished_ms = s.Int(12);
-  j.fps = s.Real(13);
-  j.video_state = s.Text(14);
-  j.video_key = s.Text(15);
-  j.started_ms = s.Int(16);
-  j.scene_root = s.Text(17);
-  j.blender_version = static_cast<int>(s.Int(18));
-  j.denoisers = SplitWords(s.Text(19));
-  j.without_denoiser = s.Int(20) != 0;
-  j.resolution_percentage = static_cast<int>(s.Int(21));
-  return j;
-}
-Task ReadTask(const Stmt& s) {
-  Task t;
-  t.id = s.Int(0);
-  t.job_id = s.Int(1);
-  t.kind = domain::ParseTaskKind(s.Text(2)).value_or(domain::TaskKind::kRender);
-  t.state = domain::ParseTaskState(s.Text(3)).value_or(domain::TaskState::kFailed);
-  t.frames = SplitInts<int>(s.Text(4));
-  t.output_id = s.Int(5);
-  t.node_id = s.Int(6);
-  t.lease_expires_ms = s.Int(7);
-  t.excluded_nodes = SplitInts<int64_t>(s.Text(8));
-  t.message = s.Text(9);
-  t.created_ms = s.Int(10);
-  t.level = static_cast<int>(s.Int(11));
-  return t;
-}
-Frame ReadFrame(const Stmt& s) {
-  Frame f;
-  f.job_id = s.Int(0);
-  f.number = static_cast<int>(s.Int(1));
-  f.state = domain::ParseFrameState(s.Text(2)).value_or(domain::FrameState::kFailed);
-  f.task_id = s.Int(3);
-  f.output_id = s.Int(4);
-  f.failures = static_cast<int>(s.Int(5));
-  f.errors = s.Text(6);
-  f.excluded_nodes = SplitInts<int64_t>(s.Text(7));
-  return f;
-}
-Output ReadOutput(const Stmt& s) {
-  Output o;
-  o.id = s.Int(0);
-  o.job_id = s.Int(1);
-  o.frame = static_cast<int>(s.Int(2));
-  o.task_id = s.Int(3);
-  o.node_id = s.Int(4);
-  o.blob_key = s.Text(5);
-  o.sha256 = s.Text(6);
-  o.render_seconds = s.Real(7);
-  o.verdict = domain::ParseVerdict(s.Text(8)).value_or(domain::Verdict::kPending);
-  o.verdict_detail = s.Text(9);
-  o.verifier_node_id = s.Int(10);
-  o.verify_seconds = s.Real(11);
-  o.created_ms = s.Int(12);
-  o.preview_key = s.Text(13);
-  o.render_cpu_seconds = s.Real(14);
-  o.verify_cpu_seconds = s.Real(15);
-  o.det_class = s.Text(16);
-  o.method = s.Text(17);
-  o.credited = s.Int(18) != 0;
-  o.replica_of = s.Int(19);
-  return o;
-}
-Node ReadNode(const Stmt& s) {
-  Node n;
-  n.id = s.Int(0);
-  n.name = s.Text(1);
-  n.role = domain::ParseNodeRole(s.Text(2)).value_or(domain::NodeRole::kWorker);
-  n.public_key = s.Text(3);
-  n.capabilities_json = s.Text(4);
-  n.banned = s.Int(5) != 0;
-  n.last_seen_ms = s.Int(6);
-  n.accepted = static_cast<int>(s.Int(7));
-  n.rejected = static_cast<int>(s.Int(8));
-  n.ban_reason = s.Text(9);
-  n.det_class = s.Text(10);
-  n.streak = static_cast<int>(s.Int(11));
-  return n;
-}
-
-template <class T, class Reader>
-Result<std::optional<T>> QueryOne(Stmt& s, Reader read) {
-  if (s.Step()) return std::optional<T>(read(s));
-  INFERIX_TRY(s.Status());
-  return std::optional<T>();
-}
-template <class T, class Reader>
-Result<std::vector<T>> QueryAll(Stmt& s, Reader read) {
-  std::vector<T> out;
-  while (s.Step()) out.push_back(read(s));
-  INFERIX_TRY(s.Status());
-  return out;
-}
+using sqlite::DecodeFiles;
+using sqlite::EncodeFiles;
+using sqlite::JoinInts;
+using sqlite::JoinWords;
+using sqlite::JsonInts;
+using sqlite::kFrameCols;
+using sqlite::kJobCols;
+using sqlite::kNodeCols;
+using sqlite::kOutputCols;
+using sqlite::kTaskCols;
+using sqlite::QueryAll;
+using sqlite::QueryOne;
+using sqlite::ReadFrame;
+using sqlite::ReadJob;
+using sqlite::ReadNode;
+using sqlite::ReadOutput;
+using sqlite::ReadTask;
+using sqlite::Stmt;
 
 class SqliteStore final : public domain::Store {
  public:
@@ -400,15 +179,16 @@ class SqliteStore final : public domain::Store {
 
   Result<int64_t> CreateNode(const Node& n, const std::string& token_hash) override {
     Stmt s(db_,
-           "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms, det_class) "
-           "VALUES "
-           "(?, ?, ?, ?, ?, ?, ?)");
+           "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms, det_class, "
+           "banned, "
+           "ban_reason, accepted, rejected, streak) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(n.name)
         .Bind(domain::ToString(n.role))
         .Bind(n.public_key)
         .Bind(token_hash)
         .Bind(n.capabilities_json);
-    s.Bind(n.last_seen_ms).Bind(n.det_class);
+    s.Bind(n.last_seen_ms).Bind(n.det_class).Bind(n.banned ? 1 : 0).Bind(n.ban_reason).Bind(n.accepted);
+    s.Bind(n.rejected).Bind(n.streak);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -478,6 +258,13 @@ class SqliteStore final : public domain::Store {
     s.Bind(id);
     return QueryOne<Job>(s, ReadJob);
   }
+  Result<std::vector<Job>> GetJobs(const std::vector<int64_t>& ids) override {
+    Stmt s(db_, (std::string("SELECT ") + kJobCols +
+                 " FROM jobs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
+                    .c_str());
+    s.Bind(JsonInts(ids));
+    return QueryAll<Job>(s, ReadJob);
+  }
   Result<std::vector<Job>> ListJobs(int64_t user_id) override {
     Stmt s(db_, (std::string("SELECT ") + kJobCols + " FROM jobs WHERE user_id = ? ORDER BY id").c_str());
     s.Bind(user_id);
@@ -510,6 +297,12 @@ class SqliteStore final : public domain::Store {
     s.Bind(f.failures).Bind(f.errors).Bind(JoinInts(f.excluded_nodes));
     return s.Run();
   }
+  Result<void> PutFrames(const std::vector<Frame>& frames) override {
+    return Transaction([&]() -> Result<void> {
+      for (const auto& f : frames) INFERIX_TRY(PutFrame(f));
+      return Ok();
+    });
+  }
   Result<std::optional<Frame>> GetFrame(int64_t job_id, int number) override {
     Stmt s(db_,
            (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? AND number = ?").c_str());
@@ -521,6 +314,30 @@ class SqliteStore final : public domain::Store {
            (std::string("SELECT ") + kFrameCols + " FROM frames WHERE job_id = ? ORDER BY number").c_str());
     s.Bind(job_id);
     return QueryAll<Frame>(s, ReadFrame);
+  }
+
+  Result<std::vector<Frame>> GetFrames(int64_t job_id, const std::vector<int>& numbers) override {
+    Stmt s(db_,
+           (std::string("SELECT ") + kFrameCols +
+            " FROM frames WHERE job_id = ? AND number IN (SELECT value FROM json_each(?)) ORDER BY number")
+               .c_str());
+    s.Bind(job_id).Bind(JsonInts(numbers));
+    return QueryAll<Frame>(s, ReadFrame);
+  }
+  Result<std::map<int64_t, domain::FrameCounts>> CountFramesByJob(int64_t user_id) override {
+    Stmt s(
+        db_,
+        "SELECT f.job_id, f.state, COUNT(*) FROM frames f JOIN jobs j ON j.id = f.job_id WHERE j.user_id = ? "
+        "GROUP BY f.job_id, f.state");
+    s.Bind(user_id);
+    std::map<int64_t, domain::FrameCounts> out;
+    while (s.Step()) {
+      auto state = domain::ParseFrameState(s.Text(1));
+      if (!state) continue;
+      domain::AddFrames(out[s.Int(0)], *state, static_cast<int>(s.Int(2)));
+    }
+    INFERIX_TRY(s.Status());
+    return out;
   }
 
   Result<int64_t> CreateTask(const Task& t) override {
@@ -577,6 +394,12 @@ class SqliteStore final : public domain::Store {
     s.Bind(now_ms);
     return QueryAll<Task>(s, ReadTask);
   }
+  Result<std::vector<Task>> ListActiveTasks() override {
+    Stmt s(db_,
+           (std::string("SELECT ") + kTaskCols + " FROM tasks WHERE state = 'active' ORDER BY node_id, id")
+               .c_str());
+    return QueryAll<Task>(s, ReadTask);
+  }
   Result<std::vector<Task>> ListJobTasks(int64_t job_id) override {
     Stmt s(db_, (std::string("SELECT ") + kTaskCols + " FROM tasks WHERE job_id = ? ORDER BY id").c_str());
     s.Bind(job_id);
@@ -587,7 +410,8 @@ class SqliteStore final : public domain::Store {
     Stmt s(db_,
            "INSERT INTO outputs (job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, "
            "verdict_detail, verifier_node_id, verify_seconds, created_ms, render_cpu_seconds, det_class, "
-           "replica_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "replica_of, preview_key, verify_cpu_seconds, method, credited) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(o.job_id).Bind(o.frame).Bind(o.task_id).Bind(o.node_id).Bind(o.blob_key).Bind(o.sha256);
     s.Bind(o.render_seconds)
         .Bind(domain::ToString(o.verdict))
@@ -598,6 +422,7 @@ class SqliteStore final : public domain::Store {
         .Bind(o.render_cpu_seconds)
         .Bind(o.det_class)
         .Bind(o.replica_of);
+    s.Bind(o.preview_key).Bind(o.verify_cpu_seconds).Bind(o.method).Bind(o.credited ? 1 : 0);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -605,6 +430,13 @@ class SqliteStore final : public domain::Store {
     Stmt s(db_, (std::string("SELECT ") + kOutputCols + " FROM outputs WHERE id = ?").c_str());
     s.Bind(id);
     return QueryOne<Output>(s, ReadOutput);
+  }
+  Result<std::vector<Output>> GetOutputs(const std::vector<int64_t>& ids) override {
+    Stmt s(db_, (std::string("SELECT ") + kOutputCols +
+                 " FROM outputs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
+                    .c_str());
+    s.Bind(JsonInts(ids));
+    return QueryAll<Output>(s, ReadOutput);
   }
   Result<std::optional<Output>> FindOutput(int64_t task_id, int frame) override {
     Stmt s(db_,
@@ -694,6 +526,12 @@ class SqliteStore final : public domain::Store {
     return QueryAll<domain::BlocklistEntry>(s, [](const Stmt& r) {
       return domain::BlocklistEntry{r.Int(0), r.Int(1), r.Text(2), r.Int(3)};
     });
+  }
+
+  Result<std::vector<int64_t>> ListBlocklistedJobs(int64_t node_id) override {
+    Stmt s(db_, "SELECT job_id FROM job_blocklist WHERE node_id = ? ORDER BY job_id");
+    s.Bind(node_id);
+    return QueryAll<int64_t>(s, [](const Stmt& r) { return r.Int(0); });
   }
 
   sqlite3* db() const { return db_; }

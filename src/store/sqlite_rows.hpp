@@ -1,0 +1,139 @@
+#pragma once
+// The SQLite adapter's rows: a prepared statement, the columns of each table, and how an entity is written to
+// and read from a row. Only src/store includes it.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "domain/model.hpp"
+
+namespace inferix::store::sqlite {
+
+// Lists kept in one column: integers comma-separated, denoiser names (upper-case words) comma-separated,
+// scene files as "sha256 size path" lines (paths are checked safe, without newlines, before they get here).
+std::string JoinInts(const std::vector<int64_t>& v);
+std::string JoinInts(const std::vector<int>& v);
+/// A JSON array of integers, for "IN (SELECT value FROM json_each(?))": one statement for any number of ids.
+template <class T>
+std::string JsonInts(const std::vector<T>& v) {
+  std::vector<int64_t> w(v.begin(), v.end());
+  return "[" + JoinInts(w) + "]";
+}
+template <class T>
+std::vector<T> SplitInts(const std::string& s) {
+  std::vector<T> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(static_cast<T>(std::stoll(item)));
+  }
+  return out;
+}
+std::string JoinWords(const std::vector<std::string>& v);
+std::vector<std::string> SplitWords(const std::string& s);
+std::string EncodeFiles(const std::vector<domain::SceneFile>& files);
+std::vector<domain::SceneFile> DecodeFiles(const std::string& s);
+
+// A prepared statement with positional binding.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) error_ = sqlite3_errmsg(db);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int64_t v) {
+    sqlite3_bind_int64(stmt_, ++index_, v);
+    return *this;
+  }
+  Stmt& Bind(int v) { return Bind(static_cast<int64_t>(v)); }
+  Stmt& Bind(double v) {
+    sqlite3_bind_double(stmt_, ++index_, v);
+    return *this;
+  }
+  Stmt& Bind(const std::string& v) {
+    sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(std::string_view v) { return Bind(std::string(v)); }
+  Stmt& Bind(const char* v) { return Bind(std::string(v)); }
+
+  /// Steps once: true with a row, false when done; errors are recorded.
+  bool Step() {
+    if (!error_.empty()) return false;
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) error_ = sqlite3_errmsg(db_);
+    return false;
+  }
+  Result<void> Run() {
+    Step();
+    return Status();
+  }
+  Result<void> Status() const {
+    if (error_.empty()) return Ok();
+    return MakeError(Errc::kInternal, "database: " + error_);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string Text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int index_ = 0;
+  std::string error_;
+};
+
+inline constexpr const char* kJobCols =
+    "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
+    "created_ms, "
+    "finished_ms, fps, video_state, video_key, started_ms, scene_root, blender_version, denoisers, "
+    "without_denoiser, resolution_percentage";
+inline constexpr const char* kTaskCols =
+    "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
+    "level";
+inline constexpr const char* kFrameCols =
+    "job_id, number, state, task_id, output_id, failures, errors, excluded";
+inline constexpr const char* kOutputCols =
+    "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
+    "verifier_node_id, verify_seconds, created_ms, preview_key, render_cpu_seconds, verify_cpu_seconds, "
+    "det_class, "
+    "method, credited, replica_of";
+inline constexpr const char* kNodeCols =
+    "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected, ban_reason, "
+    "det_class, "
+    "streak";
+
+domain::Job ReadJob(const Stmt& s);
+domain::Task ReadTask(const Stmt& s);
+domain::Frame ReadFrame(const Stmt& s);
+domain::Output ReadOutput(const Stmt& s);
+domain::Node ReadNode(const Stmt& s);
+
+template <class T, class Reader>
+Result<std::optional<T>> QueryOne(Stmt& s, Reader read) {
+  if (s.Step()) return std::optional<T>(read(s));
+  INFERIX_TRY(s.Status());
+  return std::optional<T>();
+}
+template <class T, class Reader>
+Result<std::vector<T>> QueryAll(Stmt& s, Reader read) {
+  std::vector<T> out;
+  while (s.Step()) out.push_back(read(s));
+  INFERIX_TRY(s.Status());
+  return out;
+}
+
+}  // namespace inferix::store::sqlite

@@ -1,0 +1,21 @@
+#pragma once
+// Which Store a manager or an admin command opens, named by a URL: "sqlite:PATH" today ("postgresql://..."
+// when that adapter exists). The one place that knows every adapter.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+#include "domain/ports.hpp"
+
+namespace inferix::store {
+
+/// The default store of a manager's data folder: "sqlite:<data_dir>/manager.db".
+std::string DefaultStoreUrl(const std::filesystem::path& data_dir);
+
+/// Opens (creating and migrating) the store `url` names: "sqlite:PATH" (":memory:" for a private in-memory
+/// database; the folder of PATH is created). kInvalidArgument, naming the schemes this build knows, for any
+/// other URL.
+Result<std::unique_ptr<domain::Store>> OpenStore(const std::string& url);
+
+}  // namespace inferix::store
