@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP API under /api/v1: thin adapters from requests to the scheduler, store and blob store.
+// The HTTP API under /api/v1: a route table (api_routes.hpp) of thin handlers, one file per resource
+// (routes_*.cpp), over the scheduler and the services below the edge.
 #include <string>
 
 #include "core/clock.hpp"
@@ -27,7 +28,6 @@ class Api {
   net::HttpResponse Handle(const net::HttpRequest& request);
 
  private:
-  struct Impl;
   domain::Store& store_;
   domain::BlobStore& blobs_;
   Scheduler& scheduler_;

@@ -1,0 +1,69 @@
+#pragma once
+// What the API's resources share: the collaborators below the edge, one call's context, and the route table
+// each resource file contributes to (routes_*.cpp). Handlers decode a request (requests.hpp), call the
+// scheduler or a service, and encode the answer; rules live below them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "domain/ports.hpp"
+#include "manager/api.hpp"
+#include "manager/scheduler.hpp"
+#include "manager/sessions.hpp"
+#include "net/http.hpp"
+
+namespace inferix::manager {
+
+/// The collaborators of every handler.
+struct ApiServices {
+  domain::Store& store;
+  domain::BlobStore& blobs;
+  Scheduler& scheduler;
+  const Clock& clock;
+  const ApiOptions& options;
+
+  /// A signed path for `method` on the object `key`, good for the API's URL lifetime.
+  std::string Sign(const std::string& method, const std::string& key) const;
+  /// The dashboard's browser sessions.
+  Sessions BrowserSessions() const { return Sessions(store, clock, options.secure_cookies); }
+};
+
+/// Who must be authenticated for a route: nobody (it checks its own credentials, or none), a user (API
+/// token or session cookie), or a node (its node token; a banned node is refused, and each call counts as a
+/// sign of life).
+enum class Auth { kNone, kUser, kNode };
+
+/// One request being answered.
+struct Call {
+  const net::HttpRequest& req;
+  ApiServices& api;
+  std::vector<std::string> params;   ///< the path segments the route's ":name" and "*" matched, in order
+  std::optional<domain::User> user;  ///< set for Auth::kUser routes
+  std::optional<domain::Node> node;  ///< set for Auth::kNode routes
+};
+
+using Handler = net::HttpResponse (*)(Call& call);
+
+/// A route: method, path pattern under /api/v1 (segments; ":name" matches one segment, a final "*" the rest),
+/// who must be authenticated, and the handler.
+struct Route {
+  const char* method;
+  const char* pattern;
+  Auth auth;
+  Handler handler;
+};
+
+// Each resource's routes.
+std::vector<Route> FileRoutes();     // routes_files.cpp: uploads, signed object URLs
+std::vector<Route> JobRoutes();      // routes_jobs.cpp: jobs, their outputs, cancel
+std::vector<Route> EventRoutes();    // routes_events.cpp: the event stream
+std::vector<Route> SessionRoutes();  // routes_sessions.cpp: dashboard sessions, whoami, health
+std::vector<Route> NodeRoutes();     // routes_nodes.cpp: enrollment, capabilities, the workers page
+std::vector<Route> TaskRoutes();     // routes_tasks.cpp: the node protocol (claims, reports, verdicts)
+
+/// The job `id_text` names if it belongs to `user`; another user's job is reported as not found.
+Result<domain::Job> OwnJob(ApiServices& api, const domain::User& user, const std::string& id_text);
+
+}  // namespace inferix::manager

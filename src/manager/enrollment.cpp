@@ -1,0 +1,44 @@
+#include "manager/enrollment.hpp"
+
+#include "domain/tokens.hpp"
+#include "manager/codec.hpp"
+
+namespace inferix::manager {
+
+Result<Enrolled> Enroll(domain::Store& store, Scheduler& scheduler, const Clock& clock,
+                        const RegisterRequest& request) {
+  domain::Node node;
+  node.name = request.name;
+  node.role = request.role;
+  node.public_key = request.public_key;
+  node.capabilities_json = request.capabilities.dump();
+  node.det_class = DefaultClassOf(request.capabilities);
+  node.last_seen_ms = clock.NowMs();
+  Enrolled enrolled{0, domain::NewToken(domain::TokenKind::kNode)};
+  const std::string hash = domain::TokenHash(request.enrollment_token);
+  INFERIX_TRY(store.Transaction([&]() -> Result<void> {
+    auto found = store.FindEnrollment(hash, clock.NowMs());
+    if (!found) return found.error();
+    if (!found->has_value()) {
+      return MakeError(Errc::kUnauthenticated,
+                       "enrollment token is unknown, expired or already used; ask the operator for a new one "
+                       "(inferix admin enroll create)");
+    }
+    if (**found != request.role) {
+      const std::string role(domain::ToString(**found));
+      return MakeError(Errc::kPermissionDenied, "enrollment token is for a " + role + ", not a " +
+                                                    std::string(domain::ToString(request.role)) +
+                                                    "; it is still good for a " + role);
+    }
+    auto consumed = store.ConsumeEnrollment(hash, clock.NowMs());
+    if (!consumed) return consumed.error();
+    if (!consumed->has_value()) return MakeError(Errc::kUnauthenticated, "enrollment token already used");
+    auto made = store.CreateNode(node, domain::TokenHash(enrolled.node_token));
+    if (!made) return made.error();
+    enrolled.node_id = *made;
+    return scheduler.WorkerChanged(enrolled.node_id);  // joined
+  }));
+  return enrolled;
+}
+
+}  // namespace inferix::manager

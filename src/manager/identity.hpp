@@ -1,0 +1,28 @@
+#pragma once
+// Who is calling: a user (API token or the dashboard's session cookie) or a node (its node token), and the
+// node's liveness: every authenticated call of a node is a sign of life, which tells an idle node from one
+// that went away.
+#include <cstdint>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "domain/ports.hpp"
+#include "manager/sessions.hpp"
+#include "net/http.hpp"
+
+namespace inferix::manager {
+
+/// The user of the request: by its Authorization: Bearer user token, or, without that header, by its
+/// session cookie. kUnauthenticated when neither names a user.
+Result<domain::User> AuthenticateUser(domain::Store& store, Sessions& sessions, const net::HttpRequest& req);
+
+/// The node of the request's Authorization: Bearer node token; kPermissionDenied (with the reason) for a
+/// banned or revoked node. Records that the node was heard from (at most once a second: claims long-poll).
+Result<domain::Node> AuthenticateNode(domain::Store& store, const Clock& clock, const net::HttpRequest& req);
+
+/// What a node is doing as the workers page shows it: "banned", "busy" (it holds a task), "idle" (heard
+/// from within `recent_ms`) or "offline".
+std::string NodeState(const domain::Node& node, bool busy, int64_t now_ms, int64_t recent_ms);
+
+}  // namespace inferix::manager

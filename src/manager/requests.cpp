@@ -1,0 +1,177 @@
+#include "manager/requests.hpp"
+
+#include "core/crypto.hpp"
+#include "manager/api_util.hpp"
+#include "manager/codec.hpp"
+
+namespace inferix::manager {
+
+using json = nlohmann::json;
+
+BodyReader& BodyReader::Check(bool ok, const std::string& message) {
+  if (!error_ && !ok) error_ = MakeError(Errc::kInvalidArgument, message);
+  return *this;
+}
+
+Result<void> BodyReader::Done() const {
+  if (error_) return *error_;
+  return Ok();
+}
+
+Result<CheckFilesRequest> DecodeCheckFiles(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"sha256"});
+  if (!body) return body.error();
+  CheckFilesRequest r;
+  BodyReader in(*body);
+  in.Required("sha256", r.sha256).Check(r.sha256.size() <= 10000, "at most 10000 hashes per request");
+  for (const auto& h : r.sha256) {
+    in.Check(IsSha256Hex(h), "\"" + h.substr(0, 80) + "\" is not a SHA-256");
+  }
+  INFERIX_TRY(in.Done());
+  return r;
+}
+
+namespace {
+
+Result<std::vector<domain::SceneFile>> DecodeSceneFiles(const json& body) {
+  auto files = body.find("files");
+  if (files == body.end() || !files->is_array()) {
+    return MakeError(Errc::kInvalidArgument, "missing field \"files\"");
+  }
+  std::vector<domain::SceneFile> out;
+  for (const auto& f : *files) {
+    if (!f.is_object()) return MakeError(Errc::kInvalidArgument, "each file must be an object");
+    for (const auto& [k, v] : f.items()) {
+      if (k != "path" && k != "sha256" && k != "size") {
+        return MakeError(Errc::kInvalidArgument, "unknown file field \"" + k + "\"");
+      }
+    }
+    domain::SceneFile file;
+    BodyReader in(f);
+    in.Required("path", file.path).Required("sha256", file.sha256).Optional("size", file.size);
+    INFERIX_TRY(in.Done());
+    out.push_back(std::move(file));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps",
+                              "root", "denoisers", "without_denoiser", "resolution_percentage"});
+  if (!body) return body.error();
+  CreateJobRequest r;
+  domain::Job& job = r.job;
+  std::string format = "PNG";
+  job.chunk_size = 4;
+  BodyReader in(*body);
+  in.Optional("root", job.scene_root)
+      .Optional("denoisers", job.denoisers)
+      .Optional("without_denoiser", job.without_denoiser)
+      .Optional("resolution_percentage", job.resolution_percentage)
+      .Optional("fps", job.fps)
+      .Check(job.fps > 0 && job.fps <= 1000, "fps must be between 0 and 1000")
+      .Required("name", job.name)
+      .Required("main", job.main_file)
+      .Required("frames", job.frames_spec)
+      .Optional("format", format)
+      .Optional("chunk_size", job.chunk_size)
+      .Optional("priority", job.priority);
+  INFERIX_TRY(in.Done());
+  auto parsed = domain::ParseOutputFormat(format);
+  if (!parsed) return MakeError(Errc::kInvalidArgument, "format must be PNG, EXR or JPEG");
+  job.format = *parsed;
+  auto files = DecodeSceneFiles(*body);
+  if (!files) return files.error();
+  job.files = std::move(*files);
+  return r;
+}
+
+Result<RegisterRequest> DecodeRegister(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"enrollment_token", "name", "role", "public_key", "capabilities"});
+  if (!body) return body.error();
+  RegisterRequest r;
+  std::string role;
+  BodyReader in(*body);
+  in.Required("enrollment_token", r.enrollment_token)
+      .Required("name", r.name)
+      .Required("role", role)
+      .Required("public_key", r.public_key)
+      .Check(!r.name.empty() && r.name.size() <= 100, "name must be 1 to 100 characters")
+      .Check(r.public_key.size() == 64 && IsSha256Hex(r.public_key), "public_key must be 32 bytes of hex");
+  INFERIX_TRY(in.Done());
+  auto parsed = domain::ParseNodeRole(role);
+  if (!parsed) return MakeError(Errc::kInvalidArgument, "role must be worker or verifier");
+  r.role = *parsed;
+  r.capabilities = body->value("capabilities", json::object());
+  if (r.capabilities.is_null()) r.capabilities = json::object();
+  INFERIX_TRY(CheckCapabilities(r.capabilities));
+  return r;
+}
+
+Result<CapabilitiesRequest> DecodeCapabilities(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"capabilities"});
+  if (!body) return body.error();
+  CapabilitiesRequest r;
+  INFERIX_TRY(BodyReader(*body).Required("capabilities", r.capabilities).Done());
+  INFERIX_TRY(CheckCapabilities(r.capabilities));
+  return r;
+}
+
+Result<ClaimRequest> DecodeClaim(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"cached"});
+  if (!body) return body.error();
+  ClaimRequest r;
+  INFERIX_TRY(BodyReader(*body).Optional("cached", r.cached).Done());
+  return r;
+}
+
+Result<FailRequest> DecodeFail(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"error"});
+  if (!body) return body.error();
+  FailRequest r;
+  INFERIX_TRY(BodyReader(*body).Required("error", r.error).Done());
+  return r;
+}
+
+Result<FrameReportRequest> DecodeFrameReport(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"sha256", "key", "render_seconds", "render_cpu_seconds", "signature"});
+  if (!body) return body.error();
+  FrameReportRequest r;
+  BodyReader in(*body);
+  in.Optional("render_cpu_seconds", r.render_cpu_seconds)
+      .Required("sha256", r.sha256)
+      .Required("key", r.key)
+      .Optional("render_seconds", r.render_seconds)
+      .Required("signature", r.signature)
+      .Check(IsSha256Hex(r.sha256), "sha256 must be 64 lower-case hex digits");
+  INFERIX_TRY(in.Done());
+  return r;
+}
+
+Result<VerdictRequest> DecodeVerdict(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"verdict", "detail", "verify_seconds", "verify_cpu_seconds", "method",
+                              "matches_original", "signature"});
+  if (!body) return body.error();
+  VerdictRequest r;
+  BodyReader in(*body);
+  in.Optional("verify_cpu_seconds", r.verify_cpu_seconds);
+  if (body->contains("method")) {
+    r.method = (*body)["method"];
+    in.Check(r.method.is_object(), "method must be an object");
+  }
+  if (body->contains("matches_original")) {
+    const json& m = (*body)["matches_original"];
+    in.Check(m.is_boolean(), "matches_original must be true or false");
+    if (m.is_boolean()) r.matches_original = m.get<bool>();
+  }
+  in.Required("verdict", r.verdict)
+      .Optional("detail", r.detail)
+      .Optional("verify_seconds", r.verify_seconds)
+      .Required("signature", r.signature);
+  INFERIX_TRY(in.Done());
+  return r;
+}
+
+}  // namespace inferix::manager

@@ -1,0 +1,98 @@
+// Nodes: enrolling one, a node telling what it lends now, and the workers page (every node, with what it is
+// doing).
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "domain/trust.hpp"
+#include "manager/api_routes.hpp"
+#include "manager/api_util.hpp"
+#include "manager/codec.hpp"
+#include "manager/enrollment.hpp"
+#include "manager/identity.hpp"
+#include "manager/requests.hpp"
+
+namespace inferix::manager {
+namespace {
+
+using json = nlohmann::json;
+using net::HttpResponse;
+
+HttpResponse Register(Call& c) {
+  auto request = DecodeRegister(c.req);
+  if (!request) return Fail(request.error());
+  auto enrolled = Enroll(c.api.store, c.api.scheduler, c.api.clock, *request);
+  if (!enrolled) return Fail(enrolled.error());
+  spdlog::info("{} {} registered as node {}", domain::ToString(request->role), request->name,
+               enrolled->node_id);
+  return Json(201, {{"node_id", enrolled->node_id}, {"node_token", enrolled->node_token}});
+}
+
+// A node started again tells what it lends now (other Blender builds, an upgrade): its machine description
+// and default class follow, so that claims choose among the builds it really has.
+HttpResponse UpdateCapabilities(Call& c) {
+  auto request = DecodeCapabilities(c.req);
+  if (!request) return Fail(request.error());
+  domain::Node& node = *c.node;
+  node.capabilities_json = request->capabilities.dump();
+  node.det_class = DefaultClassOf(request->capabilities);
+  auto saved = c.api.store.Transaction([&]() -> Result<void> {
+    INFERIX_TRY(c.api.store.UpdateNode(node));
+    return c.api.scheduler.WorkerChanged(node.id);
+  });
+  if (!saved) return Fail(saved.error());
+  return Json(200,
+              {{"node_id", node.id}, {"class", node.det_class}, {"capabilities", request->capabilities}});
+}
+
+// Every node, with what it is doing. A task is named with its job only to the job's owner.
+HttpResponse ListNodes(Call& c) {
+  auto nodes = c.api.store.ListNodes();
+  if (!nodes) return Fail(nodes.error());
+  auto active = c.api.store.ListActiveTasks();
+  if (!active) return Fail(active.error());
+  std::map<int64_t, const domain::Task*> current_of;  // each node's first task (by id)
+  std::vector<int64_t> job_ids;
+  for (const auto& t : *active) {
+    if (current_of.emplace(t.node_id, &t).second) job_ids.push_back(t.job_id);
+  }
+  auto jobs = c.api.store.GetJobs(job_ids);
+  if (!jobs) return Fail(jobs.error());
+  std::map<int64_t, const domain::Job*> job_of;
+  for (const auto& j : *jobs) job_of[j.id] = &j;
+  const int64_t now = c.api.clock.NowMs();
+  const int64_t recent = c.api.options.long_poll_ms + c.api.scheduler.options().lease_ms;
+  json out = json::array();
+  for (const auto& n : *nodes) {
+    json j = NodeToJson(n);
+    auto held = current_of.find(n.id);
+    json current = nullptr;
+    if (held != current_of.end()) {
+      const domain::Task& t = *held->second;
+      auto job = job_of.find(t.job_id);
+      const bool own = job != job_of.end() && job->second->user_id == c.user->id;
+      current = {{"kind", domain::ToString(t.kind)}, {"frames", t.frames}};
+      current["job_id"] = own ? json(t.job_id) : json(nullptr);
+      current["job_name"] = own ? json(job->second->name) : json(nullptr);
+    }
+    j["current_task"] = current;
+    j["state"] = NodeState(n, held != current_of.end(), now, recent);
+    // The chance that the worker's next output gets layer 2 (adaptive trust).
+    if (n.role == domain::NodeRole::kWorker)
+      j["check_rate"] = domain::CheckRate(c.api.scheduler.options().trust, n.streak);
+    out.push_back(j);
+  }
+  return Json(200, {{"nodes", out}});
+}
+
+}  // namespace
+
+std::vector<Route> NodeRoutes() {
+  return {
+      {"POST", "nodes/register", Auth::kNone, Register},
+      {"POST", "nodes/capabilities", Auth::kNode, UpdateCapabilities},
+      {"GET", "workers", Auth::kUser, ListNodes},
+  };
+}
+
+}  // namespace inferix::manager

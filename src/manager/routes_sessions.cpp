@@ -1,0 +1,30 @@
+// The dashboard's sessions, who the caller is, and the manager's health.
+#include "manager/api_routes.hpp"
+#include "manager/api_util.hpp"
+
+namespace inferix::manager {
+namespace {
+
+using net::HttpResponse;
+
+HttpResponse Health(Call&) { return Json(200, {{"status", "ok"}}); }
+HttpResponse SignIn(Call& c) { return c.api.BrowserSessions().SignIn(c.req); }
+HttpResponse SessionInfo(Call& c) { return c.api.BrowserSessions().Info(c.req); }
+HttpResponse SignOut(Call& c) { return c.api.BrowserSessions().SignOut(c.req); }
+
+HttpResponse Who(Call& c) {
+  auto who = WhoAmI(c.api.store, *c.user);
+  return who ? Json(200, *who) : Fail(who.error());
+}
+
+}  // namespace
+
+std::vector<Route> SessionRoutes() {
+  return {
+      {"GET", "health", Auth::kNone, Health},       {"POST", "session", Auth::kNone, SignIn},
+      {"GET", "session", Auth::kNone, SessionInfo}, {"DELETE", "session", Auth::kUser, SignOut},
+      {"GET", "whoami", Auth::kUser, Who},
+  };
+}
+
+}  // namespace inferix::manager

@@ -1,0 +1,211 @@
+// The node protocol: a node claims a task (long-poll), keeps its lease with heartbeats, uploads and reports
+// each frame (signed), ends the task; a verifier gives its verdict (signed).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "blob/signed_url.hpp"
+#include "core/crypto.hpp"
+#include "domain/tokens.hpp"
+#include "domain/trust.hpp"
+#include "manager/api_routes.hpp"
+#include "manager/api_util.hpp"
+#include "manager/requests.hpp"
+
+namespace inferix::manager {
+namespace {
+
+using json = nlohmann::json;
+using net::HttpResponse;
+
+// The task id of the path, or the not-found answer.
+Result<int64_t> TaskId(const Call& c) {
+  auto id = ParseId(c.params.at(0));
+  if (!id) return MakeError(Errc::kNotFound, "task " + c.params.at(0) + " not found");
+  return *id;
+}
+
+Result<int> FrameNumber(const Call& c) {
+  auto frame = ParseFrame(c.params.at(1));
+  if (!frame) return MakeError(Errc::kInvalidArgument, "invalid frame number");
+  return *frame;
+}
+
+json SceneToJson(const ApiServices& api, const domain::Job& job) {
+  json files = json::array();
+  for (const auto& f : job.files) {
+    files.push_back({{"path", f.path},
+                     {"sha256", f.sha256},
+                     {"size", f.size},
+                     {"url", api.Sign("GET", "files/" + f.sha256)}});
+  }
+  json scene = {{"main", job.main_file}, {"files", files}};
+  if (!job.scene_root.empty()) scene["root"] = job.scene_root;
+  if (job.resolution_percentage > 0) scene["resolution_percentage"] = job.resolution_percentage;
+  return scene;
+}
+
+json ClaimToJson(const ApiServices& api, const Claim& c) {
+  const SchedulerOptions& options = api.scheduler.options();
+  json task = {{"task_id", c.task.id},
+               {"kind", domain::ToString(c.task.kind)},
+               {"job_id", c.job.id},
+               {"frames", c.task.frames},
+               {"format", domain::BlenderFormatName(c.job.format)},
+               {"scene", SceneToJson(api, c.job)},
+               {"denoise", !c.job.without_denoiser},
+               {"blender", c.build},
+               {"lease_ms", options.lease_ms},
+               {"heartbeat_ms", options.heartbeat_ms}};
+  if (c.output) {
+    task["output"] = {{"output_id", c.output->id},
+                      {"sha256", c.output->sha256},
+                      {"node_id", c.output->node_id},
+                      {"url", api.Sign("GET", c.output->blob_key)}};
+    const auto counts = domain::RegionsFor(options.trust, c.task.level);
+    task["check"] = {{"level", c.task.level},
+                     {"layer2", c.task.level >= domain::kRegions},
+                     {"whole_frame", c.task.level == domain::kWholeFrame},
+                     {"regions", counts.regions},
+                     {"detail_regions", counts.detail_regions},
+                     {"exact_rate", options.trust.exact_rate}};
+    if (c.original) {
+      task["original"] = {{"output_id", c.original->id},
+                          {"sha256", c.original->sha256},
+                          {"url", api.Sign("GET", c.original->blob_key)}};
+    }
+  }
+  return task;
+}
+
+HttpResponse ClaimTask(Call& c) {
+  auto request = DecodeClaim(c.req);
+  if (!request) return Fail(request.error());
+  auto claim = c.api.scheduler.ClaimTask(*c.node, request->cached);
+  if (!claim) return Fail(claim.error());
+  if (!claim->has_value()) {
+    if (c.api.clock.NowMs() - c.req.received_ms < c.api.options.long_poll_ms) {
+      HttpResponse wait;
+      wait.retry_after_ms = 250;
+      return wait;
+    }
+    HttpResponse none;
+    none.status = 204;
+    return none;
+  }
+  const Claim& claimed = **claim;
+  spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", claimed.task.id,
+               domain::ToString(claimed.task.kind), claimed.job.id, json(claimed.task.frames).dump(),
+               c.node->name);
+  return Json(200, ClaimToJson(c.api, claimed));
+}
+
+HttpResponse Heartbeat(Call& c) {
+  auto id = TaskId(c);
+  if (!id) return Fail(id.error());
+  auto action = c.api.scheduler.Heartbeat(*c.node, *id);
+  if (!action) return Fail(action.error());
+  const char* names[] = {"continue", "cancel", "abort"};
+  return Json(200, {{"action", names[static_cast<int>(*action)]}});
+}
+
+HttpResponse Done(Call& c) {
+  auto id = TaskId(c);
+  if (!id) return Fail(id.error());
+  auto r = c.api.scheduler.CompleteTask(*c.node, *id);
+  return r ? Json(200, {{"status", "done"}}) : Fail(r.error());
+}
+
+HttpResponse FailTask(Call& c) {
+  auto id = TaskId(c);
+  if (!id) return Fail(id.error());
+  auto request = DecodeFail(c.req);
+  if (!request) return Fail(request.error());
+  spdlog::warn("task {} failed on {}: {}", *id, c.node->name, request->error);
+  auto r = c.api.scheduler.FailTask(*c.node, *id, request->error);
+  return r ? Json(200, {{"status", "failed"}}) : Fail(r.error());
+}
+
+// The object key a frame's upload goes to: issued here, checked again when the frame is reported.
+std::string OutputKeyPrefix(int64_t job_id, int64_t task_id, int frame) {
+  return "outputs/" + std::to_string(job_id) + "/" + std::to_string(task_id) + "_" + std::to_string(frame) +
+         "_";
+}
+
+HttpResponse UploadUrl(Call& c) {
+  auto id = TaskId(c);
+  if (!id) return Fail(id.error());
+  auto frame = FrameNumber(c);
+  if (!frame) return Fail(frame.error());
+  auto task = c.api.scheduler.HeldTask(*c.node, *id);
+  if (!task) return Fail(task.error());
+  if (std::find(task->frames.begin(), task->frames.end(), *frame) == task->frames.end()) {
+    return Fail(Errc::kInvalidArgument, "frame " + std::to_string(*frame) + " is not part of this task");
+  }
+  const std::string key = OutputKeyPrefix(task->job_id, *id, *frame) + RandomHex(8);
+  return Json(200, {{"key", key}, {"url", c.api.Sign("PUT", key)}});
+}
+
+HttpResponse ReportFrame(Call& c) {
+  auto id = TaskId(c);
+  if (!id) return Fail(id.error());
+  auto frame = FrameNumber(c);
+  if (!frame) return Fail(frame.error());
+  auto report = DecodeFrameReport(c.req);
+  if (!report) return Fail(report.error());
+  const domain::Node& node = *c.node;
+  if (!Ed25519Verify(node.public_key, domain::FrameReportMessage(*id, *frame, report->sha256, report->key),
+                     report->signature)) {
+    return Fail(Errc::kPermissionDenied, "report signature does not verify with this node's key");
+  }
+  auto task = c.api.store.GetTask(*id);
+  if (!task) return Fail(task.error());
+  if (!task->has_value()) return Fail(Errc::kNotFound, "task not found");
+  if (!report->key.starts_with(OutputKeyPrefix((*task)->job_id, *id, *frame)) ||
+      !blob::IsValidKey(report->key)) {
+    return Fail(Errc::kInvalidArgument, "key was not issued for this task and frame");
+  }
+  auto exists = c.api.blobs.Exists(report->key);
+  if (!exists) return Fail(exists.error());
+  if (!*exists)
+    return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
+  auto r = c.api.scheduler.ReportFrame(node, *id, *frame, report->sha256, report->key, report->render_seconds,
+                                       report->render_cpu_seconds);
+  if (!r) return Fail(r.error());
+  return Json(200, {{"status", *r == ReportOutcome::kDuplicate ? "duplicate" : "recorded"}});
+}
+
+HttpResponse Verdict(Call& c) {
+  auto id = TaskId(c);
+  if (!id) return Fail(id.error());
+  const domain::Node& node = *c.node;
+  if (node.role != domain::NodeRole::kVerifier)
+    return Fail(Errc::kPermissionDenied, "only verifiers give verdicts");
+  auto v = DecodeVerdict(c.req);
+  if (!v) return Fail(v.error());
+  if (!Ed25519Verify(node.public_key, domain::VerdictMessage(*id, v->verdict), v->signature)) {
+    return Fail(Errc::kPermissionDenied, "verdict signature does not verify with this node's key");
+  }
+  spdlog::info("task {}: verdict {} by {}: {}", *id, v->verdict, node.name, v->detail);
+  auto r = c.api.scheduler.RecordVerdict(
+      node, *id,
+      VerdictReport{v->verdict, v->detail, v->verify_seconds, v->verify_cpu_seconds, v->method.dump(),
+                    v->matches_original});
+  return r ? Json(200, {{"status", "recorded"}}) : Fail(r.error());
+}
+
+}  // namespace
+
+std::vector<Route> TaskRoutes() {
+  return {
+      {"POST", "tasks/claim", Auth::kNode, ClaimTask},
+      {"POST", "tasks/:id/heartbeat", Auth::kNode, Heartbeat},
+      {"POST", "tasks/:id/done", Auth::kNode, Done},
+      {"POST", "tasks/:id/fail", Auth::kNode, FailTask},
+      {"POST", "tasks/:id/verdict", Auth::kNode, Verdict},
+      {"POST", "tasks/:id/frames/:frame/upload", Auth::kNode, UploadUrl},
+      {"POST", "tasks/:id/frames/:frame", Auth::kNode, ReportFrame},
+  };
+}
+
+}  // namespace inferix::manager
