@@ -7,10 +7,10 @@
 #include <set>
 
 #include "blend/blend_file.hpp"
-#include "blob/signed_url.hpp"
 #include "core/crypto.hpp"
 #include "domain/frame_spec.hpp"
 #include "domain/job_compiler.hpp"
+#include "domain/object_keys.hpp"
 #include "domain/state_machine.hpp"
 #include "domain/tokens.hpp"
 #include "manager/api_util.hpp"
@@ -31,8 +31,11 @@ struct Api::Impl {
 
   int64_t NowS() const { return api.clock_.NowMs() / 1000; }
 
+  // A presigned URL of the object store ("" for a key it refuses, which the store never holds).
   std::string Sign(const std::string& method, const std::string& key) const {
-    return blob::SignedPath(api.options_.url_secret, method, key, NowS() + api.options_.url_ttl_s);
+    const std::chrono::seconds ttl(api.options_.url_ttl_s);
+    auto url = method == "PUT" ? api.blobs_.PresignPut(key, ttl) : api.blobs_.PresignGet(key, ttl);
+    return url ? *url : std::string();
   }
 
   Sessions BrowserSessions() const { return Sessions(api.store_, api.clock_, api.options_.secure_cookies); }
@@ -97,7 +100,6 @@ struct Api::Impl {
     const std::string& m = req.method;
     const size_t n = parts.size();
     if (n == 1 && parts[0] == "health" && m == "GET") return Json(200, {{"status", "ok"}});
-    if (n >= 1 && parts[0] == "blobs") return Blob();
     if (n == 2 && parts[0] == "nodes" && parts[1] == "register" && m == "POST") return Register();
     if (n == 2 && parts[0] == "nodes" && parts[1] == "capabilities") {
       if (m == "POST") return UpdateCapabilities();
@@ -133,44 +135,6 @@ struct Api::Impl {
     return Fail(Errc::kNotFound, "no such endpoint: " + m + " " + req.path);
   }
 
-  HttpResponse Blob() {
-    std::string key = req.path.substr(std::string("/api/v1/blobs/").size());
-    if (!blob::IsValidKey(key)) return Fail(Errc::kInvalidArgument, "invalid object key");
-    auto q = [&](const char* name) {
-      auto it = req.query.find(name);
-      return it == req.query.end() ? std::string() : it->second;
-    };
-    if (q("method") != req.method) return Fail(Errc::kPermissionDenied, "signed URL is for another method");
-    auto ok = blob::VerifySignature(api.options_.url_secret, req.method, key, q("expires"), q("sig"), NowS());
-    if (!ok) return Fail(ok.error());
-    if (req.method == "GET") {
-      auto path = api.blobs_.LocalPath(key);
-      if (!path) return Fail(path.error());
-      auto exists = api.blobs_.Exists(key);
-      if (!exists || !*exists) return Fail(Errc::kNotFound, "object not found");
-      HttpResponse r;
-      // Previews and videos are the manager's own files; a worker's upload is never shown as anything but
-      // bytes to save, whatever it holds.
-      const bool own = key.starts_with("previews/") || key.starts_with("videos/");
-      r.content_type = own ? ContentTypeFor(key) : "application/octet-stream";
-      r.file = *path;
-      r.headers["X-Content-Type-Options"] = "nosniff";
-      r.headers["Content-Security-Policy"] = "default-src 'none'; sandbox";
-      r.headers["Cache-Control"] = "private, max-age=3600";
-      const std::string name = q("name");
-      if (!name.empty() && IsSafeDownloadName(name))
-        r.headers["Content-Disposition"] = "attachment; filename=\"" + name + "\"";
-      return r;
-    }
-    if (req.method == "PUT") {
-      if (req.body.empty()) return Fail(Errc::kInvalidArgument, "empty upload");
-      auto put = api.blobs_.Put(key, req.body);
-      if (!put) return Fail(put.error());
-      return Json(200, {{"key", key}, {"sha256", Sha256Hex(req.body)}, {"size", req.body.size()}});
-    }
-    return Fail(Errc::kInvalidArgument, "signed URLs support GET and PUT");
-  }
-
   HttpResponse CheckFiles(const domain::User& user) {
     auto body = ParseBody(req, {"sha256"});
     if (!body) return Fail(body.error());
@@ -194,7 +158,7 @@ struct Api::Impl {
     if (Sha256Hex(req.body) != sha) {
       return Fail(Errc::kInvalidArgument, "uploaded content does not match its SHA-256; nothing was stored");
     }
-    auto put = api.blobs_.Put("files/" + sha, req.body);
+    auto put = api.blobs_.Put(domain::FileKey(sha), req.body);
     if (!put) return Fail(put.error());
     auto add = api.store_.AddUserFile(user.id, sha, static_cast<int64_t>(req.body.size()));
     if (!add) return Fail(add.error());
@@ -263,11 +227,15 @@ struct Api::Impl {
     // Blender saved it, which decides the workers that may render it.
     for (const auto& f : job.files) {
       if (f.path != job.main_file) continue;
-      // Never uploaded (no such blob): the scheduler says so.
-      auto local = api.blobs_.LocalPath("files/" + f.sha256);
-      if (!local) continue;
-      auto header = blend::ReadHeader(*local);
-      if (!header && header.error().code == Errc::kNotFound) continue;
+      // Never uploaded (no such object): the scheduler says so. The header lies in the first bytes,
+      // compressed or not, so only those are read.
+      auto object = api.blobs_.Open(domain::FileKey(f.sha256));
+      if (!object) continue;
+      std::string head(static_cast<size_t>(std::min<int64_t>((*object)->Size(), int64_t{1} << 20)), '\0');
+      auto got = (*object)->ReadAt(0, head.data(), head.size());
+      if (!got) return Fail(got.error());
+      head.resize(*got);
+      auto header = blend::ReadHeaderFromBytes(head);
       if (!header) {
         return Fail(Errc::kInvalidArgument,
                     "main file \"" + job.main_file + "\" is not a .blend file (plain, gzip or zstd): " +
@@ -562,7 +530,7 @@ struct Api::Impl {
       files.push_back({{"path", f.path},
                        {"sha256", f.sha256},
                        {"size", f.size},
-                       {"url", Sign("GET", "files/" + f.sha256)}});
+                       {"url", Sign("GET", domain::FileKey(f.sha256))}});
     }
     json scene = {{"main", job.main_file}, {"files", files}};
     if (!job.scene_root.empty()) scene["root"] = job.scene_root;
@@ -627,8 +595,7 @@ struct Api::Impl {
     if (std::find(task->frames.begin(), task->frames.end(), frame) == task->frames.end()) {
       return Fail(Errc::kInvalidArgument, "frame " + std::to_string(frame) + " is not part of this task");
     }
-    std::string key = "outputs/" + std::to_string(task->job_id) + "/" + std::to_string(task_id) + "_" +
-                      std::to_string(frame) + "_" + RandomHex(8);
+    const std::string key = domain::OutputKey(task->job_id, task_id, frame, RandomHex(8));
     return Json(200, {{"key", key}, {"url", Sign("PUT", key)}});
   }
 
@@ -652,14 +619,12 @@ struct Api::Impl {
     auto task = api.store_.GetTask(task_id);
     if (!task) return Fail(task.error());
     if (!task->has_value()) return Fail(Errc::kNotFound, "task not found");
-    std::string prefix = "outputs/" + std::to_string((*task)->job_id) + "/" + std::to_string(task_id) + "_" +
-                         std::to_string(frame) + "_";
-    if (!key->starts_with(prefix) || !blob::IsValidKey(*key)) {
+    if (!domain::IsOutputKeyFor(*key, (*task)->job_id, task_id, frame)) {
       return Fail(Errc::kInvalidArgument, "key was not issued for this task and frame");
     }
-    auto exists = api.blobs_.Exists(*key);
+    auto exists = api.blobs_.Stat(*key);
     if (!exists) return Fail(exists.error());
-    if (!*exists)
+    if (!exists->has_value())
       return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
     auto r = api.scheduler_.ReportFrame(node, task_id, frame, *sha, *key, *seconds, *cpu);
     if (!r) return Fail(r.error());
