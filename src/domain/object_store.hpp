@@ -67,7 +67,7 @@ class ObjectStore {
   /// browser saves the answer under that file name. The file adapter's URLs are paths on the manager
   /// ("/api/v1/blobs/<key>?..."), to be resolved against the manager's address; other adapters' are absolute.
   virtual Result<std::string> PresignGet(const std::string& key, std::chrono::seconds ttl,
-                                         const std::optional<std::string>& download_name = std::nullopt) = 0;
+                                         const std::optional<std::string>& download_name) = 0;
 
   /// A URL that lets whoever holds it PUT the object's bytes (the request's body, replacing any object there,
   /// atomically as Put) until `ttl` has passed. Same form as PresignGet's.

@@ -34,7 +34,8 @@ struct Api::Impl {
   // A presigned URL of the object store ("" for a key it refuses, which the store never holds).
   std::string Sign(const std::string& method, const std::string& key) const {
     const std::chrono::seconds ttl(api.options_.url_ttl_s);
-    auto url = method == "PUT" ? api.blobs_.PresignPut(key, ttl) : api.blobs_.PresignGet(key, ttl);
+    auto url =
+        method == "PUT" ? api.blobs_.PresignPut(key, ttl) : api.blobs_.PresignGet(key, ttl, std::nullopt);
     return url ? *url : std::string();
   }
 
