@@ -29,8 +29,6 @@ struct Api::Impl {
   const HttpRequest& req;
   std::vector<std::string> parts;  // path segments after /api/v1
 
-  int64_t NowS() const { return api.clock_.NowMs() / 1000; }
-
   // A presigned URL of the object store ("" for a key it refuses, which the store never holds).
   std::string Sign(const std::string& method, const std::string& key) const {
     const std::chrono::seconds ttl(api.options_.url_ttl_s);
