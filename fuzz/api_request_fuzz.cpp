@@ -48,8 +48,8 @@ constexpr Endpoint kEndpoints[] = {
 struct World {
   std::filesystem::path dir;
   std::unique_ptr<domain::Store> store;
-  std::unique_ptr<domain::BlobStore> blobs;
-  FakeClock clock;
+  std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>();
+  std::unique_ptr<domain::ObjectStore> blobs;
   std::unique_ptr<manager::Scheduler> scheduler;
   std::unique_ptr<manager::Api> api;
   std::string user_token;
@@ -60,15 +60,14 @@ struct World {
     if (::mkdtemp(pattern.data()) == nullptr) std::abort();
     dir = pattern;
     auto s = store::OpenSqliteStore(":memory:");
-    auto b = blob::OpenFsBlobStore(dir / "blobs");
+    auto b = blob::OpenFsObjectStore(dir / "blobs", "fuzz-secret", clock);
     if (!s || !b) std::abort();
     store = std::move(*s);
     blobs = std::move(*b);
-    scheduler = std::make_unique<manager::Scheduler>(*store, clock, manager::SchedulerOptions{});
+    scheduler = std::make_unique<manager::Scheduler>(*store, *clock, manager::SchedulerOptions{});
     manager::ApiOptions options;
-    options.url_secret = "fuzz-secret";
     options.long_poll_ms = 0;
-    api = std::make_unique<manager::Api>(*store, *blobs, *scheduler, clock, options);
+    api = std::make_unique<manager::Api>(*store, *blobs, *scheduler, *clock, options);
     user_token = domain::NewToken(domain::TokenKind::kUser);
     if (!store->CreateUser("fuzz", domain::TokenHash(user_token))) std::abort();
     domain::Node node;
@@ -92,13 +91,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   req.headers["authorization"] = "Bearer " + (e.node ? world.node_token : world.user_token);
   req.headers["content-type"] = "application/json";
   req.body.assign(reinterpret_cast<const char*>(data + 1), size - 1);
-  req.received_ms = world.clock.NowMs();
+  req.received_ms = world.clock->NowMs();
   auto res = world.api->Handle(req);
   if (res.status < 200 || res.status >= 500) std::abort();
   if (res.content_type == "application/json" && !res.body.empty()) {
     auto parsed = nlohmann::json::parse(res.body, nullptr, false);
     if (!parsed.is_object()) std::abort();
   }
-  world.clock.Advance(1000);
+  world.clock->Advance(1000);
   return 0;
 }

@@ -40,20 +40,4 @@ Result<void> VerifySignature(std::string_view secret, std::string_view method, s
   return Ok();
 }
 
-bool IsValidKey(std::string_view key) {
-  if (key.empty() || key.size() > 512 || key.front() == '/' || key.back() == '/') return false;
-  size_t seg_start = 0;
-  for (size_t i = 0; i <= key.size(); ++i) {
-    if (i == key.size() || key[i] == '/') {
-      auto seg = key.substr(seg_start, i - seg_start);
-      if (seg.empty() || seg == "." || seg == "..") return false;
-      seg_start = i + 1;
-      continue;
-    }
-    char c = key[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')) return false;
-  }
-  return true;
-}
-
 }  // namespace inferix::blob

@@ -1,5 +1,6 @@
 #pragma once
-// Short-lived HMAC-signed URLs: each names exactly one object, one method and an expiry.
+// The file adapter's presigned URLs: short-lived HMAC-signed paths on the manager, each naming exactly one
+// object, one method and an expiry.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,7 +18,5 @@ std::string SignedPath(std::string_view secret, std::string_view method, std::st
 /// Checks a request against its signature: same key, same method, not expired. kPermissionDenied otherwise.
 Result<void> VerifySignature(std::string_view secret, std::string_view method, std::string_view key,
                              std::string_view expires, std::string_view sig, int64_t now_s);
-/// True when `key` is a well-formed object key: [a-z0-9_.-] segments separated by '/', no "..".
-bool IsValidKey(std::string_view key);
 
 }  // namespace inferix::blob

@@ -11,6 +11,7 @@
 #include "core/result.hpp"
 #include "domain/model.hpp"
 #include "domain/state_machine.hpp"
+#include "domain/object_store.hpp"  // the object-store port
 
 namespace inferix::domain {
 
@@ -152,18 +153,6 @@ class Store {
   /// with `network` (and no job), the network's events (kNetworkUser) among them. Never another user's.
   virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit,
                                                 bool network) = 0;
-};
-
-/// Object storage for scene files and outputs, addressed by key ("files/<sha256>", "outputs/...").
-class BlobStore {
- public:
-  virtual ~BlobStore() = default;
-  /// Stores `data` under `key` atomically; an interrupted write is never visible.
-  virtual Result<void> Put(const std::string& key, std::string_view data) = 0;
-  virtual Result<bool> Exists(const std::string& key) = 0;
-  /// A local path to read the object from (the fs store's own file).
-  virtual Result<std::filesystem::path> LocalPath(const std::string& key) = 0;
-  virtual Result<int64_t> Size(const std::string& key) = 0;
 };
 
 }  // namespace inferix::domain

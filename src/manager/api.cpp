@@ -1,7 +1,7 @@
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
-#include "blob/signed_url.hpp"
 #include "manager/api.hpp"
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
@@ -14,8 +14,9 @@ using net::HttpRequest;
 using net::HttpResponse;
 
 std::string ApiServices::Sign(const std::string& method, const std::string& key) const {
-  const int64_t now_s = clock.NowMs() / 1000;
-  return blob::SignedPath(options.url_secret, method, key, now_s + options.url_ttl_s);
+  const std::chrono::seconds ttl(options.url_ttl_s);
+  auto url = method == "PUT" ? blobs.PresignPut(key, ttl) : blobs.PresignGet(key, ttl, std::nullopt);
+  return url ? *url : std::string();
 }
 
 Result<domain::Job> OwnJob(ApiServices& api, const domain::User& user, const std::string& id_text) {
@@ -67,7 +68,7 @@ std::optional<std::vector<std::string>> Match(const char* pattern, const std::ve
 // the others the users' (a stranger learns nothing of which endpoints exist).
 Auth AuthOfUnknown(const std::vector<std::string>& parts) {
   if (!parts.empty() && parts[0] == "tasks") return Auth::kNode;
-  if (!parts.empty() && (parts[0] == "nodes" || parts[0] == "blobs")) return Auth::kNone;
+  if (!parts.empty() && parts[0] == "nodes") return Auth::kNone;
   return Auth::kUser;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP API under /api/v1: a route table (api_routes.hpp) of thin handlers, one file per resource
-// (routes_*.cpp), over the scheduler and the services below the edge.
+// (routes_*.cpp), over the scheduler and the services and the object store below the edge.
 #include <string>
 
 #include "core/clock.hpp"
@@ -12,16 +12,15 @@ namespace inferix::manager {
 
 /// Settings the API needs beyond its collaborators.
 struct ApiOptions {
-  std::string url_secret;  ///< HMAC key of signed URLs
   int64_t long_poll_ms = 25'000;
-  int64_t url_ttl_s = 3600;
+  int64_t url_ttl_s = 3600;     ///< how long the presigned URLs in answers last
   bool secure_cookies = false;  ///< the manager speaks TLS: session cookies get Secure
 };
 
 /// Routes and answers requests; runs on the store thread.
 class Api {
  public:
-  Api(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler, const Clock& clock,
+  Api(domain::Store& store, domain::ObjectStore& blobs, Scheduler& scheduler, const Clock& clock,
       ApiOptions options)
       : store_(store), blobs_(blobs), scheduler_(scheduler), clock_(clock), options_(std::move(options)) {}
   /// Answers one request; never throws for bad input.
@@ -29,7 +28,7 @@ class Api {
 
  private:
   domain::Store& store_;
-  domain::BlobStore& blobs_;
+  domain::ObjectStore& blobs_;
   Scheduler& scheduler_;
   const Clock& clock_;
   ApiOptions options_;

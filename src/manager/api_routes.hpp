@@ -19,12 +19,13 @@ namespace inferix::manager {
 /// The collaborators of every handler.
 struct ApiServices {
   domain::Store& store;
-  domain::BlobStore& blobs;
+  domain::ObjectStore& blobs;
   Scheduler& scheduler;
   const Clock& clock;
   const ApiOptions& options;
 
-  /// A signed path for `method` on the object `key`, good for the API's URL lifetime.
+  /// A presigned URL of the object store for `method` ("GET" or "PUT") on `key`, good for the API's URL
+  /// lifetime; "" for a key the store refuses (it never holds one).
   std::string Sign(const std::string& method, const std::string& key) const;
   /// The dashboard's browser sessions.
   Sessions BrowserSessions() const { return Sessions(store, clock, options.secure_cookies); }
@@ -56,7 +57,7 @@ struct Route {
 };
 
 // Each resource's routes.
-std::vector<Route> FileRoutes();     // routes_files.cpp: uploads, signed object URLs
+std::vector<Route> FileRoutes();     // routes_files.cpp: uploads of scene files
 std::vector<Route> JobRoutes();      // routes_jobs.cpp: jobs, their outputs, cancel
 std::vector<Route> EventRoutes();    // routes_events.cpp: the event stream
 std::vector<Route> SessionRoutes();  // routes_sessions.cpp: dashboard sessions, whoami, health

@@ -14,6 +14,7 @@
 #include "domain/tokens.hpp"
 #include "image/image.hpp"
 #include "manager/api.hpp"
+#include "manager/blob_endpoint.hpp"
 #include "manager/postprocess.hpp"
 #include "net/http_server.hpp"
 #include "store/store_url.hpp"
@@ -35,17 +36,20 @@ Result<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
 class ManagerImpl final : public Manager {
  public:
   ManagerImpl(const ManagerOptions& options, std::unique_ptr<domain::Store> store,
-              std::unique_ptr<domain::BlobStore> blobs, std::string secret)
+              std::unique_ptr<blob::FsObjectStore> blobs)
       : options_(options),
         store_(std::move(store)),
         blobs_(std::move(blobs)),
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
-             ApiOptions{std::move(secret), options.long_poll_ms, options.url_ttl_s,
-                        !options.tls_cert_file.empty()}),
+             ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty()}),
         server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1,
                                    options.tls_cert_file, options.tls_key_file},
-                [this](const net::HttpRequest& r) { return api_.Handle(r); }),
+                [this](const net::HttpRequest& r) {
+                  // The file adapter's presigned URLs point at the manager: it answers them.
+                  if (r.path.starts_with(kBlobPathPrefix)) return ServeBlob(*blobs_, r);
+                  return api_.Handle(r);
+                }),
         postprocessor_(
             *store_, *blobs_, scheduler_, [this](std::function<void()> fn) { server_.Post(std::move(fn)); },
             options.data_dir / "tmp") {
@@ -109,7 +113,7 @@ class ManagerImpl final : public Manager {
   ManagerOptions options_;
   SystemClock clock_;
   std::unique_ptr<domain::Store> store_;
-  std::unique_ptr<domain::BlobStore> blobs_;
+  std::unique_ptr<blob::FsObjectStore> blobs_;
   Scheduler scheduler_;
   Api api_;
   net::HttpServer server_;
@@ -133,11 +137,12 @@ Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
   auto store = store::OpenStore(options.store_url.empty() ? store::DefaultStoreUrl(options.data_dir)
                                                           : options.store_url);
   if (!store) return store.error();
-  auto blobs = blob::OpenFsBlobStore(options.data_dir / "blobs");
-  if (!blobs) return blobs.error();
   auto secret = LoadOrCreateSecret(options.data_dir / "url-secret");
   if (!secret) return secret.error();
-  auto m = std::make_unique<ManagerImpl>(options, std::move(*store), std::move(*blobs), std::move(*secret));
+  auto blobs = blob::OpenFsObjectStore(options.data_dir / "blobs", std::move(*secret),
+                                       std::make_shared<SystemClock>());
+  if (!blobs) return blobs.error();
+  auto m = std::make_unique<ManagerImpl>(options, std::move(*store), std::move(*blobs));
   INFERIX_TRY(m->Run());
   return std::unique_ptr<Manager>(std::move(m));
 }

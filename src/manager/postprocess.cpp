@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "domain/object_keys.hpp"
 #include "image/preview.hpp"
 
 namespace inferix::manager {
@@ -38,12 +40,40 @@ int RunProgram(const std::vector<std::string>& argv, const std::filesystem::path
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Copies an object into the local file `dest` (created or replaced), piece by piece.
+Result<void> Fetch(domain::ObjectStore& objects, const std::string& key, const std::filesystem::path& dest) {
+  auto reader = objects.Open(key);
+  if (!reader) return reader.error();
+  std::ofstream out(dest, std::ios::binary | std::ios::trunc);
+  if (!out) return MakeError(Errc::kInternal, "cannot create " + dest.string());
+  std::vector<char> buf(size_t{1} << 20);
+  int64_t offset = 0;
+  while (true) {
+    auto n = (*reader)->ReadAt(offset, buf.data(), buf.size());
+    if (!n) return n.error();
+    if (*n == 0) break;
+    out.write(buf.data(), static_cast<std::streamsize>(*n));
+    offset += static_cast<int64_t>(*n);
+  }
+  out.close();
+  if (!out) return MakeError(Errc::kInternal, "cannot write " + dest.string());
+  return Ok();
+}
+
+// A fresh, empty working folder.
+std::filesystem::path FreshDir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+  return dir;
+}
+
 }  // namespace
 
-Postprocessor::Postprocessor(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler,
+Postprocessor::Postprocessor(domain::Store& store, domain::ObjectStore& objects, Scheduler& scheduler,
                              PostToStore post, std::filesystem::path tmp_dir)
     : store_(store),
-      blobs_(blobs),
+      objects_(objects),
       scheduler_(scheduler),
       post_(std::move(post)),
       tmp_dir_(std::move(tmp_dir)),
@@ -79,11 +109,9 @@ void Postprocessor::Loop() {
 }
 
 void Postprocessor::FrameDelivered(const domain::Job& job, const domain::Output& output) {
-  auto source = blobs_.LocalPath(output.blob_key);
-  if (!source) return;
   std::lock_guard lock(mu_);
-  queue_.push_back([this, job_id = job.id, id = output.id, frame = output.frame, path = *source] {
-    MakePreview(job_id, id, frame, path);
+  queue_.push_back([this, job_id = job.id, id = output.id, frame = output.frame, key = output.blob_key] {
+    MakePreview(job_id, id, frame, key);
   });
   cv_.notify_one();
 }
@@ -95,22 +123,21 @@ void Postprocessor::JobCompleted(const domain::Job& job) {
   for (const auto& f : *frames) {
     auto out = store_.GetOutput(f.output_id);
     if (!out || !out->has_value()) continue;
-    auto path = blobs_.LocalPath((*out)->blob_key);
-    if (path) list.push_back({f.number, *path});
+    list.push_back({f.number, (*out)->blob_key});
   }
   std::lock_guard lock(mu_);
   queue_.push_back([this, job, list] { MakeVideo(job, list); });
   cv_.notify_one();
 }
 
-void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame,
-                                const std::filesystem::path& source) {
-  const std::string key = fmt::format("previews/{}/{}_{}.png", job_id, frame, output_id);
-  auto dest = blobs_.LocalPath(key);
-  if (!dest) return;
+void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame, const std::string& source_key) {
+  const std::string key = domain::PreviewKey(job_id, frame, output_id);
+  const auto dir = FreshDir(tmp_dir_ / ("preview-" + std::to_string(output_id)));
+  auto r = Fetch(objects_, source_key, dir / "frame");
+  if (r) r = image::WriteDisplayPng(dir / "frame", dir / "preview.png", kPreviewSize);
+  if (r) r = objects_.PutFile(key, dir / "preview.png");
   std::error_code ec;
-  std::filesystem::create_directories(dest->parent_path(), ec);
-  auto r = image::WriteDisplayPng(source, *dest, kPreviewSize);
+  std::filesystem::remove_all(dir, ec);
   if (!r) {
     spdlog::warn("no preview for job {} frame {}: {}", job_id, frame, r.error().message);
     return;
@@ -134,23 +161,22 @@ void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame,
 }
 
 void Postprocessor::MakeVideo(const domain::Job& job, const std::vector<VideoFrame>& frames) {
-  const auto dir = tmp_dir_ / ("video-" + std::to_string(job.id));
+  const auto dir = FreshDir(tmp_dir_ / ("video-" + std::to_string(job.id)));
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  std::filesystem::create_directories(dir, ec);
   std::string error;
-  const std::string key = fmt::format("videos/{}.mp4", job.id);
+  const std::string key = domain::VideoKey(job.id);
   // Frames in order, named by position: stepped and listed frames play in order with no gaps.
   const bool linear = job.format == domain::OutputFormat::kExr;
   std::string ext = linear ? "png" : std::string(domain::FileExtension(job.format));
   for (size_t i = 0; i < frames.size() && error.empty(); ++i) {
     auto name = dir / fmt::format("f_{:06d}.{}", i + 1, ext);
-    if (linear) {
-      auto r = image::WriteDisplayPng(frames[i].file, name, 0);
+    // Linear frames are fetched beside, then made display-referred under the name FFmpeg reads.
+    auto fetched = Fetch(objects_, frames[i].key, linear ? dir / "linear" : name);
+    if (!fetched) {
+      error = "cannot fetch frame " + std::to_string(frames[i].frame) + ": " + fetched.error().message;
+    } else if (linear) {
+      auto r = image::WriteDisplayPng(dir / "linear", name, 0);
       if (!r) error = r.error().message;
-    } else {
-      std::filesystem::create_symlink(frames[i].file, name, ec);
-      if (ec) error = "cannot link frame " + std::to_string(frames[i].frame) + ": " + ec.message();
     }
   }
   const auto mp4 = dir / "out.mp4";
@@ -187,14 +213,8 @@ void Postprocessor::MakeVideo(const domain::Job& job, const std::vector<VideoFra
     }
   }
   if (error.empty()) {
-    auto dest = blobs_.LocalPath(key);
-    if (!dest) {
-      error = dest.error().message;
-    } else {
-      std::filesystem::create_directories(dest->parent_path(), ec);
-      std::filesystem::rename(mp4, *dest, ec);
-      if (ec) error = "cannot store the video: " + ec.message();
-    }
+    auto put = objects_.PutFile(key, mp4);
+    if (!put) error = "cannot store the video: " + put.error().message;
   }
   std::filesystem::remove_all(dir, ec);
   if (!error.empty()) spdlog::error("video of job {}: {}", job.id, error);

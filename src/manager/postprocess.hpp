@@ -1,5 +1,7 @@
 #pragma once
 // Work on delivered frames that must not hold the store thread: thumbnails, and the job's video (FFmpeg).
+// It fetches its inputs from the object store into a temporary folder of its own, works there, and puts its
+// results back into the object store; it never sees where the store keeps an object.
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -21,7 +23,8 @@ using PostToStore = std::function<void(std::function<void()>)>;
 /// A background thread making previews and videos; results go back through the store thread.
 class Postprocessor {
  public:
-  Postprocessor(domain::Store& store, domain::BlobStore& blobs, Scheduler& scheduler, PostToStore post,
+  /// `tmp_dir` is a local folder of its own for the files it works on; emptied after each piece of work.
+  Postprocessor(domain::Store& store, domain::ObjectStore& objects, Scheduler& scheduler, PostToStore post,
                 std::filesystem::path tmp_dir);
   ~Postprocessor();
   Postprocessor(const Postprocessor&) = delete;
@@ -37,14 +40,14 @@ class Postprocessor {
  private:
   struct VideoFrame {
     int frame;
-    std::filesystem::path file;
+    std::string key;  ///< the delivered output's object
   };
   void Loop();
-  void MakePreview(int64_t job_id, int64_t output_id, int frame, const std::filesystem::path& source);
+  void MakePreview(int64_t job_id, int64_t output_id, int frame, const std::string& source_key);
   void MakeVideo(const domain::Job& job, const std::vector<VideoFrame>& frames);
 
   domain::Store& store_;
-  domain::BlobStore& blobs_;
+  domain::ObjectStore& objects_;
   Scheduler& scheduler_;
   PostToStore post_;
   std::filesystem::path tmp_dir_;

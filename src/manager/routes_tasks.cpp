@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "blob/signed_url.hpp"
+#include "domain/object_keys.hpp"
 #include "core/crypto.hpp"
 #include "domain/tokens.hpp"
 #include "domain/trust.hpp"
@@ -37,7 +37,7 @@ json SceneToJson(const ApiServices& api, const domain::Job& job) {
     files.push_back({{"path", f.path},
                      {"sha256", f.sha256},
                      {"size", f.size},
-                     {"url", api.Sign("GET", "files/" + f.sha256)}});
+                     {"url", api.Sign("GET", domain::FileKey(f.sha256))}});
   }
   json scene = {{"main", job.main_file}, {"files", files}};
   if (!job.scene_root.empty()) scene["root"] = job.scene_root;
@@ -126,12 +126,6 @@ HttpResponse FailTask(Call& c) {
   return r ? Json(200, {{"status", "failed"}}) : Fail(r.error());
 }
 
-// The object key a frame's upload goes to: issued here, checked again when the frame is reported.
-std::string OutputKeyPrefix(int64_t job_id, int64_t task_id, int frame) {
-  return "outputs/" + std::to_string(job_id) + "/" + std::to_string(task_id) + "_" + std::to_string(frame) +
-         "_";
-}
-
 HttpResponse UploadUrl(Call& c) {
   auto id = TaskId(c);
   if (!id) return Fail(id.error());
@@ -142,7 +136,7 @@ HttpResponse UploadUrl(Call& c) {
   if (std::find(task->frames.begin(), task->frames.end(), *frame) == task->frames.end()) {
     return Fail(Errc::kInvalidArgument, "frame " + std::to_string(*frame) + " is not part of this task");
   }
-  const std::string key = OutputKeyPrefix(task->job_id, *id, *frame) + RandomHex(8);
+  const std::string key = domain::OutputKey(task->job_id, *id, *frame, RandomHex(8));
   return Json(200, {{"key", key}, {"url", c.api.Sign("PUT", key)}});
 }
 
@@ -161,13 +155,12 @@ HttpResponse ReportFrame(Call& c) {
   auto task = c.api.store.GetTask(*id);
   if (!task) return Fail(task.error());
   if (!task->has_value()) return Fail(Errc::kNotFound, "task not found");
-  if (!report->key.starts_with(OutputKeyPrefix((*task)->job_id, *id, *frame)) ||
-      !blob::IsValidKey(report->key)) {
+  if (!domain::IsOutputKeyFor(report->key, (*task)->job_id, *id, *frame)) {
     return Fail(Errc::kInvalidArgument, "key was not issued for this task and frame");
   }
-  auto exists = c.api.blobs.Exists(report->key);
+  auto exists = c.api.blobs.Stat(report->key);
   if (!exists) return Fail(exists.error());
-  if (!*exists)
+  if (!exists->has_value())
     return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
   auto r = c.api.scheduler.ReportFrame(node, *id, *frame, report->sha256, report->key, report->render_seconds,
                                        report->render_cpu_seconds);

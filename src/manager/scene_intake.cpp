@@ -1,20 +1,29 @@
 #include "manager/scene_intake.hpp"
 
+#include <algorithm>
+
 #include "blend/blend_file.hpp"
+#include "domain/object_keys.hpp"
 
 namespace inferix::manager {
 
-Result<void> ReadMainFileHeader(domain::BlobStore& blobs, domain::Job& job) {
+Result<void> ReadMainFileHeader(domain::ObjectStore& blobs, domain::Job& job) {
   for (const auto& f : job.files) {
     if (f.path != job.main_file) continue;
-    auto local = blobs.LocalPath("files/" + f.sha256);
-    if (!local) continue;
-    auto header = blend::ReadHeader(*local);
-    if (!header && header.error().code == Errc::kNotFound) continue;  // never uploaded
+    // Never uploaded (no such object): the scheduler says so. The header lies in the first bytes, compressed
+    // or not, so only those are read.
+    auto object = blobs.Open(domain::FileKey(f.sha256));
+    if (!object) continue;
+    std::string head(static_cast<size_t>(std::min<int64_t>((*object)->Size(), int64_t{1} << 20)), '\0');
+    auto got = (*object)->ReadAt(0, head.data(), head.size());
+    if (!got) return got.error();
+    head.resize(*got);
+    auto header = blend::ReadHeaderFromBytes(head);
     if (!header) {
-      return MakeError(Errc::kInvalidArgument,
-                       "main file \"" + job.main_file + "\" is not a .blend file (plain, gzip or zstd): " +
-                           header.error().message + "; save the scene from Blender and upload that file");
+      return MakeError(Errc::kInvalidArgument, "main file \"" + job.main_file +
+                                                   "\" is not a .blend file (plain, gzip or zstd): " +
+                                                   header.error().message +
+                                                   "; save the scene from Blender and upload that file");
     }
     job.blender_version = header->version;
   }

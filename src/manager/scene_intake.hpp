@@ -10,6 +10,6 @@ namespace inferix::manager {
 /// Sets `job.blender_version` from the header of its main file. A main file that was never uploaded is left
 /// to the scheduler to refuse; one that is not a .blend (plain, gzip or zstd) is kInvalidArgument, as every
 /// worker would fail on it in turn.
-Result<void> ReadMainFileHeader(domain::BlobStore& blobs, domain::Job& job);
+Result<void> ReadMainFileHeader(domain::ObjectStore& blobs, domain::Job& job);
 
 }  // namespace inferix::manager

@@ -192,7 +192,20 @@ class CliProgressTest(unittest.TestCase):
         r = subprocess.run(admin + ["node", "revoke", "--node", "no-such-node", "--json"] + data, capture_output=True,
                            text=True)
         self.assertIn("no node named", self.error_of(r)["message"])
-        self.net.issued = getattr(self.net, "issued", []) + [user["token"], enroll["token"]]
+        # The same database named by its URL, as a manager on another store would be.
+        store = ["--store", "sqlite:" + os.path.join(self.net.manager_dir, "manager.db")]
+        r = subprocess.run(admin + ["token", "create", "--user", "quin", "--json"] + store, capture_output=True,
+                           text=True)
+        by_url = self.json_of(r)
+        self.json_of(cli(by_url["token"], "status", "--json"))  # a token of the running manager's database
+        r = subprocess.run(admin + ["token", "create", "--user", "quin"] + ["--store", "postgresql://db/inferix"],
+                           capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("this build knows sqlite:PATH", r.stderr + r.stdout)
+        r = subprocess.run(admin + ["token", "create", "--user", "quin"], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--data or --store", r.stderr + r.stdout)
+        self.net.issued = getattr(self.net, "issued", []) + [user["token"], enroll["token"], by_url["token"]]
 
 
 if __name__ == "__main__":

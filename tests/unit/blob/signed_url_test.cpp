@@ -138,39 +138,5 @@ TEST(VerifySignature, NonNumericExpiryRejected) {
   }
 }
 
-TEST(IsValidKey, Accepts) {
-  EXPECT_TRUE(IsValidKey("files/" + Sha256Hex("x")));
-  EXPECT_TRUE(IsValidKey("outputs/1/2_3_ab"));
-  EXPECT_TRUE(IsValidKey("outputs/12/345_-5_0123abcd.png"));
-  EXPECT_TRUE(IsValidKey("a"));
-  EXPECT_TRUE(IsValidKey("a.b-c_d"));
-  EXPECT_TRUE(IsValidKey("..a/b"));  // a segment that starts with dots is fine
-  EXPECT_TRUE(IsValidKey(std::string(512, 'a')));
-}
-
-TEST(IsValidKey, Rejects) {
-  EXPECT_FALSE(IsValidKey(""));
-  EXPECT_FALSE(IsValidKey(".."));
-  EXPECT_FALSE(IsValidKey("."));
-  EXPECT_FALSE(IsValidKey("../x"));
-  EXPECT_FALSE(IsValidKey("files/../secret"));
-  EXPECT_FALSE(IsValidKey("files/.."));
-  EXPECT_FALSE(IsValidKey("files/./x"));
-  EXPECT_FALSE(IsValidKey("/x"));
-  EXPECT_FALSE(IsValidKey("x/"));
-  EXPECT_FALSE(IsValidKey("/"));
-  EXPECT_FALSE(IsValidKey("A"));
-  EXPECT_FALSE(IsValidKey("files/ABC"));
-  EXPECT_FALSE(IsValidKey("a//b"));
-  EXPECT_FALSE(IsValidKey("a b"));
-  EXPECT_FALSE(IsValidKey("a\\b"));
-  EXPECT_FALSE(IsValidKey("a?b"));
-  EXPECT_FALSE(IsValidKey("a%2fb"));
-  EXPECT_FALSE(IsValidKey("a\nb"));
-  EXPECT_FALSE(IsValidKey(std::string("a\0b", 3)));
-  EXPECT_FALSE(IsValidKey(std::string(513, 'a')));
-  EXPECT_FALSE(IsValidKey("files/" + std::string(600, 'a')));
-}
-
 }  // namespace
 }  // namespace inferix::blob

@@ -1,0 +1,77 @@
+#pragma once
+// The object-store port: scene files, rendered frames, previews and videos, each an immutable-looking object
+// addressed by a key (domain/object_keys.hpp makes every key). Adapters: the file adapter (src/blob, objects
+// as files under a folder, the default) and, later, S3. No code outside an adapter knows where or how an
+// object is kept: callers move bytes through this port and hand out the URLs it makes.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace inferix::domain {
+
+/// What Stat says of an object that exists.
+struct ObjectInfo {
+  int64_t size = 0;  ///< bytes
+};
+
+/// An object opened for reading. It reads the object as it was when opened: an object put again under the
+/// same key meanwhile is a new object, and this reader keeps reading the old one.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  /// The object's size in bytes.
+  virtual int64_t Size() const = 0;
+  /// Reads up to `n` bytes starting at `offset` into `out`; fewer only at the end of the object (0 at or past
+  /// it). Positional, so several readers of one object, and byte ranges, need no seeking.
+  virtual Result<size_t> ReadAt(int64_t offset, char* out, size_t n) = 0;
+};
+
+/// Object storage. Every call blocks and is safe from several threads at once (the API's store thread and the
+/// post-processing thread share one). A key that is not well formed (domain::IsValidObjectKey) is refused
+/// with kInvalidArgument by every call, before anything is read or written.
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  /// Stores `bytes` under `key`, replacing any object there. Atomic: readers see the old object or the whole
+  /// new one, never a part; an interrupted or failed Put leaves the old object (or none) in place.
+  virtual Result<void> Put(const std::string& key, std::string_view bytes) = 0;
+
+  /// Stores a copy of the local file `source` under `key`, streamed (never whole in memory), replacing any
+  /// object there. Atomic like Put: when it fails (the source cannot be read, the disk is full) nothing is
+  /// visible under `key` but what was there before. `source` itself is left as it was. kNotFound when
+  /// `source` does not exist.
+  virtual Result<void> PutFile(const std::string& key, const std::filesystem::path& source) = 0;
+
+  /// Opens the object for reading. kNotFound when there is no object under `key`.
+  virtual Result<std::unique_ptr<ObjectReader>> Open(const std::string& key) = 0;
+
+  /// The whole object in memory; meant for small objects. kNotFound when there is no object under `key`.
+  virtual Result<std::string> Get(const std::string& key) = 0;
+
+  /// The object's size, or nullopt when there is no object under `key` (not an error).
+  virtual Result<std::optional<ObjectInfo>> Stat(const std::string& key) = 0;
+
+  /// Removes the object. Idempotent: deleting a missing key is Ok. Readers opened before keep reading it.
+  virtual Result<void> Delete(const std::string& key) = 0;
+
+  /// A URL that lets whoever holds it GET the object until `ttl` has passed, with no other credential. The
+  /// object need not exist yet (a GET of a missing object answers 404). When `download_name` is given, a
+  /// browser saves the answer under that file name. The file adapter's URLs are paths on the manager
+  /// ("/api/v1/blobs/<key>?..."), to be resolved against the manager's address; other adapters' are absolute.
+  virtual Result<std::string> PresignGet(const std::string& key, std::chrono::seconds ttl,
+                                         const std::optional<std::string>& download_name) = 0;
+
+  /// A URL that lets whoever holds it PUT the object's bytes (the request's body, replacing any object there,
+  /// atomically as Put) until `ttl` has passed. Same form as PresignGet's.
+  virtual Result<std::string> PresignPut(const std::string& key, std::chrono::seconds ttl) = 0;
+};
+
+}  // namespace inferix::domain
