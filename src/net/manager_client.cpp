@@ -8,7 +8,7 @@ namespace {
 
 std::string TaskPath(int64_t task_id) { return "/api/v1/tasks/" + std::to_string(task_id); }
 
-Result<void> Discard(Result<json> r) {
+Result<void> Discard(const Result<json>& r) {
   if (!r) return r.error();
   return Ok();
 }
