@@ -7,6 +7,9 @@
 #include <chrono>
 #include <thread>
 
+#include "agent/machine.hpp"
+#include "agent/scene_cache.hpp"
+
 namespace inferix::agent {
 
 using json = nlohmann::json;
@@ -21,17 +24,25 @@ std::string HostName() {
   return buf;
 }
 
-NodeAgent::NodeAgent(NodeOptions options, const std::atomic<bool>& stop)
-    : options_(std::move(options)),
-      stop_(stop),
-      api_(options_.manager_url, "", net::ClientOptions{options_.ca_file, 60, 10, &stop}) {}
+NodeAgent::NodeAgent(NodeOptions options, const std::atomic<bool>& stop, NodeServices services)
+    : options_(std::move(options)), stop_(stop), services_(std::move(services)), manager_(services_.manager) {
+  if (!manager_)
+    manager_ = std::make_shared<net::HttpManagerClient>(options_.manager_url, options_.ca_file, &stop);
+  if (!services_.start_blender) services_.start_blender = render::DefaultBlenderFactory();
+  if (!services_.describe_machine) services_.describe_machine = DescribeMachine;
+  if (!services_.sleep) {
+    services_.sleep = [this](int64_t ms) {
+      for (int64_t waited = 0; waited < ms && !stop_; waited += 100) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    };
+  }
+}
 
 NodeAgent::~NodeAgent() { StopBlender(); }
 
 void NodeAgent::Sleep(int64_t ms) const {
-  for (int64_t waited = 0; waited < ms && !stop_; waited += 100) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  if (!stop_) services_.sleep(ms);
 }
 
 std::filesystem::path NodeAgent::JobDir(int64_t job_id) const {
@@ -44,17 +55,16 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
   auto driver = render::InstallDriverScript(options_.data_dir);
   if (!driver) return driver.error();
   driver_ = *driver;
-  caps_ = net::DescribeMachine(options_.blenders);
+  caps_ = services_.describe_machine(options_.blenders);
   int64_t backoff_ms = 500;
   // A node that enrolls now registers what it lends; one started again may lend other Blender builds than
   // when it enrolled, and tells the manager.
   const bool enrolled = std::filesystem::exists(options_.data_dir / "node.json", ec);
   while (!stop_) {
-    auto creds = net::LoadOrEnroll(api_, options_.data_dir, token, name, role, caps_);
+    auto creds = LoadOrEnroll(*manager_, options_.data_dir, token, name, role, caps_);
     if (creds) {
       creds_ = *creds;
-      auto told = enrolled ? api_.Call("POST", "/api/v1/nodes/capabilities", {{"capabilities", caps_}})
-                           : Result<json>(json(nullptr));
+      auto told = enrolled ? manager_->UpdateCapabilities(caps_) : Result<void>(Ok());
       if (!told && told.error().code == Errc::kUnavailable) {
         spdlog::warn("manager unreachable ({}); retrying in {} ms", told.error().message, backoff_ms);
         Sleep(backoff_ms);
@@ -74,10 +84,9 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
   return MakeError(Errc::kUnavailable, "stopped before the node could enroll");
 }
 
-Result<json> NodeAgent::Claim() {
+Result<std::optional<net::ClaimedTask>> NodeAgent::Claim() {
   while (!stop_) {
-    auto task = api_.Call("POST", "/api/v1/tasks/claim",
-                          {{"cached", net::CachedHashes(options_.data_dir / "cache")}}, 40);
+    auto task = manager_->Claim({CachedHashes(options_.data_dir / "cache")});
     if (task) {
       claim_backoff_ms_ = 500;
       return task;
@@ -89,38 +98,29 @@ Result<json> NodeAgent::Claim() {
     Sleep(claim_backoff_ms_);
     claim_backoff_ms_ = std::min(claim_backoff_ms_ * 2, kMaxBackoffMs);
   }
-  return json(nullptr);
+  return std::optional<net::ClaimedTask>();
 }
 
-Result<render::BlenderOptions> NodeAgent::OptionsFor(int64_t job_id, const json& scene,
+Result<render::BlenderOptions> NodeAgent::OptionsFor(int64_t job_id, const net::SceneRef& scene,
                                                      const std::string& build) {
-  // The build the manager chose, by its version; the default (first) one otherwise.
-  std::string blender = options_.blenders.empty() ? std::string("blender") : options_.blenders.front();
-  const json builds = caps_.value("blenders", json::array());
-  for (size_t i = 0; !build.empty() && i < builds.size() && i < options_.blenders.size(); ++i) {
-    if (builds[i].value("version", "") == build) {
-      blender = options_.blenders[i];
-      break;
-    }
-  }
   const auto job_dir = JobDir(job_id);
-  auto main = net::FetchScene(api_, scene, options_.data_dir / "cache", job_dir / "scene");
+  auto main = FetchScene(*manager_, scene, options_.data_dir / "cache", job_dir / "scene");
   if (!main) return main.error();
   std::error_code ec;
   std::filesystem::create_directories(job_dir / "work", ec);
   render::BlenderOptions bo;
-  bo.blender = blender;
+  bo.blender = ChooseBlender(options_.blenders, caps_, build);
   bo.scene = *main;
   bo.scene_dir = job_dir / "scene";
-  bo.scene_root = scene.value("root", "");
-  bo.resolution_percentage = scene.value("resolution_percentage", 0);
+  bo.scene_root = scene.root;
+  bo.resolution_percentage = scene.resolution_percentage;
   bo.work_dir = job_dir / "work";
   bo.driver = driver_;
   bo.log_file = job_dir / "blender.log";
   return bo;
 }
 
-Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json& scene,
+Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const net::SceneRef& scene,
                                                       const std::string& build) {
   if (blender_ && blender_job_ == job_id && blender_build_ == build && blender_->Alive())
     return blender_.get();
@@ -128,7 +128,7 @@ Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const json
   auto bo = OptionsFor(job_id, scene, build);
   if (!bo) return bo.error();
   spdlog::info("starting Blender for job {}", job_id);
-  auto proc = render::BlenderProcess::Start(*bo);
+  auto proc = services_.start_blender(*bo);
   if (!proc) return proc.error();
   blender_ = std::move(*proc);
   blender_job_ = job_id;

@@ -1,17 +1,22 @@
 #pragma once
 // What a worker and a verifier share: the data folder, enrollment and credentials, the claim loop's retries,
-// and one warm sandboxed Blender for the job at hand.
+// and one warm sandboxed Blender for the job at hand. The manager client, the Blender factory, the machine
+// probe and the backoff's sleep are injected (NodeServices), so that unit tests give fakes.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "agent/credentials.hpp"
 #include "core/result.hpp"
-#include "net/node_client.hpp"
+#include "net/manager_client.hpp"
+#include "net/node_protocol.hpp"
 #include "render/blender_process.hpp"
 
 namespace inferix::agent {
@@ -24,10 +29,22 @@ struct NodeOptions {
   std::vector<std::string> blenders = {"blender"};  ///< the Blender builds it lends, the default first
 };
 
+/// What a node's session works with; an empty member takes the production default.
+struct NodeServices {
+  /// The manager; default: an HttpManagerClient for NodeOptions::manager_url whose transfers end on stop.
+  std::shared_ptr<net::ManagerClient> manager;
+  /// Starts Blender; default: render::DefaultBlenderFactory().
+  render::BlenderFactory start_blender;
+  /// Describes the machine and its Blender builds; default: DescribeMachine.
+  std::function<nlohmann::json(const std::vector<std::string>&)> describe_machine;
+  /// Waits `ms` between retries; default: sleeps, waking early when the node stops.
+  std::function<void(int64_t ms)> sleep;
+};
+
 /// A node's session with the manager.
 class NodeAgent {
  public:
-  NodeAgent(NodeOptions options, const std::atomic<bool>& stop);
+  NodeAgent(NodeOptions options, const std::atomic<bool>& stop, NodeServices services = {});
   ~NodeAgent();
   NodeAgent(const NodeAgent&) = delete;
   NodeAgent& operator=(const NodeAgent&) = delete;
@@ -35,36 +52,37 @@ class NodeAgent {
   /// Installs the driver, describes the machine, and loads the node's credentials or enrolls with `token`,
   /// retrying with backoff while the manager is unreachable.
   Result<void> Start(const std::string& token, const std::string& name, const std::string& role);
-  /// Claims a task (long-poll), retrying with backoff while the manager is unreachable. A null JSON value
-  /// when there is none (or the node is stopping); an error when the manager refuses the node's credentials.
-  Result<nlohmann::json> Claim();
+  /// Claims a task (long-poll), retrying with backoff while the manager is unreachable. nullopt when there is
+  /// none (or the node is stopping); an error when the manager refuses the node's credentials.
+  Result<std::optional<net::ClaimedTask>> Claim();
   /// The warm Blender of `job_id`'s scene; fetches the scene and starts Blender when the job changed or it
   /// died. `build` is the version of the Blender build the manager chose for the task (the claim's
   /// "blender"); empty: the default build.
-  Result<render::BlenderProcess*> BlenderFor(int64_t job_id, const nlohmann::json& scene,
+  Result<render::BlenderProcess*> BlenderFor(int64_t job_id, const net::SceneRef& scene,
                                              const std::string& build = "");
   /// Stops the warm Blender.
   void StopBlender();
   /// The job the warm Blender serves (0: none).
   int64_t blender_job() const { return blender_job_; }
-  /// Sleeps up to `ms`, waking early when the node stops.
+  /// Waits up to `ms` (the injected sleep), waking early when the node stops.
   void Sleep(int64_t ms) const;
   /// The folder of a job's scene and work.
   std::filesystem::path JobDir(int64_t job_id) const;
 
-  net::ApiClient& api() { return api_; }
-  const net::NodeCredentials& credentials() const { return creds_; }
+  net::ManagerClient& manager() { return *manager_; }
+  const NodeCredentials& credentials() const { return creds_; }
   const nlohmann::json& capabilities() const { return caps_; }
 
  private:
   // Fetches the scene and says how to start its Blender (the build chosen by version).
-  Result<render::BlenderOptions> OptionsFor(int64_t job_id, const nlohmann::json& scene,
+  Result<render::BlenderOptions> OptionsFor(int64_t job_id, const net::SceneRef& scene,
                                             const std::string& build);
 
   NodeOptions options_;
   const std::atomic<bool>& stop_;
-  net::ApiClient api_;
-  net::NodeCredentials creds_;
+  NodeServices services_;
+  std::shared_ptr<net::ManagerClient> manager_;
+  NodeCredentials creds_;
   nlohmann::json caps_;
   std::filesystem::path driver_;
   std::unique_ptr<render::BlenderProcess> blender_;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "agent/machine.hpp"
 #include "client/client.hpp"
 #include "client/internal.hpp"
 #include "core/files.hpp"
@@ -102,7 +103,7 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   // for the other, and a scene that fails preflight still never reaches a worker.
   // The local workers run the same Blender that checks the scene.
   auto planning = std::async(std::launch::async, [&] {
-    const auto local = net::DescribeBlender(o.blender);
+    const auto local = agent::DescribeBlender(o.blender);
     domain::BlenderBuild build{local.value("version", ""),
                                local.value("denoisers", std::vector<std::string>{})};
     auto plan = PlanScene(o.scene, {o.blender});

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <set>
 
+#include "agent/machine.hpp"
 #include "blend/blend_file.hpp"
 #include "client/internal.hpp"
 #include "core/crypto.hpp"
@@ -272,7 +273,7 @@ Result<ScenePlan> PlanScene(const fs::path& scene_path, const PlanOptions& o) {
 
   // The Blender on this computer must not open a file saved by a newer one: it could crash (3.4 does on
   // some 4.x files) or misread it. CheckNetwork says so, naming the versions, with the workers' too.
-  plan.local_blender = net::BlenderVersion(o.blender);
+  plan.local_blender = agent::BlenderVersion(o.blender);
   plan.saved.push_back({"the scene " + scene.filename().string(), header->version});
   for (const auto& lib : libraries) plan.saved.push_back({"library " + lib.path.string(), lib.version});
   const int local = domain::VersionNumber(plan.local_blender);

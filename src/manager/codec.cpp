@@ -219,4 +219,43 @@ json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,
   return out;
 }
 
+net::SceneRef SceneOf(const domain::Job& job, const SignGet& sign_get) {
+  net::SceneRef scene;
+  scene.main = job.main_file;
+  for (const auto& f : job.files)
+    scene.files.push_back({f.path, f.sha256, f.size, sign_get("files/" + f.sha256)});
+  scene.root = job.scene_root;
+  scene.resolution_percentage = std::max(0, job.resolution_percentage);
+  return scene;
+}
+
+net::ClaimedTask ClaimedTaskOf(const Claim& c, const SchedulerOptions& options, const SignGet& sign_get) {
+  net::ClaimedTask task;
+  task.task_id = c.task.id;
+  task.kind = domain::ToString(c.task.kind);
+  task.job_id = c.job.id;
+  task.frames = c.task.frames;
+  task.format = domain::BlenderFormatName(c.job.format);
+  task.scene = SceneOf(c.job, sign_get);
+  task.denoise = !c.job.without_denoiser;
+  task.blender = c.build;
+  task.lease_ms = options.lease_ms;
+  task.heartbeat_ms = options.heartbeat_ms;
+  if (c.output) {
+    task.output =
+        net::OutputRef{c.output->id, c.output->sha256, c.output->node_id, sign_get(c.output->blob_key)};
+    const auto counts = domain::RegionsFor(options.trust, c.task.level);
+    task.check = net::CheckSpec{c.task.level,
+                                c.task.level >= domain::kRegions,
+                                c.task.level == domain::kWholeFrame,
+                                counts.regions,
+                                counts.detail_regions,
+                                options.trust.exact_rate};
+    if (c.original) {
+      task.original = net::OriginalRef{c.original->id, c.original->sha256, sign_get(c.original->blob_key)};
+    }
+  }
+  return task;
+}
+
 }  // namespace inferix::manager

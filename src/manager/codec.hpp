@@ -1,12 +1,16 @@
 #pragma once
-// JSON views of the domain's entities, as the API shows them to users.
+// JSON views of the domain's entities, as the API shows them to users, and the node protocol's claimed task.
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "core/result.hpp"
 #include "domain/capabilities.hpp"
 #include "domain/model.hpp"
 #include "domain/state_machine.hpp"
+#include "manager/scheduler.hpp"
+#include "net/node_protocol.hpp"
 
 namespace inferix::manager {
 
@@ -40,5 +44,14 @@ std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<d
 /// A node's default class, from its machine description: `blender <blender_version> / <arch> / <device>`
 /// (unknown where absent, device cpu).
 std::string DefaultClassOf(const nlohmann::json& capabilities);
+
+/// Makes the signed GET path of a stored object, by its key.
+using SignGet = std::function<std::string(const std::string& key)>;
+/// A job's scene as a node fetches it: its files with signed URLs, its root and resolution percentage.
+net::SceneRef SceneOf(const domain::Job& job, const SignGet& sign_get);
+/// What a node is told of the task it claimed (the answer of POST /tasks/claim; send net::ToJson of it):
+/// the task, its scene, the build, the lease and heartbeat periods, and for a verify task the output under
+/// check, how far to check it (the policy's region counts at the task's level) and any original output.
+net::ClaimedTask ClaimedTaskOf(const Claim& claim, const SchedulerOptions& options, const SignGet& sign_get);
 
 }  // namespace inferix::manager

@@ -59,6 +59,13 @@ class BlenderProcess {
   virtual void Kill() = 0;
 };
 
+/// Starts a Blender for a scene and waits until it is ready: BlenderProcess::Start in production; unit tests
+/// of the nodes give one that starts a fake (which renders a given image, crashes or hangs).
+using BlenderFactory = std::function<Result<std::unique_ptr<BlenderProcess>>(const BlenderOptions&)>;
+
+/// The real factory: BlenderProcess::Start.
+inline BlenderFactory DefaultBlenderFactory() { return &BlenderProcess::Start; }
+
 /// CPU seconds used by process `root` and its live descendants, read from /proc (0 when it is gone).
 double ProcessTreeCpuSeconds(int root);
 

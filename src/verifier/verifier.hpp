@@ -5,9 +5,13 @@
 #include <atomic>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "agent/node_agent.hpp"
+#include "core/clock.hpp"
 #include "core/result.hpp"
+#include "net/node_protocol.hpp"
 
 namespace inferix::verifier {
 
@@ -24,6 +28,31 @@ struct VerifierOptions {
   int detail_regions = 1;  ///< regions drawn where the output shows detail
   int region_size = 28;    ///< pixels, margin included (at least 64 for JPEG)
   int margin = 2;          ///< pixels left out at each region's edge (at least 16 for JPEG)
+};
+
+/// A verifier's session: Start, then Step until stopped (Run checks that images decode, then does both).
+class Verifier {
+ public:
+  /// `services` are the node's manager client, Blender factory and probes (production ones when empty).
+  Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent::NodeServices services = {});
+  /// Enrolls, or loads the node's credentials (retrying while the manager is unreachable).
+  Result<void> Start();
+  /// One turn of the loop: claims a verify task and reports its verdict. An error only when the manager
+  /// refuses the node.
+  Result<void> Step();
+  /// Checks that images decode, Start, then Step until `stop` becomes true.
+  Result<void> Run();
+
+ private:
+  void Verify(const net::ClaimedTask& task);
+  Result<std::pair<bool, std::string>> CompareWithOriginal(const net::OriginalRef& original,
+                                                           const std::filesystem::path& second,
+                                                           const std::filesystem::path& file);
+
+  VerifierOptions options_;
+  const std::atomic<bool>& stop_;
+  agent::NodeAgent node_;
+  Random rng_;
 };
 
 /// Runs until `stop` becomes true.

@@ -2,11 +2,14 @@
 // The worker agent: claims render tasks, renders them in a warm sandboxed Blender, uploads and reports each
 // frame as soon as it is saved.
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "agent/node_agent.hpp"
 #include "core/result.hpp"
+#include "net/node_protocol.hpp"
 
 namespace inferix::worker {
 
@@ -20,6 +23,34 @@ struct WorkerOptions {
   int threads = 0;                                  ///< Blender render threads; 0: automatic
   std::string ca_file;
   int64_t idle_blender_ms = 120'000;  ///< a warm Blender with no task for this long is stopped
+  int upload_attempts = 9;  ///< tries of each frame's upload and report while the manager is unreachable
+};
+
+/// A worker's session: Start, then Step until stopped (Run does both).
+class Worker {
+ public:
+  /// `services` are the node's manager client, Blender factory and probes (production ones when empty).
+  Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::NodeServices services = {});
+  /// Enrolls, or loads the node's credentials (retrying while the manager is unreachable).
+  Result<void> Start();
+  /// One turn of the loop: claims a task and runs it, or, with none to do, stops a Blender idle for too long.
+  /// An error only when the manager refuses the node.
+  Result<void> Step();
+  /// Start, then Step until `stop` becomes true.
+  Result<void> Run();
+  /// The node's session (its warm Blender, its credentials).
+  agent::NodeAgent& node() { return node_; }
+
+ private:
+  void StopIdleBlender();
+  void Fail(int64_t task_id, const std::string& error);
+  Result<void> UploadFrame(int64_t task_id, const render::DriverEvent& ev, double cpu_seconds);
+  void RunTask(const net::ClaimedTask& task);
+
+  WorkerOptions options_;
+  const std::atomic<bool>& stop_;
+  agent::NodeAgent node_;
+  std::chrono::steady_clock::time_point last_task_end_ = std::chrono::steady_clock::now();
 };
 
 /// Runs until `stop` becomes true; reconnects with backoff while the manager is unreachable.

@@ -241,5 +241,87 @@ TEST(JobToJson, AnOlderJobHasTheDefaults) {
   EXPECT_EQ(j["resolution_percentage"], 0);
 }
 
+// The claim answer a node gets: exactly the JSON the edge built by hand before the wire types.
+TEST(ClaimedTaskOf, AVerifyTaskCarriesItsOutputCheckAndOriginal) {
+  Claim c;
+  c.task.id = 12;
+  c.task.kind = domain::TaskKind::kVerify;
+  c.task.frames = {7};
+  c.task.level = domain::kMoreRegions;
+  c.job.id = 3;
+  c.job.main_file = "shot.blend";
+  c.job.files = {{"shot.blend", std::string(64, 'a'), 1200}};
+  c.job.format = domain::OutputFormat::kPng;
+  c.job.scene_root = "/home/ann/film";
+  c.job.without_denoiser = true;
+  c.build = "4.2.0";
+  domain::Output out;
+  out.id = 44;
+  out.sha256 = std::string(64, 'b');
+  out.node_id = 9;
+  out.blob_key = "outputs/3/12_7_ab";
+  c.output = out;
+  domain::Output original = out;
+  original.id = 40;
+  original.blob_key = "outputs/3/10_7_cd";
+  c.original = original;
+  SchedulerOptions options;
+  options.lease_ms = 60000;
+  options.heartbeat_ms = 10000;
+  auto sign = [](const std::string& key) { return "/api/v1/blob/" + key + "?sig=x"; };
+  const json expected = {{"task_id", 12},
+                         {"kind", "verify"},
+                         {"job_id", 3},
+                         {"frames", {7}},
+                         {"format", "PNG"},
+                         {"scene",
+                          {{"main", "shot.blend"},
+                           {"root", "/home/ann/film"},
+                           {"files",
+                            {{{"path", "shot.blend"},
+                              {"sha256", std::string(64, 'a')},
+                              {"size", 1200},
+                              {"url", "/api/v1/blob/files/" + std::string(64, 'a') + "?sig=x"}}}}}},
+                         {"denoise", false},
+                         {"blender", "4.2.0"},
+                         {"lease_ms", 60000},
+                         {"heartbeat_ms", 10000},
+                         {"output",
+                          {{"output_id", 44},
+                           {"sha256", std::string(64, 'b')},
+                           {"node_id", 9},
+                           {"url", "/api/v1/blob/outputs/3/12_7_ab?sig=x"}}},
+                         {"check",
+                          {{"level", 1},
+                           {"layer2", true},
+                           {"whole_frame", false},
+                           {"regions", options.trust.regions * options.trust.escalated_factor},
+                           {"detail_regions", options.trust.detail_regions * options.trust.escalated_factor},
+                           {"exact_rate", options.trust.exact_rate}}},
+                         {"original",
+                          {{"output_id", 40},
+                           {"sha256", std::string(64, 'b')},
+                           {"url", "/api/v1/blob/outputs/3/10_7_cd?sig=x"}}}};
+  EXPECT_EQ(net::ToJson(ClaimedTaskOf(c, options, sign)), expected);
+}
+
+TEST(ClaimedTaskOf, ARenderTaskHasNoCheck) {
+  Claim c;
+  c.task.id = 2;
+  c.task.frames = {1, 2, 3};
+  c.job.id = 1;
+  c.job.main_file = "a.blend";
+  c.job.resolution_percentage = 25;
+  const json j =
+      net::ToJson(ClaimedTaskOf(c, SchedulerOptions{}, [](const std::string& key) { return key; }));
+  EXPECT_EQ(j["kind"], "render");
+  EXPECT_EQ(j["frames"], json({1, 2, 3}));
+  EXPECT_TRUE(j["denoise"].get<bool>());
+  EXPECT_EQ(j["scene"]["resolution_percentage"], 25);
+  EXPECT_FALSE(j["scene"].contains("root"));
+  EXPECT_FALSE(j.contains("output"));
+  EXPECT_FALSE(j.contains("check"));
+}
+
 }  // namespace
 }  // namespace inferix::manager

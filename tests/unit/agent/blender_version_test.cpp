@@ -5,10 +5,10 @@
 #include <fstream>
 #include <string>
 
-#include "net/node_client.hpp"
-#include "net_test_util.hpp"
+#include "../net/net_test_util.hpp"
+#include "agent/machine.hpp"
 
-namespace inferix::net {
+namespace inferix::agent {
 namespace {
 
 class BlenderVersionTest : public ::testing::Test {
@@ -42,7 +42,7 @@ class BlenderVersionTest : public ::testing::Test {
     return n;
   }
 
-  testing::TempDir dir_;
+  net::testing::TempDir dir_;
   bool had_cache_home_ = false;
   std::string old_cache_home_;
 };
@@ -75,4 +75,4 @@ TEST_F(BlenderVersionTest, AMissingExecutableGivesNoVersion) {
 }
 
 }  // namespace
-}  // namespace inferix::net
+}  // namespace inferix::agent

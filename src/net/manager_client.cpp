@@ -1,0 +1,86 @@
+#include "net/manager_client.hpp"
+
+namespace inferix::net {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string TaskPath(int64_t task_id) { return "/api/v1/tasks/" + std::to_string(task_id); }
+
+Result<void> Discard(const Result<json>& r) {
+  if (!r) return r.error();
+  return Ok();
+}
+
+}  // namespace
+
+HttpManagerClient::HttpManagerClient(const std::string& manager_url, const std::string& ca_file,
+                                     const std::atomic<bool>* stop)
+    : api_(manager_url, "", ClientOptions{ca_file, 60, 10, stop}),
+      heartbeat_api_(manager_url, "", ClientOptions{ca_file, 20, 5}) {}
+
+void HttpManagerClient::SetToken(const std::string& token) {
+  api_.set_token(token);
+  std::lock_guard lock(heartbeat_mu_);
+  heartbeat_api_.set_token(token);
+}
+
+Result<RegisterAnswer> HttpManagerClient::Register(const RegisterRequest& request) {
+  auto r = api_.Call("POST", "/api/v1/nodes/register", ToJson(request));
+  if (!r) return r.error();
+  return RegisterAnswerFromJson(*r);
+}
+
+Result<void> HttpManagerClient::UpdateCapabilities(const json& capabilities) {
+  return Discard(api_.Call("POST", "/api/v1/nodes/capabilities", {{"capabilities", capabilities}}));
+}
+
+Result<std::optional<ClaimedTask>> HttpManagerClient::Claim(const ClaimRequest& request) {
+  auto r = api_.Call("POST", "/api/v1/tasks/claim", ToJson(request), 40);
+  if (!r) return r.error();
+  if (r->is_null()) return std::optional<ClaimedTask>();  // 204: nothing to do
+  auto task = ClaimedTaskFromJson(*r);
+  if (!task) return task.error();
+  return std::optional<ClaimedTask>(std::move(*task));
+}
+
+Result<HeartbeatAnswer> HttpManagerClient::Heartbeat(int64_t task_id) {
+  std::lock_guard lock(heartbeat_mu_);
+  auto r = heartbeat_api_.Call("POST", TaskPath(task_id) + "/heartbeat", json::object());
+  if (!r) return r.error();
+  return HeartbeatAnswerFromJson(*r);
+}
+
+Result<UploadSlot> HttpManagerClient::RequestUpload(int64_t task_id, int frame) {
+  auto r =
+      api_.Call("POST", TaskPath(task_id) + "/frames/" + std::to_string(frame) + "/upload", json::object());
+  if (!r) return r.error();
+  return UploadSlotFromJson(*r);
+}
+
+Result<void> HttpManagerClient::Upload(const std::string& signed_url, const std::filesystem::path& file) {
+  return Discard(api_.PutFile(signed_url, file, false));
+}
+
+Result<void> HttpManagerClient::Download(const std::string& signed_url, const std::filesystem::path& dest) {
+  return api_.Download(signed_url, dest);
+}
+
+Result<void> HttpManagerClient::ReportFrame(int64_t task_id, int frame, const FrameReport& report) {
+  return Discard(api_.Call("POST", TaskPath(task_id) + "/frames/" + std::to_string(frame), ToJson(report)));
+}
+
+Result<void> HttpManagerClient::CompleteTask(int64_t task_id) {
+  return Discard(api_.Call("POST", TaskPath(task_id) + "/done", json::object()));
+}
+
+Result<void> HttpManagerClient::FailTask(int64_t task_id, const std::string& error) {
+  return Discard(api_.Call("POST", TaskPath(task_id) + "/fail", {{"error", error}}));
+}
+
+Result<void> HttpManagerClient::ReportVerdict(int64_t task_id, const VerdictReport& report) {
+  return Discard(api_.Call("POST", TaskPath(task_id) + "/verdict", ToJson(report)));
+}
+
+}  // namespace inferix::net

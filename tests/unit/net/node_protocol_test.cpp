@@ -1,0 +1,139 @@
+// The node protocol's wire types: their JSON is exactly what the manager sent and the nodes read before they
+// were typed (docs/api/openapi.yaml), and a node reads what it always read.
+#include "net/node_protocol.hpp"
+
+#include <gtest/gtest.h>
+
+namespace inferix::net {
+namespace {
+
+using nlohmann::json;
+
+ClaimedTask VerifyTask() {
+  ClaimedTask t;
+  t.task_id = 12;
+  t.kind = "verify";
+  t.job_id = 3;
+  t.frames = {7};
+  t.format = "OPEN_EXR";
+  t.scene.main = "shot.blend";
+  t.scene.files = {{"shot.blend", std::string(64, 'a'), 1200, "/api/v1/blob/files/aaa?sig=1"}};
+  t.scene.root = "/home/ann/film";
+  t.scene.resolution_percentage = 50;
+  t.denoise = false;
+  t.blender = "4.2.0";
+  t.lease_ms = 60000;
+  t.heartbeat_ms = 10000;
+  t.output = OutputRef{44, std::string(64, 'b'), 9, "/api/v1/blob/outputs/3/x?sig=2"};
+  t.check = CheckSpec{1, true, false, 6, 3, 0.05};
+  t.original = OriginalRef{40, std::string(64, 'c'), "/api/v1/blob/outputs/3/y?sig=3"};
+  return t;
+}
+
+TEST(ClaimedTask, EncodesTheClaimAnswer) {
+  const json expected = json::parse(R"({
+    "task_id": 12, "kind": "verify", "job_id": 3, "frames": [7], "format": "OPEN_EXR",
+    "scene": {"main": "shot.blend", "root": "/home/ann/film", "resolution_percentage": 50,
+              "files": [{"path": "shot.blend", "sha256": ")" +
+                                    std::string(64, 'a') + R"(", "size": 1200,
+                         "url": "/api/v1/blob/files/aaa?sig=1"}]},
+    "denoise": false, "blender": "4.2.0", "lease_ms": 60000, "heartbeat_ms": 10000,
+    "output": {"output_id": 44, "sha256": ")" +
+                                    std::string(64, 'b') + R"(", "node_id": 9,
+               "url": "/api/v1/blob/outputs/3/x?sig=2"},
+    "check": {"level": 1, "layer2": true, "whole_frame": false, "regions": 6, "detail_regions": 3,
+              "exact_rate": 0.05},
+    "original": {"output_id": 40, "sha256": ")" +
+                                    std::string(64, 'c') + R"(",
+                 "url": "/api/v1/blob/outputs/3/y?sig=3"}})");
+  EXPECT_EQ(ToJson(VerifyTask()), expected);
+}
+
+TEST(ClaimedTask, ARenderTaskHasNoOutputCheckOrOriginal) {
+  ClaimedTask t;
+  t.task_id = 1;
+  t.kind = "render";
+  t.frames = {1, 2};
+  t.scene.main = "a.blend";
+  const json j = ToJson(t);
+  EXPECT_FALSE(j.contains("output"));
+  EXPECT_FALSE(j.contains("check"));
+  EXPECT_FALSE(j.contains("original"));
+  EXPECT_FALSE(j["scene"].contains("root"));  // sent only when set
+  EXPECT_FALSE(j["scene"].contains("resolution_percentage"));
+}
+
+TEST(ClaimedTask, DecodesWhatItEncodes) {
+  auto back = ClaimedTaskFromJson(ToJson(VerifyTask()));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(ToJson(*back), ToJson(VerifyTask()));
+}
+
+TEST(ClaimedTask, MissingFieldsTakeTheDefaultsNodesAlwaysUsed) {
+  auto t = ClaimedTaskFromJson(json{{"task_id", 5}, {"output", {{"url", "/u"}}}, {"check", json::object()}});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->task_id, 5);
+  EXPECT_EQ(t->format, "PNG");
+  EXPECT_TRUE(t->denoise);
+  EXPECT_EQ(t->heartbeat_ms, 10'000);
+  EXPECT_EQ(t->blender, "");
+  ASSERT_TRUE(t->check.has_value());
+  EXPECT_TRUE(t->check->layer2);
+  EXPECT_DOUBLE_EQ(t->check->exact_rate, 0.05);
+  EXPECT_FALSE(t->original.has_value());
+}
+
+TEST(ClaimedTask, AFieldOfTheWrongTypeIsRefused) {
+  auto t = ClaimedTaskFromJson(json{{"task_id", "twelve"}});
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, Errc::kInvalidArgument);
+  EXPECT_FALSE(ClaimedTaskFromJson(json::array()));
+}
+
+TEST(Reports, FrameAndVerdictBodies) {
+  EXPECT_EQ(ToJson(FrameReport{"ab", "outputs/1/2_3_ff", 1.5, 2.25, "sig"}),
+            (json{{"sha256", "ab"},
+                  {"key", "outputs/1/2_3_ff"},
+                  {"render_seconds", 1.5},
+                  {"render_cpu_seconds", 2.25},
+                  {"signature", "sig"}}));
+  VerdictReport v;
+  v.verdict = "accepted";
+  v.detail = "layer 2 passed";
+  v.verify_seconds = 3.0;
+  v.verify_cpu_seconds = 4.0;
+  v.method = {2, {{1, 2, 3, 4}}};
+  v.signature = "sig";
+  json expected = {{"verdict", "accepted"},
+                   {"detail", "layer 2 passed"},
+                   {"verify_seconds", 3.0},
+                   {"verify_cpu_seconds", 4.0},
+                   {"method", {{"layers", 2}, {"regions", {{1, 2, 3, 4}}}}},
+                   {"signature", "sig"}};
+  EXPECT_EQ(ToJson(v), expected);
+  v.matches_original = false;
+  expected["matches_original"] = false;
+  EXPECT_EQ(ToJson(v), expected);
+}
+
+TEST(Enrollment, RequestAndAnswer) {
+  const json caps = {{"device", "cpu"}};
+  EXPECT_EQ(ToJson(RegisterRequest{"tok", "box", "worker", "pk", caps}), (json{{"enrollment_token", "tok"},
+                                                                               {"name", "box"},
+                                                                               {"role", "worker"},
+                                                                               {"public_key", "pk"},
+                                                                               {"capabilities", caps}}));
+  auto answer = RegisterAnswerFromJson(json{{"node_id", 4}, {"node_token", "nt"}});
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->node_id, 4);
+  EXPECT_EQ(answer->node_token, "nt");
+  auto beat = HeartbeatAnswerFromJson(json{{"action", "abort"}});
+  ASSERT_TRUE(beat);
+  EXPECT_EQ(beat->action, "abort");
+  auto slot = UploadSlotFromJson(json{{"key", "k"}, {"url", "/u"}});
+  ASSERT_TRUE(slot);
+  EXPECT_EQ(ToJson(*slot), (json{{"key", "k"}, {"url", "/u"}}));
+}
+
+}  // namespace
+}  // namespace inferix::net
