@@ -7,9 +7,9 @@
 #include "domain/object_keys.hpp"
 #include "core/crypto.hpp"
 #include "domain/tokens.hpp"
-#include "domain/trust.hpp"
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
+#include "manager/codec.hpp"
 #include "manager/requests.hpp"
 
 namespace inferix::manager {
@@ -31,53 +31,6 @@ Result<int> FrameNumber(const Call& c) {
   return *frame;
 }
 
-json SceneToJson(const ApiServices& api, const domain::Job& job) {
-  json files = json::array();
-  for (const auto& f : job.files) {
-    files.push_back({{"path", f.path},
-                     {"sha256", f.sha256},
-                     {"size", f.size},
-                     {"url", api.Sign("GET", domain::FileKey(f.sha256))}});
-  }
-  json scene = {{"main", job.main_file}, {"files", files}};
-  if (!job.scene_root.empty()) scene["root"] = job.scene_root;
-  if (job.resolution_percentage > 0) scene["resolution_percentage"] = job.resolution_percentage;
-  return scene;
-}
-
-json ClaimToJson(const ApiServices& api, const Claim& c) {
-  const SchedulerOptions& options = api.scheduler.options();
-  json task = {{"task_id", c.task.id},
-               {"kind", domain::ToString(c.task.kind)},
-               {"job_id", c.job.id},
-               {"frames", c.task.frames},
-               {"format", domain::BlenderFormatName(c.job.format)},
-               {"scene", SceneToJson(api, c.job)},
-               {"denoise", !c.job.without_denoiser},
-               {"blender", c.build},
-               {"lease_ms", options.lease_ms},
-               {"heartbeat_ms", options.heartbeat_ms}};
-  if (c.output) {
-    task["output"] = {{"output_id", c.output->id},
-                      {"sha256", c.output->sha256},
-                      {"node_id", c.output->node_id},
-                      {"url", api.Sign("GET", c.output->blob_key)}};
-    const auto counts = domain::RegionsFor(options.trust, c.task.level);
-    task["check"] = {{"level", c.task.level},
-                     {"layer2", c.task.level >= domain::kRegions},
-                     {"whole_frame", c.task.level == domain::kWholeFrame},
-                     {"regions", counts.regions},
-                     {"detail_regions", counts.detail_regions},
-                     {"exact_rate", options.trust.exact_rate}};
-    if (c.original) {
-      task["original"] = {{"output_id", c.original->id},
-                          {"sha256", c.original->sha256},
-                          {"url", api.Sign("GET", c.original->blob_key)}};
-    }
-  }
-  return task;
-}
-
 HttpResponse ClaimTask(Call& c) {
   auto request = DecodeClaim(c.req);
   if (!request) return Fail(request.error());
@@ -97,7 +50,8 @@ HttpResponse ClaimTask(Call& c) {
   spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", claimed.task.id,
                domain::ToString(claimed.task.kind), claimed.job.id, json(claimed.task.frames).dump(),
                c.node->name);
-  return Json(200, ClaimToJson(c.api, claimed));
+  const SignGet sign_get = [&](const std::string& key) { return c.api.Sign("GET", key); };
+  return Json(200, net::ToJson(ClaimedTaskOf(claimed, c.api.scheduler.options(), sign_get)));
 }
 
 HttpResponse Heartbeat(Call& c) {
