@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A cheating worker, for tests only (never part of the product).
 
-It speaks the real Inferix node protocol exactly as `inferix worker` does (src/net/node_client.cpp,
+It speaks the real Inferix node protocol exactly as `inferix worker` does (src/net/manager_client.cpp,
 src/agent/node_agent.cpp, src/worker/worker.cpp): it enrolls with a one-time enrollment token, keeps an Ed25519
 key and its node credentials in `<data>/node.json`, long-polls `POST /api/v1/tasks/claim`, fetches the scene by
 content hash, sends heartbeats, uploads every frame through the signed URL the manager issues, reports it signed,
@@ -362,7 +362,7 @@ class Rogue:
             memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (ValueError, OSError):
             pass
-        # The same machine description as net::DescribeMachine: the manager derives the node's determinism class
+        # The same machine description as agent::DescribeMachine: the manager derives the node's determinism class
         # (Blender version, architecture, device) from it, and only a verifier of that class checks its frames.
         return {"cpu_threads": os.cpu_count() or 1, "memory_bytes": memory, "gpus": [],
                 "blender": self.args.blender, "blender_version": version, "arch": os.uname().machine,

@@ -23,7 +23,7 @@ import build_addon  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FRAMES = 4
-# A worker's Blender that says it is 3.3.0 (node_client.cpp reads `--version`'s first line) and otherwise is Blender.
+# A worker's Blender that says it is 3.3.0 (agent/machine.cpp reads `--version`'s first line) and otherwise is Blender.
 OLD_BLENDER = """#!/bin/sh
 if [ "$1" = "--version" ]; then echo "Blender 3.3.0"; exit 0; fi
 exec /usr/bin/blender "$@"
