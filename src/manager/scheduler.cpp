@@ -110,12 +110,13 @@ Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::s
     auto frames = store_.ListFrames(job.id);
     if (!frames) return frames.error();
     for (auto& f : *frames) {
+      // Delivered frames stay delivered.
       if (domain::CanTransition(f.state, FrameState::kCanceled)) {
-        f.state = FrameState::kCanceled;
+        INFERIX_TRY(domain::Transition(f, FrameState::kCanceled, "its job was canceled"));
         INFERIX_TRY(store_.PutFrame(f));
       }
     }
-    job.state = JobState::kCanceled;
+    INFERIX_TRY(domain::Transition(job, JobState::kCanceled, why));
     job.message = why;
     job.finished_ms = clock_.NowMs();
     INFERIX_TRY(store_.UpdateJob(job));
@@ -194,7 +195,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     }
     if (best == nullptr) return Ok();
     domain::Task task = *best;
-    task.state = TaskState::kActive;
+    INFERIX_TRY(domain::Transition(task, TaskState::kActive, "claimed by node " + std::to_string(node.id)));
     task.node_id = node.id;
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(task));
@@ -205,12 +206,12 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
         auto f = store_.GetFrame(task.job_id, n);
         if (!f) return f.error();
         if (!f->has_value() || (*f)->state != FrameState::kQueued) continue;
-        (*f)->state = FrameState::kRendering;
+        INFERIX_TRY(domain::Transition(**f, FrameState::kRendering, "a worker claimed its task"));
         (*f)->task_id = task.id;
         INFERIX_TRY(store_.PutFrame(**f));
       }
       if (best_job.state == JobState::kQueued) {
-        c.job.state = JobState::kActive;
+        INFERIX_TRY(domain::Transition(c.job, JobState::kActive, "its first frame began rendering"));
         c.job.started_ms = clock_.NowMs();
         INFERIX_TRY(store_.UpdateJob(c.job));
         INFERIX_TRY(Emit(c.job, "job", JobEvent(c.job)));
@@ -331,7 +332,7 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
       });
       const double rate = domain::CheckRate(options_.trust, node.streak);
       level = reused || rate >= 1.0 || rng_.Unit() < rate ? domain::kRegions : domain::kLayer1Only;
-      f->state = FrameState::kVerifying;
+      INFERIX_TRY(domain::Transition(*f, FrameState::kVerifying, "its image was reported"));
       f->output_id = out.id;
       INFERIX_TRY(store_.PutFrame(*f));
     }
@@ -379,7 +380,7 @@ Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<
   for (int n : frames) {
     auto f = Found(store_.GetFrame(job.id, n), "frame " + std::to_string(n));
     if (!f) return f.error();
-    f->state = FrameState::kQueued;
+    INFERIX_TRY(domain::Transition(*f, FrameState::kQueued, "it is rendered again"));
     f->task_id = *id;
     INFERIX_TRY(store_.PutFrame(*f));
   }
@@ -406,7 +407,7 @@ Result<void> Scheduler::UpdateJobState(int64_t job_id) {
       }
     }
   }
-  job->state = next;
+  INFERIX_TRY(domain::Transition(*job, next, "its frames' states"));
   if (next == JobState::kCompleted) job->video_state = "pending";
   if (domain::IsFinal(next)) {
     job->finished_ms = clock_.NowMs();
@@ -431,7 +432,7 @@ Result<void> Scheduler::CancelOpenTasks(int64_t job_id, const std::string& why) 
   for (auto& t : *tasks) {
     if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
       const bool held = t.state == TaskState::kActive && t.node_id != 0;
-      t.state = TaskState::kCanceled;
+      INFERIX_TRY(domain::Transition(t, TaskState::kCanceled, why));
       t.message = why;
       INFERIX_TRY(store_.UpdateTask(t));
       if (held) {
@@ -452,7 +453,7 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     INFERIX_TRY(WorkerChanged(node.id));  // now idle
     if (task->level == domain::kReplicaCheck) {
-      task->state = TaskState::kDone;
+      INFERIX_TRY(domain::Transition(*task, TaskState::kDone, "its node completed it"));
       INFERIX_TRY(store_.UpdateTask(*task));
       auto reported = store_.FindOutput(task_id, task->frames.empty() ? 0 : task->frames.front());
       if (!reported) return reported.error();
@@ -472,7 +473,7 @@ Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, domain::TaskState end
     if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
       unreported.push_back(n);
   }
-  t.state = end;
+  INFERIX_TRY(domain::Transition(t, end, why));
   t.message = why;
   INFERIX_TRY(store_.UpdateTask(t));
   auto job = Found(store_.GetJob(t.job_id), "job");
@@ -489,7 +490,7 @@ Result<int> Scheduler::ExpireLeases() {
       ++expired;
       INFERIX_TRY(WorkerChanged(t.node_id));  // no longer holds it
       if (t.kind == TaskKind::kVerify || t.level == domain::kReplicaCheck) {
-        t.state = TaskState::kQueued;
+        INFERIX_TRY(domain::Transition(t, TaskState::kQueued, "its lease expired; offered again"));
         t.node_id = 0;
         INFERIX_TRY(store_.UpdateTask(t));
         continue;
