@@ -340,7 +340,8 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(*task));
     if (replica) return Ok();
-    return Emit(*job, "frame", FrameEvent(*job, frame, FrameState::kVerifying, "pending", out));
+    return Emit(*job, "frame",
+                FrameEvent(*job, frame, FrameState::kVerifying, domain::Verdict::kPending, out));
   }));
   return outcome;
 }
@@ -473,7 +474,7 @@ Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, domain::TaskState end
     if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
       unreported.push_back(n);
   }
-  INFERIX_TRY(domain::Transition(t, end, why));
+  INFERIX_TRY(domain::Transition(t, end, why.empty() ? "its node ended it" : why));
   t.message = why;
   INFERIX_TRY(store_.UpdateTask(t));
   auto job = Found(store_.GetJob(t.job_id), "job");

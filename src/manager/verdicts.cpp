@@ -132,8 +132,7 @@ Result<void> Scheduler::Deliver(const domain::Job& job, domain::Output& out, dom
   if (f->state == FrameState::kVerifying && f->output_id == out.id) {
     INFERIX_TRY(domain::Transition(*f, FrameState::kDelivered, "its output was accepted or trusted"));
     INFERIX_TRY(store_.PutFrame(*f));
-    INFERIX_TRY(Emit(job, "frame",
-                     FrameEvent(job, f->number, f->state, std::string(domain::ToString(out.verdict)), out)));
+    INFERIX_TRY(Emit(job, "frame", FrameEvent(job, f->number, f->state, out.verdict, out)));
     if (on_frame_delivered_) on_frame_delivered_(job, out);
   }
   return UpdateJobState(job.id);
@@ -157,14 +156,15 @@ Result<void> Scheduler::Reject(const domain::Job& job, domain::Output& out, cons
     f->output_id = 0;
     INFERIX_TRY(store_.PutFrame(*f));
     INFERIX_TRY(RequeueFrames(job, {f->number}, f->excluded_nodes));
-    INFERIX_TRY(Emit(job, "frame", FrameEvent(job, f->number, FrameState::kQueued, "rejected", out)));
+    INFERIX_TRY(
+        Emit(job, "frame", FrameEvent(job, f->number, FrameState::kQueued, domain::Verdict::kRejected, out)));
   } else if (was_delivered) {
     // Delivered after layer 1 only, in a job that has ended: the user is told; the frame is not re-rendered.
     INFERIX_TRY(Emit(job, "frame",
                      json{{"job_id", job.id},
                           {"frame", out.frame},
                           {"state", domain::ToString(f->state)},
-                          {"verdict", "rejected"},
+                          {"verdict", domain::ToString(domain::Verdict::kRejected)},
                           {"worker_id", out.node_id},
                           {"message", "the delivered image of frame " + std::to_string(out.frame) +
                                           " was rejected when checked again; render it again with "
@@ -267,7 +267,8 @@ Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caug
       f->output_id = 0;
       INFERIX_TRY(store_.PutFrame(*f));
       INFERIX_TRY(RequeueFrames(*job, {f->number}, f->excluded_nodes));
-      INFERIX_TRY(Emit(*job, "frame", FrameEvent(*job, f->number, FrameState::kQueued, "rejected", o)));
+      INFERIX_TRY(Emit(*job, "frame",
+                       FrameEvent(*job, f->number, FrameState::kQueued, domain::Verdict::kRejected, o)));
     }
   }
   for (auto& [job_id, frames] : suspect) {
