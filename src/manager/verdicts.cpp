@@ -16,7 +16,6 @@ namespace inferix::manager {
 
 using domain::CheckVerdict;
 using domain::FrameState;
-using domain::JobState;
 using domain::TaskKind;
 using domain::TaskState;
 using json = nlohmann::json;
