@@ -106,6 +106,11 @@ Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::s
   domain::Job job = job_in;
   if (domain::IsFinal(job.state)) return job;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    // The job as stored now: it may have ended since the caller read it, and then it stays as it ended.
+    auto stored = Found(store_.GetJob(job_in.id), "job " + std::to_string(job_in.id));
+    if (!stored) return stored.error();
+    job = std::move(*stored);
+    if (domain::IsFinal(job.state)) return Ok();
     INFERIX_TRY(CancelOpenTasks(job.id, why));
     auto frames = store_.ListFrames(job.id);
     if (!frames) return frames.error();

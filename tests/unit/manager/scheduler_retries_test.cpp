@@ -184,6 +184,21 @@ TEST_F(SchedulerTest, CancelCompletedJobIsANoOp) {
   EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kDelivered);
 }
 
+TEST_F(SchedulerTest, CancelWithAnOutdatedCopyOfAJobThatHasEndedChangesNothing) {
+  Job outdated = Submit("1", 1);  // read while queued
+  Task t = MustClaim(worker_);
+  MustReport(worker_, t.id, 1);
+  Task v = MustClaim(verifier_);
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, v.id, "accepted", "", 0).ok());
+  ASSERT_EQ(GetJob(outdated.id).state, JobState::kCompleted);
+  auto r = scheduler_->CancelJob(outdated, "too late");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->state, JobState::kCompleted);
+  EXPECT_EQ(GetJob(outdated.id).state, JobState::kCompleted);
+  EXPECT_EQ(GetJob(outdated.id).message, "");
+  EXPECT_EQ(GetFrame(outdated.id, 1).state, FrameState::kDelivered);
+}
+
 TEST_F(SchedulerTest, OtherJobsAreUntouchedByCancel) {
   Job a = Submit("1", 1, 0, "a");
   Job b = Submit("1", 1, 0, "b");
