@@ -1,18 +1,36 @@
 #pragma once
-// The frame and job state machines: which changes are allowed, and what a job's state is given its frames.
+// The state machines of jobs, tasks, frames and outputs' verdicts: which changes are allowed, the one way
+// each entity's state changes (Transition), and what a job's state is given its frames.
 #include <optional>
+#include <string_view>
 #include <vector>
 
+#include "core/result.hpp"
 #include "domain/model.hpp"
 
 namespace inferix::domain {
 
-/// True when a frame may move from `from` to `to`.
-bool CanTransition(FrameState from, FrameState to);
+/// True when a job may move from `from` to `to`.
+bool CanTransition(JobState from, JobState to);
 /// True when a task may move from `from` to `to`.
 bool CanTransition(TaskState from, TaskState to);
+/// True when a frame may move from `from` to `to`.
+bool CanTransition(FrameState from, FrameState to);
+/// True when an output's verdict may move from `from` to `to`.
+bool CanTransition(Verdict from, Verdict to);
 /// True for completed, failed and canceled jobs.
 bool IsFinal(JobState s);
+
+/// The only way the manager changes an entity's state: the change when the state machine allows it, else
+/// kConflict naming the entity, both states and `reason` (why the change was asked for), and the entity is
+/// left as it was. A change to the state an entity is already in is refused too. Creating an entity in its
+/// first state is construction, not a transition; adapters read states back from storage as they are.
+Result<void> Transition(Job& job, JobState to, std::string_view reason);
+Result<void> Transition(Task& task, TaskState to, std::string_view reason);
+Result<void> Transition(Frame& frame, FrameState to, std::string_view reason);
+/// An output's verdict. The manager changes verdicts through Settle (settlement.hpp), which keeps what the
+/// worker earns in step with the verdict.
+Result<void> Transition(Output& output, Verdict to, std::string_view reason);
 
 /// Frame counts by state, for a job.
 struct FrameCounts {

@@ -22,6 +22,19 @@ bool ShouldBan(const TrustPolicy& policy, int rejected_in_window) {
   return policy.ban_after > 0 && rejected_in_window >= policy.ban_after;
 }
 
+void RecordCheck(Node& worker, CheckOutcome outcome) {
+  switch (outcome) {
+    case CheckOutcome::kPassed:
+      ++worker.accepted;
+      ++worker.streak;
+      return;
+    case CheckOutcome::kFailed:
+      ++worker.rejected;
+      worker.streak = 0;
+      return;
+  }
+}
+
 std::string DeterminismClass(const std::string& blender_version, const std::string& arch,
                              const std::string& device) {
   auto or_unknown = [](const std::string& s) { return s.empty() ? std::string("unknown") : s; };

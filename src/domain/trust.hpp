@@ -3,6 +3,8 @@
 // how far a check escalates, when a worker is banned. Pure functions of a policy and a worker's record.
 #include <string>
 
+#include "domain/model.hpp"
+
 namespace inferix::domain {
 
 /// Policy values; operators set them on the manager's command line. The defaults are documented with their
@@ -45,6 +47,17 @@ RegionCounts RegionsFor(const TrustPolicy& policy, int level);
 
 /// True when `rejected` of a worker's last `checked` checks (checked <= ban_window) reach the ban threshold.
 bool ShouldBan(const TrustPolicy& policy, int rejected_in_window);
+
+/// What a check of a worker's output found, for its trust.
+enum class CheckOutcome {
+  kPassed,  ///< a check (with regions, a whole-frame re-render or a second render) found the output right
+  kFailed,  ///< a check found it wrong
+};
+/// The one place a worker's trust counters change: a passed check adds to its acceptances and to its streak
+/// (CheckRate falls as the streak grows); a failed one adds to its rejections and resets the streak, so the
+/// worker is checked like a new one again. Outputs delivered on trust (layer 1 only) are no check and never
+/// come here. Whether the worker is banned is ShouldBan's, over its recent outputs.
+void RecordCheck(Node& worker, CheckOutcome outcome);
 
 /// Determinism class of a node: its Blender version and build,
 /// CPU architecture and render device. A frame is only compared with renders of the same class.

@@ -43,7 +43,7 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
     if (!ending->has_value()) return Ok();  // repeated report
     auto task = &**ending;
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
-    task->state = TaskState::kFailed;
+    INFERIX_TRY(domain::Transition(*task, TaskState::kFailed, "its node reported the render failed"));
     task->message = error.substr(0, 4000);
     INFERIX_TRY(store_.UpdateTask(*task));
     INFERIX_TRY(WorkerChanged(node.id));  // now idle
@@ -61,7 +61,7 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
       f->failures++;
       f->errors += node.name + ": " + error.substr(0, 1000) + "\n";
       if (f->failures >= options_.max_frame_failures) {
-        f->state = FrameState::kFailed;
+        INFERIX_TRY(domain::Transition(*f, FrameState::kFailed, "it failed on every attempt"));
       } else {
         retry.push_back(n);
         const bool someone_else = std::any_of(others->begin(), others->end(), [&](const domain::Node& o) {
@@ -109,7 +109,7 @@ Result<void> Scheduler::MaybeBlocklist(const domain::Node& node, domain::Job& jo
   // Nobody left to render it: waiting would be for ever, so the job fails with what each worker said.
   auto nodes = store_.ListNodes();
   if (!nodes) return nodes.error();
-  job.state = JobState::kFailed;
+  INFERIX_TRY(domain::Transition(job, JobState::kFailed, "every available worker was kept off it"));
   job.message = "every available worker failed this job and was kept off it:\n";
   for (const auto& b : *listed) {
     std::string name = "worker " + std::to_string(b.node_id);

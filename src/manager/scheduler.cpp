@@ -106,16 +106,22 @@ Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::s
   domain::Job job = job_in;
   if (domain::IsFinal(job.state)) return job;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+    // The job as stored now: it may have ended since the caller read it, and then it stays as it ended.
+    auto stored = Found(store_.GetJob(job_in.id), "job " + std::to_string(job_in.id));
+    if (!stored) return stored.error();
+    job = std::move(*stored);
+    if (domain::IsFinal(job.state)) return Ok();
     INFERIX_TRY(CancelOpenTasks(job.id, why));
     auto frames = store_.ListFrames(job.id);
     if (!frames) return frames.error();
     for (auto& f : *frames) {
+      // Delivered frames stay delivered.
       if (domain::CanTransition(f.state, FrameState::kCanceled)) {
-        f.state = FrameState::kCanceled;
+        INFERIX_TRY(domain::Transition(f, FrameState::kCanceled, "its job was canceled"));
         INFERIX_TRY(store_.PutFrame(f));
       }
     }
-    job.state = JobState::kCanceled;
+    INFERIX_TRY(domain::Transition(job, JobState::kCanceled, why));
     job.message = why;
     job.finished_ms = clock_.NowMs();
     INFERIX_TRY(store_.UpdateJob(job));
@@ -194,7 +200,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     }
     if (best == nullptr) return Ok();
     domain::Task task = *best;
-    task.state = TaskState::kActive;
+    INFERIX_TRY(domain::Transition(task, TaskState::kActive, "claimed by node " + std::to_string(node.id)));
     task.node_id = node.id;
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(task));
@@ -205,12 +211,12 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
         auto f = store_.GetFrame(task.job_id, n);
         if (!f) return f.error();
         if (!f->has_value() || (*f)->state != FrameState::kQueued) continue;
-        (*f)->state = FrameState::kRendering;
+        INFERIX_TRY(domain::Transition(**f, FrameState::kRendering, "a worker claimed its task"));
         (*f)->task_id = task.id;
         INFERIX_TRY(store_.PutFrame(**f));
       }
       if (best_job.state == JobState::kQueued) {
-        c.job.state = JobState::kActive;
+        INFERIX_TRY(domain::Transition(c.job, JobState::kActive, "its first frame began rendering"));
         c.job.started_ms = clock_.NowMs();
         INFERIX_TRY(store_.UpdateJob(c.job));
         INFERIX_TRY(Emit(c.job, "job", JobEvent(c.job)));
@@ -331,7 +337,7 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
       });
       const double rate = domain::CheckRate(options_.trust, node.streak);
       level = reused || rate >= 1.0 || rng_.Unit() < rate ? domain::kRegions : domain::kLayer1Only;
-      f->state = FrameState::kVerifying;
+      INFERIX_TRY(domain::Transition(*f, FrameState::kVerifying, "its image was reported"));
       f->output_id = out.id;
       INFERIX_TRY(store_.PutFrame(*f));
     }
@@ -339,7 +345,8 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     INFERIX_TRY(store_.UpdateTask(*task));
     if (replica) return Ok();
-    return Emit(*job, "frame", FrameEvent(*job, frame, FrameState::kVerifying, "pending", out));
+    return Emit(*job, "frame",
+                FrameEvent(*job, frame, FrameState::kVerifying, domain::Verdict::kPending, out));
   }));
   return outcome;
 }
@@ -379,7 +386,7 @@ Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<
   for (int n : frames) {
     auto f = Found(store_.GetFrame(job.id, n), "frame " + std::to_string(n));
     if (!f) return f.error();
-    f->state = FrameState::kQueued;
+    INFERIX_TRY(domain::Transition(*f, FrameState::kQueued, "it is rendered again"));
     f->task_id = *id;
     INFERIX_TRY(store_.PutFrame(*f));
   }
@@ -406,7 +413,7 @@ Result<void> Scheduler::UpdateJobState(int64_t job_id) {
       }
     }
   }
-  job->state = next;
+  INFERIX_TRY(domain::Transition(*job, next, "its frames' states"));
   if (next == JobState::kCompleted) job->video_state = "pending";
   if (domain::IsFinal(next)) {
     job->finished_ms = clock_.NowMs();
@@ -431,7 +438,7 @@ Result<void> Scheduler::CancelOpenTasks(int64_t job_id, const std::string& why) 
   for (auto& t : *tasks) {
     if (t.state == TaskState::kQueued || t.state == TaskState::kActive) {
       const bool held = t.state == TaskState::kActive && t.node_id != 0;
-      t.state = TaskState::kCanceled;
+      INFERIX_TRY(domain::Transition(t, TaskState::kCanceled, why));
       t.message = why;
       INFERIX_TRY(store_.UpdateTask(t));
       if (held) {
@@ -452,7 +459,7 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     INFERIX_TRY(WorkerChanged(node.id));  // now idle
     if (task->level == domain::kReplicaCheck) {
-      task->state = TaskState::kDone;
+      INFERIX_TRY(domain::Transition(*task, TaskState::kDone, "its node completed it"));
       INFERIX_TRY(store_.UpdateTask(*task));
       auto reported = store_.FindOutput(task_id, task->frames.empty() ? 0 : task->frames.front());
       if (!reported) return reported.error();
@@ -472,7 +479,7 @@ Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, domain::TaskState end
     if (f->has_value() && (*f)->state == FrameState::kRendering && (*f)->task_id == t.id)
       unreported.push_back(n);
   }
-  t.state = end;
+  INFERIX_TRY(domain::Transition(t, end, why.empty() ? "its node ended it" : why));
   t.message = why;
   INFERIX_TRY(store_.UpdateTask(t));
   auto job = Found(store_.GetJob(t.job_id), "job");
@@ -489,7 +496,7 @@ Result<int> Scheduler::ExpireLeases() {
       ++expired;
       INFERIX_TRY(WorkerChanged(t.node_id));  // no longer holds it
       if (t.kind == TaskKind::kVerify || t.level == domain::kReplicaCheck) {
-        t.state = TaskState::kQueued;
+        INFERIX_TRY(domain::Transition(t, TaskState::kQueued, "its lease expired; offered again"));
         t.node_id = 0;
         INFERIX_TRY(store_.UpdateTask(t));
         continue;

@@ -5,13 +5,16 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "domain/model.hpp"
 #include "domain/ports.hpp"
+#include "domain/settlement.hpp"
 #include "domain/trust.hpp"
+#include "domain/verification.hpp"
 
 namespace inferix::manager {
 
@@ -132,16 +135,21 @@ class Scheduler {
   /// banned): its unreported frames go back to the queue, kept away from `excluded`.
   Result<void> ReleaseRenderTask(domain::Task& task, domain::TaskState end, const std::string& why,
                                  const std::vector<int64_t>& excluded);
-  Result<void> Deliver(const domain::Job& job, domain::Output& out, domain::Verdict verdict);
+  /// Settles an output (domain::Settle): the one place the manager changes a verdict or a credit, where the
+  /// credits ledger will book what changed.
+  Result<void> Settled(const domain::Job& job, domain::Output& out, domain::Settlement settlement,
+                       std::string_view reason);
+  /// Accepts or trusts an output (`settlement`) and delivers its frame when the frame waits for it.
+  Result<void> Deliver(const domain::Job& job, domain::Output& out, domain::Settlement settlement);
   Result<void> Reject(const domain::Job& job, domain::Output& out, const std::string& why, bool requeue);
   Result<void> Discard(domain::Node& worker, const domain::Output& caught);
   Result<void> CountRejection(domain::Node& worker, const domain::Job& job, const domain::Output& out,
                               const std::string& why);
-  Result<void> Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out,
-                        const std::string& detail);
+  Result<void> Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out);
   Result<void> NewReplica(const domain::Job& job, const domain::Output& original);
   Result<void> ReplicaEnded(const domain::Task& task);
-  Result<void> SettleReplica(const domain::Job& job, domain::Output& replica, const VerdictReport& report);
+  Result<void> SettleReplica(const domain::Job& job, domain::Output& replica, domain::CheckVerdict verdict,
+                             const VerdictReport& report);
   Result<void> FailFrame(const domain::Job& job, int frame, int64_t output_id, const std::string& why);
   Result<void> CancelOpenTasks(int64_t job_id, const std::string& why);
   /// Live workers (seen within a lease) that may still render for `job`: not banned, not on its blocklist,

@@ -42,9 +42,11 @@ inline std::string JobEvent(const domain::Job& job) {
 /// A frame event: the frame's state and verdict, and the output's worker, class and method where there is
 /// one.
 inline std::string FrameEvent(const domain::Job& job, int frame, domain::FrameState state,
-                              const std::string& verdict, const domain::Output& out) {
-  nlohmann::json j = {{"job_id", job.id}, {"frame", frame}, {"state", domain::ToString(state)}};
-  if (!verdict.empty()) j["verdict"] = verdict;
+                              domain::Verdict verdict, const domain::Output& out) {
+  nlohmann::json j = {{"job_id", job.id},
+                      {"frame", frame},
+                      {"state", domain::ToString(state)},
+                      {"verdict", domain::ToString(verdict)}};
   if (out.node_id != 0) {
     j["worker_id"] = out.node_id;
     j["output_id"] = out.id;

@@ -2,24 +2,26 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "domain/settlement.hpp"
 #include "domain/state_machine.hpp"
+#include "domain/verification.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/scheduler_internal.hpp"
+#include "manager/verification_json.hpp"
 
 // The scheduler's verdicts (issue #4, docs/verification.md): delivery, rejection and its consequences
 // (discards, re-checks, bans), escalation and second renders. Claims, reports and leases are in
 // scheduler.cpp.
 namespace inferix::manager {
 
+using domain::CheckVerdict;
 using domain::FrameState;
-using domain::JobState;
 using domain::TaskKind;
 using domain::TaskState;
 using json = nlohmann::json;
 using internal::Contains;
 using internal::Found;
 using internal::FrameEvent;
-using internal::ParseObject;
 
 Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task_id,
                                       const VerdictReport& report) {
@@ -29,16 +31,16 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     if (!ending->has_value()) return Ok();  // repeated report
     auto task = &**ending;
     if (task->kind != TaskKind::kVerify) return MakeError(Errc::kInvalidArgument, "not a verification task");
-    const std::string& verdict = report.verdict;
-    if (verdict != "accepted" && verdict != "rejected" && verdict != "inconclusive") {
+    const auto found = domain::ParseCheckVerdict(report.verdict);
+    if (!found)
       return MakeError(Errc::kInvalidArgument, "verdict must be accepted, rejected or inconclusive");
-    }
+    const CheckVerdict verdict = *found;
     auto out = Found(store_.GetOutput(task->output_id), "output");
     if (!out) return out.error();
     auto job = Found(store_.GetJob(task->job_id), "job");
     if (!job) return job.error();
-    task->state = TaskState::kDone;
-    task->message = verdict;
+    INFERIX_TRY(domain::Transition(*task, TaskState::kDone, "the verifier reported its verdict"));
+    task->message = report.verdict;
     INFERIX_TRY(store_.UpdateTask(*task));
     INFERIX_TRY(WorkerChanged(verifier.id));  // now idle
     out->verifier_node_id = verifier.id;
@@ -47,86 +49,89 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     const std::string previous_detail = out->verdict_detail;
     out->verdict_detail = report.detail.substr(0, 4000);
     // Only what the verifier alone knows comes from its report; the rest is the manager's record.
-    const json reported = ParseObject(report.method_json);
-    json method = json::object();
-    if (reported.contains("layers") && reported["layers"].is_number_integer())
-      method["layers"] = reported["layers"];
-    if (reported.contains("regions") && reported["regions"].is_array())
-      method["regions"] = reported["regions"];
-    method["level"] = task->level;
-    method["verifier_id"] = verifier.id;
-    method["verifier"] = verifier.name;
-    method["verifier_class"] = verifier.det_class;
-    method["worker_class"] = out->det_class;
-    method["verdict"] = verdict;
-    json history = ParseObject(out->method).value("history", json::array());
-    if (!history.is_array()) history = json::array();
-    if (!out->method.empty()) {
-      json previous = ParseObject(out->method);
-      // What stays true of the output whatever later checks find.
-      for (const char* key : {"discarded_because", "rechecked", "settled_by_output"}) {
-        if (previous.contains(key)) method[key] = previous[key];
-      }
-      previous.erase("history");
-      history.push_back(previous);
-    }
-    if (!history.empty()) method["history"] = history;
-    out->method = method.dump();
+    const domain::VerificationRecord reported = VerificationRecordFromJson(report.method_json);
+    domain::VerificationRecord check;
+    check.layers = reported.layers;
+    check.regions = reported.regions;
+    check.level = task->level;
+    check.verifier_id = verifier.id;
+    check.verifier = verifier.name;
+    check.verifier_class = verifier.det_class;
+    check.worker_class = out->det_class;
+    check.verdict = verdict;
+    std::optional<domain::VerificationRecord> previous;
+    if (!out->method.empty()) previous = VerificationRecordFromJson(out->method);
+    domain::VerificationRecord record = domain::NextRecord(previous, std::move(check));
+    out->method = VerificationRecordToJson(record);
     const bool recheck = task->level == domain::kWholeFrame || out->verdict == domain::Verdict::kAccepted;
     if (out->verdict == domain::Verdict::kRejected) {
       // Discarded unchecked when its worker was caught: still checked, for the record. A rejection counts
       // towards the worker's ban (a fast cheater cannot hide many bad frames behind one verdict); the frame
       // was rendered elsewhere either way, and a discarded output earns nothing.
-      const bool discarded = ParseObject(out->method).contains("discarded_because");
       out->verdict_detail =
-          (previous_detail + "; checked afterwards: " + verdict + ": " + report.detail).substr(0, 4000);
-      if (discarded && verdict == "rejected") {
-        json m = ParseObject(out->method);
-        m["discard_check"] = "rejected";
-        out->method = m.dump();
+          (previous_detail + "; checked afterwards: " + report.verdict + ": " + report.detail)
+              .substr(0, 4000);
+      if (record.discarded_because && verdict == CheckVerdict::kRejected) {
+        record.discard_check_rejected = true;
+        out->method = VerificationRecordToJson(record);
         INFERIX_TRY(store_.UpdateOutput(*out));
         auto worker = Found(store_.GetNode(out->node_id), "worker");
         if (!worker) return worker.error();
-        worker->rejected++;
-        worker->streak = 0;
+        domain::RecordCheck(*worker, domain::CheckOutcome::kFailed);
         return CountRejection(*worker, *job, *out, report.detail);
       }
       return store_.UpdateOutput(*out);
     }
-    if (recheck && verdict != "rejected") {
+    if (recheck && verdict != CheckVerdict::kRejected) {
       // A delivered frame checked again after its worker was caught: it stands (nothing more to do unless the
       // check rejects it; an inconclusive re-check leaves the earlier verdict).
-      if (verdict == "accepted") out->verdict = domain::Verdict::kAccepted;
+      if (verdict == CheckVerdict::kAccepted) {
+        INFERIX_TRY(Settled(*job, *out, domain::Settlement::kAccept, "a re-check accepted it"));
+      }
       INFERIX_TRY(store_.UpdateOutput(*out));
       return UpdateJobState(job->id);
     }
-    if (task->level == domain::kReplicaCheck) return SettleReplica(*job, *out, report);
-    if (verdict == "inconclusive") return Escalate(*job, *task, *out, report.detail);
-    if (verdict == "rejected") return Reject(*job, *out, report.detail, true);
+    if (task->level == domain::kReplicaCheck) return SettleReplica(*job, *out, verdict, report);
+    switch (verdict) {
+      case CheckVerdict::kInconclusive:
+        return Escalate(*job, *task, *out);
+      case CheckVerdict::kRejected:
+        return Reject(*job, *out, report.detail, true);
+      case CheckVerdict::kAccepted:
+        break;
+    }
     if (task->level != domain::kLayer1Only) {
       auto worker = Found(store_.GetNode(out->node_id), "worker");
       if (!worker) return worker.error();
-      worker->accepted++;
-      worker->streak++;
+      domain::RecordCheck(*worker, domain::CheckOutcome::kPassed);
       INFERIX_TRY(SaveNode(*worker));
     }
     return Deliver(
         *job, *out,
-        task->level == domain::kLayer1Only ? domain::Verdict::kTrusted : domain::Verdict::kAccepted);
+        task->level == domain::kLayer1Only ? domain::Settlement::kTrust : domain::Settlement::kAccept);
   });
 }
 
-Result<void> Scheduler::Deliver(const domain::Job& job, domain::Output& out, domain::Verdict verdict) {
-  out.verdict = verdict;
-  out.credited = true;  // the worker earns for a checked (or trusted) render
+Result<void> Scheduler::Settled(const domain::Job& job, domain::Output& out, domain::Settlement settlement,
+                                std::string_view reason) {
+  auto change = domain::Settle(out, settlement, reason);
+  if (!change) return change.error();
+  (void)job;  // the ledger will book `*change` for the job's owner and the output's worker here
+  return Ok();
+}
+
+Result<void> Scheduler::Deliver(const domain::Job& job, domain::Output& out, domain::Settlement settlement) {
+  // The worker earns for a checked (or trusted) render.
+  INFERIX_TRY(Settled(
+      job, out, settlement,
+      settlement == domain::Settlement::kTrust ? "delivered on its worker's trust" : "a check accepted it"));
   INFERIX_TRY(store_.UpdateOutput(out));
   auto f = Found(store_.GetFrame(job.id, out.frame), "frame");
   if (!f) return f.error();
   if (f->state == FrameState::kVerifying && f->output_id == out.id) {
-    f->state = FrameState::kDelivered;
+    INFERIX_TRY(domain::Transition(*f, FrameState::kDelivered, "its output was accepted or trusted"));
     INFERIX_TRY(store_.PutFrame(*f));
-    INFERIX_TRY(Emit(job, "frame",
-                     FrameEvent(job, f->number, f->state, std::string(domain::ToString(verdict)), out)));
+    INFERIX_TRY(Emit(job, "frame", FrameEvent(job, f->number, f->state, out.verdict, out)));
     if (on_frame_delivered_) on_frame_delivered_(job, out);
   }
   return UpdateJobState(job.id);
@@ -135,13 +140,12 @@ Result<void> Scheduler::Deliver(const domain::Job& job, domain::Output& out, dom
 Result<void> Scheduler::Reject(const domain::Job& job, domain::Output& out, const std::string& why,
                                bool requeue) {
   const bool was_delivered = out.verdict == domain::Verdict::kTrusted;
-  out.verdict = domain::Verdict::kRejected;
-  out.credited = false;  // nothing earned for a rejected frame
+  // Nothing earned for a rejected frame.
+  INFERIX_TRY(Settled(job, out, domain::Settlement::kReject, "a check rejected it"));
   INFERIX_TRY(store_.UpdateOutput(out));
   auto worker = Found(store_.GetNode(out.node_id), "worker");
   if (!worker) return worker.error();
-  worker->rejected++;
-  worker->streak = 0;
+  domain::RecordCheck(*worker, domain::CheckOutcome::kFailed);
   auto f = Found(store_.GetFrame(job.id, out.frame), "frame");
   if (!f) return f.error();
   if (requeue && f->output_id == out.id &&
@@ -151,14 +155,15 @@ Result<void> Scheduler::Reject(const domain::Job& job, domain::Output& out, cons
     f->output_id = 0;
     INFERIX_TRY(store_.PutFrame(*f));
     INFERIX_TRY(RequeueFrames(job, {f->number}, f->excluded_nodes));
-    INFERIX_TRY(Emit(job, "frame", FrameEvent(job, f->number, FrameState::kQueued, "rejected", out)));
+    INFERIX_TRY(
+        Emit(job, "frame", FrameEvent(job, f->number, FrameState::kQueued, domain::Verdict::kRejected, out)));
   } else if (was_delivered) {
     // Delivered after layer 1 only, in a job that has ended: the user is told; the frame is not re-rendered.
     INFERIX_TRY(Emit(job, "frame",
                      json{{"job_id", job.id},
                           {"frame", out.frame},
                           {"state", domain::ToString(f->state)},
-                          {"verdict", "rejected"},
+                          {"verdict", domain::ToString(domain::Verdict::kRejected)},
                           {"worker_id", out.node_id},
                           {"message", "the delivered image of frame " + std::to_string(out.frame) +
                                           " was rejected when checked again; render it again with "
@@ -179,12 +184,16 @@ Result<void> Scheduler::CountRejection(domain::Node& worker, const domain::Job& 
   int rejected = 0;
   for (const auto& o : *recent) {
     if (checked >= options_.trust.ban_window) break;
-    const json m = ParseObject(o.method);
-    if (o.verdict == domain::Verdict::kAccepted) ++checked;
-    if (o.verdict == domain::Verdict::kRejected &&
-        (!m.contains("discarded_because") || m.value("discard_check", "") == "rejected")) {
-      ++checked;
-      ++rejected;
+    switch (domain::CountOf(o.verdict, VerificationRecordFromJson(o.method))) {
+      case domain::CheckCount::kAccepted:
+        ++checked;
+        break;
+      case domain::CheckCount::kRejected:
+        ++checked;
+        ++rejected;
+        break;
+      case domain::CheckCount::kNotChecked:
+        break;
     }
   }
   const bool ban = !worker.banned && domain::ShouldBan(options_.trust, rejected);
@@ -201,7 +210,7 @@ Result<void> Scheduler::CountRejection(domain::Node& worker, const domain::Job& 
     if (!held) return held.error();
     for (auto& t : *held) {
       if (t.level == domain::kReplicaCheck) {
-        t.state = TaskState::kFailed;
+        INFERIX_TRY(domain::Transition(t, TaskState::kFailed, "the node was banned"));
         t.message = "the node was banned";
         INFERIX_TRY(store_.UpdateTask(t));
         INFERIX_TRY(ReplicaEnded(t));
@@ -226,21 +235,22 @@ Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caug
       // Delivered frames of the caught worker: in a running job the verifier re-renders them whole (a
       // rejection takes the frame back and renders it elsewhere); in an ended job the layer-1-only ones are
       // checked with regions and their owner told the outcome.
-      if (ParseObject(o.method).value("rechecked", false)) continue;
-      json m = ParseObject(o.method);
-      m["rechecked"] = true;
-      o.method = m.dump();
+      domain::VerificationRecord record = VerificationRecordFromJson(o.method);
+      if (record.rechecked) continue;
+      record.rechecked = true;
+      o.method = VerificationRecordToJson(record);
       INFERIX_TRY(store_.UpdateOutput(o));
       suspect[o.job_id].push_back(o.frame);
       INFERIX_TRY(QueueCheck(o, open ? domain::kWholeFrame : domain::kRegions));
       continue;
     }
     if (o.verdict != domain::Verdict::kPending) continue;
-    o.verdict = domain::Verdict::kRejected;
-    o.credited = false;
+    INFERIX_TRY(Settled(*job, o, domain::Settlement::kDiscard, "its worker was caught"));
     o.verdict_detail = "discarded unchecked: the same worker's frame " + std::to_string(caught.frame) +
                        " of job " + std::to_string(caught.job_id) + " was rejected";
-    o.method = json{{"discarded_because", caught.id}}.dump();
+    domain::VerificationRecord discarded;
+    discarded.discarded_because = caught.id;
+    o.method = VerificationRecordToJson(discarded);
     INFERIX_TRY(store_.UpdateOutput(o));
     if (o.replica_of != 0) {
       // A discarded second render settles nothing: the original needs another.
@@ -256,7 +266,8 @@ Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caug
       f->output_id = 0;
       INFERIX_TRY(store_.PutFrame(*f));
       INFERIX_TRY(RequeueFrames(*job, {f->number}, f->excluded_nodes));
-      INFERIX_TRY(Emit(*job, "frame", FrameEvent(*job, f->number, FrameState::kQueued, "rejected", o)));
+      INFERIX_TRY(Emit(*job, "frame",
+                       FrameEvent(*job, f->number, FrameState::kQueued, domain::Verdict::kRejected, o)));
     }
   }
   for (auto& [job_id, frames] : suspect) {
@@ -277,10 +288,8 @@ Result<void> Scheduler::Discard(domain::Node& worker, const domain::Output& caug
   return Ok();
 }
 
-Result<void> Scheduler::Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out,
-                                 const std::string& detail) {
+Result<void> Scheduler::Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out) {
   INFERIX_TRY(store_.UpdateOutput(out));
-  (void)detail;
   if (task.level == domain::kLayer1Only) return QueueCheck(out, domain::kRegions);
   if (task.level == domain::kRegions) return QueueCheck(out, domain::kMoreRegions);
   return NewReplica(job, out);
@@ -329,7 +338,7 @@ Result<void> Scheduler::ReplicaEnded(const domain::Task& task) {
   return NewReplica(*job, *original);
 }
 
-Result<void> Scheduler::SettleReplica(const domain::Job& job, domain::Output& replica,
+Result<void> Scheduler::SettleReplica(const domain::Job& job, domain::Output& replica, CheckVerdict verdict,
                                       const VerdictReport& report) {
   auto original = Found(store_.GetOutput(replica.replica_of), "output");
   if (!original) return original.error();
@@ -337,34 +346,32 @@ Result<void> Scheduler::SettleReplica(const domain::Job& job, domain::Output& re
   if (!f) return f.error();
   const bool open = f->state == FrameState::kVerifying && f->output_id == original->id &&
                     original->verdict == domain::Verdict::kPending;
-  if (report.verdict == "rejected") {
+  if (verdict == CheckVerdict::kRejected) {
     INFERIX_TRY(Reject(job, replica, report.detail, false));
     return open ? NewReplica(job, *original) : Ok();
   }
-  if (report.verdict == "inconclusive" || !report.matches_original.has_value()) {
+  if (verdict == CheckVerdict::kInconclusive || !report.matches_original.has_value()) {
     INFERIX_TRY(store_.UpdateOutput(replica));
     return open ? NewReplica(job, *original) : Ok();
   }
   auto second = Found(store_.GetNode(replica.node_id), "worker");
   if (!second) return second.error();
-  second->accepted++;
-  second->streak++;
+  domain::RecordCheck(*second, domain::CheckOutcome::kPassed);
   INFERIX_TRY(SaveNode(*second));
-  replica.verdict = domain::Verdict::kAccepted;
-  replica.credited = true;
+  // Checked work earns, delivered or not.
+  INFERIX_TRY(Settled(job, replica, domain::Settlement::kAccept, "a check accepted the second render"));
   INFERIX_TRY(store_.UpdateOutput(replica));
   if (!open) return Ok();
-  json method = ParseObject(original->method);
-  method["settled_by_output"] = replica.id;
-  method["matches_second_render"] = *report.matches_original;
-  original->method = method.dump();
+  domain::VerificationRecord record = VerificationRecordFromJson(original->method);
+  record.settled_by_output = replica.id;
+  record.matches_second_render = *report.matches_original;
+  original->method = VerificationRecordToJson(record);
   if (*report.matches_original) {
     auto first = Found(store_.GetNode(original->node_id), "worker");
     if (!first) return first.error();
-    first->accepted++;
-    first->streak++;
+    domain::RecordCheck(*first, domain::CheckOutcome::kPassed);
     INFERIX_TRY(SaveNode(*first));
-    return Deliver(job, *original, domain::Verdict::kAccepted);
+    return Deliver(job, *original, domain::Settlement::kAccept);
   }
   INFERIX_TRY(Reject(job, *original,
                      "a second worker's render of the frame, itself verified, differs from it: " +
@@ -375,7 +382,7 @@ Result<void> Scheduler::SettleReplica(const domain::Job& job, domain::Output& re
   if (!Contains(g->excluded_nodes, original->node_id)) g->excluded_nodes.push_back(original->node_id);
   g->output_id = replica.id;
   INFERIX_TRY(store_.PutFrame(*g));
-  return Deliver(job, replica, domain::Verdict::kAccepted);
+  return Deliver(job, replica, domain::Settlement::kAccept);
 }
 
 Result<void> Scheduler::FailFrame(const domain::Job& job, int frame, int64_t output_id,
@@ -383,7 +390,7 @@ Result<void> Scheduler::FailFrame(const domain::Job& job, int frame, int64_t out
   auto f = Found(store_.GetFrame(job.id, frame), "frame");
   if (!f) return f.error();
   if (f->state == FrameState::kVerifying && f->output_id == output_id) {
-    f->state = FrameState::kFailed;
+    INFERIX_TRY(domain::Transition(*f, FrameState::kFailed, "its check could not be settled"));
     f->errors += why + "\n";
     INFERIX_TRY(store_.PutFrame(*f));
   }

@@ -21,6 +21,7 @@ TEST(FrameStateMachine, ExactlyTheAllowedTransitions) {
       {F::kQueued, F::kRendering},    {F::kQueued, F::kCanceled},  {F::kRendering, F::kVerifying},
       {F::kRendering, F::kQueued},    {F::kRendering, F::kFailed}, {F::kRendering, F::kCanceled},
       {F::kVerifying, F::kDelivered}, {F::kVerifying, F::kQueued}, {F::kVerifying, F::kCanceled},
+      {F::kVerifying, F::kFailed},    {F::kDelivered, F::kQueued},
   };
   for (F from : kAllFrameStates) {
     for (F to : kAllFrameStates) {
@@ -32,7 +33,8 @@ TEST(FrameStateMachine, ExactlyTheAllowedTransitions) {
 
 TEST(FrameStateMachine, FinalStatesAreFinal) {
   for (F to : kAllFrameStates) {
-    EXPECT_FALSE(CanTransition(F::kDelivered, to)) << ToString(to);
+    // A delivered frame goes back to the queue only when its re-check rejects it.
+    EXPECT_EQ(CanTransition(F::kDelivered, to), to == F::kQueued) << ToString(to);
     EXPECT_FALSE(CanTransition(F::kFailed, to)) << ToString(to);
     EXPECT_FALSE(CanTransition(F::kCanceled, to)) << ToString(to);
   }
@@ -42,7 +44,7 @@ TEST(FrameStateMachine, NoShortcuts) {
   EXPECT_FALSE(CanTransition(F::kQueued, F::kDelivered));  // never delivered unverified
   EXPECT_FALSE(CanTransition(F::kRendering, F::kDelivered));
   EXPECT_FALSE(CanTransition(F::kQueued, F::kVerifying));
-  EXPECT_FALSE(CanTransition(F::kVerifying, F::kFailed));
+  EXPECT_FALSE(CanTransition(F::kDelivered, F::kCanceled));  // what was delivered stays
   EXPECT_FALSE(CanTransition(F::kQueued, F::kQueued));
 }
 

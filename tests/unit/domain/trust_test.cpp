@@ -53,5 +53,22 @@ TEST(DeterminismClassTest, NamesEveryPart) {
   EXPECT_EQ(DeterminismClass("", "", ""), "blender unknown / unknown / unknown");
 }
 
+TEST(RecordCheckTest, PassedChecksBuildTrustAndAFailedOneResetsIt) {
+  Node w;
+  for (int i = 0; i < 4; ++i) RecordCheck(w, CheckOutcome::kPassed);
+  EXPECT_EQ(w.accepted, 4);
+  EXPECT_EQ(w.rejected, 0);
+  EXPECT_EQ(w.streak, 4);
+  RecordCheck(w, CheckOutcome::kFailed);
+  EXPECT_EQ(w.accepted, 4);
+  EXPECT_EQ(w.rejected, 1);
+  EXPECT_EQ(w.streak, 0);
+  EXPECT_EQ(CheckRate(TrustPolicy{}, w.streak), 1.0);  // checked like a new worker again
+  RecordCheck(w, CheckOutcome::kPassed);
+  EXPECT_EQ(w.accepted, 5);
+  EXPECT_EQ(w.streak, 1);
+  EXPECT_FALSE(w.banned);  // banning is ShouldBan's, over the recent window
+}
+
 }  // namespace
 }  // namespace inferix::domain
