@@ -137,62 +137,74 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
     auto tasks = store_.ListClaimableTasks(kind, 200);
     if (!tasks) return tasks.error();
+    // What the candidates need, read in three statements rather than one per task (a claim is the hottest
+    // call: every idle node long-polls it).
+    std::vector<int64_t> job_ids;
+    std::vector<int64_t> output_ids;
+    for (const auto& t : *tasks) {
+      job_ids.push_back(t.job_id);
+      if (kind == TaskKind::kVerify) output_ids.push_back(t.output_id);
+    }
+    auto jobs = store_.GetJobs(job_ids);
+    if (!jobs) return jobs.error();
+    std::map<int64_t, const domain::Job*> job_of;
+    for (const auto& j : *jobs) job_of[j.id] = &j;
+    std::vector<int64_t> blocklisted;  // the jobs this node is kept off
+    if (kind == TaskKind::kRender) {
+      auto listed = store_.ListBlocklistedJobs(node.id);
+      if (!listed) return listed.error();
+      blocklisted = std::move(*listed);
+    }
+    auto outputs = store_.GetOutputs(output_ids);
+    if (!outputs) return outputs.error();
+    std::map<int64_t, const domain::Output*> output_of;
+    for (const auto& o : *outputs) output_of[o.id] = &o;
+
     const domain::Task* best = nullptr;
     domain::Job best_job;
     bool best_cached = false;
-    std::map<int64_t, bool> blocklisted;  // by job, for this node
     const auto builds = BuildsOf(node);
     const auto classes = ClassesOf(node, builds);
     std::string best_build;
     for (const auto& t : *tasks) {
       if (Contains(t.excluded_nodes, node.id)) continue;
-      auto job = store_.GetJob(t.job_id);
-      if (!job) return job.error();
-      if (!job->has_value()) continue;
+      auto found = job_of.find(t.job_id);
+      if (found == job_of.end()) continue;
+      const domain::Job& job = *found->second;
       // Tasks come by priority: a held scene is preferred only among tasks as urgent as the first one found.
-      if (best != nullptr && (*job)->priority < best_job.priority) break;
-      if (kind == TaskKind::kRender) {
-        auto known = blocklisted.find(t.job_id);
-        if (known == blocklisted.end()) {
-          auto list = store_.ListBlocklist(t.job_id);
-          if (!list) return list.error();
-          bool on = false;
-          for (const auto& b : *list) on = on || b.node_id == node.id;
-          known = blocklisted.emplace(t.job_id, on).first;
-        }
-        if (known->second) continue;
-      }
+      if (best != nullptr && job.priority < best_job.priority) break;
+      if (kind == TaskKind::kRender && Contains(blocklisted, t.job_id)) continue;
       // A Blender build that can open the scene (as new as the Blender that saved it) with the denoisers it
       // asks for, unless its user waived them.
-      const auto needs = domain::NeedsOf(**job);
+      const auto needs = domain::NeedsOf(job);
       auto opens = needs;
       if (kind == TaskKind::kVerify) opens.denoisers.clear();  // layer 1 only opens the scene; layer 2: below
       auto build = domain::ChooseBuild(opens, builds);
       if (kind == TaskKind::kVerify) {
+        auto out_it = output_of.find(t.output_id);
+        const domain::Output* out = out_it == output_of.end() ? nullptr : out_it->second;
         // Never let a node verify its own output.
-        auto out = store_.GetOutput(t.output_id);
-        if (!out) return out.error();
-        if (out->has_value() && (*out)->node_id == node.id) continue;
+        if (out != nullptr && out->node_id == node.id) continue;
         // Layer 2 compares renders: only a verifier build of the worker's determinism class may do it.
-        if (t.level >= domain::kRegions && out->has_value() && !(*out)->det_class.empty()) {
+        if (t.level >= domain::kRegions && out != nullptr && !out->det_class.empty()) {
           build.reset();
           // (and the denoisers the job renders with: the class names the build, not what it was built with)
           for (size_t i = 0; i < builds.size() && !build; ++i) {
-            if (classes[i] == (*out)->det_class && domain::CanRender(needs, builds[i])) build = i;
+            if (classes[i] == out->det_class && domain::CanRender(needs, builds[i])) build = i;
           }
         }
       }
       if (!build) continue;
       const std::string& main_sha = [&]() -> const std::string& {
-        for (const auto& f : (*job)->files) {
-          if (f.path == (*job)->main_file) return f.sha256;
+        for (const auto& f : job.files) {
+          if (f.path == job.main_file) return f.sha256;
         }
-        return (*job)->main_file;
+        return job.main_file;
       }();
       bool cached = std::find(cached_files.begin(), cached_files.end(), main_sha) != cached_files.end();
       if (best == nullptr || (cached && !best_cached)) {
         best = &t;
-        best_job = **job;
+        best_job = job;
         best_cached = cached;
         best_build = builds[*build].version;
         if (cached || cached_files.empty()) break;
@@ -207,14 +219,16 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     INFERIX_TRY(WorkerChanged(node.id));  // now busy
     Claim c{task, best_job, std::nullopt, std::nullopt, best_build};
     if (kind == TaskKind::kRender) {
-      for (int n : task.frames) {
-        auto f = store_.GetFrame(task.job_id, n);
-        if (!f) return f.error();
-        if (!f->has_value() || (*f)->state != FrameState::kQueued) continue;
-        INFERIX_TRY(domain::Transition(**f, FrameState::kRendering, "a worker claimed its task"));
-        (*f)->task_id = task.id;
-        INFERIX_TRY(store_.PutFrame(**f));
+      auto frames = store_.GetFrames(task.job_id, task.frames);
+      if (!frames) return frames.error();
+      std::vector<domain::Frame> starting;
+      for (auto& f : *frames) {
+        if (f.state != FrameState::kQueued) continue;
+        INFERIX_TRY(domain::Transition(f, FrameState::kRendering, "a worker claimed its task"));
+        f.task_id = task.id;
+        starting.push_back(f);
       }
+      INFERIX_TRY(store_.PutFrames(starting));
       if (best_job.state == JobState::kQueued) {
         INFERIX_TRY(domain::Transition(c.job, JobState::kActive, "its first frame began rendering"));
         c.job.started_ms = clock_.NowMs();
@@ -372,25 +386,25 @@ Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<
   t.frames = frames;
   t.excluded_nodes = excluded;
   // A frame keeps its exclusions (workers whose output for it was rejected) however it comes back.
-  for (int n : frames) {
-    auto f = store_.GetFrame(job.id, n);
-    if (!f) return f.error();
-    if (!f->has_value()) continue;
-    for (int64_t node : (*f)->excluded_nodes) {
+  auto stored = store_.GetFrames(job.id, frames);
+  if (!stored) return stored.error();
+  if (stored->size() != frames.size()) {
+    return MakeError(Errc::kInternal,
+                     "job " + std::to_string(job.id) + ": a frame to render again is missing");
+  }
+  for (const auto& f : *stored) {
+    for (int64_t node : f.excluded_nodes) {
       if (!Contains(t.excluded_nodes, node)) t.excluded_nodes.push_back(node);
     }
   }
   t.created_ms = clock_.NowMs();
   auto id = store_.CreateTask(t);
   if (!id) return id.error();
-  for (int n : frames) {
-    auto f = Found(store_.GetFrame(job.id, n), "frame " + std::to_string(n));
-    if (!f) return f.error();
-    INFERIX_TRY(domain::Transition(*f, FrameState::kQueued, "it is rendered again"));
-    f->task_id = *id;
-    INFERIX_TRY(store_.PutFrame(*f));
+  for (auto& f : *stored) {
+    INFERIX_TRY(domain::Transition(f, FrameState::kQueued, "it is rendered again"));
+    f.task_id = *id;
   }
-  return Ok();
+  return store_.PutFrames(*stored);
 }
 
 Result<void> Scheduler::UpdateJobState(int64_t job_id) {
