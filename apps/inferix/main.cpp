@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
   admin->require_subcommand(1);
   std::string user;
   std::string role;
-  int64_t ttl_s = 7 * 24 * 3600;
+  int64_t ttl_s = int64_t{7} * 24 * 3600;
   auto* token = admin->add_subcommand("token", "user API tokens");
   token->require_subcommand(1);
   auto* token_create = token->add_subcommand("create", "create a user (if new) and print a new API token");
