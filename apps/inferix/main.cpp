@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
   CLI::App app{"inferix: a decentralized render network for Blender scenes"};
   app.require_subcommand(1);
   signal(SIGPIPE, SIG_IGN);
+  // spdlog makes its registry and default logger on first use. Made here, before any thread, so that threads
+  // logging for the first time only read them: a first use from two threads at once is safe (a static local)
+  // but goes through libspdlog's uninstrumented initialisation, which ThreadSanitizer reports as a race.
+  spdlog::default_logger_raw();
 
   // Client connection flags, shared by the user commands.
   inferix::client::Connection conn;

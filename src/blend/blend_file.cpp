@@ -26,7 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using internal::AllDigits;
 using internal::DigitsValue;
-using internal::Dna;
 using internal::DnaStruct;
 using internal::Invalid;
 using internal::kHeaderSize0;
