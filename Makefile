@@ -1,18 +1,27 @@
 # make demo: install what is missing, build, render the example scene on a local network.
-# make test: install what is missing, build, run the whole suite (what CI runs): the tests of the normal build,
-#            then test-sanitize.
+# make test: install what is missing, build, run the whole suite (what CI runs), cheapest checks first: lint, the
+#            tests of the normal build, test-sanitize, test-tsan.
+# make lint: the format check (clang-format 14, no diff), no source file over 600 lines, clang-tidy-16 over the
+#            whole tree (quiet: any warning fails). Needs the normal build's compile_commands.json (configure).
 # make test-sanitize: an ASan+UBSan build with clang-16 (build-asan/): its unit tests, the integration tests that
 #            exercise the most of Inferix's own code, and each libFuzzer target for FUZZ_SECONDS.
+# make test-tsan: a ThreadSanitizer build with clang-16 (build-tsan/): its unit tests and the integration tests that
+#            start the real manager and exercise its threads (TSAN_INTEGRATION).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_SECONDS ?= 30
 # The integration tests run again under the sanitizers: those whose time goes to Inferix rather than to Blender.
 ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|dashboard|events|faults|openapi|sandbox|session|skeleton|tls)
+# Under ThreadSanitizer: fast tests that start the real manager, its HTTP threads, long polls, event streams and
+# sessions, and cancel work in flight.
+TSAN_INTEGRATION ?= integration_test_(cancel|events|session|skeleton)
 JOBS ?= 2
 INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
 
-.PHONY: all deps configure build test test-main test-sanitize configure-sanitize unit demo addon format clean
+.PHONY: all deps configure build test test-main test-sanitize configure-sanitize test-tsan configure-tsan unit demo \
+	addon format lint check-format check-file-size check-tidy clean
 
 all: build
 
@@ -25,7 +34,23 @@ configure: deps
 build: configure
 	@ninja -C $(BUILD) -j$(JOBS)
 
-test: test-main test-sanitize
+# In this order, one after the other even under make -j: each step costs more than the one before.
+test: deps
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test-main
+	@$(MAKE) --no-print-directory test-sanitize
+	@$(MAKE) --no-print-directory test-tsan
+
+lint: check-format check-file-size check-tidy
+
+check-format:
+	@bash scripts/check-format.sh
+
+check-file-size:
+	@bash scripts/check-file-size.sh
+
+check-tidy: configure
+	@bash scripts/check-tidy.sh $(BUILD)
 
 test-main: build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 1500
@@ -39,6 +64,14 @@ test-sanitize: configure-sanitize
 	@ninja -C $(ASAN_BUILD) -j$(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -L 'unit|fuzz'
 	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -R '$(ASAN_INTEGRATION)'
+
+configure-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_TSAN=ON >/dev/null
+
+test-tsan: configure-tsan
+	@ninja -C $(TSAN_BUILD) -j$(JOBS)
+	@TSAN_INTEGRATION='$(TSAN_INTEGRATION)' bash scripts/check-tsan.sh $(TSAN_BUILD)
 
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure -L unit
@@ -56,8 +89,9 @@ demo: build $(BUILD)/demo/example.blend
 addon:
 	@python3 scripts/build_addon.py $(BUILD)/inferix-addon.zip
 
+# The tree is formatted with Debian 12's default clang-format, version 14 (scripts/check-format.sh says why).
 format:
-	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	@git ls-files '*.cpp' '*.hpp' | xargs /usr/bin/clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO_OUT)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(DEMO_OUT)

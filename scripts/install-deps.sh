@@ -10,8 +10,11 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libopenimageio-dev zlib1g-dev libzstd-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-cryptography openssl
-  # tests: the ASan+UBSan build and the libFuzzer targets (make test-sanitize)
-  clang-16 libclang-rt-16-dev
+  # tests: the ASan+UBSan build and the libFuzzer targets (make test-sanitize), the ThreadSanitizer build
+  # (make test-tsan; llvm-16 for llvm-symbolizer, which its suppressions need)
+  clang-16 libclang-rt-16-dev llvm-16
+  # lint (make lint): the formatter the tree is formatted with (Debian 12's default, version 14), clang-tidy
+  clang-format clang-tidy-16
   # tests: the add-on in a real Blender window (Xvfb, Mesa's software OpenGL) and the dashboard in a real
   # browser (Debian's Chromium driven by playwright-core from npm, tests/browser)
   xvfb xauth libgl1-mesa-dri x11-utils chromium

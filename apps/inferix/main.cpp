@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
   CLI::App app{"inferix: a decentralized render network for Blender scenes"};
   app.require_subcommand(1);
   signal(SIGPIPE, SIG_IGN);
+  // spdlog makes its registry and default logger on first use. Made here, before any thread, so that threads
+  // logging for the first time only read them: a first use from two threads at once is safe (a static local)
+  // but goes through libspdlog's uninstrumented initialisation, which ThreadSanitizer reports as a race.
+  spdlog::default_logger_raw();
 
   // Client connection flags, shared by the user commands.
   inferix::client::Connection conn;
@@ -256,7 +260,7 @@ int main(int argc, char** argv) {
   std::string user;
   std::string role;
   std::string store_url;
-  int64_t ttl_s = 7 * 24 * 3600;
+  int64_t ttl_s = int64_t{7} * 24 * 3600;
   auto* token = admin->add_subcommand("token", "user API tokens");
   token->require_subcommand(1);
   auto* token_create = token->add_subcommand("create", "create a user (if new) and print a new API token");

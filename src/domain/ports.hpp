@@ -10,8 +10,8 @@
 
 #include "core/result.hpp"
 #include "domain/model.hpp"
-#include "domain/state_machine.hpp"
 #include "domain/object_store.hpp"  // the object-store port
+#include "domain/state_machine.hpp"
 
 namespace inferix::domain {
 

@@ -28,7 +28,7 @@ namespace {
 // any frame a job renders (8K RGBA is 2^27).
 constexpr int64_t kMaxValues = int64_t{1} << 30;
 
-std::string PixelTypeName(OIIO::TypeDesc t) {
+std::string PixelTypeName(const OIIO::TypeDesc& t) {
   if (t == OIIO::TypeDesc::UINT8) return "uint8";
   if (t == OIIO::TypeDesc::UINT16) return "uint16";
   if (t == OIIO::TypeDesc::HALF) return "half";

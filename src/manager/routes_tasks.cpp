@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "domain/object_keys.hpp"
 #include "core/crypto.hpp"
+#include "domain/object_keys.hpp"
 #include "domain/tokens.hpp"
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"

@@ -20,10 +20,9 @@ Result<void> ReadMainFileHeader(domain::ObjectStore& blobs, domain::Job& job) {
     head.resize(*got);
     auto header = blend::ReadHeaderFromBytes(head);
     if (!header) {
-      return MakeError(Errc::kInvalidArgument, "main file \"" + job.main_file +
-                                                   "\" is not a .blend file (plain, gzip or zstd): " +
-                                                   header.error().message +
-                                                   "; save the scene from Blender and upload that file");
+      return MakeError(Errc::kInvalidArgument,
+                       "main file \"" + job.main_file + "\" is not a .blend file (plain, gzip or zstd): " +
+                           header.error().message + "; save the scene from Blender and upload that file");
     }
     job.blender_version = header->version;
   }

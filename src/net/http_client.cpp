@@ -159,7 +159,14 @@ struct HttpClient::Impl {
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
     for (const auto& [name, value] : extra) {
       // "Name;" is curl's way of sending a header with an empty value ("Name:" would remove it).
-      headers.Add(value.empty() ? name + ";" : name + ": " + value);
+      std::string line = name;
+      if (value.empty()) {
+        line += ";";
+      } else {
+        line += ": ";
+        line += value;
+      }
+      headers.Add(line);
     }
   }
 

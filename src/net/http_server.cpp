@@ -6,12 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -36,8 +34,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
+
+#include "net/http_exchange.hpp"
 
 namespace inferix::net {
 namespace {
@@ -48,6 +46,12 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
+using internal::BuildRequest;
+using internal::ErrorResponse;
+using internal::ServeRange;
+using internal::SetFields;
+using internal::StatusForbidsBody;
+using internal::ToLower;
 
 // A connection that sends nothing for this long (between requests, or in the middle of one) is closed, so
 // idle or stalled clients cannot pin file descriptors forever. Long-poll waits do not count: the server is
@@ -62,67 +66,6 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 constexpr uint64_t kLingerBytes = 64ull << 20;
 // Errors are returned as values (as_tuple), never thrown, so a bad peer is ordinary control flow.
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
-// The API's error shape: {"error":{"code":...,"message":...}}.
-HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
-  HttpResponse response;
-  response.status = status;
-  response.content_type = "application/json";
-  response.body =
-      "{\"error\":{\"code\":\"" + JsonEscape(code) + "\",\"message\":\"" + JsonEscape(message) + "\"}}";
-  return response;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// Statuses that must not carry a body (RFC 9110 section 6.4.1).
-bool StatusForbidsBody(int status) {
-  return (status >= 100 && status < 200) || status == 204 || status == 304;
-}
 
 // One accepted connection, plain or TLS. Only its own coroutine and closures posted to its strand touch it.
 struct Connection {
@@ -279,7 +222,7 @@ struct HttpServer::Impl {
       connections_.insert(connection);
     }
     asio::co_spawn(connection->stream.get_executor(), Serve(connection),
-                   [this, connection](std::exception_ptr error) {
+                   [this, connection](const std::exception_ptr& error) {
                      if (error) {
                        try {
                          std::rethrow_exception(error);
@@ -410,7 +353,7 @@ struct HttpServer::Impl {
     beast::error_code ignored;
     layer.socket().shutdown(tcp::socket::shutdown_send, ignored);
     const auto deadline = std::chrono::steady_clock::now() + kLingerTime;
-    std::vector<char> sink(64 * 1024);
+    std::vector<char> sink(size_t{64} * 1024);
     uint64_t discarded = 0;
     while (discarded < kLingerBytes && !stopping_) {
       const auto left = deadline - std::chrono::steady_clock::now();
@@ -421,28 +364,6 @@ struct HttpServer::Impl {
       discarded += n;
     }
     layer.expires_never();
-  }
-
-  // Fills `request` from a parsed message; false when the target is not origin-form.
-  static bool BuildRequest(http::request<http::string_body>&& message, HttpRequest& request) {
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    request.received_ms = NowMs();
-    for (const auto& field : message) {
-      std::string name = ToLower(std::string_view(field.name_string()));
-      auto [it, inserted] = request.headers.emplace(std::move(name), std::string(field.value()));
-      if (!inserted) {
-        // Repeated fields combine into one comma-separated value (RFC 9110 section 5.3).
-        it->second += ", ";
-        it->second += std::string_view(field.value());
-      }
-    }
-    request.body = std::move(message.body());
-    auto url = boost::urls::parse_origin_form(request.target);
-    if (!url) return false;
-    request.path = url->path();
-    for (const auto& param : url->params()) request.query[param.key] = param.value;  // last one wins
-    return true;
   }
 
   // Calls the handler, waiting between calls while it asks for a long-poll retry. nullopt: send nothing.
@@ -492,43 +413,6 @@ struct HttpServer::Impl {
                    request.method.c_str(), request.target.c_str());
     }
     return ErrorResponse(500, "internal", "the server failed to handle the request; retry, or report it");
-  }
-
-  // A file answer to a GET with a single byte range: that part of the file (at most kMaxRangeBytes) as a 206,
-  // or 416 when the file has no such bytes. Every whole-file answer says ranges are accepted.
-  static void ServeRange(const std::string& header, HttpResponse& response) {
-    if (response.status != 200) return;
-    response.headers["Accept-Ranges"] = "bytes";
-    if (header.empty()) return;
-    std::error_code ec;
-    const uint64_t size = std::filesystem::file_size(response.file, ec);
-    if (ec) return;  // answered as a missing file
-    auto range = ParseRange(header, size);
-    if (!range) return;
-    if (range->first > range->last) {
-      response = ErrorResponse(416, "invalid_argument", "the requested range lies outside the file");
-      response.headers["Content-Range"] = "bytes */" + std::to_string(size);
-      return;
-    }
-    const uint64_t last = std::min(range->last, range->first + kMaxRangeBytes - 1);
-    std::ifstream in(response.file, std::ios::binary);
-    std::string part(last - range->first + 1, '\0');
-    in.seekg(static_cast<std::streamoff>(range->first));
-    in.read(part.data(), static_cast<std::streamsize>(part.size()));
-    if (!in) return;  // changed under us: the whole file, as it is now
-    response.status = 206;
-    response.headers["Content-Range"] =
-        "bytes " + std::to_string(range->first) + "-" + std::to_string(last) + "/" + std::to_string(size);
-    response.body = std::move(part);
-    response.file.clear();
-  }
-
-  template <class Body>
-  static void SetFields(http::response<Body>& message, const HttpResponse& response, bool keep_alive) {
-    message.set(http::field::server, "inferix");
-    if (!response.content_type.empty()) message.set(http::field::content_type, response.content_type);
-    for (const auto& [name, value] : response.headers) message.set(name, value);
-    message.keep_alive(keep_alive);
   }
 
   template <class Stream>

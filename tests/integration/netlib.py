@@ -226,7 +226,8 @@ class Network:
         for name in sorted(os.listdir(self.dir)):
             if name.endswith(".log"):
                 text = self.log(name[:-4])
-                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                               "WARNING: ThreadSanitizer"):
                     if marker in text:
                         at = text.index(marker)
                         found.append("%s: %s" % (name, text[max(0, at - 200):at + 2000]))
