@@ -41,6 +41,7 @@ class Child {
       }
       if (null >= 0) ::dup2(null, 0);
       std::vector<char*> cargv;
+      cargv.reserve(argv.size() + 1);
       for (auto& a : argv) cargv.push_back(a.data());
       cargv.push_back(nullptr);
       ::execv(cargv[0], cargv.data());

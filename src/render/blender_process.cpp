@@ -79,7 +79,7 @@ std::string LogTail(const fs::path& log_file) {
   if (!in) return "(no log at " + log_file.string() + ")";
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
-  constexpr std::streamoff kMaxBytes = 16 * 1024;
+  constexpr std::streamoff kMaxBytes = std::streamoff{16} * 1024;
   in.seekg(std::max<std::streamoff>(0, size - kMaxBytes));
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::deque<std::string> lines;
@@ -464,6 +464,7 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
     argv = std::move(*wrapped);
   }
   std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (auto& s : argv) cargv.push_back(s.data());
   cargv.push_back(nullptr);
 
