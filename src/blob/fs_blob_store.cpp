@@ -77,7 +77,8 @@ class FsReader final : public domain::ObjectReader {
     if (offset < 0) return MakeError(Errc::kInvalidArgument, "negative offset in object " + key_);
     size_t done = 0;
     while (done < n) {
-      const ssize_t r = ::pread(fd_.get(), out + done, n - done, static_cast<off_t>(offset) + done);
+      const ssize_t r =
+          ::pread(fd_.get(), out + done, n - done, static_cast<off_t>(offset + static_cast<int64_t>(done)));
       if (r < 0) {
         if (errno == EINTR) continue;
         return ObjectError(errno, key_, "read");

@@ -22,7 +22,7 @@ class Api {
  public:
   Api(domain::Store& store, domain::ObjectStore& blobs, Scheduler& scheduler, const Clock& clock,
       ApiOptions options)
-      : store_(store), blobs_(blobs), scheduler_(scheduler), clock_(clock), options_(std::move(options)) {}
+      : store_(store), blobs_(blobs), scheduler_(scheduler), clock_(clock), options_(options) {}
   /// Answers one request; never throws for bad input.
   net::HttpResponse Handle(const net::HttpRequest& request);
 

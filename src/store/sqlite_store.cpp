@@ -19,7 +19,6 @@ using domain::Job;
 using domain::Node;
 using domain::Output;
 using domain::Task;
-using sqlite::DecodeFiles;
 using sqlite::EncodeFiles;
 using sqlite::JoinInts;
 using sqlite::JoinWords;
