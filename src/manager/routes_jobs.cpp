@@ -42,69 +42,89 @@ HttpResponse ListJobs(Call& c) {
   return Json(200, {{"jobs", out}});
 }
 
-HttpResponse JobDetail(Call& c) {
+// One of the user's jobs with its frames and outputs, read for a view.
+struct JobView {
+  domain::Job job;
+  std::vector<domain::Frame> frames;
+  std::vector<domain::Output> outputs;
+  std::map<int64_t, size_t> by_id;  // output id -> index in outputs (indices survive the view being moved)
+
+  // The output a frame delivered, or null while it has none.
+  const domain::Output* DeliveredOf(const domain::Frame& f) const {
+    if (f.state != domain::FrameState::kDelivered) return nullptr;
+    auto found = by_id.find(f.output_id);
+    return found == by_id.end() ? nullptr : &outputs[found->second];
+  }
+};
+
+Result<JobView> LoadJobView(Call& c) {
+  JobView v;
   auto job = OwnJob(c.api, *c.user, c.params.at(0));
-  if (!job) return Fail(job.error());
-  auto frames = c.api.store.ListFrames(job->id);
-  if (!frames) return Fail(frames.error());
-  auto outputs = c.api.store.ListOutputs(job->id);
-  if (!outputs) return Fail(outputs.error());
+  if (!job) return job.error();
+  v.job = std::move(*job);
+  auto frames = c.api.store.ListFrames(v.job.id);
+  if (!frames) return frames.error();
+  v.frames = std::move(*frames);
+  auto outputs = c.api.store.ListOutputs(v.job.id);
+  if (!outputs) return outputs.error();
+  v.outputs = std::move(*outputs);
+  for (size_t i = 0; i < v.outputs.size(); ++i) v.by_id[v.outputs[i].id] = i;
+  return v;
+}
+
+// A signed URL of a delivered output's thumbnail, null until it is made.
+json PreviewUrl(const ApiServices& api, const domain::Output& o) {
+  return o.preview_key.empty() ? json(nullptr) : json(api.Sign("GET", o.preview_key));
+}
+
+HttpResponse JobDetail(Call& c) {
+  auto view = LoadJobView(c);
+  if (!view) return Fail(view.error());
+  const domain::Job& job = view->job;
   auto nodes = c.api.store.ListNodes();
   if (!nodes) return Fail(nodes.error());
-  json item = JobToJson(*job);
+  json item = JobToJson(job);
   item["owner"] = c.user->name;
-  item["progress"] = ProgressToJson(*job, domain::CountFrames(*frames), c.api.clock.NowMs());
-  std::map<int64_t, const domain::Output*> by_id;
-  for (const auto& o : *outputs) by_id[o.id] = &o;
+  item["progress"] = ProgressToJson(job, domain::CountFrames(view->frames), c.api.clock.NowMs());
   json fl = json::array();
-  for (const auto& f : *frames) {
-    json frame = FrameToJson(f, *outputs, *nodes);
+  for (const auto& f : view->frames) {
+    json frame = FrameToJson(f, view->outputs, *nodes);
     // A delivered frame's image and thumbnail, through signed URLs (what <img> and links can fetch).
-    auto delivered = by_id.find(f.output_id);
-    if (f.state == domain::FrameState::kDelivered && delivered != by_id.end()) {
-      const domain::Output& o = *delivered->second;
-      frame["output"]["url"] = c.api.Sign("GET", o.blob_key);
-      frame["output"]["preview_url"] =
-          o.preview_key.empty() ? json(nullptr) : json(c.api.Sign("GET", o.preview_key));
+    if (const domain::Output* o = view->DeliveredOf(f)) {
+      frame["output"]["url"] = c.api.Sign("GET", o->blob_key);
+      frame["output"]["preview_url"] = PreviewUrl(c.api, *o);
     }
     fl.push_back(frame);
   }
   item["frames"] = fl;
-  item["video_url"] = job->video_state == "ready" ? json(c.api.Sign("GET", job->video_key)) : json(nullptr);
-  auto blocked = c.api.store.ListBlocklist(job->id);
+  item["video_url"] = job.video_state == "ready" ? json(c.api.Sign("GET", job.video_key)) : json(nullptr);
+  auto blocked = c.api.store.ListBlocklist(job.id);
   if (!blocked) return Fail(blocked.error());
   item["blocklist"] = BlocklistToJson(*blocked, *nodes);
   return Json(200, item);
 }
 
 HttpResponse Outputs(Call& c) {
-  auto job = OwnJob(c.api, *c.user, c.params.at(0));
-  if (!job) return Fail(job.error());
-  auto frames = c.api.store.ListFrames(job->id);
-  if (!frames) return Fail(frames.error());
-  auto outputs = c.api.store.ListOutputs(job->id);
-  if (!outputs) return Fail(outputs.error());
-  std::map<int64_t, const domain::Output*> by_id;
-  for (const auto& o : *outputs) by_id[o.id] = &o;
+  auto view = LoadJobView(c);
+  if (!view) return Fail(view.error());
+  const domain::Job& job = view->job;
   json out = json::array();
-  for (const auto& f : *frames) {
-    if (f.state != domain::FrameState::kDelivered) continue;
-    auto found = by_id.find(f.output_id);
-    if (found == by_id.end()) continue;
-    const domain::Output& o = *found->second;
+  for (const auto& f : view->frames) {
+    const domain::Output* o = view->DeliveredOf(f);
+    if (o == nullptr) continue;
     json item = {{"frame", f.number},
-                 {"sha256", o.sha256},
-                 {"verdict", domain::ToString(o.verdict)},
-                 {"url", c.api.Sign("GET", o.blob_key)}};
-    item["preview_url"] = o.preview_key.empty() ? json(nullptr) : json(c.api.Sign("GET", o.preview_key));
+                 {"sha256", o->sha256},
+                 {"verdict", domain::ToString(o->verdict)},
+                 {"url", c.api.Sign("GET", o->blob_key)}};
+    item["preview_url"] = PreviewUrl(c.api, *o);
     out.push_back(item);
   }
   json video = nullptr;
-  if (job->video_state == "ready") video = c.api.Sign("GET", job->video_key);
-  return Json(200, {{"job_id", job->id},
-                    {"state", domain::ToString(job->state)},
+  if (job.video_state == "ready") video = c.api.Sign("GET", job.video_key);
+  return Json(200, {{"job_id", job.id},
+                    {"state", domain::ToString(job.state)},
                     {"outputs", out},
-                    {"video", job->video_state.empty() ? "none" : job->video_state},
+                    {"video", job.video_state.empty() ? "none" : job.video_state},
                     {"video_url", video}});
 }
 
