@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct StoreBackend {
   std::function<std::unique_ptr<domain::Store>()> open;
 };
 inline std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; }
+/// How gtest (and ctest's test list) names a backend: by its name, not its bytes.
+inline void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
 
 inline const std::string kSceneSha = Sha256Hex("scene");
 inline const std::string kTexSha = Sha256Hex("tex");
