@@ -40,8 +40,5 @@ if ! "$probe" --gtest_list_tests >/dev/null 2>"$log"; then
 fi
 
 cd "$build"
-# HttpServerTest.SeveralIoThreads is left out: it alone runs the server with several io threads (the manager
-# runs one), where TSan reports a race on a coroutine frame that moves between io threads (docs/decisions.md,
-# "ThreadSanitizer": an open finding, not yet explained, not suppressed).
-"${run[@]}" ctest --output-on-failure --timeout 1500 -L unit -E '^HttpServerTest\.SeveralIoThreads$'
+"${run[@]}" ctest --output-on-failure --timeout 1500 -L unit
 "${run[@]}" ctest --output-on-failure --timeout 1500 -R "$integration"
