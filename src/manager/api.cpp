@@ -32,35 +32,36 @@ Result<domain::Job> OwnJob(ApiServices& api, const domain::User& user, const std
 
 namespace {
 
-const std::vector<Route>& RouteTable() {
-  static const std::vector<Route> table = [] {
-    std::vector<Route> all;
-    for (auto routes :
+// A route with its pattern split into segments once, not on every request (idle nodes long-poll claims).
+struct CompiledRoute {
+  Route route;
+  std::vector<std::string> segments;
+};
+
+const std::vector<CompiledRoute>& RouteTable() {
+  static const std::vector<CompiledRoute> table = [] {
+    std::vector<CompiledRoute> all;
+    for (const auto& routes :
          {SessionRoutes(), FileRoutes(), JobRoutes(), EventRoutes(), NodeRoutes(), TaskRoutes()}) {
-      all.insert(all.end(), routes.begin(), routes.end());
+      for (const Route& r : routes) all.push_back({r, Split(r.pattern)});
     }
     return all;
   }();
   return table;
 }
 
-// The segments `parts` give to the pattern's ":name" and "*", or nullopt when the path does not match.
-std::optional<std::vector<std::string>> Match(const char* pattern, const std::vector<std::string>& parts) {
-  const std::vector<std::string> want = Split(pattern);
+// The segments `parts` give to the pattern's ":name" segments, or nullopt when the path does not match.
+std::optional<std::vector<std::string>> Match(const std::vector<std::string>& want,
+                                              const std::vector<std::string>& parts) {
+  if (want.size() != parts.size()) return std::nullopt;
   std::vector<std::string> params;
   for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i] == "*") {
-      if (i >= parts.size()) return std::nullopt;
-      return params;  // the handler reads the rest of the path itself
-    }
-    if (i >= parts.size()) return std::nullopt;
     if (want[i].starts_with(':')) {
       params.push_back(parts[i]);
     } else if (want[i] != parts[i]) {
       return std::nullopt;
     }
   }
-  if (want.size() != parts.size()) return std::nullopt;
   return params;
 }
 
@@ -91,11 +92,11 @@ HttpResponse Dispatch(ApiServices& api, const HttpRequest& req) {
   const std::vector<std::string> parts = Split(req.path.substr(std::string("/api/v1/").size()));
   const Route* found = nullptr;
   std::vector<std::string> params;
-  for (const Route& r : RouteTable()) {
-    if (req.method != r.method) continue;
-    auto matched = Match(r.pattern, parts);
+  for (const CompiledRoute& r : RouteTable()) {
+    if (req.method != r.route.method) continue;
+    auto matched = Match(r.segments, parts);
     if (!matched) continue;
-    found = &r;
+    found = &r.route;
     params = std::move(*matched);
     break;
   }

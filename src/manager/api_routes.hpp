@@ -40,14 +40,14 @@ enum class Auth { kNone, kUser, kNode };
 struct Call {
   const net::HttpRequest& req;
   ApiServices& api;
-  std::vector<std::string> params;   ///< the path segments the route's ":name" and "*" matched, in order
+  std::vector<std::string> params;   ///< the path segments the route's ":name" segments matched, in order
   std::optional<domain::User> user;  ///< set for Auth::kUser routes
   std::optional<domain::Node> node;  ///< set for Auth::kNode routes
 };
 
 using Handler = net::HttpResponse (*)(Call& call);
 
-/// A route: method, path pattern under /api/v1 (segments; ":name" matches one segment, a final "*" the rest),
+/// A route: method, path pattern under /api/v1 (segments; ":name" matches any one segment),
 /// who must be authenticated, and the handler.
 struct Route {
   const char* method;
