@@ -9,14 +9,19 @@
 
 namespace inferix::net {
 
-/// A received HTTP request, fully read (body in memory, bounded by the server's body limit).
+/// A received HTTP request, fully read (body in memory or spooled to a file, bounded by the server's limits).
 struct HttpRequest {
   std::string method;                          ///< "GET", "POST", ...
   std::string target;                          ///< raw request target, query included
   std::string path;                            ///< percent-decoded path, without the query
   std::map<std::string, std::string> query;    ///< percent-decoded query parameters
   std::map<std::string, std::string> headers;  ///< header names in lower case
-  std::string body;
+  std::string body;  ///< the body in memory; empty when the server spooled it to `body_file`
+  /// Set when the server wrote the body to a temporary file instead of memory (the route asked for it before
+  /// the body was read): the file holds exactly the body and is removed by the server after the response.
+  std::filesystem::path body_file;
+  std::string body_sha256;  ///< lower-case hex SHA-256 of a spooled body, computed while it was read
+  uint64_t body_size = 0;   ///< the body's size in bytes, in memory or spooled
   int64_t received_ms = 0;  ///< when the server finished reading it (system clock, ms)
   /// Value of a header (name in any case), or "" when absent.
   std::string Header(std::string_view name) const;
