@@ -1,7 +1,7 @@
 // Fuzz target: the manager's API (JSON request codecs, routing, validation) answering one request on a real
 // in-memory SQLite store and a blob store in a temporary folder. The first byte picks an endpoint; the rest
 // is the body, sent with a valid user or node token. Every answer must be a JSON object with a status the API
-// uses; a 5xx for bad input is a bug.
+// uses; a 5xx for bad input is a bug. A job that is created holds only numbers within their ranges.
 #include <unistd.h>
 
 #include <cstddef>
@@ -16,6 +16,7 @@
 #include "core/clock.hpp"
 #include "domain/tokens.hpp"
 #include "manager/api.hpp"
+#include "manager/requests.hpp"
 #include "manager/scheduler.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -43,6 +44,7 @@ constexpr Endpoint kEndpoints[] = {
     {"POST", "/api/v1/tasks/1/done", true},
     {"POST", "/api/v1/tasks/1/fail", true},
     {"POST", "/api/v1/tasks/2/verdict", true},
+    {"POST", "/api/v1/nodes/capabilities", true},
 };
 
 struct World {
@@ -97,6 +99,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (res.content_type == "application/json" && !res.body.empty()) {
     auto parsed = nlohmann::json::parse(res.body, nullptr, false);
     if (!parsed.is_object()) std::abort();
+    // Whatever the body said, a job that was taken holds numbers within their ranges (none wrapped or cut).
+    if (res.status == 201 && e.path == std::string("/api/v1/jobs")) {
+      const int64_t priority = parsed.value("priority", int64_t{0});
+      const int64_t chunk = parsed.value("chunk_size", int64_t{0});
+      const double fps = parsed.value("fps", 0.0);
+      if (priority < manager::kMinPriority || priority > manager::kMaxPriority || chunk < 1 || chunk > 1000 ||
+          !(fps > 0 && fps <= 1000))
+        std::abort();
+    }
   }
   world.clock->Advance(1000);
   return 0;

@@ -126,6 +126,26 @@ class Api:
         return dest
 
 
+# What moves, hides or reorders text on a terminal or in a label: C0 and C1 controls (ESC among them), DEL, bidi
+# controls, line and paragraph separators, the byte order mark.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match):
+    c = match.group(0)
+    return _NAMED.get(c) or ("\\x%02x" % ord(c) if ord(c) < 0x80 else "\\u%04x" % ord(c))
+
+
+def safe_text(text, limit=500):
+    """Text that users and nodes sent (job and worker names, messages) as the add-on may show or print it:
+    control characters, escape sequences and bidi controls written as escapes (\\x1b, \\u202e), and at most
+    `limit` characters of it, then a marker that says how many were left out."""
+    text = "" if text is None else str(text)
+    shown = _UNSAFE.sub(_escape, text[:limit])
+    return shown + ("...[+%d characters]" % (len(text) - limit) if len(text) > limit else "")
+
+
 def _error_message(e, method, path):
     try:
         raw = e.read()
@@ -136,6 +156,7 @@ def _error_message(e, method, path):
         message = (json.loads(raw).get("error") or {}).get("message") or ""
     except (ValueError, AttributeError):
         pass
+    message = safe_text(message, 2000)
     if e.code == 401:
         return "the manager refused the API token (%s); check the token in the add-on's preferences" % (
             message or "unauthenticated")

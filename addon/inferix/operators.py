@@ -13,7 +13,7 @@ import tempfile
 import bpy
 
 from . import background, scene_checks, state
-from .client import ApiError, blender_version_problems, denoiser_problems, sha256_file
+from .client import ApiError, blender_version_problems, denoiser_problems, safe_text, sha256_file
 from .state import STATE
 
 EXTENSIONS = {"PNG": "png", "EXR": "exr", "JPEG": "jpg"}
@@ -51,7 +51,8 @@ def frame_file(stem, frame, ext):
 
 
 def problem_text(p):
-    return "[%s] %s" % (p["code"], p["message"])
+    # Escaped: a scene names its files as it likes.
+    return "[%s] %s" % (safe_text(p["code"], 40), safe_text(p["message"], 2000))
 
 
 def preflight_failed(fatal):
@@ -99,7 +100,7 @@ def _submitted(result, error):
         job = result["job"]
         STATE.last_job_id = job["id"]
         STATE.set_status("Job #%d (%s, frames %s) submitted: %d files, %d uploaded" % (
-            job["id"], job["name"], job.get("frames_spec", ""), result["files"], result["uploaded"]), "CHECKMARK")
+            job["id"], safe_text(job["name"]), safe_text(job.get("frames_spec", ""), 100), result["files"], result["uploaded"]), "CHECKMARK")
         print("Inferix: job %d submitted" % job["id"])
     STATE.want_refresh = True
     state.redraw()

@@ -5,6 +5,7 @@ import textwrap
 import bpy
 
 from . import background, scene_checks, state
+from .client import safe_text
 from .state import STATE
 
 STATE_ICONS = {"queued": "SORTTIME", "active": "RENDER_ANIMATION", "completed": "CHECKMARK", "failed": "ERROR",
@@ -69,7 +70,7 @@ class InferixSceneSettings(bpy.types.PropertyGroup):
 
 def wrapped(layout, text, icon="NONE", width=60):
     """A long message as several labels (Blender's labels do not wrap)."""
-    lines = textwrap.wrap(text, width=max(20, width)) or [""]
+    lines = textwrap.wrap(safe_text(text, 2000), width=max(20, width)) or [""]
     col = layout.column(align=True)
     for i, line in enumerate(lines):
         col.label(text=line, icon=icon if i == 0 else "BLANK1")
@@ -134,9 +135,9 @@ class RENDER_PT_inferix(bpy.types.Panel):
         p = job.get("progress", {})
         total, delivered = p.get("total", 0), p.get("delivered", 0)
         row = box.row()
-        row.label(text="#%d %s" % (job["id"], job["name"]), icon=STATE_ICONS.get(job["state"], "QUESTION"))
+        row.label(text="#%d %s" % (job["id"], safe_text(job["name"])), icon=STATE_ICONS.get(job["state"], "QUESTION"))
         eta = p.get("eta_s")
-        row.label(text="%s  %d/%d delivered%s" % (job["state"], delivered, total,
+        row.label(text="%s  %d/%d delivered%s" % (safe_text(job["state"], 40), delivered, total,
                                                   "  ~%d s left" % eta if eta and job["state"] == "active" else ""))
         sub = row.row()
         sub.enabled = delivered > 0 and not background.busy("download-%d" % job["id"])
@@ -167,7 +168,7 @@ class RENDER_PT_inferix(bpy.types.Panel):
                 verdict = out.get("verdict", "")
                 caption = cell.row()
                 caption.alignment = "CENTER"
-                caption.label(text="%d %s" % (out["frame"], verdict), icon="ERROR" if verdict == "rejected" else "NONE")
+                caption.label(text="%d %s" % (out["frame"], safe_text(verdict, 40)), icon="ERROR" if verdict == "rejected" else "NONE")
             more = len(outs.get("outputs", [])) - len(shown)
             if more > 0:
                 box.label(text="and %d more frames" % more)

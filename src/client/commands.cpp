@@ -13,6 +13,7 @@
 #include "client/internal.hpp"
 #include "core/crypto.hpp"
 #include "core/files.hpp"
+#include "core/text.hpp"
 #include "domain/job_compiler.hpp"
 #include "domain/model.hpp"
 #include "net/node_client.hpp"
@@ -22,11 +23,14 @@ namespace inferix::client {
 
 using json = nlohmann::json;
 
+std::string Shown(std::string_view text) { return SafeText(text, kShownTextBytes); }
+
 int PrintError(const Error& e, bool as_json) {
   if (as_json) {
     std::cout << json{{"error", {{"code", ErrcName(e.code)}, {"message", e.message}}}}.dump() << "\n";
   } else {
-    std::cerr << "error: " << e.message << "\n";
+    // Messages quote what users and nodes sent (names, paths): shown escaped, never as terminal commands.
+    std::cerr << "error: " << SafeLines(e.message, kShownMessageBytes) << "\n";
   }
   return e.code == Errc::kInvalidArgument || e.code == Errc::kNotFound ? 2 : 1;
 }
@@ -220,7 +224,8 @@ int Submit(const Connection& c, const SubmitOptions& o) {
     out["progress"] = job->value("progress", json::object());
     std::cout << out.dump() << "\n";
   } else if (!ok) {
-    std::cerr << "job " << *id << " " << job->value("state", "") << ": " << job->value("message", "") << "\n";
+    std::cerr << "job " << *id << " " << Shown(job->value("state", "")) << ": "
+              << Shown(job->value("message", "")) << "\n";
   }
   return ok ? 0 : 1;
 }
@@ -245,8 +250,8 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
   }
   auto line = [](const json& j) {
     const json& p = j["progress"];
-    return fmt::format("{:>6}  {:<10} {:>5}/{:<5} {}", j.value("id", 0), j.value("state", ""),
-                       p.value("delivered", 0), p.value("total", 0), j.value("name", ""));
+    return fmt::format("{:>6}  {:<10} {:>5}/{:<5} {}", j.value("id", 0), Shown(j.value("state", "")),
+                       p.value("delivered", 0), p.value("total", 0), Shown(j.value("name", "")));
   };
   if (job_id == 0) {
     std::cout << fmt::format("{:>6}  {:<10} {:>11} {}\n", "JOB", "STATE", "FRAMES", "NAME");
@@ -254,12 +259,12 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
     return 0;
   }
   std::cout << line(*r) << "\n";
-  if (!r->value("message", "").empty()) std::cout << "  " << r->value("message", "") << "\n";
+  if (!r->value("message", "").empty()) std::cout << "  " << Shown(r->value("message", "")) << "\n";
   for (const auto& f : (*r)["frames"]) {
     std::string worker;
     std::string how;
     if (f["output"].is_object()) {
-      worker = f["output"].value("worker", "");
+      worker = Shown(f["output"].value("worker", ""));
       const json method = f["output"].value("method", json::object());
       const int level = method.value("level", 0);
       if (f.value("verdict", "") == "trusted") {
@@ -276,7 +281,7 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
       rejected += a.value("verdict", "") == "rejected" ? 1 : 0;
     if (rejected > 0) how += fmt::format("{}{} rejected before", how.empty() ? "" : "; ", rejected);
     std::cout << fmt::format("  frame {:>6}  {:<10} {:<9} {:<16} {}\n", f.value("frame", 0),
-                             f.value("state", ""), f.value("verdict", ""), worker, how);
+                             Shown(f.value("state", "")), Shown(f.value("verdict", "")), worker, how);
   }
   return 0;
 }
@@ -308,7 +313,7 @@ int Cancel(const Connection& c, int64_t job_id, bool as_json) {
   if (as_json) {
     std::cout << r->dump() << "\n";
   } else {
-    std::cout << "job " << job_id << " " << r->value("state", "") << "\n";
+    std::cout << "job " << job_id << " " << Shown(r->value("state", "")) << "\n";
   }
   return 0;
 }

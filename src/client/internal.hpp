@@ -16,6 +16,14 @@
 
 namespace inferix::client {
 
+/// The most bytes of one text from the manager (a name, a message) that the commands print.
+inline constexpr size_t kShownTextBytes = 500;
+/// The most bytes of an error message the commands print.
+inline constexpr size_t kShownMessageBytes = 4000;
+/// Text from the manager (what users and nodes named and said) as printed on a terminal: control
+/// characters, escape sequences and bidi controls escaped, capped at kShownTextBytes (core/text.hpp).
+std::string Shown(std::string_view text);
+
 /// A scene ready to submit: its manifest, where each file is locally, and what the user should know.
 struct ScenePlan {
   std::string root;  ///< the folder here that holds every file; `files` paths are relative to it

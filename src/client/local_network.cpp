@@ -249,7 +249,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
                              files->video.empty() ? "" : ", video " + files->video.string());
     std::cout << fmt::format("render time {:.1f} s, verification time {:.1f} s ({}), wall time {:.1f} s\n",
                              render_s, verify_s, v, wall_s);
-    if (!ok && !detail->value("message", "").empty()) std::cout << detail->value("message", "") << "\n";
+    if (!ok && !detail->value("message", "").empty())
+      std::cout << Shown(detail->value("message", "")) << "\n";
   }
   children.clear();
   manager.Stop();

@@ -11,11 +11,16 @@
 #include <cstring>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace inferix::client {
 
 using json = nlohmann::json;
 
 namespace {
+
+// What a user, a node or the manager said, as it may be shown on a terminal (escaped, capped).
+std::string ShownText(std::string_view text) { return SafeText(text, 500); }
 
 int Count(const json& progress, const char* key) {
   if (!progress.is_object()) return 0;
@@ -117,7 +122,7 @@ std::string ProgressBarText(const ProgressView& v, int columns) {
 
 std::optional<std::string> EventMessage(const std::string& type, const json& data) {
   if (!data.is_object()) return std::nullopt;
-  const std::string message = data.value("message", "");
+  const std::string message = ShownText(data.value("message", ""));
   if (type == "frame" && data.value("verdict", "") == "rejected") {
     if (!message.empty()) return "warning: " + message;
     return fmt::format("warning: frame {} was rejected by verification; another worker renders it again",
@@ -125,8 +130,9 @@ std::optional<std::string> EventMessage(const std::string& type, const json& dat
   }
   if (type == "suspect" && !message.empty()) return "warning: " + message;
   if (type == "blocklist") {
-    return fmt::format("warning: worker {} is kept off this job: {}", data.value("worker", std::string("?")),
-                       data.value("reason", ""));
+    return fmt::format("warning: worker {} is kept off this job: {}",
+                       ShownText(data.value("worker", std::string("?"))),
+                       ShownText(data.value("reason", "")));
   }
   return std::nullopt;
 }

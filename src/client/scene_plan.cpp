@@ -22,6 +22,7 @@
 #include "client/internal.hpp"
 #include "core/crypto.hpp"
 #include "core/files.hpp"
+#include "core/text.hpp"
 #include "domain/scene_layout.hpp"
 #include "net/node_client.hpp"
 #include "render/blender_process.hpp"
@@ -448,7 +449,7 @@ Result<void> ReportProblems(const ScenePlan& plan, bool as_json) {
     if (p.fatal) {
       fatal += "\n  [" + p.code + "] " + p.message;
     } else if (!as_json) {
-      std::cerr << "warning: [" << p.code << "] " << p.message << "\n";
+      std::cerr << "warning: [" << Shown(p.code) << "] " << SafeLines(p.message, kShownMessageBytes) << "\n";
     }
   }
   if (!fatal.empty()) return MakeError(Errc::kInvalidArgument, "preflight failed:" + fatal);

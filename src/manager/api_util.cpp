@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/text.hpp"
 #include "domain/frame_spec.hpp"
 
 namespace inferix::manager {
@@ -42,7 +43,7 @@ HttpResponse Json(int status, const json& body) {
 }
 
 HttpResponse Fail(const Error& e) {
-  if (e.code == Errc::kInternal) spdlog::error("internal error: {}", e.message);
+  if (e.code == Errc::kInternal) spdlog::error("internal error: {}", SafeText(e.message, 2000));
   return Json(HttpStatus(e.code), {{"error", {{"code", ErrcName(e.code)}, {"message", e.message}}}});
 }
 HttpResponse Fail(Errc code, const std::string& message) { return Fail(MakeError(code, message)); }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.hpp"
 #include "domain/object_keys.hpp"
 #include "image/preview.hpp"
 
@@ -140,7 +141,7 @@ void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame, co
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (!r) {
-    spdlog::warn("no preview for job {} frame {}: {}", job_id, frame, r.error().message);
+    spdlog::warn("no preview for job {} frame {}: {}", job_id, frame, SafeText(r.error().message));
     return;
   }
   // Recorded with an event, so the dashboard and the add-on show the thumbnail as it appears.

@@ -1,6 +1,8 @@
 #include "manager/requests.hpp"
 
 #include "core/crypto.hpp"
+#include "core/text.hpp"
+#include "domain/job_compiler.hpp"
 #include "manager/api_util.hpp"
 #include "manager/codec.hpp"
 
@@ -10,6 +12,34 @@ using json = nlohmann::json;
 
 BodyReader& BodyReader::Check(bool ok, const std::string& message) {
   if (!error_ && !ok) error_ = MakeError(Errc::kInvalidArgument, message);
+  return *this;
+}
+
+const json* BodyReader::Find(const char* name, bool required) {
+  if (error_) return nullptr;
+  auto it = body_.find(name);
+  if (it == body_.end() || it->is_null()) {
+    if (required) error_ = MakeError(Errc::kInvalidArgument, std::string("missing field \"") + name + "\"");
+    return nullptr;
+  }
+  return &*it;
+}
+
+BodyReader& BodyReader::Number(const char* name, double& out, double min, double max, bool required) {
+  const json* v = Find(name, required);
+  if (v == nullptr) return *this;
+  auto checked = CheckedNumber(*v, name, min, max);
+  if (checked) {
+    out = *checked;
+  } else {
+    error_ = checked.error();
+  }
+  return *this;
+}
+
+BodyReader& BodyReader::Text(const char* name, std::string& out, size_t max_bytes, bool required) {
+  Read(name, out, required);
+  if (!error_) out = CapText(out, max_bytes);
   return *this;
 }
 
@@ -48,7 +78,9 @@ Result<std::vector<domain::SceneFile>> DecodeSceneFiles(const json& body) {
     }
     domain::SceneFile file;
     BodyReader in(f);
-    in.Required("path", file.path).Required("sha256", file.sha256).Optional("size", file.size);
+    in.Required("path", file.path)
+        .Required("sha256", file.sha256)
+        .Integer("size", file.size, 0, kMaxStatedFileBytes);
     INFERIX_TRY(in.Done());
     out.push_back(std::move(file));
   }
@@ -69,15 +101,15 @@ Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
   in.Optional("root", job.scene_root)
       .Optional("denoisers", job.denoisers)
       .Optional("without_denoiser", job.without_denoiser)
-      .Optional("resolution_percentage", job.resolution_percentage)
-      .Optional("fps", job.fps)
-      .Check(job.fps > 0 && job.fps <= 1000, "fps must be between 0 and 1000")
+      .Check(job.denoisers.size() <= 8, "denoisers must name at most 8 denoisers")
+      .Integer("resolution_percentage", job.resolution_percentage, 0, 100)
+      .Number("fps", job.fps, 0.001, 1000)
       .Required("name", job.name)
       .Required("main", job.main_file)
       .Required("frames", job.frames_spec)
       .Optional("format", format)
-      .Optional("chunk_size", job.chunk_size)
-      .Optional("priority", job.priority);
+      .Integer("chunk_size", job.chunk_size, 1, domain::kMaxChunkSize)
+      .Integer("priority", job.priority, kMinPriority, kMaxPriority);
   INFERIX_TRY(in.Done());
   auto parsed = domain::ParseOutputFormat(format);
   if (!parsed) return MakeError(Errc::kInvalidArgument, "format must be PNG, EXR or JPEG");
@@ -123,7 +155,9 @@ Result<ClaimRequest> DecodeClaim(const net::HttpRequest& req) {
   auto body = ParseBody(req, {"cached"});
   if (!body) return body.error();
   ClaimRequest r;
-  INFERIX_TRY(BodyReader(*body).Optional("cached", r.cached).Done());
+  BodyReader in(*body);
+  in.Optional("cached", r.cached).Check(r.cached.size() <= 10000, "cached may list at most 10000 hashes");
+  INFERIX_TRY(in.Done());
   return r;
 }
 
@@ -131,7 +165,7 @@ Result<FailRequest> DecodeFail(const net::HttpRequest& req) {
   auto body = ParseBody(req, {"error"});
   if (!body) return body.error();
   FailRequest r;
-  INFERIX_TRY(BodyReader(*body).Required("error", r.error).Done());
+  INFERIX_TRY(BodyReader(*body).Text("error", r.error, kMaxNodeMessageBytes, true).Done());
   return r;
 }
 
@@ -140,10 +174,10 @@ Result<FrameReportRequest> DecodeFrameReport(const net::HttpRequest& req) {
   if (!body) return body.error();
   FrameReportRequest r;
   BodyReader in(*body);
-  in.Optional("render_cpu_seconds", r.render_cpu_seconds)
+  in.Number("render_cpu_seconds", r.render_cpu_seconds, 0, kMaxReportedSeconds)
       .Required("sha256", r.sha256)
       .Required("key", r.key)
-      .Optional("render_seconds", r.render_seconds)
+      .Number("render_seconds", r.render_seconds, 0, kMaxReportedSeconds)
       .Required("signature", r.signature)
       .Check(IsSha256Hex(r.sha256), "sha256 must be 64 lower-case hex digits");
   INFERIX_TRY(in.Done());
@@ -156,10 +190,12 @@ Result<VerdictRequest> DecodeVerdict(const net::HttpRequest& req) {
   if (!body) return body.error();
   VerdictRequest r;
   BodyReader in(*body);
-  in.Optional("verify_cpu_seconds", r.verify_cpu_seconds);
+  in.Number("verify_cpu_seconds", r.verify_cpu_seconds, 0, kMaxReportedSeconds);
   if (body->contains("method")) {
     r.method = (*body)["method"];
-    in.Check(r.method.is_object(), "method must be an object");
+    in.Check(r.method.is_object(), "method must be an object")
+        .Check(!r.method.is_object() || r.method.dump().size() <= kMaxMethodBytes,
+               "method must be at most " + std::to_string(kMaxMethodBytes) + " bytes of JSON");
   }
   if (body->contains("matches_original")) {
     const json& m = (*body)["matches_original"];
@@ -167,8 +203,9 @@ Result<VerdictRequest> DecodeVerdict(const net::HttpRequest& req) {
     if (m.is_boolean()) r.matches_original = m.get<bool>();
   }
   in.Required("verdict", r.verdict)
-      .Optional("detail", r.detail)
-      .Optional("verify_seconds", r.verify_seconds)
+      .Check(r.verdict.size() <= 32, "verdict must be accepted, rejected or inconclusive")
+      .Text("detail", r.detail, kMaxNodeMessageBytes)
+      .Number("verify_seconds", r.verify_seconds, 0, kMaxReportedSeconds)
       .Required("signature", r.signature);
   INFERIX_TRY(in.Done());
   return r;

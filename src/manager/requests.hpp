@@ -6,13 +6,28 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "core/checked_number.hpp"
 #include "core/result.hpp"
+#include "core/text.hpp"  // SafeText, for the handlers that log what a request held
 #include "domain/model.hpp"
 #include "net/http.hpp"
 
 namespace inferix::manager {
+
+/// Bounds of what a request may hold (docs/operations.md, "Limits of requests").
+inline constexpr int64_t kMinPriority = -1000;
+inline constexpr int64_t kMaxPriority = 1000;
+/// The most seconds a node may report for a render or a check (30 days).
+inline constexpr double kMaxReportedSeconds = 30.0 * 24 * 3600;
+/// The largest size a job may state for one of its files (1 TiB).
+inline constexpr int64_t kMaxStatedFileBytes = int64_t{1} << 40;
+/// What is kept of a node's failure message and of a verifier's detail; the rest is cut with a marker.
+inline constexpr size_t kMaxNodeMessageBytes = 4096;
+/// The largest check method a verdict may carry, as JSON.
+inline constexpr size_t kMaxMethodBytes = 16384;
 
 /// Reads the fields of a JSON object in the order they are declared, keeping the first error.
 class BodyReader {
@@ -29,6 +44,25 @@ class BodyReader {
   BodyReader& Optional(const char* name, T& out) {
     return Read(name, out, false);
   }
+  /// A whole-number field within [min, max] (CheckedInteger: no fraction, no boolean, no overflow); absent or
+  /// null keeps `out` unless `required`.
+  template <class T>
+  BodyReader& Integer(const char* name, T& out, int64_t min, int64_t max, bool required = false) {
+    static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+    const nlohmann::json* v = Find(name, required);
+    if (v == nullptr) return *this;
+    auto checked = CheckedInteger(*v, name, min, max);
+    if (checked) {
+      out = static_cast<T>(*checked);
+    } else {
+      error_ = checked.error();
+    }
+    return *this;
+  }
+  /// A finite number field within [min, max] (CheckedNumber); absent or null keeps `out` unless `required`.
+  BodyReader& Number(const char* name, double& out, double min, double max, bool required = false);
+  /// A text field; one longer than `max_bytes` is cut to that size with a marker (CapText).
+  BodyReader& Text(const char* name, std::string& out, size_t max_bytes, bool required = false);
   /// Records `message` (kInvalidArgument) unless `ok` or an earlier error.
   BodyReader& Check(bool ok, const std::string& message);
   /// Ok, or the first error.
@@ -36,8 +70,13 @@ class BodyReader {
   bool ok() const { return !error_; }
 
  private:
+  // The field, or null when it is absent or null (an error when `required`) or an error came before.
+  const nlohmann::json* Find(const char* name, bool required);
+
   template <class T>
   BodyReader& Read(const char* name, T& out, bool required) {
+    static_assert(!std::is_arithmetic_v<T> || std::is_same_v<T, bool>,
+                  "numbers are read with Integer or Number, which check their range");
     if (error_) return *this;
     auto it = body_.find(name);
     if (it == body_.end() || it->is_null()) {

@@ -20,10 +20,11 @@ HttpResponse CreateJob(Call& c) {
   if (!request) return Fail(request.error());
   domain::Job& job = request->job;
   if (auto read = ReadMainFileHeader(c.api.blobs, job); !read) return Fail(read.error());
+  if (auto sizes = TakeStoredSizes(c.api.blobs, job); !sizes) return Fail(sizes.error());
   auto created = c.api.scheduler.CreateJob(c.user->id, job);
   if (!created) return Fail(created.error());
-  spdlog::info("job {} created by {}: {} frames {}", created->id, c.user->name, created->name,
-               created->frames_spec);
+  spdlog::info("job {} created by {}: {} frames {}", created->id, SafeText(c.user->name),
+               SafeText(created->name), SafeText(created->frames_spec));
   return Json(201, JobToJson(*created));
 }
 

@@ -23,7 +23,7 @@ HttpResponse Register(Call& c) {
   if (!request) return Fail(request.error());
   auto enrolled = Enroll(c.api.store, c.api.scheduler, c.api.clock, *request);
   if (!enrolled) return Fail(enrolled.error());
-  spdlog::info("{} {} registered as node {}", domain::ToString(request->role), request->name,
+  spdlog::info("{} {} registered as node {}", domain::ToString(request->role), SafeText(request->name),
                enrolled->node_id);
   return Json(201, {{"node_id", enrolled->node_id}, {"node_token", enrolled->node_token}});
 }

@@ -49,7 +49,7 @@ HttpResponse ClaimTask(Call& c) {
   const Claim& claimed = **claim;
   spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", claimed.task.id,
                domain::ToString(claimed.task.kind), claimed.job.id, json(claimed.task.frames).dump(),
-               c.node->name);
+               SafeText(c.node->name));
   const SignGet sign_get = [&](const std::string& key) { return c.api.Sign("GET", key); };
   return Json(200, net::ToJson(ClaimedTaskOf(claimed, c.api.scheduler.options(), sign_get)));
 }
@@ -75,7 +75,7 @@ HttpResponse FailTask(Call& c) {
   if (!id) return Fail(id.error());
   auto request = DecodeFail(c.req);
   if (!request) return Fail(request.error());
-  spdlog::warn("task {} failed on {}: {}", *id, c.node->name, request->error);
+  spdlog::warn("task {} failed on {}: {}", *id, SafeText(c.node->name), SafeText(request->error));
   auto r = c.api.scheduler.FailTask(*c.node, *id, request->error);
   return r ? Json(200, {{"status", "failed"}}) : Fail(r.error());
 }
@@ -133,7 +133,8 @@ HttpResponse Verdict(Call& c) {
   if (!Ed25519Verify(node.public_key, domain::VerdictMessage(*id, v->verdict), v->signature)) {
     return Fail(Errc::kPermissionDenied, "verdict signature does not verify with this node's key");
   }
-  spdlog::info("task {}: verdict {} by {}: {}", *id, v->verdict, node.name, v->detail);
+  spdlog::info("task {}: verdict {} by {}: {}", *id, SafeText(v->verdict), SafeText(node.name),
+               SafeText(v->detail));
   auto r = c.api.scheduler.RecordVerdict(
       node, *id,
       VerdictReport{v->verdict, v->detail, v->verify_seconds, v->verify_cpu_seconds, v->method.dump(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "blend/blend_file.hpp"
+#include "core/crypto.hpp"
 #include "domain/object_keys.hpp"
 
 namespace inferix::manager {
@@ -25,6 +26,24 @@ Result<void> ReadMainFileHeader(domain::ObjectStore& blobs, domain::Job& job) {
                            header.error().message + "; save the scene from Blender and upload that file");
     }
     job.blender_version = header->version;
+  }
+  return Ok();
+}
+
+Result<void> TakeStoredSizes(domain::ObjectStore& blobs, domain::Job& job) {
+  for (auto& f : job.files) {
+    if (!IsSha256Hex(f.sha256)) continue;  // refused with its reason when the job is compiled
+    auto info = blobs.Stat(domain::FileKey(f.sha256));
+    if (!info) return info.error();
+    if (!info->has_value()) continue;
+    const int64_t stored = (*info)->size;
+    if (f.size != 0 && f.size != stored) {
+      return MakeError(Errc::kInvalidArgument,
+                       "file \"" + f.path + "\" is stated as " + std::to_string(f.size) +
+                           " bytes, but the file uploaded with its SHA-256 has " + std::to_string(stored) +
+                           " bytes; state its real size (or leave \"size\" out)");
+    }
+    f.size = stored;
   }
   return Ok();
 }

@@ -12,4 +12,9 @@ namespace inferix::manager {
 /// worker would fail on it in turn.
 Result<void> ReadMainFileHeader(domain::ObjectStore& blobs, domain::Job& job);
 
+/// Sets each file's size to the size stored when it was uploaded, never what the request stated: a stated
+/// size (not 0) that differs is kInvalidArgument naming the file and both sizes. A file never uploaded is
+/// left to the scheduler to refuse.
+Result<void> TakeStoredSizes(domain::ObjectStore& blobs, domain::Job& job);
+
 }  // namespace inferix::manager

@@ -1,10 +1,61 @@
 #include "net/node_protocol.hpp"
 
+#include <optional>
+
+#include "core/checked_number.hpp"
+
 namespace inferix::net {
 
 using json = nlohmann::json;
 
 namespace {
+
+// Bounds of the numbers a manager may send (what a sane manager sends lies well inside them).
+constexpr int64_t kMaxId = int64_t{1} << 53;
+constexpr int64_t kMaxFrame = 1048574;  // Blender's MAXFRAME
+constexpr int64_t kMaxFileBytes = int64_t{1} << 40;
+constexpr int64_t kMaxIntervalMs = int64_t{7} * 24 * 3600 * 1000;
+constexpr int64_t kMaxRegions = 10000;
+
+// Reads numbers range-checked (CheckedInteger, CheckedNumber), keeping the first error; a missing or null
+// field takes its default, as the decoders always have.
+class Numbers {
+ public:
+  template <typename T>
+  T Int(const json& j, const char* name, T fallback, int64_t min, int64_t max) {
+    auto it = j.find(name);
+    if (it == j.end() || it->is_null()) return fallback;
+    return Value(*it, name, fallback, min, max);
+  }
+  template <typename T>
+  T Value(const json& value, const char* name, T fallback, int64_t min, int64_t max) {
+    auto v = CheckedInteger(value, name, min, max);
+    if (!v) {
+      if (!error_) error_ = v.error();
+      return fallback;
+    }
+    return static_cast<T>(*v);
+  }
+  double Real(const json& j, const char* name, double fallback, double min, double max) {
+    auto it = j.find(name);
+    if (it == j.end() || it->is_null()) return fallback;
+    auto v = CheckedNumber(*it, name, min, max);
+    if (!v) {
+      if (!error_) error_ = v.error();
+      return fallback;
+    }
+    return *v;
+  }
+  /// `value`, or the first error with `what` in front.
+  template <typename T>
+  Result<T> Done(const char* what, T value) const {
+    if (error_) return MakeError(Errc::kInvalidArgument, std::string(what) + ": " + error_->message);
+    return value;
+  }
+
+ private:
+  std::optional<Error> error_;
+};
 
 // Runs a decoder that reads with json::value (a missing field takes its default) and turns a type error
 // into kInvalidArgument naming what was decoded.
@@ -12,21 +63,23 @@ template <typename T, typename Fn>
 Result<T> Decode(const json& j, const char* what, Fn&& fn) {
   if (!j.is_object()) return MakeError(Errc::kInvalidArgument, std::string(what) + " is not an object");
   try {
-    return fn();
+    Numbers numbers;
+    T value = fn(numbers);
+    return numbers.Done(what, std::move(value));
   } catch (const json::exception& e) {
     return MakeError(Errc::kInvalidArgument, std::string(what) + ": " + e.what());
   }
 }
 
-SceneRef ReadScene(const json& j) {
+SceneRef ReadScene(const json& j, Numbers& n) {
   SceneRef s;
   s.main = j.value("main", "");
   for (const auto& f : j.value("files", json::array())) {
-    s.files.push_back(
-        {f.value("path", ""), f.value("sha256", ""), f.value("size", int64_t{0}), f.value("url", "")});
+    s.files.push_back({f.value("path", ""), f.value("sha256", ""),
+                       n.Int(f, "size", int64_t{0}, 0, kMaxFileBytes), f.value("url", "")});
   }
   s.root = j.value("root", "");
-  s.resolution_percentage = j.value("resolution_percentage", 0);
+  s.resolution_percentage = n.Int(j, "resolution_percentage", 0, 0, 100);
   return s;
 }
 
@@ -115,39 +168,42 @@ json ToJson(const RegisterAnswer& answer) {
 }
 
 Result<SceneRef> SceneFromJson(const json& j) {
-  return Decode<SceneRef>(j, "scene", [&] { return ReadScene(j); });
+  return Decode<SceneRef>(j, "scene", [&](Numbers& n) { return ReadScene(j, n); });
 }
 
 Result<ClaimedTask> ClaimedTaskFromJson(const json& j) {
-  return Decode<ClaimedTask>(j, "claimed task", [&] {
+  return Decode<ClaimedTask>(j, "claimed task", [&](Numbers& n) {
     ClaimedTask t;
-    t.task_id = j.value("task_id", int64_t{0});
+    t.task_id = n.Int(j, "task_id", int64_t{0}, 0, kMaxId);
     t.kind = j.value("kind", "");
-    t.job_id = j.value("job_id", int64_t{0});
-    t.frames = j.value("frames", std::vector<int>{});
+    t.job_id = n.Int(j, "job_id", int64_t{0}, 0, kMaxId);
+    // A list (get throws a type error otherwise), each frame range-checked.
+    for (const json& f : j.value("frames", json::array()).get<std::vector<json>>())
+      t.frames.push_back(n.Value(f, "frames", 0, -kMaxFrame, kMaxFrame));
     t.format = j.value("format", "PNG");
     const json scene = j.value("scene", json::object());
-    if (scene.is_object()) t.scene = ReadScene(scene);
+    if (scene.is_object()) t.scene = ReadScene(scene, n);
     t.denoise = j.value("denoise", true);
     t.blender = j.value("blender", "");
-    t.lease_ms = j.value("lease_ms", int64_t{0});
-    t.heartbeat_ms = j.value("heartbeat_ms", int64_t{10'000});
+    t.lease_ms = n.Int(j, "lease_ms", int64_t{0}, 0, kMaxIntervalMs);
+    t.heartbeat_ms = n.Int(j, "heartbeat_ms", int64_t{10'000}, 1, kMaxIntervalMs);
     if (const json o = j.value("output", json()); o.is_object()) {
-      t.output = OutputRef{o.value("output_id", int64_t{0}), o.value("sha256", ""),
-                           o.value("node_id", int64_t{0}), o.value("url", "")};
+      t.output = OutputRef{n.Int(o, "output_id", int64_t{0}, 0, kMaxId), o.value("sha256", ""),
+                           n.Int(o, "node_id", int64_t{0}, 0, kMaxId), o.value("url", "")};
     }
     if (const json c = j.value("check", json()); c.is_object()) {
       CheckSpec check;
-      check.level = c.value("level", 0);
+      check.level = n.Int(c, "level", 0, 0, 100);
       check.layer2 = c.value("layer2", true);
       check.whole_frame = c.value("whole_frame", false);
-      check.regions = c.value("regions", 0);
-      check.detail_regions = c.value("detail_regions", 0);
-      check.exact_rate = c.value("exact_rate", check.exact_rate);
+      check.regions = n.Int(c, "regions", 0, 0, kMaxRegions);
+      check.detail_regions = n.Int(c, "detail_regions", 0, 0, kMaxRegions);
+      check.exact_rate = n.Real(c, "exact_rate", check.exact_rate, 0.0, 1.0);
       t.check = check;
     }
     if (const json o = j.value("original", json()); o.is_object()) {
-      t.original = OriginalRef{o.value("output_id", int64_t{0}), o.value("sha256", ""), o.value("url", "")};
+      t.original = OriginalRef{n.Int(o, "output_id", int64_t{0}, 0, kMaxId), o.value("sha256", ""),
+                               o.value("url", "")};
     }
     return t;
   });
@@ -155,18 +211,18 @@ Result<ClaimedTask> ClaimedTaskFromJson(const json& j) {
 
 Result<HeartbeatAnswer> HeartbeatAnswerFromJson(const json& j) {
   return Decode<HeartbeatAnswer>(j, "heartbeat answer",
-                                 [&] { return HeartbeatAnswer{j.value("action", "continue")}; });
+                                 [&](Numbers&) { return HeartbeatAnswer{j.value("action", "continue")}; });
 }
 
 Result<UploadSlot> UploadSlotFromJson(const json& j) {
-  return Decode<UploadSlot>(j, "upload slot", [&] {
+  return Decode<UploadSlot>(j, "upload slot", [&](Numbers&) {
     return UploadSlot{j.value("key", ""), j.value("url", "")};
   });
 }
 
 Result<RegisterAnswer> RegisterAnswerFromJson(const json& j) {
-  return Decode<RegisterAnswer>(j, "enrollment answer", [&] {
-    return RegisterAnswer{j.value("node_id", int64_t{0}), j.value("node_token", "")};
+  return Decode<RegisterAnswer>(j, "enrollment answer", [&](Numbers& n) {
+    return RegisterAnswer{n.Int(j, "node_id", int64_t{0}, 0, kMaxId), j.value("node_token", "")};
   });
 }
 

@@ -88,6 +88,35 @@ class BlenderVersionCheckTest(unittest.TestCase):
         self.assertEqual(check(["OPTIX"], (4, 2), builds("3.6.0", denoisers=["OPTIX"]), False)[0]["fatal"], True)
 
 
+class SafeTextTest(unittest.TestCase):
+    """Issue #14: names and messages that users and nodes sent are shown escaped and capped by the add-on, as by the
+    CLI (src/core/text.hpp): no escape sequence reaches Blender's console or a label raw."""
+
+    def test_controls_are_escaped_and_long_text_capped(self):
+        client = load_client()
+        safe = client.safe_text
+        self.assertEqual(safe("worker-1 \u00e9\u6771"), "worker-1 \u00e9\u6771")
+        self.assertEqual(safe("a\x1b[2J\x1b]0;t\x07b"), "a\\x1b[2J\\x1b]0;t\\x07b")
+        self.assertEqual(safe("evil\u202egpj\u009b\n"), "evil\\u202egpj\\u009b\\n")
+        self.assertEqual(safe(None), "")
+        capped = safe("x" * 10000, 100)
+        self.assertEqual(capped, "x" * 100 + "...[+9900 characters]")
+
+    def test_manager_error_messages_are_escaped(self):
+        client = load_client()
+
+        class Refusal:
+            code, reason = 400, "Bad Request"
+
+            def read(self):
+                return json.dumps({"error": {"message": "job \x1b[2J" + "y" * 5000}}).encode()
+
+        message = client._error_message(Refusal(), "POST", "/api/v1/jobs")
+        self.assertNotIn("\x1b", message)
+        self.assertIn("job \\x1b[2J", message)
+        self.assertLess(len(message), 2100)
+
+
 class AddonTest(unittest.TestCase):
     def setUp(self):
         for tool in ("blender", "xvfb-run"):

@@ -152,6 +152,16 @@ TEST(ProgressBarText, NoTotalYetDrawsAnEmptyBar) {
   EXPECT_THAT(text, HasSubstr("0/0 delivered"));
 }
 
+TEST(EventMessage, WhatNodesAndUsersSaidIsShownEscaped) {
+  auto blocked = EventMessage("blocklist", {{"worker", "w\x1b]0;title\x07"}, {"reason", "bad\x1b[2J"}});
+  ASSERT_TRUE(blocked.has_value());
+  EXPECT_THAT(*blocked, Not(HasSubstr("\x1b")));
+  EXPECT_EQ(*blocked, "warning: worker w\\x1b]0;title\\x07 is kept off this job: bad\\x1b[2J");
+  auto huge = EventMessage("suspect", {{"message", std::string(1 << 20, 'z')}});
+  ASSERT_TRUE(huge.has_value());
+  EXPECT_LT(huge->size(), 600u);
+}
+
 TEST(EventMessage, RejectionsSuspectsAndBlocklists) {
   EXPECT_EQ(EventMessage("frame", {{"frame", 4}, {"state", "queued"}, {"verdict", "rejected"}}),
             "warning: frame 4 was rejected by verification; another worker renders it again");

@@ -30,11 +30,11 @@ json AJob() {
 
 TEST(BodyReader, KeepsTheFirstErrorInDeclarationOrder) {
   const json body = {{"a", "text"}, {"b", 5}};
-  int a = 0;
+  bool a = false;
   int b = 0;
   std::string c = "default";
   BodyReader in(body);
-  in.Required("a", a).Required("b", b).Optional("c", c).Required("d", c);
+  in.Required("a", a).Integer("b", b, 0, 1, true).Optional("c", c).Required("d", c);
   auto done = in.Done();
   ASSERT_FALSE(done.ok());
   EXPECT_EQ(done.error().code, Errc::kInvalidArgument);
@@ -75,8 +75,9 @@ TEST(CreateJobRequest, RefusesWhatIsWrongWithAClearError) {
     return r.ok() ? std::string("ok") : r.error().message;
   };
   EXPECT_EQ(with("format", "TIFF"), "format must be PNG, EXR or JPEG");
-  EXPECT_EQ(with("fps", 0), "fps must be between 0 and 1000");
-  EXPECT_EQ(with("chunk_size", "four"), "field \"chunk_size\" has the wrong type");
+  EXPECT_EQ(with("fps", 0), "field \"fps\" must be a number from 0.001 to 1000, not 0");
+  EXPECT_EQ(with("chunk_size", "four"),
+            "field \"chunk_size\" must be a whole number from 1 to 1000, not a string");
   EXPECT_EQ(with("files", json::array({"a.blend"})), "each file must be an object");
   EXPECT_EQ(with("files", json::array({{{"path", "a"}, {"sha256", "b"}, {"mode", 1}}})),
             "unknown file field \"mode\"");
@@ -136,6 +137,120 @@ TEST(NodeProtocolRequests, ReportVerdictClaimAndFail) {
   EXPECT_THAT(claim->cached, ElementsAre(Sha256Hex("a")));
   EXPECT_TRUE(DecodeClaim(Post(json::object())).ok());
   EXPECT_FALSE(DecodeFail(Post(json::object())).ok());
+}
+
+// One row per number a request carries: a value, and the error it gets (empty when it is taken).
+struct NumberCase {
+  const char* decoder;
+  const char* field;
+  json value;
+  std::string error;
+};
+
+std::string Decoded(const NumberCase& c) {
+  auto message = [](const auto& r) { return r.ok() ? std::string() : r.error().message; };
+  const std::string d = c.decoder;
+  if (d == "job") {
+    json b = AJob();
+    b[c.field] = c.value;
+    return message(DecodeCreateJob(Post(b)));
+  }
+  if (d == "file") {
+    json b = AJob();
+    b["files"][0][c.field] = c.value;
+    return message(DecodeCreateJob(Post(b)));
+  }
+  if (d == "report") {
+    json b = {{"sha256", Sha256Hex("img")}, {"key", "k"}, {"signature", "s"}};
+    b[c.field] = c.value;
+    return message(DecodeFrameReport(Post(b)));
+  }
+  json b = {{"verdict", "accepted"}, {"signature", "s"}};
+  b[c.field] = c.value;
+  return message(DecodeVerdict(Post(b)));
+}
+
+TEST(RequestNumbers, EveryNumberIsRangeCheckedWithAnErrorNamingTheFieldAndRange) {
+  const std::string prio = "field \"priority\" must be a whole number from -1000 to 1000, not ";
+  const std::string chunk = "field \"chunk_size\" must be a whole number from 1 to 1000, not ";
+  const std::string res = "field \"resolution_percentage\" must be a whole number from 0 to 100, not ";
+  const std::string size = "field \"size\" must be a whole number from 0 to 1099511627776, not ";
+  const std::string fps = "field \"fps\" must be a number from 0.001 to 1000, not ";
+  auto seconds = [](const char* f) {
+    return std::string("field \"") + f + "\" must be a number from 0 to 2592000, not ";
+  };
+  const std::vector<NumberCase> cases = {
+      {"job", "priority", 5, {}},
+      {"job", "priority", -1000, {}},
+      {"job", "priority", 99999999999, prio + "99999999999"},
+      {"job", "priority", 1001, prio + "1001"},
+      {"job", "priority", 3.99, prio + "3.99"},
+      {"job", "priority", 3.0, {}},
+      {"job", "priority", true, prio + "true"},
+      {"job", "priority", "7", prio + "a string"},
+      {"job", "priority", 18446744073709551615ULL, prio + "18446744073709551615"},
+      {"job", "priority", 1e300, prio + "1e+300"},
+      {"job", "chunk_size", 4294967297LL, chunk + "4294967297"},
+      {"job", "chunk_size", 0, chunk + "0"},
+      {"job", "chunk_size", -1, chunk + "-1"},
+      {"job", "chunk_size", 1000, {}},
+      {"job", "resolution_percentage", 4294967346LL, res + "4294967346"},
+      {"job", "resolution_percentage", 101, res + "101"},
+      {"job", "resolution_percentage", 50, {}},
+      {"job", "fps", -24, fps + "-24"},
+      {"job", "fps", false, fps + "false"},
+      {"job", "fps", 23.976, {}},
+      {"file", "size", -1, size + "-1"},
+      {"file", "size", 1.5, size + "1.5"},
+      {"file", "size", int64_t{1} << 41, size + "2199023255552"},
+      {"report", "render_seconds", -0.5, seconds("render_seconds") + "-0.5"},
+      {"report", "render_seconds", 1e308, seconds("render_seconds") + "1e+308"},
+      {"report", "render_cpu_seconds", true, seconds("render_cpu_seconds") + "true"},
+      {"report", "render_seconds", 12.25, {}},
+      {"verdict", "verify_seconds", -1, seconds("verify_seconds") + "-1"},
+      {"verdict", "verify_cpu_seconds", 1e12, seconds("verify_cpu_seconds") + "1000000000000.0"},
+      {"verdict", "verify_seconds", 0.5, {}},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(Decoded(c), c.error) << c.decoder << " " << c.field << " = " << c.value;
+}
+
+TEST(RequestNumbers, AnOverflowingNumberIsRefusedNotTakenAsInfinity) {
+  net::HttpRequest req = Post(AJob());
+  req.body.insert(req.body.size() - 1, R"(,"fps":1e999)");
+  auto r = DecodeCreateJob(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kInvalidArgument);
+}
+
+TEST(RequestNumbers, TakenNumbersKeepTheirValue) {
+  json b = AJob();
+  b["priority"] = -3;
+  b["chunk_size"] = 3.0;
+  b["resolution_percentage"] = 50;
+  b["fps"] = 23.976;
+  auto r = DecodeCreateJob(Post(b));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->job.priority, -3);
+  EXPECT_EQ(r->job.chunk_size, 3);
+  EXPECT_EQ(r->job.resolution_percentage, 50);
+  EXPECT_DOUBLE_EQ(r->job.fps, 23.976);
+}
+
+TEST(NodeMessages, FailureMessagesAndVerdictDetailsAreCutBeforeTheyAreStored) {
+  const std::string huge(3 << 20, 'x');
+  auto fail = DecodeFail(Post({{"error", huge}}));
+  ASSERT_TRUE(fail.ok());
+  EXPECT_LE(fail->error.size(), kMaxNodeMessageBytes);
+  EXPECT_THAT(fail->error, HasSubstr("bytes]"));
+  auto verdict = DecodeVerdict(Post({{"verdict", "rejected"}, {"signature", "s"}, {"detail", huge}}));
+  ASSERT_TRUE(verdict.ok());
+  EXPECT_LE(verdict->detail.size(), kMaxNodeMessageBytes);
+  EXPECT_EQ(DecodeFail(Post({{"error", "blender crashed"}}))->error, "blender crashed");
+  json big_method = {{"regions", std::vector<int>(10000, 12345)}};
+  auto method = DecodeVerdict(Post({{"verdict", "accepted"}, {"signature", "s"}, {"method", big_method}}));
+  ASSERT_FALSE(method.ok());
+  EXPECT_EQ(method.error().message, "method must be at most 16384 bytes of JSON");
 }
 
 TEST(CheckFilesRequest, HashesAreCheckedAndCounted) {

@@ -90,6 +90,33 @@ TEST(ClaimedTask, AFieldOfTheWrongTypeIsRefused) {
   EXPECT_FALSE(ClaimedTaskFromJson(json::array()));
 }
 
+TEST(ClaimedTask, NumbersOutOfTheirRangeAreRefusedNamingTheField) {
+  auto error = [](const json& j) {
+    auto t = ClaimedTaskFromJson(j);
+    return t ? std::string("ok") : t.error().message;
+  };
+  EXPECT_EQ(error({{"task_id", 5}, {"frames", {1, 2}}, {"heartbeat_ms", 500}}), "ok");
+  EXPECT_EQ(error({{"frames", {3.99}}}),
+            "claimed task: field \"frames\" must be a whole number from -1048574 to 1048574, not 3.99");
+  EXPECT_EQ(error({{"frames", {true}}}),
+            "claimed task: field \"frames\" must be a whole number from -1048574 to 1048574, not true");
+  EXPECT_EQ(error({{"frames", 7}}).substr(0, 14), "claimed task: ");  // not a list
+  EXPECT_EQ(error({{"heartbeat_ms", 0}}),
+            "claimed task: field \"heartbeat_ms\" must be a whole number from 1 to 604800000, not 0");
+  EXPECT_EQ(error({{"lease_ms", -1}}),
+            "claimed task: field \"lease_ms\" must be a whole number from 0 to 604800000, not -1");
+  EXPECT_EQ(error({{"task_id", 99999999999999999999.0}}),
+            "claimed task: field \"task_id\" must be a whole number from 0 to 9007199254740992, not 1e+20");
+  EXPECT_EQ(error({{"check", {{"exact_rate", 2}}}}),
+            "claimed task: field \"exact_rate\" must be a number from 0 to 1, not 2");
+  EXPECT_EQ(error({{"scene", {{"files", {{{"path", "a"}, {"size", -5}}}}}}}),
+            "claimed task: field \"size\" must be a whole number from 0 to 1099511627776, not -5");
+  EXPECT_EQ(
+      error({{"scene", {{"resolution_percentage", 4294967346}}}}),
+      "claimed task: field \"resolution_percentage\" must be a whole number from 0 to 100, not 4294967346");
+  EXPECT_FALSE(RegisterAnswerFromJson(json{{"node_id", -1}, {"node_token", "t"}}));
+}
+
 TEST(Reports, FrameAndVerdictBodies) {
   EXPECT_EQ(ToJson(FrameReport{"ab", "outputs/1/2_3_ff", 1.5, 2.25, "sig"}),
             (json{{"sha256", "ab"},
