@@ -168,6 +168,14 @@ int main(int argc, char** argv) {
   manager->add_option("--heartbeat-ms", mo.scheduler.heartbeat_ms, "heartbeat interval asked of nodes");
   manager->add_option("--long-poll-ms", mo.long_poll_ms, "how long a claim waits for work");
   manager->add_option("--max-body-bytes", mo.max_body_bytes, "largest request body");
+  manager->add_option("--max-output-bytes", mo.max_output_bytes, "largest frame a node may upload")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  manager
+      ->add_option(
+          "--min-free-disk-mb", mo.min_free_disk_mb,
+          "uploads stop below this much free disk (MiB; default: 1 GiB or 5% of the disk, the smaller; "
+          "0: off)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   manager
       ->add_option("--max-frame-failures", mo.scheduler.max_frame_failures,
                    "failed renders of one frame (on different workers where there are) that fail its job")

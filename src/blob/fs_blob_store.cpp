@@ -9,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "blob/fs_blob_internal.hpp"
 #include "blob/signed_url.hpp"
 #include "core/crypto.hpp"
 #include "core/files.hpp"
@@ -20,53 +21,28 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kCopyChunk = size_t{1} << 20;
+using internal::Fd;
+using internal::NotFound;
+using internal::ObjectError;
 
-// An error about an object; the message names the key, never the folder the object is kept in.
-Error ObjectError(int err, const std::string& key, const char* step) {
-  if (err == ENOSPC || err == EDQUOT) {
-    return MakeError(Errc::kUnavailable,
-                     "no space left on the disk to store object " + key + ": free disk space and retry");
-  }
-  return MakeError(Errc::kInternal,
-                   std::string("cannot ") + step + " object " + key + ": " + std::strerror(err));
-}
+constexpr size_t kHashChunk = size_t{1} << 20;
+constexpr size_t kMaxChecked = 100'000;  // remembered checks; forgotten all at once beyond (a rare re-read)
 
-Error NotFound(const std::string& key) { return MakeError(Errc::kNotFound, "object " + key + " not found"); }
-
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error (a write-back failure shows here).
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-// Writes all of `n` bytes, retrying short writes and interruptions; 0 or the errno.
-int WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
+// The SHA-256 of an open file's bytes.
+Result<std::string> HashFd(int fd, const std::string& key) {
+  Sha256Stream digest;
+  std::vector<char> buf(kHashChunk);
+  off_t offset = 0;
+  while (true) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
+    if (n < 0) {
       if (errno == EINTR) continue;
-      return errno;
+      return ObjectError(errno, key, "read");
     }
-    p += w;
-    n -= static_cast<size_t>(w);
+    if (n == 0) return digest.FinishHex();
+    digest.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    offset += n;
   }
-  return 0;
 }
 
 class FsReader final : public domain::ObjectReader {
@@ -124,64 +100,6 @@ int64_t FsObjectStore::ExpiresAt(std::chrono::seconds ttl) const {
   return clock_->NowMs() / 1000 + ttl.count();
 }
 
-Result<void> FsObjectStore::WriteAtomically(const std::string& key,
-                                            const std::function<Result<void>(int fd)>& fill) {
-  auto path = PathOf(key);
-  if (!path) return path.error();
-  std::error_code ec;
-  fs::create_directories(path->parent_path(), ec);
-  if (ec) return MakeError(Errc::kInternal, "cannot make room for object " + key + ": " + ec.message());
-  // Written into a temporary file beside the object, flushed, then renamed over it: all or nothing.
-  fs::path tmp = *path;
-  tmp += ".tmp-" + RandomHex(6);
-  Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (out.get() < 0) return ObjectError(errno, key, "create");
-  auto fail = [&](const Error& e) -> Result<void> {
-    ::unlink(tmp.c_str());
-    return e;
-  };
-  if (auto filled = fill(out.get()); !filled) return fail(filled.error());
-  if (::fsync(out.get()) != 0) return fail(ObjectError(errno, key, "flush"));
-  if (out.Close() != 0) return fail(ObjectError(errno, key, "flush"));
-  if (::rename(tmp.c_str(), path->c_str()) != 0) return fail(ObjectError(errno, key, "store"));
-  return Ok();
-}
-
-Result<void> FsObjectStore::Put(const std::string& key, std::string_view bytes) {
-  return WriteAtomically(key, [&](int fd) -> Result<void> {
-    if (int err = WriteAll(fd, bytes.data(), bytes.size()); err != 0) return ObjectError(err, key, "write");
-    return Ok();
-  });
-}
-
-Result<void> FsObjectStore::PutFile(const std::string& key, const fs::path& source) {
-  if (!domain::IsValidObjectKey(key)) return PathOf(key).error();
-  Fd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) {
-      return MakeError(Errc::kNotFound,
-                       "cannot store object " + key + ": " + source.string() + " does not exist");
-    }
-    return MakeError(Errc::kInternal, "cannot store object " + key + ": cannot open " + source.string() +
-                                          ": " + std::strerror(err));
-  }
-  return WriteAtomically(key, [&](int fd) -> Result<void> {
-    std::vector<char> buf(kCopyChunk);
-    while (true) {
-      const ssize_t n = ::read(in.get(), buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return MakeError(Errc::kInternal, "cannot store object " + key + ": cannot read " + source.string() +
-                                              ": " + std::strerror(errno));
-      }
-      if (n == 0) return Ok();
-      if (int err = WriteAll(fd, buf.data(), static_cast<size_t>(n)); err != 0)
-        return ObjectError(err, key, "write");
-    }
-  });
-}
-
 Result<std::unique_ptr<domain::ObjectReader>> FsObjectStore::Open(const std::string& key) {
   auto path = PathOf(key);
   if (!path) return path.error();
@@ -219,7 +137,8 @@ Result<std::optional<domain::ObjectInfo>> FsObjectStore::Stat(const std::string&
     return ObjectError(err, key, "read");
   }
   if (!S_ISREG(st.st_mode)) return std::optional<domain::ObjectInfo>();  // a folder is not an object
-  return std::optional<domain::ObjectInfo>(domain::ObjectInfo{static_cast<int64_t>(st.st_size)});
+  return std::optional<domain::ObjectInfo>(
+      domain::ObjectInfo{static_cast<int64_t>(st.st_size), internal::ReadDigest(*path)});
 }
 
 Result<void> FsObjectStore::Delete(const std::string& key) {
@@ -228,40 +147,97 @@ Result<void> FsObjectStore::Delete(const std::string& key) {
   struct stat st {};
   if (::lstat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return Ok();  // nothing there, or a folder
   if (::unlink(path->c_str()) != 0 && errno != ENOENT) return ObjectError(errno, key, "delete");
+  ::unlink(internal::DigestPath(*path).c_str());
+  std::lock_guard lock(checked_mu_);
+  checked_.erase(key);
   return Ok();
 }
 
 Result<std::string> FsObjectStore::PresignGet(const std::string& key, std::chrono::seconds ttl,
-                                              const std::optional<std::string>& download_name) {
+                                              const std::optional<std::string>& download_name,
+                                              const std::string& sha256) {
   auto path = PathOf(key);
   if (!path) return path.error();
-  std::string url = SignedPath(url_secret_, "GET", key, ExpiresAt(ttl));
+  UrlTerms terms;
+  terms.sha256 = sha256;
+  if (!ValidTerms(terms)) return MakeError(Errc::kInvalidArgument, "invalid digest for object " + key);
+  std::string url = SignedPath(url_secret_, "GET", key, ExpiresAt(ttl), terms);
   if (download_name && !download_name->empty()) url += "&name=" + PercentEncode(*download_name);
   return url;
 }
 
-Result<std::string> FsObjectStore::PresignPut(const std::string& key, std::chrono::seconds ttl) {
+Result<std::string> FsObjectStore::PresignPut(const std::string& key, std::chrono::seconds ttl,
+                                              const domain::PutTerms& put) {
   auto path = PathOf(key);
   if (!path) return path.error();
-  return SignedPath(url_secret_, "PUT", key, ExpiresAt(ttl));
+  UrlTerms terms;
+  terms.max_bytes = put.max_bytes;
+  terms.issued_to = put.issued_to;
+  if (!ValidTerms(terms)) {
+    return MakeError(Errc::kInvalidArgument, "invalid upload terms for object " + key +
+                                                 ": a size limit >= 0 and a holder of [a-z0-9-]");
+  }
+  return SignedPath(url_secret_, "PUT", key, ExpiresAt(ttl), terms);
 }
 
-Result<void> FsObjectStore::VerifyPresigned(std::string_view method, const std::string& key,
-                                            const std::map<std::string, std::string>& query) const {
+Result<UrlTerms> FsObjectStore::VerifyPresigned(std::string_view method, const std::string& key,
+                                                const std::map<std::string, std::string>& query) const {
   if (!domain::IsValidObjectKey(key)) return MakeError(Errc::kInvalidArgument, "invalid object key");
-  auto q = [&](const char* name) {
-    auto it = query.find(name);
-    return it == query.end() ? std::string() : it->second;
-  };
-  if (q("method") != method) return MakeError(Errc::kPermissionDenied, "signed URL is for another method");
-  return VerifySignature(url_secret_, method, key, q("expires"), q("sig"), clock_->NowMs() / 1000);
+  auto m = query.find("method");
+  if (m == query.end() || m->second != method)
+    return MakeError(Errc::kPermissionDenied, "signed URL is for another method");
+  return VerifySignature(url_secret_, method, key, query, clock_->NowMs() / 1000);
 }
 
-Result<void> FsObjectStore::Serve(const std::string& key, net::HttpResponse& response) const {
+Result<void> FsObjectStore::CheckIntact(const std::string& key, const fs::path& path,
+                                        const std::string& want) const {
+  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (in.get() < 0 || ::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) return NotFound(key);
+  Checked now{static_cast<uint64_t>(st.st_dev),
+              static_cast<uint64_t>(st.st_ino),
+              static_cast<int64_t>(st.st_size),
+              static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+              static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec,
+              ""};
+  {
+    std::lock_guard lock(checked_mu_);
+    auto it = checked_.find(key);
+    if (it != checked_.end() && it->second.dev == now.dev && it->second.ino == now.ino &&
+        it->second.size == now.size && it->second.mtime_ns == now.mtime_ns &&
+        it->second.ctime_ns == now.ctime_ns)
+      now.sha256 = it->second.sha256;
+  }
+  if (now.sha256.empty()) {
+    auto hashed = HashFd(in.get(), key);
+    if (!hashed) return hashed.error();
+    now.sha256 = *hashed;
+    std::lock_guard lock(checked_mu_);
+    if (checked_.size() >= kMaxChecked) checked_.clear();
+    checked_[key] = now;
+  }
+  if (now.sha256 == want) return Ok();
+  return MakeError(Errc::kInternal, "stored object " + key + " is damaged: its bytes hash to " + now.sha256 +
+                                        " but " + want +
+                                        " was recorded when it was stored; it is not served. The operator "
+                                        "should restore it from a backup (or render the frame again)");
+}
+
+Result<void> FsObjectStore::Serve(const std::string& key, net::HttpResponse& response,
+                                  const std::string& sha256) const {
   auto path = PathOf(key);
   if (!path) return path.error();
   std::error_code ec;
   if (!fs::is_regular_file(*path, ec)) return MakeError(Errc::kNotFound, "object not found");
+  const std::string stored = internal::ReadDigest(*path);
+  if (!sha256.empty() && !stored.empty() && sha256 != stored) {
+    return MakeError(Errc::kInternal, "stored object " + key + " is damaged: the digest kept with it is " +
+                                          stored + " but " + sha256 +
+                                          " was expected; it is not served. The operator should restore it "
+                                          "from a backup (or render the frame again)");
+  }
+  const std::string& want = sha256.empty() ? stored : sha256;
+  if (!want.empty()) INFERIX_TRY(CheckIntact(key, *path, want));  // else an object from before digests
   response.file = *path;
   return Ok();
 }
@@ -272,7 +248,10 @@ Result<std::unique_ptr<FsObjectStore>> OpenFsObjectStore(const fs::path& root, s
   fs::create_directories(root, ec);
   if (ec)
     return MakeError(Errc::kInternal, "cannot create blob folder " + root.string() + ": " + ec.message());
-  return std::make_unique<FsObjectStore>(root, std::move(url_secret), std::move(clock));
+  auto store = std::make_unique<FsObjectStore>(root, std::move(url_secret), std::move(clock));
+  auto removed = store->RemoveLeftovers();
+  if (!removed) return removed.error();
+  return store;
 }
 
 }  // namespace inferix::blob

@@ -18,7 +18,16 @@ namespace inferix::domain {
 
 /// What Stat says of an object that exists.
 struct ObjectInfo {
-  int64_t size = 0;  ///< bytes
+  int64_t size = 0;    ///< bytes
+  std::string sha256;  ///< the digest the store keeps for it (lower-case hex); empty when unknown
+};
+
+/// What a presigned PUT allows beyond its key and lifetime; the URL carries it, signed.
+struct PutTerms {
+  int64_t max_bytes = 0;  ///< the largest body the URL accepts; 0: only the server's own limit
+  /// Who the URL was made for (e.g. "node-12"; [a-z0-9-], at most 64 characters), handed to the manager's
+  /// check of each upload; empty: anyone holding the URL.
+  std::string issued_to;
 };
 
 /// An object opened for reading. It reads the object as it was when opened: an object put again under the
@@ -40,8 +49,9 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  /// Stores `bytes` under `key`, replacing any object there. Atomic: readers see the old object or the whole
-  /// new one, never a part; an interrupted or failed Put leaves the old object (or none) in place.
+  /// Stores `bytes` under `key`, replacing any object there (the manager's own objects: previews, videos).
+  /// Atomic: readers see the old object or the whole new one, never a part; an interrupted or failed Put
+  /// leaves the old object (or none) in place.
   virtual Result<void> Put(const std::string& key, std::string_view bytes) = 0;
 
   /// Stores a copy of the local file `source` under `key`, streamed (never whole in memory), replacing any
@@ -50,13 +60,20 @@ class ObjectStore {
   /// `source` does not exist.
   virtual Result<void> PutFile(const std::string& key, const std::filesystem::path& source) = 0;
 
+  /// Stores the local file `source` under `key`, write-once: kConflict when an object is already there
+  /// (nothing changes). `source` is consumed: moved when on the same file system, else copied then removed.
+  /// `sha256` is the content's lower-case hex digest, computed by the caller while receiving it; the store
+  /// keeps it as the object's digest.
+  virtual Result<void> CreateFromFile(const std::string& key, const std::filesystem::path& source,
+                                      const std::string& sha256) = 0;
+
   /// Opens the object for reading. kNotFound when there is no object under `key`.
   virtual Result<std::unique_ptr<ObjectReader>> Open(const std::string& key) = 0;
 
   /// The whole object in memory; meant for small objects. kNotFound when there is no object under `key`.
   virtual Result<std::string> Get(const std::string& key) = 0;
 
-  /// The object's size, or nullopt when there is no object under `key` (not an error).
+  /// The object's size and stored digest, or nullopt when there is no object under `key` (not an error).
   virtual Result<std::optional<ObjectInfo>> Stat(const std::string& key) = 0;
 
   /// Removes the object. Idempotent: deleting a missing key is Ok. Readers opened before keep reading it.
@@ -64,14 +81,19 @@ class ObjectStore {
 
   /// A URL that lets whoever holds it GET the object until `ttl` has passed, with no other credential. The
   /// object need not exist yet (a GET of a missing object answers 404). When `download_name` is given, a
-  /// browser saves the answer under that file name. The file adapter's URLs are paths on the manager
-  /// ("/api/v1/blobs/<key>?..."), to be resolved against the manager's address; other adapters' are absolute.
+  /// browser saves the answer under that file name. When `sha256` is given (the digest the object must have),
+  /// the URL carries it and the object is served only while its bytes still have it (a damaged object is
+  /// refused, never served). The file adapter's URLs are paths on the manager ("/api/v1/blobs/<key>?..."),
+  /// to be resolved against the manager's address; other adapters' are absolute.
   virtual Result<std::string> PresignGet(const std::string& key, std::chrono::seconds ttl,
-                                         const std::optional<std::string>& download_name) = 0;
+                                         const std::optional<std::string>& download_name,
+                                         const std::string& sha256) = 0;
 
-  /// A URL that lets whoever holds it PUT the object's bytes (the request's body, replacing any object there,
-  /// atomically as Put) until `ttl` has passed. Same form as PresignGet's.
-  virtual Result<std::string> PresignPut(const std::string& key, std::chrono::seconds ttl) = 0;
+  /// A URL that lets whoever holds it PUT the object's bytes once until `ttl` has passed: the body is
+  /// stored write-once (as CreateFromFile: a PUT to a key that holds an object is refused and changes
+  /// nothing), a body over `terms.max_bytes` is refused. Same form as PresignGet's.
+  virtual Result<std::string> PresignPut(const std::string& key, std::chrono::seconds ttl,
+                                         const PutTerms& terms) = 0;
 };
 
 }  // namespace inferix::domain

@@ -15,7 +15,8 @@ using net::HttpResponse;
 
 std::string ApiServices::Sign(const std::string& method, const std::string& key) const {
   const std::chrono::seconds ttl(options.url_ttl_s);
-  auto url = method == "PUT" ? blobs.PresignPut(key, ttl) : blobs.PresignGet(key, ttl, std::nullopt);
+  auto url = method == "PUT" ? blobs.PresignPut(key, ttl, domain::PutTerms{})
+                             : blobs.PresignGet(key, ttl, std::nullopt, "");
   return url ? *url : std::string();
 }
 

@@ -13,8 +13,9 @@ namespace inferix::manager {
 /// Settings the API needs beyond its collaborators.
 struct ApiOptions {
   int64_t long_poll_ms = 25'000;
-  int64_t url_ttl_s = 3600;     ///< how long the presigned URLs in answers last
-  bool secure_cookies = false;  ///< the manager speaks TLS: session cookies get Secure
+  int64_t url_ttl_s = 3600;                     ///< how long the presigned URLs in answers last
+  bool secure_cookies = false;                  ///< the manager speaks TLS: session cookies get Secure
+  int64_t max_output_bytes = int64_t{2} << 30;  ///< the largest frame a node's upload URL accepts
 };
 
 /// Routes and answers requests; runs on the store thread.

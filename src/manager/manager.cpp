@@ -42,12 +42,14 @@ class ManagerImpl final : public Manager {
         blobs_(std::move(blobs)),
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
-             ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty()}),
+             ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
+                        options.max_output_bytes}),
         server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1,
                                    options.tls_cert_file, options.tls_key_file},
                 [this](const net::HttpRequest& r) {
                   // The file adapter's presigned URLs point at the manager: it answers them.
-                  if (r.path.starts_with(kBlobPathPrefix)) return ServeBlob(*blobs_, r);
+                  if (r.path.starts_with(kBlobPathPrefix))
+                    return ServeBlob(*blobs_, OutputUploadGate(*store_), r);
                   return api_.Handle(r);
                 }),
         postprocessor_(
@@ -142,6 +144,7 @@ Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
   auto blobs = blob::OpenFsObjectStore(options.data_dir / "blobs", std::move(*secret),
                                        std::make_shared<SystemClock>());
   if (!blobs) return blobs.error();
+  (*blobs)->SetMinFreeBytes(options.min_free_disk_mb < 0 ? -1 : options.min_free_disk_mb << 20);
   auto m = std::make_unique<ManagerImpl>(options, std::move(*store), std::move(*blobs));
   INFERIX_TRY(m->Run());
   return std::unique_ptr<Manager>(std::move(m));

@@ -20,6 +20,10 @@ struct ManagerOptions {
   int64_t long_poll_ms = 25'000;         ///< how long a claim waits for work before answering 204
   uint64_t max_body_bytes = 4ull << 30;  ///< largest request body (scene files are uploaded in one request)
   int64_t url_ttl_s = 3600;              ///< lifetime of signed URLs
+  int64_t max_output_bytes = int64_t{2} << 30;  ///< the largest frame a node may upload
+  /// Uploads and the manager's own files stop while the data folder's disk has less free than this (MiB);
+  /// negative: the smaller of 1 GiB and 5% of the disk; 0: no watermark.
+  int64_t min_free_disk_mb = -1;
   std::string tls_cert_file;
   std::string tls_key_file;
 };

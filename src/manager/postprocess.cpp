@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "domain/object_keys.hpp"
 #include "image/preview.hpp"
@@ -42,23 +43,31 @@ int RunProgram(const std::vector<std::string>& argv, const std::filesystem::path
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Copies an object into the local file `dest` (created or replaced), piece by piece.
-Result<void> Fetch(domain::ObjectStore& objects, const std::string& key, const std::filesystem::path& dest) {
+// Copies an object into the local file `dest` (created or replaced), piece by piece, checking its bytes
+// against `sha256` (the digest reported for it) while copying: a damaged object is refused, never used.
+Result<void> Fetch(domain::ObjectStore& objects, const std::string& key, const std::string& sha256,
+                   const std::filesystem::path& dest) {
   auto reader = objects.Open(key);
   if (!reader) return reader.error();
   std::ofstream out(dest, std::ios::binary | std::ios::trunc);
   if (!out) return MakeError(Errc::kInternal, "cannot create " + dest.string());
   std::vector<char> buf(size_t{1} << 20);
   int64_t offset = 0;
+  Sha256Stream digest;
   while (true) {
     auto n = (*reader)->ReadAt(offset, buf.data(), buf.size());
     if (!n) return n.error();
     if (*n == 0) break;
+    digest.Update(std::string_view(buf.data(), *n));
     out.write(buf.data(), static_cast<std::streamsize>(*n));
     offset += static_cast<int64_t>(*n);
   }
   out.close();
   if (!out) return MakeError(Errc::kInternal, "cannot write " + dest.string());
+  if (const std::string got = digest.FinishHex(); got != sha256) {
+    return MakeError(Errc::kInternal, "stored object " + key + " is damaged: its bytes hash to " + got +
+                                          " but " + sha256 + " was reported for it; it was not used");
+  }
   return Ok();
 }
 
@@ -112,9 +121,8 @@ void Postprocessor::Loop() {
 
 void Postprocessor::FrameDelivered(const domain::Job& job, const domain::Output& output) {
   std::lock_guard lock(mu_);
-  queue_.push_back([this, job_id = job.id, id = output.id, frame = output.frame, key = output.blob_key] {
-    MakePreview(job_id, id, frame, key);
-  });
+  queue_.push_back([this, job_id = job.id, id = output.id, frame = output.frame, key = output.blob_key,
+                    sha = output.sha256] { MakePreview(job_id, id, frame, key, sha); });
   cv_.notify_one();
 }
 
@@ -125,17 +133,18 @@ void Postprocessor::JobCompleted(const domain::Job& job) {
   for (const auto& f : *frames) {
     auto out = store_.GetOutput(f.output_id);
     if (!out || !out->has_value()) continue;
-    list.push_back({f.number, (*out)->blob_key});
+    list.push_back({f.number, (*out)->blob_key, (*out)->sha256});
   }
   std::lock_guard lock(mu_);
   queue_.push_back([this, job, list] { MakeVideo(job, list); });
   cv_.notify_one();
 }
 
-void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame, const std::string& source_key) {
+void Postprocessor::MakePreview(int64_t job_id, int64_t output_id, int frame, const std::string& source_key,
+                                const std::string& source_sha256) {
   const std::string key = domain::PreviewKey(job_id, frame, output_id);
   const auto dir = FreshDir(tmp_dir_ / ("preview-" + std::to_string(output_id)));
-  auto r = Fetch(objects_, source_key, dir / "frame");
+  auto r = Fetch(objects_, source_key, source_sha256, dir / "frame");
   if (r) r = image::WriteDisplayPng(dir / "frame", dir / "preview.png", kPreviewSize);
   if (r) r = objects_.PutFile(key, dir / "preview.png");
   std::error_code ec;
@@ -173,9 +182,9 @@ void Postprocessor::MakeVideo(const domain::Job& job, const std::vector<VideoFra
   for (size_t i = 0; i < frames.size() && error.empty(); ++i) {
     auto name = dir / fmt::format("f_{:06d}.{}", i + 1, ext);
     // Linear frames are fetched beside, then made display-referred under the name FFmpeg reads.
-    auto fetched = Fetch(objects_, frames[i].key, linear ? dir / "linear" : name);
+    auto fetched = Fetch(objects_, frames[i].key, frames[i].sha256, linear ? dir / "linear" : name);
     if (!fetched) {
-      error = "cannot fetch frame " + std::to_string(frames[i].frame) + ": " + fetched.error().message;
+      error = "cannot use frame " + std::to_string(frames[i].frame) + ": " + fetched.error().message;
     } else if (linear) {
       auto r = image::WriteDisplayPng(dir / "linear", name, 0);
       if (!r) error = r.error().message;

@@ -40,10 +40,12 @@ class Postprocessor {
  private:
   struct VideoFrame {
     int frame;
-    std::string key;  ///< the delivered output's object
+    std::string key;     ///< the delivered output's object
+    std::string sha256;  ///< its reported digest, checked while it is copied
   };
   void Loop();
-  void MakePreview(int64_t job_id, int64_t output_id, int frame, const std::string& source_key);
+  void MakePreview(int64_t job_id, int64_t output_id, int frame, const std::string& source_key,
+                   const std::string& source_sha256);
   void MakeVideo(const domain::Job& job, const std::vector<VideoFrame>& frames);
 
   domain::Store& store_;

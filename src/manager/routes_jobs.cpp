@@ -73,6 +73,14 @@ Result<JobView> LoadJobView(Call& c) {
   return v;
 }
 
+// A signed URL of a delivered output's bytes: it carries the output's reported digest, and the manager serves
+// only bytes that still have it.
+json OutputUrl(const ApiServices& api, const domain::Output& o) {
+  auto url =
+      api.blobs.PresignGet(o.blob_key, std::chrono::seconds(api.options.url_ttl_s), std::nullopt, o.sha256);
+  return url ? json(*url) : json(nullptr);
+}
+
 // A signed URL of a delivered output's thumbnail, null until it is made.
 json PreviewUrl(const ApiServices& api, const domain::Output& o) {
   return o.preview_key.empty() ? json(nullptr) : json(api.Sign("GET", o.preview_key));
@@ -92,7 +100,7 @@ HttpResponse JobDetail(Call& c) {
     json frame = FrameToJson(f, view->outputs, *nodes);
     // A delivered frame's image and thumbnail, through signed URLs (what <img> and links can fetch).
     if (const domain::Output* o = view->DeliveredOf(f)) {
-      frame["output"]["url"] = c.api.Sign("GET", o->blob_key);
+      frame["output"]["url"] = OutputUrl(c.api, *o);
       frame["output"]["preview_url"] = PreviewUrl(c.api, *o);
     }
     fl.push_back(frame);
@@ -116,7 +124,7 @@ HttpResponse Outputs(Call& c) {
     json item = {{"frame", f.number},
                  {"sha256", o->sha256},
                  {"verdict", domain::ToString(o->verdict)},
-                 {"url", c.api.Sign("GET", o->blob_key)}};
+                 {"url", OutputUrl(c.api, *o)}};
     item["preview_url"] = PreviewUrl(c.api, *o);
     out.push_back(item);
   }

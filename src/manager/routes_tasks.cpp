@@ -9,6 +9,7 @@
 #include "domain/tokens.hpp"
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
+#include "manager/blob_endpoint.hpp"
 #include "manager/codec.hpp"
 #include "manager/requests.hpp"
 
@@ -90,8 +91,19 @@ HttpResponse UploadUrl(Call& c) {
   if (std::find(task->frames.begin(), task->frames.end(), *frame) == task->frames.end()) {
     return Fail(Errc::kInvalidArgument, "frame " + std::to_string(*frame) + " is not part of this task");
   }
+  auto reported = c.api.store.FindOutput(*id, *frame);
+  if (!reported) return Fail(reported.error());
+  if (reported->has_value()) {
+    return Fail(Errc::kConflict, "frame " + std::to_string(*frame) +
+                                     " of this task is already reported; it is never replaced");
+  }
+  // One object, once, for this node while it holds the task, no larger than a frame may be.
   const std::string key = domain::OutputKey(task->job_id, *id, *frame, RandomHex(8));
-  return Json(200, {{"key", key}, {"url", c.api.Sign("PUT", key)}});
+  auto url =
+      c.api.blobs.PresignPut(key, std::chrono::seconds(c.api.options.url_ttl_s),
+                             domain::PutTerms{c.api.options.max_output_bytes, IssuedToNode(c.node->id)});
+  if (!url) return Fail(url.error());
+  return Json(200, {{"key", key}, {"url", *url}, {"max_bytes", c.api.options.max_output_bytes}});
 }
 
 HttpResponse ReportFrame(Call& c) {
@@ -116,6 +128,14 @@ HttpResponse ReportFrame(Call& c) {
   if (!exists) return Fail(exists.error());
   if (!exists->has_value())
     return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
+  // The bytes stored are the bytes reported, or the frame is refused: nothing later trusts the report alone.
+  if ((*exists)->sha256 != report->sha256) {
+    return Fail(Errc::kConflict,
+                "the frame uploaded under this key has SHA-256 " +
+                    ((*exists)->sha256.empty() ? std::string("(not recorded)") : (*exists)->sha256) +
+                    " but the report says " + report->sha256 +
+                    "; upload the frame again through a new upload URL and report the digest of those bytes");
+  }
   auto r = c.api.scheduler.ReportFrame(node, *id, *frame, report->sha256, report->key, report->render_seconds,
                                        report->render_cpu_seconds);
   if (!r) return Fail(r.error());

@@ -52,10 +52,12 @@ class FsObjectStoreTest : public ::testing::Test {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
-  // Every regular file under the root, to check that nothing but the objects is left there.
+  // Every regular file under the root but the digests kept beside objects, to check that nothing but the
+  // objects is left there.
   size_t FileCount() const {
     size_t n = 0;
-    for (const auto& e : fs::recursive_directory_iterator(root_)) n += e.is_regular_file() ? 1 : 0;
+    for (const auto& e : fs::recursive_directory_iterator(root_))
+      n += e.is_regular_file() && !e.path().string().ends_with("#sha256") ? 1 : 0;
     return n;
   }
   // A local file outside the store, with `data` in it.
@@ -244,10 +246,10 @@ TEST_F(FsObjectStoreTest, InvalidKeysRefused) {
     auto del = store_->Delete(key);
     ASSERT_FALSE(del.ok()) << key;
     expect_invalid(del.error());
-    auto get_url = store_->PresignGet(key, kTtl, std::nullopt);
+    auto get_url = store_->PresignGet(key, kTtl, std::nullopt, "");
     ASSERT_FALSE(get_url.ok()) << key;
     expect_invalid(get_url.error());
-    auto put_url = store_->PresignPut(key, kTtl);
+    auto put_url = store_->PresignPut(key, kTtl, {});
     ASSERT_FALSE(put_url.ok()) << key;
     expect_invalid(put_url.error());
     auto verify = store_->VerifyPresigned("GET", key, {});
@@ -269,7 +271,7 @@ TEST_F(FsObjectStoreTest, ReopenSeesExistingObjects) {
 
 TEST_F(FsObjectStoreTest, PresignedUrlsVerify) {
   const std::string key = "outputs/1/2_3_ab";
-  auto get = store_->PresignGet(key, kTtl, std::nullopt);
+  auto get = store_->PresignGet(key, kTtl, std::nullopt, "");
   ASSERT_TRUE(get.ok()) << get.error().message;
   EXPECT_THAT(*get, StartsWith("/api/v1/blobs/" + key + "?"));
   const auto get_query = QueryOf(*get);
@@ -277,7 +279,7 @@ TEST_F(FsObjectStoreTest, PresignedUrlsVerify) {
   EXPECT_EQ(get_query.count("name"), 0u);
   EXPECT_TRUE(store_->VerifyPresigned("GET", key, get_query).ok());
 
-  auto put = store_->PresignPut(key, kTtl);
+  auto put = store_->PresignPut(key, kTtl, {});
   ASSERT_TRUE(put.ok());
   const auto put_query = QueryOf(*put);
   EXPECT_TRUE(store_->VerifyPresigned("PUT", key, put_query).ok());
@@ -309,11 +311,11 @@ TEST_F(FsObjectStoreTest, PresignedUrlsVerify) {
 
 TEST_F(FsObjectStoreTest, PresignGetWithADownloadName) {
   const std::string key = "outputs/1/2_3_ab";
-  auto url = store_->PresignGet(key, kTtl, std::string("frame_0003.png"));
+  auto url = store_->PresignGet(key, kTtl, std::string("frame_0003.png"), "");
   ASSERT_TRUE(url.ok());
   EXPECT_THAT(*url, HasSubstr("&name=frame_0003.png"));
   EXPECT_TRUE(store_->VerifyPresigned("GET", key, QueryOf(*url)).ok());  // the name is not signed
-  auto odd = store_->PresignGet(key, kTtl, std::string("a b&c.png"));
+  auto odd = store_->PresignGet(key, kTtl, std::string("a b&c.png"), "");
   ASSERT_TRUE(odd.ok());
   EXPECT_THAT(*odd, HasSubstr("&name=a%20b%26c.png"));
 }
@@ -321,17 +323,113 @@ TEST_F(FsObjectStoreTest, PresignGetWithADownloadName) {
 TEST_F(FsObjectStoreTest, ServeStreamsTheObject) {
   ASSERT_TRUE(store_->Put("videos/3.mp4", "movie").ok());
   net::HttpResponse response;
-  ASSERT_TRUE(store_->Serve("videos/3.mp4", response).ok());
+  ASSERT_TRUE(store_->Serve("videos/3.mp4", response, "").ok());
   ASSERT_FALSE(response.file.empty());
   EXPECT_EQ(*ReadFile(response.file), "movie");
   EXPECT_TRUE(response.body.empty());
 
   net::HttpResponse missing;
-  auto r = store_->Serve("videos/4.mp4", missing);
+  auto r = store_->Serve("videos/4.mp4", missing, "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::kNotFound);
   EXPECT_TRUE(missing.file.empty());
-  EXPECT_EQ(store_->Serve("../x", missing).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(store_->Serve("../x", missing, "").error().code, Errc::kInvalidArgument);
+}
+
+TEST_F(FsObjectStoreTest, CreateFromFileIsWriteOnce) {
+  const std::string key = "outputs/1/2_3_ab";
+  const auto first = LocalFile("first", "verified frame");
+  ASSERT_TRUE(store_->CreateFromFile(key, first, Sha256Hex("verified frame")).ok());
+  EXPECT_FALSE(fs::exists(first));  // consumed
+  EXPECT_EQ(GetOf(key), "verified frame");
+  EXPECT_EQ(StatOf(key)->sha256, Sha256Hex("verified frame"));  // the digest is kept with the object
+  // A second object under the key is refused, and nothing changes.
+  const auto second = LocalFile("second", "replacement");
+  auto again = store_->CreateFromFile(key, second, Sha256Hex("replacement"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, Errc::kConflict);
+  EXPECT_THAT(again.error().message, HasSubstr("never replaced"));
+  EXPECT_EQ(GetOf(key), "verified frame");
+  EXPECT_EQ(StatOf(key)->sha256, Sha256Hex("verified frame"));
+  auto bytes = store_->CreateFromBytes(key, "replacement");
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.error().code, Errc::kConflict);
+  EXPECT_EQ(GetOf(key), "verified frame");
+  EXPECT_EQ(FileCount(), 1u);
+}
+
+TEST_F(FsObjectStoreTest, CreateFromFileChecksItsArguments) {
+  const auto file = LocalFile("f", "x");
+  EXPECT_EQ(store_->CreateFromFile("outputs/1/2_3_ab", file, "not-a-digest").error().code,
+            Errc::kInvalidArgument);
+  EXPECT_EQ(store_->CreateFromFile("../x", file, Sha256Hex("x")).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(store_->CreateFromFile("outputs/1/2_3_ab", dir_ / "missing", Sha256Hex("x")).error().code,
+            Errc::kNotFound);
+  EXPECT_TRUE(fs::exists(file));
+  EXPECT_EQ(FileCount(), 0u);
+}
+
+TEST_F(FsObjectStoreTest, EveryWriteKeepsTheDigest) {
+  ASSERT_TRUE(store_->Put("videos/1.mp4", "movie").ok());
+  EXPECT_EQ(StatOf("videos/1.mp4")->sha256, Sha256Hex("movie"));
+  ASSERT_TRUE(store_->Put("videos/1.mp4", "movie 2").ok());  // the manager's own files may be made again
+  EXPECT_EQ(StatOf("videos/1.mp4")->sha256, Sha256Hex("movie 2"));
+  ASSERT_TRUE(store_->PutFile("previews/1/1_1.png", LocalFile("p", "png")).ok());
+  EXPECT_EQ(StatOf("previews/1/1_1.png")->sha256, Sha256Hex("png"));
+  ASSERT_TRUE(store_->Delete("videos/1.mp4").ok());
+  EXPECT_FALSE(fs::exists(root_ / "videos/1.mp4#sha256"));
+}
+
+TEST_F(FsObjectStoreTest, OpeningRemovesWhatACrashLeft) {
+  ASSERT_TRUE(store_->CreateFromBytes("outputs/1/2_3_ab", "kept").ok());
+  // A write cut short by a crash: temporary files, and a digest whose object never appeared.
+  ASSERT_TRUE(WriteFileAtomic(root_ / "outputs/1/2_3_cd~tmp-0123456789ab", "half").ok());
+  ASSERT_TRUE(WriteFileAtomic(root_ / "outputs/1/2_3_ef.tmp-0123456789ab", "old half").ok());
+  ASSERT_TRUE(WriteFileAtomic(root_ / "outputs/1/2_3_gh#sha256", Sha256Hex("never") + "\n").ok());
+  auto again = OpenFsObjectStore(root_, "store-secret", clock_);
+  ASSERT_TRUE(again.ok());
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(root_)) {
+    if (e.is_regular_file()) left.push_back(fs::relative(e.path(), root_).string());
+  }
+  EXPECT_THAT(left, ::testing::UnorderedElementsAre("outputs/1/2_3_ab", "outputs/1/2_3_ab#sha256"));
+  EXPECT_EQ(*(*again)->Get("outputs/1/2_3_ab"), "kept");
+  EXPECT_EQ((*(*again)->Stat("outputs/1/2_3_ab"))->sha256, Sha256Hex("kept"));
+}
+
+TEST_F(FsObjectStoreTest, ADamagedObjectIsNeverServed) {
+  const std::string key = "outputs/1/2_3_ab";
+  ASSERT_TRUE(store_->CreateFromBytes(key, "good bytes").ok());
+  net::HttpResponse ok;
+  ASSERT_TRUE(store_->Serve(key, ok, Sha256Hex("good bytes")).ok());
+  EXPECT_FALSE(ok.file.empty());
+  // Someone rewrites the stored file (after it was checked once): the check is made again.
+  ASSERT_TRUE(WriteFileAtomic(root_ / key, "evil").ok());
+  for (const std::string& want : {Sha256Hex("good bytes"), std::string()}) {
+    net::HttpResponse r;
+    auto served = store_->Serve(key, r, want);
+    ASSERT_FALSE(served.ok());
+    EXPECT_EQ(served.error().code, Errc::kInternal);
+    EXPECT_THAT(served.error().message, HasSubstr("is damaged"));
+    EXPECT_TRUE(r.file.empty());
+  }
+  // A URL expecting other bytes than were stored is refused too.
+  ASSERT_TRUE(store_->CreateFromBytes("outputs/1/2_4_ab", "frame").ok());
+  net::HttpResponse other;
+  EXPECT_EQ(store_->Serve("outputs/1/2_4_ab", other, Sha256Hex("other")).error().code, Errc::kInternal);
+}
+
+TEST_F(FsObjectStoreTest, WritesStopBelowTheWatermark) {
+  store_->SetMinFreeBytes(int64_t{1} << 62);  // more than any disk has free
+  auto put = store_->Put("videos/1.mp4", "movie");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, Errc::kUnavailable);
+  EXPECT_THAT(put.error().message, HasSubstr("disk is almost full"));
+  EXPECT_EQ(store_->CreateFromFile("outputs/1/2_3_ab", LocalFile("f", "x"), Sha256Hex("x")).error().code,
+            Errc::kUnavailable);
+  EXPECT_EQ(FileCount(), 0u);
+  store_->SetMinFreeBytes(0);
+  EXPECT_TRUE(store_->Put("videos/1.mp4", "movie").ok());
 }
 
 TEST(OpenFsObjectStore, UncreatableRootFails) {

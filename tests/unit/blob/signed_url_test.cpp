@@ -37,8 +37,17 @@ struct Signed {
 };
 Signed Sign(std::string_view method, std::string_view key, int64_t expires_s,
             std::string_view secret = kSecret) {
-  auto q = QueryFields(SignQuery(secret, method, key, expires_s));
+  auto q = QueryFields(SignQuery(secret, method, key, expires_s, {}));
   return {q["method"], q["expires"], q["sig"]};
+}
+
+// VerifySignature of a URL's method, expiry and signature, without terms.
+Result<void> VerifySig(std::string_view secret, std::string_view method, std::string_view key,
+                       const std::string& expires, const std::string& sig, int64_t now_s) {
+  auto r = VerifySignature(secret, method, key,
+                           {{"method", std::string(method)}, {"expires", expires}, {"sig", sig}}, now_s);
+  if (!r) return r.error();
+  return Ok();
 }
 
 void ExpectDenied(const Result<void>& r, std::string_view why) {
@@ -49,7 +58,7 @@ void ExpectDenied(const Result<void>& r, std::string_view why) {
 
 TEST(SignQuery, Shape) {
   const std::string key = "files/" + Sha256Hex("x");
-  auto q = SignQuery(kSecret, "GET", key, kNow + 60);
+  auto q = SignQuery(kSecret, "GET", key, kNow + 60, {});
   auto fields = QueryFields(q);
   EXPECT_EQ(fields.size(), 3u) << q;
   EXPECT_EQ(fields["method"], "GET");
@@ -60,45 +69,45 @@ TEST(SignQuery, Shape) {
 
 TEST(SignedPath, PathAndQuery) {
   const std::string key = "outputs/1/2_3_ab";
-  auto path = SignedPath(kSecret, "PUT", key, kNow);
-  EXPECT_EQ(path, "/api/v1/blobs/outputs/1/2_3_ab?" + SignQuery(kSecret, "PUT", key, kNow));
+  auto path = SignedPath(kSecret, "PUT", key, kNow, {});
+  EXPECT_EQ(path, "/api/v1/blobs/outputs/1/2_3_ab?" + SignQuery(kSecret, "PUT", key, kNow, {}));
 }
 
 TEST(VerifySignature, ValidSignatureAccepted) {
   const std::string key = "files/" + Sha256Hex("scene");
   auto s = Sign("GET", key, kNow + 300);
-  auto r = VerifySignature(kSecret, "GET", key, s.expires, s.sig, kNow);
+  auto r = VerifySig(kSecret, "GET", key, s.expires, s.sig, kNow);
   EXPECT_TRUE(r.ok()) << r.error().message;
   // Still valid in the last second.
-  EXPECT_TRUE(VerifySignature(kSecret, "GET", key, s.expires, s.sig, kNow + 300).ok());
+  EXPECT_TRUE(VerifySig(kSecret, "GET", key, s.expires, s.sig, kNow + 300).ok());
 }
 
 TEST(VerifySignature, OtherKeyRejected) {
   auto s = Sign("GET", "outputs/1/2_3_ab", kNow + 300);
-  ExpectDenied(VerifySignature(kSecret, "GET", "outputs/1/2_3_ac", s.expires, s.sig, kNow), "other key");
-  ExpectDenied(VerifySignature(kSecret, "GET", "outputs/1/2_3_ab/x", s.expires, s.sig, kNow), "longer key");
-  ExpectDenied(VerifySignature(kSecret, "GET", "outputs/1/2_3_a", s.expires, s.sig, kNow), "shorter key");
+  ExpectDenied(VerifySig(kSecret, "GET", "outputs/1/2_3_ac", s.expires, s.sig, kNow), "other key");
+  ExpectDenied(VerifySig(kSecret, "GET", "outputs/1/2_3_ab/x", s.expires, s.sig, kNow), "longer key");
+  ExpectDenied(VerifySig(kSecret, "GET", "outputs/1/2_3_a", s.expires, s.sig, kNow), "shorter key");
 }
 
 TEST(VerifySignature, OtherMethodRejected) {
   const std::string key = "outputs/1/2_3_ab";
   auto s = Sign("GET", key, kNow + 300);
-  auto r = VerifySignature(kSecret, "PUT", key, s.expires, s.sig, kNow);
+  auto r = VerifySig(kSecret, "PUT", key, s.expires, s.sig, kNow);
   ExpectDenied(r, "PUT with a GET signature");
   EXPECT_THAT(r.error().message, HasSubstr("method"));
-  ExpectDenied(VerifySignature(kSecret, "get", key, s.expires, s.sig, kNow), "lower-case method");
+  ExpectDenied(VerifySig(kSecret, "get", key, s.expires, s.sig, kNow), "lower-case method");
 }
 
 TEST(VerifySignature, OtherSecretRejected) {
   const std::string key = "outputs/1/2_3_ab";
   auto s = Sign("GET", key, kNow + 300, "another-manager");
-  ExpectDenied(VerifySignature(kSecret, "GET", key, s.expires, s.sig, kNow), "other secret");
+  ExpectDenied(VerifySig(kSecret, "GET", key, s.expires, s.sig, kNow), "other secret");
 }
 
 TEST(VerifySignature, ExpiredRejected) {
   const std::string key = "outputs/1/2_3_ab";
   auto s = Sign("GET", key, kNow - 1);
-  auto r = VerifySignature(kSecret, "GET", key, s.expires, s.sig, kNow);
+  auto r = VerifySig(kSecret, "GET", key, s.expires, s.sig, kNow);
   ExpectDenied(r, "expired");
   EXPECT_THAT(r.error().message, HasSubstr("expired"));
 }
@@ -107,7 +116,7 @@ TEST(VerifySignature, ExtendedExpiryRejected) {
   // Moving the expiry forward breaks the signature.
   const std::string key = "outputs/1/2_3_ab";
   auto s = Sign("GET", key, kNow - 1);
-  ExpectDenied(VerifySignature(kSecret, "GET", key, std::to_string(kNow + 3600), s.sig, kNow), "extended");
+  ExpectDenied(VerifySig(kSecret, "GET", key, std::to_string(kNow + 3600), s.sig, kNow), "extended");
 }
 
 TEST(VerifySignature, TamperedSignatureRejected) {
@@ -115,14 +124,13 @@ TEST(VerifySignature, TamperedSignatureRejected) {
   auto s = Sign("GET", key, kNow + 300);
   std::string bad = s.sig;
   bad[5] = bad[5] == 'a' ? 'b' : 'a';
-  ExpectDenied(VerifySignature(kSecret, "GET", key, s.expires, bad, kNow), "flipped digit");
-  ExpectDenied(VerifySignature(kSecret, "GET", key, s.expires, s.sig.substr(0, 63), kNow), "short");
-  ExpectDenied(VerifySignature(kSecret, "GET", key, s.expires, s.sig + "0", kNow), "long");
-  ExpectDenied(VerifySignature(kSecret, "GET", key, s.expires, "", kNow), "empty");
+  ExpectDenied(VerifySig(kSecret, "GET", key, s.expires, bad, kNow), "flipped digit");
+  ExpectDenied(VerifySig(kSecret, "GET", key, s.expires, s.sig.substr(0, 63), kNow), "short");
+  ExpectDenied(VerifySig(kSecret, "GET", key, s.expires, s.sig + "0", kNow), "long");
+  ExpectDenied(VerifySig(kSecret, "GET", key, s.expires, "", kNow), "empty");
   std::string upper = s.sig;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (upper != s.sig)
-    ExpectDenied(VerifySignature(kSecret, "GET", key, s.expires, upper, kNow), "upper case");
+  if (upper != s.sig) ExpectDenied(VerifySig(kSecret, "GET", key, s.expires, upper, kNow), "upper case");
 }
 
 TEST(VerifySignature, NonNumericExpiryRejected) {
@@ -130,12 +138,52 @@ TEST(VerifySignature, NonNumericExpiryRejected) {
   auto s = Sign("GET", key, kNow + 300);
   for (std::string expires : {std::string(""), std::string("abc"), s.expires + "x", " " + s.expires,
                               s.expires + " ", std::string("1e9"), std::string("99999999999999999999999")}) {
-    auto r = VerifySignature(kSecret, "GET", key, expires, s.sig, kNow);
+    auto r = VerifySig(kSecret, "GET", key, expires, s.sig, kNow);
     ExpectDenied(r, "expires=\"" + expires + "\"");
     if (!r.ok()) {
       EXPECT_THAT(r.error().message, HasSubstr("expiry")) << expires;
     }
   }
+}
+
+TEST(VerifySignature, TermsAreSignedAndReturned) {
+  const std::string key = "outputs/1/2_3_ab";
+  UrlTerms terms;
+  terms.max_bytes = 1000;
+  terms.issued_to = "node-7";
+  const auto query = QueryFields(SignQuery(kSecret, "PUT", key, kNow + 300, terms));
+  EXPECT_EQ(query.at("max"), "1000");
+  EXPECT_EQ(query.at("to"), "node-7");
+  auto r = VerifySignature(kSecret, "PUT", key, query, kNow);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->max_bytes, 1000);
+  EXPECT_EQ(r->issued_to, "node-7");
+  // A term raised, dropped, moved to another holder, or added breaks the signature.
+  auto raised = query;
+  raised["max"] = "1000000";
+  EXPECT_FALSE(VerifySignature(kSecret, "PUT", key, raised, kNow).ok());
+  auto dropped = query;
+  dropped.erase("max");
+  EXPECT_FALSE(VerifySignature(kSecret, "PUT", key, dropped, kNow).ok());
+  auto moved = query;
+  moved["to"] = "node-8";
+  EXPECT_FALSE(VerifySignature(kSecret, "PUT", key, moved, kNow).ok());
+  auto get = QueryFields(SignQuery(kSecret, "GET", key, kNow + 300, UrlTerms{0, "", Sha256Hex("a")}));
+  EXPECT_EQ(VerifySignature(kSecret, "GET", key, get, kNow)->sha256, Sha256Hex("a"));
+  auto swapped = get;
+  swapped["sha256"] = Sha256Hex("b");
+  EXPECT_FALSE(VerifySignature(kSecret, "GET", key, swapped, kNow).ok());
+  auto unchecked = get;
+  unchecked.erase("sha256");
+  EXPECT_FALSE(VerifySignature(kSecret, "GET", key, unchecked, kNow).ok());
+}
+
+TEST(ValidTerms, OnlyWhatAUrlCanCarry) {
+  EXPECT_TRUE(ValidTerms(UrlTerms{}));
+  EXPECT_TRUE(ValidTerms(UrlTerms{5, "node-12", Sha256Hex("x")}));
+  EXPECT_FALSE(ValidTerms(UrlTerms{-1, "", ""}));
+  EXPECT_FALSE(ValidTerms(UrlTerms{0, "node&max=9", ""}));
+  EXPECT_FALSE(ValidTerms(UrlTerms{0, "", "ABC"}));
 }
 
 }  // namespace
