@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "domain/object_store.hpp"
@@ -36,6 +37,9 @@ class FsObjectStore final : public domain::ObjectStore {
   Result<std::string> PresignGet(const std::string& key, std::chrono::seconds ttl,
                                  const std::optional<std::string>& download_name) override;
   Result<std::string> PresignPut(const std::string& key, std::chrono::seconds ttl) override;
+  /// In fs_blob_list.cpp.
+  Result<std::vector<Listed>> List(const std::string& prefix, const std::string& start_after,
+                                   size_t limit) override;
 
   // The manager's side of this adapter's URLs.
 
