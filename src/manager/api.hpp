@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 #include "domain/ports.hpp"
 #include "manager/scheduler.hpp"
+#include "manager/sessions.hpp"
 #include "net/http.hpp"
 
 namespace inferix::manager {
@@ -15,6 +16,7 @@ struct ApiOptions {
   int64_t long_poll_ms = 25'000;
   int64_t url_ttl_s = 3600;     ///< how long the presigned URLs in answers last
   bool secure_cookies = false;  ///< the manager speaks TLS: session cookies get Secure
+  SessionLimits sessions;       ///< browser sessions' lifetime and number per user
 };
 
 /// Routes and answers requests; runs on the store thread.
