@@ -159,9 +159,10 @@ class ManagerImpl final : public Manager {
 Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
   INFERIX_TRY(image::CheckAvailable());  // previews and videos decode frames
   if (options.retention.orphan_after_s != 0 && options.retention.orphan_after_s <= options.url_ttl_s) {
-    return MakeError(Errc::kInvalidArgument, "orphaned uploads must be kept longer than upload URLs last (" +
-                                                 std::to_string(options.url_ttl_s) +
-                                                 " s), or an upload on its way could be removed");
+    return MakeError(
+        Errc::kInvalidArgument,
+        "--keep-orphans must be longer than upload URLs last (" + std::to_string(options.url_ttl_s) +
+            " s), or an upload whose report is on its way could be removed; give more, or 0 to keep them");
   }
   INFERIX_TRY(PrepareDataFolder(options.data_dir));
   auto store = store::OpenStore(options.store_url.empty() ? store::DefaultStoreUrl(options.data_dir)
