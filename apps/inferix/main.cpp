@@ -225,25 +225,26 @@ int main(int argc, char** argv) {
   const CLI::AsNumberWithUnit duration(
       std::map<std::string, int64_t>{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}});
   auto& keep = mo.retention;
+  const CLI::Range kept(int64_t{0}, int64_t{100} * 365 * 86400);  // up to a century; 0: forever
   manager
       ->add_option("--keep-jobs", keep.keep_jobs_s,
                    "ended jobs are removed, with their frames' files, after this long (0: never)")
       ->transform(duration)
-      ->check(CLI::NonNegativeNumber);
+      ->check(kept);
   manager
       ->add_option("--keep-rejected", keep.keep_rejected_s,
                    "rejected frames' files are removed after this long (0: never)")
       ->transform(duration)
-      ->check(CLI::NonNegativeNumber);
+      ->check(kept);
   manager->add_option("--keep-events", keep.keep_events_s, "events are removed after this long (0: never)")
       ->transform(duration)
-      ->check(CLI::NonNegativeNumber);
+      ->check(kept);
   manager
       ->add_option("--keep-orphans", keep.orphan_after_s,
                    "uploaded frames no report names are removed after this long; longer than upload URLs "
                    "last (0: never)")
       ->transform(duration)
-      ->check(CLI::NonNegativeNumber);
+      ->check(kept);
   int64_t retention_every_s = keep.interval_ms / 1000;
   manager->add_option("--retention-every", retention_every_s, "time between retention rounds")
       ->transform(duration)
