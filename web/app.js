@@ -5,7 +5,7 @@
 "use strict";
 
 const FINAL_STATES = new Set(["completed", "failed", "canceled"]);
-const EVENT_TYPES = ["job", "frame", "suspect", "preview", "video", "blocklist", "worker"];
+const EVENT_TYPES = ["job", "frame", "suspect", "preview", "video", "blocklist", "worker", "resync"];
 
 const state = {
   user: null,
@@ -209,6 +209,12 @@ function follow() {
 }
 
 function onEvent(type, data) {
+  // Retention removed events this page may not have seen: whatever it shows is read again.
+  if (type === "resync") {
+    clearTimeout(state.refreshTimer);
+    show({ quiet: true });
+    return;
+  }
   if (type === "job" && FINAL_STATES.has(data.state)) announce(`Job ${data.job_id} ${data.state}`);
   // A job's page changes only with its own events; the jobs list with any job's; the workers page with any.
   const r = route();

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "client/client.hpp"
+#include "core/files.hpp"
 #include "manager/manager.hpp"
 #include "store/store_url.hpp"
 #include "verifier/verifier.hpp"
@@ -228,6 +229,46 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10))
       ->capture_default_str();
 
+  // Retention (docs/operations.md, "Retention"): durations are seconds, or a number with s, m, h or d.
+  const CLI::AsNumberWithUnit duration(
+      std::map<std::string, int64_t>{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}});
+  auto& keep = mo.retention;
+  const CLI::Range kept(int64_t{0}, int64_t{100} * 365 * 86400);  // up to a century; 0: forever
+  manager
+      ->add_option("--keep-jobs", keep.keep_jobs_s,
+                   "ended jobs are removed, with their frames' files, after this long (0: never)")
+      ->transform(duration)
+      ->check(kept);
+  manager
+      ->add_option("--keep-rejected", keep.keep_rejected_s,
+                   "rejected frames' files are removed after this long (0: never)")
+      ->transform(duration)
+      ->check(kept);
+  manager->add_option("--keep-events", keep.keep_events_s, "events are removed after this long (0: never)")
+      ->transform(duration)
+      ->check(kept);
+  manager
+      ->add_option("--keep-orphans", keep.orphan_after_s,
+                   "uploaded frames no report names are removed after this long; longer than upload URLs "
+                   "last (0: never)")
+      ->transform(duration)
+      ->check(kept);
+  int64_t retention_every_s = keep.interval_ms / 1000;
+  manager->add_option("--retention-every", retention_every_s, "time between retention rounds")
+      ->transform(duration)
+      ->check(CLI::Range(int64_t{1}, int64_t{86400}));
+  manager
+      ->add_option("--retention-batch", keep.batch,
+                   "most jobs, frames or sessions one round removes (events: 10x)")
+      ->check(CLI::Range(1, 100000));
+  manager->add_option("--session-ttl", mo.sessions.ttl_s, "how long a dashboard session lasts")
+      ->transform(duration)
+      ->check(CLI::Range(int64_t{1}, int64_t{365} * 86400));
+  manager
+      ->add_option("--max-sessions", mo.sessions.max_per_user,
+                   "dashboard sessions per user; a new one beyond this ends the oldest (0: no limit)")
+      ->check(CLI::Range(0, 100000));
+
   // worker and verifier
   inferix::worker::WorkerOptions wo;
   auto* worker = app.add_subcommand("worker", "run a worker: render tasks for the network");
@@ -367,7 +408,12 @@ int main(int argc, char** argv) {
   InstallSignalHandlers();
   if (manager->parsed()) {
     RaiseOpenFileLimit();
-    mo.data_dir = data;
+    // Paths are resolved once, here: later code (and the programs it runs) may work in other folders.
+    mo.data_dir = inferix::Absolute(data);
+    mo.store_url = inferix::store::AbsoluteStoreUrl(mo.store_url);
+    if (!mo.tls_cert_file.empty()) mo.tls_cert_file = inferix::Absolute(mo.tls_cert_file).string();
+    if (!mo.tls_key_file.empty()) mo.tls_key_file = inferix::Absolute(mo.tls_key_file).string();
+    mo.retention.interval_ms = retention_every_s * 1000;
     if (!ParseListen(listen, mo.host, mo.port)) {
       std::cerr << "error: --listen must be HOST:PORT, e.g. 127.0.0.1:8420\n";
       return 2;
@@ -379,11 +425,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (worker->parsed()) {
-    wo.data_dir = data;
+    wo.data_dir = inferix::Absolute(data);
     return Report(inferix::worker::RunWorker(wo, g_stop));
   }
   if (verifier->parsed()) {
-    vo.data_dir = data;
+    vo.data_dir = inferix::Absolute(data);
     return Report(inferix::verifier::RunVerifier(vo, g_stop));
   }
   return 0;

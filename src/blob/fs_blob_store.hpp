@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "blob/signed_url.hpp"
 #include "core/clock.hpp"
@@ -63,6 +64,9 @@ class FsObjectStore final : public domain::ObjectStore {
   /// Removes what writes interrupted by a crash left in the folder: temporary files, and digest files with
   /// no object. Returns how many files it removed. OpenFsObjectStore calls it.
   Result<int> RemoveLeftovers();
+  /// In fs_blob_list.cpp.
+  Result<std::vector<Listed>> List(const std::string& prefix, const std::string& start_after,
+                                   size_t limit) override;
 
   // The manager's side of this adapter's URLs.
 

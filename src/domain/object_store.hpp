@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -94,6 +95,20 @@ class ObjectStore {
   /// nothing), a body over `terms.max_bytes` is refused. Same form as PresignGet's.
   virtual Result<std::string> PresignPut(const std::string& key, std::chrono::seconds ttl,
                                          const PutTerms& terms) = 0;
+
+  // Listing (issue #14, retention: uploads no row records are found and removed).
+  /// What List says of one object.
+  struct Listed {
+    std::string key;
+    int64_t size = 0;         ///< bytes
+    int64_t modified_ms = 0;  ///< when it was last written, ms since the Unix epoch
+  };
+  /// The objects whose keys start with `prefix` and sort after `start_after` ("" for the first page), in key
+  /// order, at most `limit`: a listing in pages, as S3's ListObjectsV2. Objects put or deleted meanwhile may
+  /// or may not be listed. A prefix no valid key can start with lists nothing; one with a "." or ".." segment
+  /// or a leading '/' is kInvalidArgument.
+  virtual Result<std::vector<Listed>> List(const std::string& prefix, const std::string& start_after,
+                                           size_t limit) = 0;
 };
 
 }  // namespace inferix::domain

@@ -153,6 +153,34 @@ class Store {
   /// with `network` (and no job), the network's events (kNetworkUser) among them. Never another user's.
   virtual Result<std::vector<Event>> ListEvents(int64_t user_id, int64_t job_id, int64_t after_id, int limit,
                                                 bool network) = 0;
+
+  // Retention (issue #14): what the manager's chores remove. Each call does a bounded amount of work (at most
+  // `limit` rows), so a chore calls it again on its next round until nothing is left; none of them touches a
+  // job that has not ended or a task that is queued or active.
+  /// Ended jobs (completed, failed, canceled) that finished before `before_ms` (created, when no finish is
+  /// recorded) and have no queued or active task, oldest first, at most `limit`.
+  virtual Result<std::vector<Job>> ListExpiredJobs(int64_t before_ms, int limit) = 0;
+  /// Removes a job and every row of it: frames, tasks, outputs, events and blocklist entries. The objects
+  /// those rows name are the caller's to delete first. kConflict for a job that has not ended or
+  /// has a queued or active task; an unknown id changes nothing and is not an error.
+  virtual Result<void> DeleteJob(int64_t job_id) = 0;
+  /// Rejected outputs reported before `before_ms` whose objects are still recorded (blob_key not empty), that
+  /// no frame delivers and no queued or active task works on, oldest first, at most `limit`.
+  virtual Result<std::vector<Output>> ListExpiredRejectedOutputs(int64_t before_ms, int limit) = 0;
+  /// Records that an output's objects are gone: blob_key and preview_key become empty; the row stays (it is
+  /// the node's record and the verdict's evidence).
+  virtual Result<void> ForgetOutputObjects(int64_t output_id) = 0;
+  /// Removes up to `limit` of the oldest events created before `before_ms`; how many it removed.
+  virtual Result<int64_t> DeleteEventsBefore(int64_t before_ms, int limit) = 0;
+  /// The highest id of an event that retention removed (DeleteEventsBefore or DeleteJob), 0 when none: a
+  /// client resuming after an older id may have missed events.
+  virtual Result<int64_t> EventsRemovedThrough() = 0;
+  /// Removes up to `limit` sessions that expired at or before `now_ms`; how many it removed.
+  virtual Result<int64_t> DeleteExpiredSessions(int64_t now_ms, int limit) = 0;
+  /// Removes the user's sessions beyond the `keep` that expire last (the newest); how many it removed.
+  virtual Result<int64_t> TrimUserSessions(int64_t user_id, int keep) = 0;
+  /// Those of `keys` that an output records as its blob_key or preview_key, in the order of `keys`.
+  virtual Result<std::vector<std::string>> ReferencedOutputKeys(const std::vector<std::string>& keys) = 0;
 };
 
 }  // namespace inferix::domain

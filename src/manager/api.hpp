@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 #include "domain/ports.hpp"
 #include "manager/scheduler.hpp"
+#include "manager/sessions.hpp"
 #include "net/http.hpp"
 
 namespace inferix::manager {
@@ -16,6 +17,7 @@ struct ApiOptions {
   int64_t url_ttl_s = 3600;                     ///< how long the presigned URLs in answers last
   bool secure_cookies = false;                  ///< the manager speaks TLS: session cookies get Secure
   int64_t max_output_bytes = int64_t{2} << 30;  ///< the largest frame a node's upload URL accepts
+  SessionLimits sessions;                       ///< browser sessions' lifetime and number per user
 };
 
 /// Routes and answers requests; runs on the store thread.

@@ -28,7 +28,9 @@ struct ApiServices {
   /// lifetime; "" for a key the store refuses (it never holds one).
   std::string Sign(const std::string& method, const std::string& key) const;
   /// The dashboard's browser sessions.
-  Sessions BrowserSessions() const { return Sessions(store, clock, options.secure_cookies); }
+  Sessions BrowserSessions() const {
+    return Sessions(store, clock, options.secure_cookies, options.sessions);
+  }
 };
 
 /// Who must be authenticated for a route: nobody (it checks its own credentials, or none), a user (API

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -43,7 +44,7 @@ class ManagerImpl final : public Manager {
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
              ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
-                        options.max_output_bytes}),
+                        options.max_output_bytes, options.sessions}),
         server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1,
                                    options.tls_cert_file, options.tls_key_file},
                 [this](const net::HttpRequest& r) {
@@ -54,7 +55,9 @@ class ManagerImpl final : public Manager {
                 }),
         postprocessor_(
             *store_, *blobs_, scheduler_, [this](std::function<void()> fn) { server_.Post(std::move(fn)); },
-            options.data_dir / "tmp") {
+            options.data_dir / "tmp"),
+        retention_(*store_, *blobs_, clock_, options.retention,
+                   [this](const std::function<Result<void>()>& fn) { return OnStore(fn); }) {
     scheduler_.SetHooks([this](const domain::Job& job,
                                const domain::Output& out) { postprocessor_.FrameDelivered(job, out); },
                         [this](const domain::Job& job) { postprocessor_.JobCompleted(job); });
@@ -73,6 +76,7 @@ class ManagerImpl final : public Manager {
       }
     });
     sweeper_ = std::thread([this] { SweepLoop(); });
+    chores_ = std::thread([this] { ChoresLoop(); });
     std::string url = std::string(options_.tls_cert_file.empty() ? "http" : "https") + "://" + options_.host +
                       ":" + std::to_string(server_.port());
     INFERIX_TRY(WriteFileAtomic(options_.data_dir / "manager.url", url + "\n",
@@ -93,6 +97,7 @@ class ManagerImpl final : public Manager {
     }
     cv_.notify_all();
     if (sweeper_.joinable()) sweeper_.join();
+    if (chores_.joinable()) chores_.join();
     postprocessor_.Stop();
     server_.Stop();
   }
@@ -112,6 +117,28 @@ class ManagerImpl final : public Manager {
     }
   }
 
+  // Retention rounds, on a thread of their own: their store work goes to the store thread in short pieces
+  // (OnStore), their object deletions and listings stay here.
+  void ChoresLoop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.retention.interval_ms));
+      if (stopping_) break;
+      lock.unlock();
+      retention_.RunRound();
+      lock.lock();
+    }
+  }
+
+  // Runs `fn` on the store thread and waits for it. Stop joins the chores before it stops the server, so the
+  // store thread is there to run it.
+  Result<void> OnStore(const std::function<Result<void>()>& fn) {
+    auto done = std::make_shared<std::promise<Result<void>>>();
+    auto result = done->get_future();
+    server_.Post([done, &fn] { done->set_value(fn()); });
+    return result.get();
+  }
+
   ManagerOptions options_;
   SystemClock clock_;
   std::unique_ptr<domain::Store> store_;
@@ -120,7 +147,9 @@ class ManagerImpl final : public Manager {
   Api api_;
   net::HttpServer server_;
   Postprocessor postprocessor_;
+  Retention retention_;
   std::thread sweeper_;
+  std::thread chores_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
@@ -130,12 +159,13 @@ class ManagerImpl final : public Manager {
 
 Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
   INFERIX_TRY(image::CheckAvailable());  // previews and videos decode frames
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    return MakeError(Errc::kInternal,
-                     "cannot create data folder " + options.data_dir.string() + ": " + ec.message());
+  if (options.retention.orphan_after_s != 0 && options.retention.orphan_after_s <= options.url_ttl_s) {
+    return MakeError(
+        Errc::kInvalidArgument,
+        "--keep-orphans must be longer than upload URLs last (" + std::to_string(options.url_ttl_s) +
+            " s), or an upload whose report is on its way could be removed; give more, or 0 to keep them");
   }
+  INFERIX_TRY(PrepareDataFolder(options.data_dir));
   auto store = store::OpenStore(options.store_url.empty() ? store::DefaultStoreUrl(options.data_dir)
                                                           : options.store_url);
   if (!store) return store.error();

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "manager/retention.hpp"
 #include "manager/scheduler.hpp"
+#include "manager/sessions.hpp"
 
 namespace inferix::manager {
 
@@ -26,14 +28,16 @@ struct ManagerOptions {
   int64_t min_free_disk_mb = -1;
   std::string tls_cert_file;
   std::string tls_key_file;
+  RetentionOptions retention;  ///< what the manager's chores remove, and when
+  SessionLimits sessions;      ///< the dashboard's sessions: lifetime and number per user
 };
 
 /// A running manager.
 class Manager {
  public:
   /// Opens the data folder (database, blobs, signing secret), binds and serves. Writes the URL it serves on
-  /// to
-  /// `<data>/manager.url` once it accepts connections.
+  /// to `<data>/manager.url` once it accepts connections. The data folder is made private (0700) and its
+  /// scratch folders emptied first; retention runs every `options.retention.interval_ms`.
   static Result<std::unique_ptr<Manager>> Start(const ManagerOptions& options);
   virtual ~Manager() = default;
   /// The bound port.

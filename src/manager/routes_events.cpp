@@ -1,7 +1,7 @@
 // GET /events: server-sent events, stored with increasing ids. Each answer carries what is there after the
 // client's Last-Event-ID, waiting (without a thread) until there is something or the long-poll ends, then
 // closes; EventSource and the CLI reconnect with the last id they saw, so nothing is missed, across restarts
-// too.
+// too. A client resuming before what retention kept gets a "resync" event first: re-read the state.
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
 
@@ -46,9 +46,15 @@ HttpResponse Events(Call& c) {
     }
     network = workers == "1";
   }
+  // Retention removed events up to `removed`: a client resuming before that may have missed some, and is told
+  // to read the state again rather than left with a silent gap. The hint carries the id it resumes after.
+  auto removed = c.api.store.EventsRemovedThrough();
+  if (!removed) return Fail(removed.error());
+  const bool resync = after > 0 && after < *removed;
+  if (resync) after = *removed;
   auto events = c.api.store.ListEvents(c.user->id, job_id, after, 500, network);
   if (!events) return Fail(events.error());
-  if (events->empty() && c.api.clock.NowMs() - req.received_ms < c.api.options.long_poll_ms) {
+  if (!resync && events->empty() && c.api.clock.NowMs() - req.received_ms < c.api.options.long_poll_ms) {
     HttpResponse wait;
     wait.retry_after_ms = 200;
     return wait;
@@ -57,6 +63,14 @@ HttpResponse Events(Call& c) {
   r.content_type = "text/event-stream";
   r.headers["Cache-Control"] = "no-cache";
   r.body = "retry: 500\n\n";
+  if (resync) {
+    const nlohmann::json hint = {
+        {"removed_through", *removed},
+        {"message", "events up to id " + std::to_string(*removed) +
+                        " were removed by the manager's retention; some you did not see may be among them: "
+                        "read the job (or your jobs) again, then go on from this event"}};
+    r.body += "id: " + std::to_string(*removed) + "\nevent: resync\ndata: " + hint.dump() + "\n\n";
+  }
   for (const auto& e : *events) {
     r.body += "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
   }

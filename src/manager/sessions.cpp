@@ -66,11 +66,17 @@ net::HttpResponse Sessions::SignIn(const net::HttpRequest& req) {
   if (!user) return Fail(user.error());
   if (!user->has_value()) return Fail(Errc::kUnauthenticated, "unknown API token");
   const std::string session = RandomHex(32);
-  const int64_t expires_ms = clock_.NowMs() + kSessionSeconds * 1000;
-  auto made = store_.CreateSession(domain::TokenHash(session), (*user)->id, expires_ms);
+  const int64_t expires_ms = clock_.NowMs() + limits_.ttl_s * 1000;
+  auto made = store_.Transaction([&]() -> Result<void> {
+    INFERIX_TRY(store_.CreateSession(domain::TokenHash(session), (*user)->id, expires_ms));
+    if (limits_.max_per_user <= 0) return Ok();
+    auto trimmed = store_.TrimUserSessions((*user)->id, limits_.max_per_user);
+    if (!trimmed) return trimmed.error();
+    return Ok();
+  });
   if (!made) return Fail(made.error());
   net::HttpResponse r = Json(200, {{"id", (*user)->id}, {"name", (*user)->name}, {"expires_ms", expires_ms}});
-  r.headers["Set-Cookie"] = SessionCookieHeader(session, kSessionSeconds, secure_);
+  r.headers["Set-Cookie"] = SessionCookieHeader(session, limits_.ttl_s, secure_);
   r.headers["Cache-Control"] = "no-store";
   return r;
 }

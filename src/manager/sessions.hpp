@@ -16,8 +16,14 @@ namespace inferix::manager {
 
 /// The name of the session cookie.
 inline constexpr std::string_view kSessionCookie = "inferix_session";
-/// How long a session lasts: a working day.
+/// How long a session lasts by default: a working day.
 inline constexpr int64_t kSessionSeconds = int64_t{12} * 3600;
+
+/// How long sessions last and how many one user may hold (manager flags).
+struct SessionLimits {
+  int64_t ttl_s = kSessionSeconds;
+  int max_per_user = 20;  ///< a new session beyond this ends the user's oldest; 0: no limit
+};
 
 /// The value of the request's session cookie, or "".
 std::string SessionCookie(const net::HttpRequest& req);
@@ -31,13 +37,14 @@ bool IsSameOrigin(const net::HttpRequest& req);
 /// Sessions kept in the store by the hash of their secret; handlers of /api/v1/session and the cookie's user.
 class Sessions {
  public:
-  Sessions(domain::Store& store, const Clock& clock, bool secure_cookies)
-      : store_(store), clock_(clock), secure_(secure_cookies) {}
+  Sessions(domain::Store& store, const Clock& clock, bool secure_cookies, SessionLimits limits = {})
+      : store_(store), clock_(clock), secure_(secure_cookies), limits_(limits) {}
 
   /// The user of the request's session cookie: nullopt when it has none; an error when the session has ended,
   /// or when a request that changes state comes with it from another site.
   Result<std::optional<domain::User>> UserOf(const net::HttpRequest& req);
-  /// POST /session: the API token in the body for a new session cookie (refused from another site).
+  /// POST /session: the API token in the body for a new session cookie (refused from another site). The
+  /// user's oldest sessions beyond the limit end.
   net::HttpResponse SignIn(const net::HttpRequest& req);
   /// GET /session: whether the cookie's session is live, and whose (as whoami); never an error for "no".
   net::HttpResponse Info(const net::HttpRequest& req);
@@ -48,6 +55,7 @@ class Sessions {
   domain::Store& store_;
   const Clock& clock_;
   bool secure_;
+  SessionLimits limits_;
 };
 
 /// What GET /whoami says of a user: id, name, and the id of the latest event (where a new stream starts).

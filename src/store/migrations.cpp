@@ -161,6 +161,24 @@ ALTER TABLE jobs ADD COLUMN denoisers TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN without_denoiser INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN resolution_percentage INTEGER NOT NULL DEFAULT 0;
 )sql"},
+      // Retention (issue #14): the highest event id it removed (a client resuming before it gets a resync
+      // hint), and indexes that let each round find the oldest ended jobs, rejected outputs, events and
+      // sessions without reading whole tables.
+      {8, R"sql(
+CREATE TABLE retention_marks (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_finish ON jobs(finished_ms) WHERE state IN ('completed', 'failed', 'canceled');
+CREATE INDEX outputs_rejected ON outputs(created_ms) WHERE verdict = 'rejected' AND blob_key <> '';
+CREATE INDEX outputs_by_preview ON outputs(preview_key) WHERE preview_key <> '';
+CREATE INDEX outputs_by_blob ON outputs(blob_key);
+CREATE INDEX events_by_time ON events(created_ms);
+CREATE INDEX sessions_by_user ON sessions(user_id, expires_ms);
+CREATE INDEX sessions_by_expiry ON sessions(expires_ms);
+CREATE INDEX tasks_by_output ON tasks(output_id) WHERE state IN ('queued', 'active');
+CREATE INDEX frames_by_output ON frames(output_id) WHERE output_id <> 0;
+)sql"},
   };
   return kMigrations;
 }

@@ -37,9 +37,9 @@ using sqlite::ReadOutput;
 using sqlite::ReadTask;
 using sqlite::Stmt;
 
-class SqliteStore final : public domain::Store {
+class SqliteStore final : public detail::SqliteRetention {
  public:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  explicit SqliteStore(sqlite3* db) : SqliteRetention(db), db_(db) {}
   ~SqliteStore() override { sqlite3_close(db_); }
 
   Result<void> Exec(const std::string& sql) {

@@ -2,11 +2,37 @@
 // The embedded Store: SQLite in WAL mode with numbered migrations.
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "domain/ports.hpp"
 
+struct sqlite3;
+
 namespace inferix::store {
+
+namespace detail {
+/// The SQLite store's retention calls (domain::Store's retention block, issue #14), kept in
+/// sqlite_store_retention.cpp: the SQLite store derives from this class, which works on its connection.
+class SqliteRetention : public domain::Store {
+ public:
+  explicit SqliteRetention(sqlite3* db) : rdb_(db) {}
+  Result<std::vector<domain::Job>> ListExpiredJobs(int64_t before_ms, int limit) override;
+  Result<void> DeleteJob(int64_t job_id) override;
+  Result<std::vector<domain::Output>> ListExpiredRejectedOutputs(int64_t before_ms, int limit) override;
+  Result<void> ForgetOutputObjects(int64_t output_id) override;
+  Result<int64_t> DeleteEventsBefore(int64_t before_ms, int limit) override;
+  Result<int64_t> EventsRemovedThrough() override;
+  Result<int64_t> DeleteExpiredSessions(int64_t now_ms, int limit) override;
+  Result<int64_t> TrimUserSessions(int64_t user_id, int keep) override;
+  Result<std::vector<std::string>> ReferencedOutputKeys(const std::vector<std::string>& keys) override;
+
+ private:
+  Result<void> MarkEventsRemoved(int64_t through_id);
+  sqlite3* rdb_;
+};
+}  // namespace detail
 
 /// Opens (creating and migrating) the database at `path`; ":memory:" gives a private in-memory database.
 /// Not thread-safe: one thread uses it (the manager's store thread, or an admin command).

@@ -13,9 +13,14 @@ namespace inferix::store {
 /// The default store of a manager's data folder: "sqlite:<data_dir>/manager.db".
 std::string DefaultStoreUrl(const std::filesystem::path& data_dir);
 
+/// The URL with a relative SQLite path made absolute (against the working folder at the time of the call),
+/// so that the store is the same file whatever folder later code works in; other URLs unchanged.
+std::string AbsoluteStoreUrl(const std::string& url);
+
 /// Opens (creating and migrating) the store `url` names: "sqlite:PATH" (":memory:" for a private in-memory
-/// database; the folder of PATH is created). kInvalidArgument, naming the schemes this build knows, for any
-/// other URL.
+/// database; the folder of PATH is created private to this user when new, and the file is made readable by
+/// this user only, 0600, with its -wal and -shm files). kInvalidArgument, naming the schemes this build
+/// knows, for any other URL.
 Result<std::unique_ptr<domain::Store>> OpenStore(const std::string& url);
 
 }  // namespace inferix::store
