@@ -5,6 +5,7 @@
 
 #include "core/clock.hpp"
 #include "domain/ports.hpp"
+#include "manager/quotas.hpp"
 #include "manager/scheduler.hpp"
 #include "net/http.hpp"
 
@@ -15,6 +16,7 @@ struct ApiOptions {
   int64_t long_poll_ms = 25'000;
   int64_t url_ttl_s = 3600;     ///< how long the presigned URLs in answers last
   bool secure_cookies = false;  ///< the manager speaks TLS: session cookies get Secure
+  QuotaDefaults quotas{};       ///< every user's limits where the operator set none of their own
 };
 
 /// Routes and answers requests; runs on the store thread.
