@@ -160,9 +160,7 @@ class SqliteStore final : public domain::Store {
   Result<void> TouchUserToken(int64_t token_id, int64_t now_ms) override {
     return accounts::TouchUserToken(db_, token_id, now_ms);
   }
-  Result<domain::UserUsage> GetUserUsage(int64_t user_id) override {
-    return accounts::GetUserUsage(db_, user_id);
-  }
+  Result<domain::UserUsage> GetUserUsage(int64_t id) override { return accounts::GetUserUsage(db_, id); }
   Result<int64_t> AppendAudit(const domain::AuditEntry& entry) override {
     return accounts::AppendAudit(db_, entry);
   }
