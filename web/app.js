@@ -707,6 +707,16 @@ function caps(node) {
   return c && typeof c === "object" && !Array.isArray(c) ? c : {};
 }
 
+// A plain user's workers page (issue #14): the manager sends no host names, hardware, trust records or ban
+// reasons, only to operators.
+const HIDDEN = "operators only";
+
+function blenderText(c) {
+  if (c.blender_version) return String(c.blender_version);
+  const builds = Array.isArray(c.blenders) ? c.blenders.filter((b) => b && typeof b === "object" && b.version) : [];
+  return builds.length ? builds.map((b) => String(b.version)).join(", ") : "?";
+}
+
 async function workersView() {
   const { nodes } = await api("GET", "/workers");
   const section = h("section", { "aria-labelledby": "workers-title" }, h("h1", { id: "workers-title", text: "Workers" }));
@@ -722,16 +732,16 @@ async function workersView() {
       h(
         "tr",
         { "data-node": n.id },
-        h("th", { scope: "row", text: n.name }),
+        h("th", { scope: "row", text: n.details === false ? `${n.role} ${n.id}` : n.name }),
         h("td", { text: n.role }),
         h("td", {}, badge(n.state), n.banned && n.ban_reason ? h("span", { class: "help", text: ` ${n.ban_reason}` }) : null),
         h("td", {}, taskText(n)),
-        h("td", { text: cpuText(caps(n)) }),
-        h("td", { text: gpuText(caps(n)) }),
-        h("td", { text: String(caps(n).blender_version || "?") }),
-        h("td", { text: trustText(n) }),
-        h("td", { class: "num", text: String(n.accepted) }),
-        h("td", { class: "num", text: String(n.rejected) }),
+        h("td", { text: n.details === false ? HIDDEN : cpuText(caps(n)) }),
+        h("td", { text: n.details === false ? HIDDEN : gpuText(caps(n)) }),
+        h("td", { text: blenderText(caps(n)) }),
+        h("td", { text: n.details === false ? HIDDEN : trustText(n) }),
+        h("td", { class: "num", text: n.details === false ? HIDDEN : String(n.accepted) }),
+        h("td", { class: "num", text: n.details === false ? HIDDEN : String(n.rejected) }),
       ),
     );
   section.append(

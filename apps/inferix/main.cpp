@@ -68,6 +68,13 @@ int PrintAdmin(const inferix::Result<std::string>& r, bool as_json, nlohmann::js
   return 0;
 }
 
+// An admin listing: already text or JSON as asked.
+int PrintListing(const inferix::Result<std::string>& r, bool as_json) {
+  if (!r) return as_json ? inferix::client::PrintError(r.error(), true) : Report(r.error());
+  std::cout << *r << "\n";
+  return 0;
+}
+
 bool HasJsonFlag(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--json") return true;
@@ -268,6 +275,31 @@ int main(int argc, char** argv) {
       ->add_option("--max-sessions", mo.sessions.max_per_user,
                    "dashboard sessions per user; a new one beyond this ends the oldest (0: no limit)")
       ->check(CLI::Range(0, 100000));
+  // Per-user limits (docs/operations.md, "Quotas and roles"); `admin user set` overrides them per user.
+  manager
+      ->add_option("--max-priority", mo.quotas.max_priority,
+                   "highest job priority a plain user may give (operators: any)")
+      ->capture_default_str();
+  manager
+      ->add_option("--quota-stored-bytes", mo.quotas.stored_bytes,
+                   "scene bytes one user may store (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  manager
+      ->add_option("--quota-active-jobs", mo.quotas.active_jobs,
+                   "queued and active jobs per user (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  manager
+      ->add_option("--quota-frames-per-job", mo.quotas.frames_per_job,
+                   "frames in one job (0: only the hard cap of 100000)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  manager
+      ->add_option("--quota-frames-in-flight", mo.quotas.frames_in_flight,
+                   "frames of one user's jobs not yet delivered (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   // worker and verifier
   inferix::worker::WorkerOptions wo;
@@ -316,6 +348,45 @@ int main(int argc, char** argv) {
   AddStoreOptions(token_create, data, store_url);
   token_create->add_option("--user", user, "user name")->required();
   token_create->add_flag("--json", as_json, "print {\"user\", \"token\"}");
+  inferix::manager::NewUserToken new_token;
+  token_create->add_flag("--operator", new_token.make_operator,
+                         "the user is an operator: sees every node's details, may give any priority");
+  token_create->add_option("--label", new_token.label, "what the token is for, shown by admin token list");
+  token_create
+      ->add_option("--expires-in", new_token.expires_in_s, "seconds until the token expires (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  auto* token_list = token->add_subcommand("list", "list a user's API tokens (never their secrets)");
+  AddStoreOptions(token_list, data, store_url);
+  token_list->add_option("--user", user, "user name (default: every user)");
+  token_list->add_flag("--json", as_json, "print {\"tokens\": [...]}");
+  int64_t token_id = 0;
+  auto* token_revoke = token->add_subcommand("revoke", "revoke an API token: later requests with it get 401");
+  AddStoreOptions(token_revoke, data, store_url);
+  token_revoke->add_option("--id", token_id, "the token's id (admin token list)")->required();
+  token_revoke->add_flag("--json", as_json, "print {\"id\", \"message\"}");
+  inferix::manager::UserChange user_change;
+  auto* user_cmd = admin->add_subcommand("user", "users' roles and limits");
+  user_cmd->require_subcommand(1);
+  auto* user_set =
+      user_cmd->add_subcommand("set", "change a user's role or limits (\"default\": the manager's)");
+  AddStoreOptions(user_set, data, store_url);
+  user_set->add_option("--user", user_change.user, "user name")->required();
+  user_set->add_option("--role", user_change.role, "user or operator")
+      ->check(CLI::IsMember({"user", "operator"}));
+  user_set->add_option("--max-priority", user_change.max_priority, "highest priority the user may give");
+  user_set->add_option("--quota-stored-bytes", user_change.stored_bytes, "scene bytes the user may store");
+  user_set->add_option("--quota-active-jobs", user_change.active_jobs, "queued and active jobs");
+  user_set->add_option("--quota-frames-per-job", user_change.frames_per_job, "frames in one job");
+  user_set->add_option("--quota-frames-in-flight", user_change.frames_in_flight, "frames not yet delivered");
+  user_set->add_flag("--json", as_json, "print {\"user\", \"message\"}");
+  auto* user_list = user_cmd->add_subcommand("list", "every user with role and own limits");
+  AddStoreOptions(user_list, data, store_url);
+  user_list->add_flag("--json", as_json, "print {\"users\": [...]}");
+  int audit_limit = 100;
+  auto* audit = admin->add_subcommand("audit", "the audit log of admin actions, and each token's last use");
+  AddStoreOptions(audit, data, store_url);
+  audit->add_option("--limit", audit_limit, "newest actions shown")->check(CLI::Range(1, 1000000));
+  audit->add_flag("--json", as_json, "print {\"actions\": [...], \"tokens\": [...]}");
   auto* enroll = admin->add_subcommand("enroll", "one-time enrollment tokens for nodes");
   enroll->require_subcommand(1);
   auto* enroll_create = enroll->add_subcommand("create", "print a one-time enrollment token");
@@ -394,9 +465,26 @@ int main(int argc, char** argv) {
   if (download->parsed()) return inferix::client::Download(conn, job_id, dir, wait, as_json);
   if (cancel->parsed()) return inferix::client::Cancel(conn, job_id, as_json);
   if (token_create->parsed()) {
-    return PrintAdmin(inferix::manager::CreateUserToken(AdminStore(data, store_url), user), as_json,
+    new_token.user = user;
+    return PrintAdmin(inferix::manager::CreateUserToken(AdminStore(data, store_url), new_token), as_json,
                       {{"user", user}}, "token");
   }
+  if (token_list->parsed())
+    return PrintListing(inferix::manager::ListUserTokens(AdminStore(data, store_url), user, as_json),
+                        as_json);
+  if (token_revoke->parsed()) {
+    return PrintAdmin(inferix::manager::RevokeUserToken(AdminStore(data, store_url), token_id), as_json,
+                      {{"id", token_id}}, "message");
+  }
+  if (user_set->parsed()) {
+    return PrintAdmin(inferix::manager::SetUser(AdminStore(data, store_url), user_change), as_json,
+                      {{"user", user_change.user}}, "message");
+  }
+  if (user_list->parsed())
+    return PrintListing(inferix::manager::ListUsers(AdminStore(data, store_url), as_json), as_json);
+  if (audit->parsed())
+    return PrintListing(inferix::manager::ShowAudit(AdminStore(data, store_url), audit_limit, as_json),
+                        as_json);
   if (node_revoke->parsed()) {
     return PrintAdmin(inferix::manager::RevokeNode(AdminStore(data, store_url), node_ref, reason), as_json,
                       {{"node", node_ref}, {"reason", reason}}, "message");

@@ -31,11 +31,56 @@ struct SceneFile {
   int64_t size = 0;
 };
 
+/// What a user may do beyond their own jobs: an operator also sees every node's details (host name,
+/// hardware, online times, ban reasons, check rates) and may give any job priority.
+enum class UserRole { kUser, kOperator };
+
+/// A user's own limits, each set by the operator (`inferix admin user set`); std::nullopt: the manager's
+/// default (its flags). For the sizes and counts, 0 means no limit.
+struct UserLimits {
+  std::optional<int> max_priority;          ///< highest priority the user may give a job
+  std::optional<int64_t> stored_bytes;      ///< bytes of scene files the user has uploaded
+  std::optional<int64_t> active_jobs;       ///< the user's queued and active jobs
+  std::optional<int64_t> frames_per_job;    ///< frames of one job
+  std::optional<int64_t> frames_in_flight;  ///< frames of the user's jobs not yet delivered or ended
+};
+
 /// A person who submits jobs.
 struct User {
   int64_t id = 0;
   std::string name;
+  UserRole role = UserRole::kUser;
+  UserLimits limits;
 };
+
+/// One of a user's API tokens; the store keeps the hash of its secret, never the secret.
+struct UserToken {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string label;         ///< what the operator called it ("laptop", "ci")
+  int64_t created_ms = 0;    ///< 0 for tokens made before tokens had times
+  int64_t expires_ms = 0;    ///< 0: never
+  int64_t last_used_ms = 0;  ///< last request with it (recorded at most once a minute); 0: never
+  int64_t revoked_ms = 0;    ///< 0: not revoked
+};
+
+/// One line of the audit log: an operator's action on users, tokens, quotas or nodes.
+struct AuditEntry {
+  int64_t id = 0;
+  int64_t created_ms = 0;
+  std::string actor;   ///< who: "admin:<login name>" for the admin commands
+  std::string action;  ///< what: "user.created", "user.role", "user.limits", "token.created", ...
+  std::string target;  ///< on what: "user alice", "token 3 of alice", "node 7 (gpu-box)"
+  std::string detail;  ///< the new values, the reason
+};
+
+inline std::string_view ToString(UserRole r) { return r == UserRole::kOperator ? "operator" : "user"; }
+/// "user" or "operator"; std::nullopt for another name.
+inline std::optional<UserRole> ParseUserRole(std::string_view s) {
+  if (s == "user") return UserRole::kUser;
+  if (s == "operator") return UserRole::kOperator;
+  return std::nullopt;
+}
 
 /// A render job: one scene, a set of frames, one output format.
 struct Job {

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -14,6 +15,14 @@
 #include "domain/state_machine.hpp"
 
 namespace inferix::domain {
+
+/// What counts against a user's limits (UserLimits): scene bytes stored, queued and active jobs, and the
+/// frames of those jobs that are queued, rendering or verifying.
+struct UserUsage {
+  int64_t stored_bytes = 0;
+  int64_t active_jobs = 0;
+  int64_t frames_in_flight = 0;
+};
 
 /// Persistence of every entity: the contract every adapter keeps (SQLite today, PostgreSQL next). The
 /// contract suite tests/unit/store/store_contract*.cpp checks it against each adapter; what it does not say
@@ -42,6 +51,7 @@ class Store {
   // Users and credentials.
   /// Adds an API token (its hash) to the user of that name, creating the user the first time; the user's id.
   virtual Result<int64_t> CreateUser(const std::string& name, const std::string& token_hash) = 0;
+  /// The user of a token that is not revoked (an expired one still finds its user: see FindUserToken).
   virtual Result<std::optional<User>> FindUserByTokenHash(const std::string& token_hash) = 0;
   /// Browser sessions (the dashboard's cookie), by the hash of their secret.
   virtual Result<void> CreateSession(const std::string& token_hash, int64_t user_id, int64_t expires_ms) = 0;
@@ -58,6 +68,34 @@ class Store {
   /// two concurrent calls with one token, one gets the role.
   virtual Result<std::optional<NodeRole>> ConsumeEnrollment(const std::string& token_hash,
                                                             int64_t now_ms) = 0;
+
+  // Accounts (issue #14): users' roles and limits, their API tokens, the audit log. The contract:
+  // tests/unit/store/store_contract_accounts_test.cpp.
+  /// The user of that name, or of that id.
+  virtual Result<std::optional<User>> FindUserByName(const std::string& name) = 0;
+  virtual Result<std::optional<User>> GetUser(int64_t id) = 0;
+  /// Every user, by id.
+  virtual Result<std::vector<User>> ListUsers() = 0;
+  /// Creates a user (name, role, limits) without a token; kInternal when the name is taken.
+  virtual Result<int64_t> AddUser(const User& user) = 0;
+  /// Writes role and limits; the name is fixed.
+  virtual Result<void> UpdateUser(const User& user) = 0;
+  /// Adds an API token to `token.user_id` with every field of `token` and the hash of its secret; its id.
+  virtual Result<int64_t> AddUserToken(const UserToken& token, const std::string& token_hash) = 0;
+  /// The token of that hash with its user, whatever its state: the caller tells expired and revoked ones.
+  virtual Result<std::optional<std::pair<User, UserToken>>> FindUserToken(const std::string& token_hash) = 0;
+  /// A user's tokens (every user's when `user_id` is 0), by id.
+  virtual Result<std::vector<UserToken>> ListUserTokens(int64_t user_id) = 0;
+  /// Marks a token revoked at `now_ms`: true when it was not revoked before, false when unknown or revoked.
+  virtual Result<bool> RevokeUserToken(int64_t token_id, int64_t now_ms) = 0;
+  /// Records a token's use: last_used_ms becomes `now_ms` unless it is later already.
+  virtual Result<void> TouchUserToken(int64_t token_id, int64_t now_ms) = 0;
+  /// What counts against the user's limits now.
+  virtual Result<UserUsage> GetUserUsage(int64_t user_id) = 0;
+  /// Appends an entry to the audit log (created_ms as given); its id, increasing.
+  virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
+  /// The newest `limit` entries of the audit log, newest first.
+  virtual Result<std::vector<AuditEntry>> ListAudit(int limit) = 0;
 
   // Nodes.
   /// Stores every field of `node` (counters and ban included) with the hash of its token.

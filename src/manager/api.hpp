@@ -5,6 +5,7 @@
 
 #include "core/clock.hpp"
 #include "domain/ports.hpp"
+#include "manager/quotas.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
 #include "net/http.hpp"
@@ -18,6 +19,7 @@ struct ApiOptions {
   bool secure_cookies = false;                  ///< the manager speaks TLS: session cookies get Secure
   int64_t max_output_bytes = int64_t{2} << 30;  ///< the largest frame a node's upload URL accepts
   SessionLimits sessions;                       ///< browser sessions' lifetime and number per user
+  QuotaDefaults quotas{};  ///< every user's limits where the operator set none of their own
 };
 
 /// Routes and answers requests; runs on the store thread.

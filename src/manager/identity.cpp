@@ -1,5 +1,7 @@
 #include "manager/identity.hpp"
 
+#include <ctime>
+
 #include "domain/tokens.hpp"
 
 namespace inferix::manager {
@@ -17,10 +19,37 @@ Result<domain::User> AuthenticateUser(domain::Store& store, Sessions& sessions, 
                      "a user API token is required: send Authorization: Bearer <token>, or sign in to the "
                      "dashboard");
   }
-  auto user = store.FindUserByTokenHash(domain::TokenHash(token));
-  if (!user) return user.error();
-  if (!user->has_value()) return MakeError(Errc::kUnauthenticated, "unknown API token");
-  return **user;
+  return UserOfToken(store, sessions.clock(), token);
+}
+
+Result<domain::User> UserOfToken(domain::Store& store, const Clock& clock, std::string_view token) {
+  auto found = store.FindUserToken(domain::TokenHash(token));
+  if (!found) return found.error();
+  if (!found->has_value()) return MakeError(Errc::kUnauthenticated, "unknown API token");
+  auto& [user, t] = **found;
+  const std::string which =
+      "API token " + std::to_string(t.id) + (t.label.empty() ? "" : " (" + t.label + ")");
+  const char* ask = "; ask the operator for a new one (inferix admin token create)";
+  if (t.revoked_ms != 0) {
+    return MakeError(Errc::kUnauthenticated,
+                     which + " was revoked on " + UtcTime(t.revoked_ms) + " and no longer works" + ask);
+  }
+  const int64_t now = clock.NowMs();
+  if (t.expires_ms != 0 && now >= t.expires_ms) {
+    return MakeError(Errc::kUnauthenticated, which + " expired on " + UtcTime(t.expires_ms) + ask);
+  }
+  // The last use per token, not a row per request: once a minute is close enough to tell an unused token.
+  if (now - t.last_used_ms >= 60'000) INFERIX_TRY(store.TouchUserToken(t.id, now));
+  return user;
+}
+
+std::string UtcTime(int64_t ms) {
+  const std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
 }
 
 Result<domain::Node> AuthenticateNode(domain::Store& store, const Clock& clock, const net::HttpRequest& req) {

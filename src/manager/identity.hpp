@@ -4,6 +4,7 @@
 // that went away.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -16,6 +17,13 @@ namespace inferix::manager {
 /// The user of the request: by its Authorization: Bearer user token, or, without that header, by its
 /// session cookie. kUnauthenticated when neither names a user.
 Result<domain::User> AuthenticateUser(domain::Store& store, Sessions& sessions, const net::HttpRequest& req);
+
+/// The user of a user API token: kUnauthenticated, saying why, for an unknown, revoked or expired token.
+/// Records the token's use (at most once a minute: the last use per token is what the audit keeps).
+Result<domain::User> UserOfToken(domain::Store& store, const Clock& clock, std::string_view token);
+
+/// A time for people: "2025-01-31 17:04:05 UTC".
+std::string UtcTime(int64_t ms);
 
 /// The node of the request's Authorization: Bearer node token; kPermissionDenied (with the reason) for a
 /// banned or revoked node. Records that the node was heard from (at most once a second: claims long-poll).

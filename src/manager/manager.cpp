@@ -44,7 +44,7 @@ class ManagerImpl final : public Manager {
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
              ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
-                        options.max_output_bytes, options.sessions}),
+                        options.max_output_bytes, options.sessions, options.quotas}),
         server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1,
                                    options.tls_cert_file, options.tls_key_file},
                 [this](const net::HttpRequest& r) {
@@ -181,14 +181,9 @@ Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
 }
 
 Result<std::string> CreateUserToken(const std::string& store_url, const std::string& user) {
-  if (user.empty() || user.size() > 100)
-    return MakeError(Errc::kInvalidArgument, "user name must be 1 to 100 characters");
-  auto store = store::OpenStore(store_url);
-  if (!store) return store.error();
-  std::string token = domain::NewToken(domain::TokenKind::kUser);
-  auto id = (*store)->CreateUser(user, domain::TokenHash(token));
-  if (!id) return id.error();
-  return token;
+  NewUserToken request;
+  request.user = user;
+  return CreateUserToken(store_url, request);
 }
 
 Result<std::string> CreateEnrollmentToken(const std::string& store_url, const std::string& role,
@@ -223,6 +218,8 @@ Result<std::string> RevokeNode(const std::string& store_url, const std::string& 
   n.ban_reason = "revoked by the operator" + (reason.empty() ? std::string() : ": " + reason);
   INFERIX_TRY((*store)->Transaction([&]() -> Result<void> {
     INFERIX_TRY((*store)->UpdateNode(n));
+    INFERIX_TRY(AuditAdminAction(**store, "node.revoked",
+                                 "node " + std::to_string(n.id) + " (" + n.name + ")", reason));
     return AppendWorkerEvent(**store, n.id, SystemClock().NowMs());  // a running manager's users are told
   }));
   return std::string(domain::ToString(n.role)) + " " + n.name + " (node " + std::to_string(n.id) +

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "manager/quotas.hpp"
 #include "manager/retention.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
@@ -30,6 +31,7 @@ struct ManagerOptions {
   std::string tls_key_file;
   RetentionOptions retention;  ///< what the manager's chores remove, and when
   SessionLimits sessions;      ///< the dashboard's sessions: lifetime and number per user
+  QuotaDefaults quotas;        ///< every user's limits where the operator set none of their own
 };
 
 /// A running manager.
@@ -59,5 +61,43 @@ Result<std::string> CreateEnrollmentToken(const std::string& store_url, const st
 /// ban; its leases end when they expire. Returns the node's description.
 Result<std::string> RevokeNode(const std::string& store_url, const std::string& node,
                                const std::string& reason);
+
+// Accounts (issue #14), in admin_accounts.cpp. Every change is written to the audit log, with the login
+// name of who ran the command.
+
+/// What `inferix admin token create` makes.
+struct NewUserToken {
+  std::string user;
+  std::string label;           ///< shown by `admin token list`
+  int64_t expires_in_s = 0;    ///< 0: never expires
+  bool make_operator = false;  ///< the user becomes an operator (a new user, or one that exists)
+};
+/// Creates the user (if new) and a new API token for it; returns the token (printed once, never stored).
+Result<std::string> CreateUserToken(const std::string& store_url, const NewUserToken& request);
+/// A user's tokens (every user's when `user` is empty): id, label, times and state, never the secret. Text
+/// for people, or a JSON object with `as_json`.
+Result<std::string> ListUserTokens(const std::string& store_url, const std::string& user, bool as_json);
+/// Revokes a user's API token by its id: every later request with it answers 401. Returns what was done.
+Result<std::string> RevokeUserToken(const std::string& store_url, int64_t token_id);
+/// What `inferix admin user set` changes; each value left empty stays as it is, "default" returns a limit
+/// to the manager's default.
+struct UserChange {
+  std::string user;
+  std::string role;  ///< "user" or "operator"
+  std::string max_priority;
+  std::string stored_bytes;
+  std::string active_jobs;
+  std::string frames_per_job;
+  std::string frames_in_flight;
+};
+/// Changes a user's role and limits; returns the user as it is now.
+Result<std::string> SetUser(const std::string& store_url, const UserChange& change);
+/// Every user with their role and own limits (text, or JSON with `as_json`).
+Result<std::string> ListUsers(const std::string& store_url, bool as_json);
+/// The newest `limit` lines of the audit log, and each token's last use (text, or JSON with `as_json`).
+Result<std::string> ShowAudit(const std::string& store_url, int limit, bool as_json);
+/// Appends an operator's action to the audit log, by the login name running the admin command.
+Result<void> AuditAdminAction(domain::Store& store, const std::string& action, const std::string& target,
+                              const std::string& detail);
 
 }  // namespace inferix::manager

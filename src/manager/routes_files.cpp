@@ -4,6 +4,7 @@
 #include "domain/object_keys.hpp"
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
+#include "manager/quotas.hpp"
 #include "manager/requests.hpp"
 
 namespace inferix::manager {
@@ -31,6 +32,11 @@ HttpResponse UploadFile(Call& c) {
   if (Sha256Hex(body) != sha) {
     return Fail(Errc::kInvalidArgument, "uploaded content does not match its SHA-256; nothing was stored");
   }
+  // The stored-bytes quota (issue #14, manager/quotas.hpp); a file the user has already costs nothing.
+  if (auto allowed =
+          AllowUpload(c.api.store, *c.user, c.api.options.quotas, sha, static_cast<int64_t>(body.size()));
+      !allowed)
+    return Fail(allowed.error());
   auto put = c.api.blobs.Put(domain::FileKey(sha), body);
   if (!put) return Fail(put.error());
   auto add = c.api.store.AddUserFile(c.user->id, sha, static_cast<int64_t>(body.size()));

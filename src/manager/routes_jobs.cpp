@@ -6,6 +6,7 @@
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
 #include "manager/codec.hpp"
+#include "manager/quotas.hpp"
 #include "manager/requests.hpp"
 #include "manager/scene_intake.hpp"
 
@@ -19,6 +20,9 @@ HttpResponse CreateJob(Call& c) {
   auto request = DecodeCreateJob(c.req);
   if (!request) return Fail(request.error());
   domain::Job& job = request->job;
+  // Before any work on the scene: a priority the user may not give, or a job past their limits, is refused.
+  if (auto allowed = AllowNewJob(c.api.store, *c.user, c.api.options.quotas, job); !allowed)
+    return Fail(allowed.error());
   if (auto read = ReadMainFileHeader(c.api.blobs, job); !read) return Fail(read.error());
   if (auto sizes = TakeStoredSizes(c.api.blobs, job); !sizes) return Fail(sizes.error());
   auto created = c.api.scheduler.CreateJob(c.user->id, job);

@@ -45,8 +45,35 @@ HttpResponse UpdateCapabilities(Call& c) {
               {{"node_id", node.id}, {"class", node.det_class}, {"capabilities", request->capabilities}});
 }
 
-// Every node, with what it is doing. A task is named with its job only to the job's owner.
+// What a plain user sees of a node: its id, role and state, and the Blender builds it lends (what a scene
+// is checked against before it is submitted). No host name, hardware, online times, ban reason, trust
+// record or check rate: a node's owner with a user account must not learn when checks of it drop.
+json PlainNodeJson(const domain::Node& n) {
+  json caps = json::parse(n.capabilities_json, nullptr, false);
+  json lent = json::object();
+  if (caps.is_object()) {
+    if (caps.contains("blender_version") && caps["blender_version"].is_string())
+      lent["blender_version"] = caps["blender_version"];
+    if (caps.contains("blenders") && caps["blenders"].is_array()) {
+      json builds = json::array();
+      for (const auto& b : caps["blenders"]) {
+        if (!b.is_object() || !b.contains("version")) continue;
+        builds.push_back({{"version", b["version"]}, {"denoisers", b.value("denoisers", json::array())}});
+      }
+      lent["blenders"] = builds;
+    }
+  }
+  return {{"id", n.id},
+          {"role", domain::ToString(n.role)},
+          {"banned", n.banned},
+          {"capabilities", lent},
+          {"details", false}};
+}
+
+// Every node, with what it is doing: every detail to operators, PlainNodeJson to the others. A task is named
+// with its job only to the job's owner.
 HttpResponse ListNodes(Call& c) {
+  const bool op = c.user->role == domain::UserRole::kOperator;
   auto nodes = c.api.store.ListNodes();
   if (!nodes) return Fail(nodes.error());
   auto active = c.api.store.ListActiveTasks();
@@ -64,7 +91,8 @@ HttpResponse ListNodes(Call& c) {
   const int64_t recent = c.api.options.long_poll_ms + c.api.scheduler.options().lease_ms;
   json out = json::array();
   for (const auto& n : *nodes) {
-    json j = NodeToJson(n);
+    json j = op ? NodeToJson(n) : PlainNodeJson(n);
+    if (op) j["details"] = true;
     auto held = current_of.find(n.id);
     json current = nullptr;
     if (held != current_of.end()) {
@@ -78,7 +106,7 @@ HttpResponse ListNodes(Call& c) {
     j["current_task"] = current;
     j["state"] = NodeState(n, held != current_of.end(), now, recent);
     // The chance that the worker's next output gets layer 2 (adaptive trust).
-    if (n.role == domain::NodeRole::kWorker)
+    if (op && n.role == domain::NodeRole::kWorker)
       j["check_rate"] = domain::CheckRate(c.api.scheduler.options().trust, n.streak);
     out.push_back(j);
   }

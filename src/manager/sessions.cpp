@@ -3,6 +3,7 @@
 #include "core/crypto.hpp"
 #include "domain/tokens.hpp"
 #include "manager/api_util.hpp"
+#include "manager/identity.hpp"
 
 namespace inferix::manager {
 
@@ -62,20 +63,19 @@ net::HttpResponse Sessions::SignIn(const net::HttpRequest& req) {
   if (!token) return Fail(token.error());
   if (domain::TokenKindOf(*token) != domain::TokenKind::kUser)
     return Fail(Errc::kUnauthenticated, "that is not a user API token (it starts with ixu_)");
-  auto user = store_.FindUserByTokenHash(domain::TokenHash(*token));
+  auto user = UserOfToken(store_, clock_, *token);  // a revoked or expired token gets no session
   if (!user) return Fail(user.error());
-  if (!user->has_value()) return Fail(Errc::kUnauthenticated, "unknown API token");
   const std::string session = RandomHex(32);
   const int64_t expires_ms = clock_.NowMs() + limits_.ttl_s * 1000;
   auto made = store_.Transaction([&]() -> Result<void> {
-    INFERIX_TRY(store_.CreateSession(domain::TokenHash(session), (*user)->id, expires_ms));
+    INFERIX_TRY(store_.CreateSession(domain::TokenHash(session), user->id, expires_ms));
     if (limits_.max_per_user <= 0) return Ok();
-    auto trimmed = store_.TrimUserSessions((*user)->id, limits_.max_per_user);
+    auto trimmed = store_.TrimUserSessions(user->id, limits_.max_per_user);
     if (!trimmed) return trimmed.error();
     return Ok();
   });
   if (!made) return Fail(made.error());
-  net::HttpResponse r = Json(200, {{"id", (*user)->id}, {"name", (*user)->name}, {"expires_ms", expires_ms}});
+  net::HttpResponse r = Json(200, {{"id", user->id}, {"name", user->name}, {"expires_ms", expires_ms}});
   r.headers["Set-Cookie"] = SessionCookieHeader(session, limits_.ttl_s, secure_);
   r.headers["Cache-Control"] = "no-store";
   return r;

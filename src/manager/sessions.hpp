@@ -50,6 +50,8 @@ class Sessions {
   net::HttpResponse Info(const net::HttpRequest& req);
   /// DELETE /session: ends the cookie's session and removes the cookie.
   net::HttpResponse SignOut(const net::HttpRequest& req);
+  /// The clock sessions (and the API tokens they are traded for) expire by.
+  const Clock& clock() const { return clock_; }
 
  private:
   domain::Store& store_;

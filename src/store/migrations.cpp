@@ -178,6 +178,39 @@ CREATE INDEX sessions_by_user ON sessions(user_id, expires_ms);
 CREATE INDEX sessions_by_expiry ON sessions(expires_ms);
 CREATE INDEX tasks_by_output ON tasks(output_id) WHERE state IN ('queued', 'active');
 CREATE INDEX frames_by_output ON frames(output_id) WHERE output_id <> 0;
+      // Accounts (issue #14): a user's role and own limits (NULL: the manager's default), API tokens with an
+      // id, label, times and revocation (the table is made again: its old key was the hash, and SQLite's
+      // implicit rowid is not stable), and the audit log of operators' actions. Existing users are plain
+      // users; existing tokens never expire.
+      {9, R"sql(
+ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
+ALTER TABLE users ADD COLUMN max_priority INTEGER;
+ALTER TABLE users ADD COLUMN quota_stored_bytes INTEGER;
+ALTER TABLE users ADD COLUMN quota_active_jobs INTEGER;
+ALTER TABLE users ADD COLUMN quota_frames_per_job INTEGER;
+ALTER TABLE users ADD COLUMN quota_frames_in_flight INTEGER;
+CREATE TABLE user_tokens_v9 (
+  id INTEGER PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  label TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL DEFAULT 0,
+  expires_ms INTEGER NOT NULL DEFAULT 0,
+  last_used_ms INTEGER NOT NULL DEFAULT 0,
+  revoked_ms INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO user_tokens_v9 (token_hash, user_id) SELECT token_hash, user_id FROM user_tokens ORDER BY rowid;
+DROP TABLE user_tokens;
+ALTER TABLE user_tokens_v9 RENAME TO user_tokens;
+CREATE INDEX user_tokens_by_user ON user_tokens(user_id, id);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
 )sql"},
   };
   return kMigrations;

@@ -116,10 +116,7 @@ class SqliteStore final : public detail::SqliteRetention {
   }
 
   Result<std::optional<domain::User>> FindUserByTokenHash(const std::string& token_hash) override {
-    Stmt s(db_,
-           "SELECT u.id, u.name FROM user_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?");
-    s.Bind(token_hash);
-    return QueryOne<domain::User>(s, [](const Stmt& r) { return domain::User{r.Int(0), r.Text(1)}; });
+    return accounts::FindUserByLiveTokenHash(db_, token_hash);
   }
 
   Result<void> CreateSession(const std::string& token_hash, int64_t user_id, int64_t expires_ms) override {
@@ -130,17 +127,45 @@ class SqliteStore final : public detail::SqliteRetention {
 
   Result<std::optional<domain::User>> FindUserBySession(const std::string& token_hash,
                                                         int64_t now_ms) override {
-    Stmt s(db_,
-           "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id "
-           "WHERE s.token_hash = ? AND s.expires_ms > ?");
-    s.Bind(token_hash).Bind(now_ms);
-    return QueryOne<domain::User>(s, [](const Stmt& r) { return domain::User{r.Int(0), r.Text(1)}; });
+    return accounts::FindUserBySession(db_, token_hash, now_ms);
   }
 
   Result<void> DeleteSession(const std::string& token_hash, int64_t now_ms) override {
     Stmt s(db_, "DELETE FROM sessions WHERE token_hash = ? OR expires_ms <= ?");
     s.Bind(token_hash).Bind(now_ms);
     return s.Run();
+  }
+
+  // Accounts (issue #14): sqlite_store_accounts.cpp.
+  Result<std::optional<domain::User>> FindUserByName(const std::string& name) override {
+    return accounts::FindUserByName(db_, name);
+  }
+  Result<std::optional<domain::User>> GetUser(int64_t id) override { return accounts::GetUser(db_, id); }
+  Result<std::vector<domain::User>> ListUsers() override { return accounts::ListUsers(db_); }
+  Result<int64_t> AddUser(const domain::User& user) override { return accounts::AddUser(db_, user); }
+  Result<void> UpdateUser(const domain::User& user) override { return accounts::UpdateUser(db_, user); }
+  Result<int64_t> AddUserToken(const domain::UserToken& token, const std::string& token_hash) override {
+    return accounts::AddUserToken(db_, token, token_hash);
+  }
+  Result<std::optional<std::pair<domain::User, domain::UserToken>>> FindUserToken(
+      const std::string& token_hash) override {
+    return accounts::FindUserToken(db_, token_hash);
+  }
+  Result<std::vector<domain::UserToken>> ListUserTokens(int64_t user_id) override {
+    return accounts::ListUserTokens(db_, user_id);
+  }
+  Result<bool> RevokeUserToken(int64_t token_id, int64_t now_ms) override {
+    return accounts::RevokeUserToken(db_, token_id, now_ms);
+  }
+  Result<void> TouchUserToken(int64_t token_id, int64_t now_ms) override {
+    return accounts::TouchUserToken(db_, token_id, now_ms);
+  }
+  Result<domain::UserUsage> GetUserUsage(int64_t id) override { return accounts::GetUserUsage(db_, id); }
+  Result<int64_t> AppendAudit(const domain::AuditEntry& entry) override {
+    return accounts::AppendAudit(db_, entry);
+  }
+  Result<std::vector<domain::AuditEntry>> ListAudit(int limit) override {
+    return accounts::ListAudit(db_, limit);
   }
 
   Result<void> CreateEnrollment(const std::string& token_hash, domain::NodeRole role,

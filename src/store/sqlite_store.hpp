@@ -1,14 +1,17 @@
 #pragma once
 // The embedded Store: SQLite in WAL mode with numbered migrations.
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
 #include "domain/ports.hpp"
 
-struct sqlite3;
+struct sqlite3;  // the accounts functions below work on the store's connection
 
 namespace inferix::store {
 
@@ -45,5 +48,32 @@ Result<std::string> PragmaValue(domain::Store& store, const std::string& name);
 
 /// The schema version this build migrates to.
 int SqliteSchemaVersion();
+
+// Accounts (issue #14): the SQLite store's users, API tokens, usage and audit log, in
+// sqlite_store_accounts.cpp. The store's Store overrides call these on its own connection (inside its
+// transactions where a call must be atomic); nothing else does.
+namespace accounts {
+/// The columns ReadUser reads, of `users` as `u`.
+extern const char* const kUserCols;
+Result<std::optional<domain::User>> FindUserByName(sqlite3* db, const std::string& name);
+Result<std::optional<domain::User>> GetUser(sqlite3* db, int64_t id);
+Result<std::vector<domain::User>> ListUsers(sqlite3* db);
+Result<int64_t> AddUser(sqlite3* db, const domain::User& user);
+Result<void> UpdateUser(sqlite3* db, const domain::User& user);
+Result<int64_t> AddUserToken(sqlite3* db, const domain::UserToken& token, const std::string& token_hash);
+Result<std::optional<std::pair<domain::User, domain::UserToken>>> FindUserToken(
+    sqlite3* db, const std::string& token_hash);
+/// The user of a token that is not revoked.
+Result<std::optional<domain::User>> FindUserByLiveTokenHash(sqlite3* db, const std::string& token_hash);
+/// The user of a session that has not expired.
+Result<std::optional<domain::User>> FindUserBySession(sqlite3* db, const std::string& token_hash,
+                                                      int64_t now_ms);
+Result<std::vector<domain::UserToken>> ListUserTokens(sqlite3* db, int64_t user_id);
+Result<bool> RevokeUserToken(sqlite3* db, int64_t token_id, int64_t now_ms);
+Result<void> TouchUserToken(sqlite3* db, int64_t token_id, int64_t now_ms);
+Result<domain::UserUsage> GetUserUsage(sqlite3* db, int64_t user_id);
+Result<int64_t> AppendAudit(sqlite3* db, const domain::AuditEntry& entry);
+Result<std::vector<domain::AuditEntry>> ListAudit(sqlite3* db, int limit);
+}  // namespace accounts
 
 }  // namespace inferix::store

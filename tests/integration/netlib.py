@@ -157,8 +157,10 @@ class Network:
                 if secret in text:
                     raise AssertionError("a secret (%s...) appears in %s" % (secret[:6], where))
 
-    def user_token(self, user):
-        return self.admin("token", "create", "--user", user)
+    def user_token(self, user, operator=True):
+        """A new API token of `user`, created if new. Tests' users are operators unless `operator` is False: they
+        look at the workers' details (names, trust records), which plain users do not see (issue #14)."""
+        return self.admin("token", "create", "--user", user, *(("--operator",) if operator else ()))
 
     def enroll(self, role):
         return self.admin("enroll", "create", "--role", role)
