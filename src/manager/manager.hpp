@@ -52,4 +52,8 @@ Result<std::string> CreateEnrollmentToken(const std::string& store_url, const st
 Result<std::string> RevokeNode(const std::string& store_url, const std::string& node,
                                const std::string& reason);
 
+/// The determinism classes whose outputs wait for checks that no registered verifier may take
+/// (ClassesWithoutVerifier), one line each: what waits, and what to do. Says so when there are none.
+Result<std::string> ChecksWithoutVerifier(const std::string& store_url);
+
 }  // namespace inferix::manager
