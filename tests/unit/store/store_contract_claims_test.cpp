@@ -46,7 +46,7 @@ TEST_P(StoreContract, AClaimFindsTheOnlyTaskOfItsClassBehindThreeHundredOthers) 
   ASSERT_TRUE(found.ok()) << found.error().message;
   EXPECT_THAT(Ids(*found), ElementsAre(wanted));
   // Without the class filter, the same page is all the other class's.
-  EXPECT_EQ(store_->ListClaimableTasks({TaskKind::kVerify}, 200)->size(), 200u);
+  EXPECT_EQ(store_->ListClaimableTasks(ClaimFilter{TaskKind::kVerify, 0, std::nullopt}, 200)->size(), 200u);
 }
 
 TEST_P(StoreContract, AClaimLeavesOutJobsTheNodeIsBlocklistedOnAndTasksThatExcludeIt) {
@@ -60,17 +60,20 @@ TEST_P(StoreContract, AClaimLeavesOutJobsTheNodeIsBlocklistedOnAndTasksThatExclu
   auto wanted = NewTask(MakeTask(other, {2}));
   ASSERT_TRUE(store_->AddToBlocklist({big, worker, "failed 3 tasks", 5}).ok());
 
-  auto found = store_->ListClaimableTasks({TaskKind::kRender, worker}, 10);
+  auto found = store_->ListClaimableTasks(ClaimFilter{TaskKind::kRender, worker, std::nullopt}, 10);
   ASSERT_TRUE(found.ok()) << found.error().message;
   EXPECT_THAT(Ids(*found), ElementsAre(wanted));
   // Another node sees them all, in priority order.
   auto other_node = NewNode("other");
-  EXPECT_EQ(store_->ListClaimableTasks({TaskKind::kRender, other_node}, 1000)->size(), 252u);
+  EXPECT_EQ(
+      store_->ListClaimableTasks(ClaimFilter{TaskKind::kRender, other_node, std::nullopt}, 1000)->size(),
+      252u);
   // An excluded id that is a prefix or suffix of this one's digits does not exclude it.
   Task near = MakeTask(other, {3});
   near.excluded_nodes = {worker * 10 + 1, worker + 10};
   auto kept = NewTask(near);
-  EXPECT_THAT(Ids(*store_->ListClaimableTasks({TaskKind::kRender, worker}, 10)), ElementsAre(wanted, kept));
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(ClaimFilter{TaskKind::kRender, worker, std::nullopt}, 10)),
+              ElementsAre(wanted, kept));
 }
 
 TEST_P(StoreContract, AClaimLeavesOutChecksOfTheNodesOwnOutputsAndPagesInOrder) {
