@@ -166,6 +166,10 @@ Result<HeartbeatAnswer> HeartbeatAnswerFromJson(const json& j) {
 
 Result<HeartbeatRequest> HeartbeatRequestFromJson(const json& j) {
   if (!j.is_object()) return MakeError(Errc::kInvalidArgument, "heartbeat body must be a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "progress")
+      return MakeError(Errc::kInvalidArgument, "unknown field \"" + key.substr(0, 80) + "\"");
+  }
   HeartbeatRequest r;
   auto it = j.find("progress");
   if (it == j.end() || it->is_null()) return r;

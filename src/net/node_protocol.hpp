@@ -164,8 +164,7 @@ Result<HeartbeatAnswer> HeartbeatAnswerFromJson(const nlohmann::json& j);
 Result<UploadSlot> UploadSlotFromJson(const nlohmann::json& j);
 Result<RegisterAnswer> RegisterAnswerFromJson(const nlohmann::json& j);
 /// The manager's decoder of a heartbeat's body: an object whose "progress", when present and not null, is
-/// an integer from 0 to 2^53; anything else is kInvalidArgument naming what was wrong. Other fields are
-/// ignored (a later node may send more).
+/// an integer from 0 to 2^53; anything else (another field too) is kInvalidArgument naming what was wrong.
 Result<HeartbeatRequest> HeartbeatRequestFromJson(const nlohmann::json& j);
 
 }  // namespace inferix::net
