@@ -175,6 +175,18 @@ int main(int argc, char** argv) {
   manager->add_option("--lease-ms", mo.scheduler.lease_ms, "task lease length");
   manager->add_option("--heartbeat-ms", mo.scheduler.heartbeat_ms, "heartbeat interval asked of nodes");
   manager->add_option("--long-poll-ms", mo.long_poll_ms, "how long a claim waits for work");
+  manager
+      ->add_option("--max-node-tasks", mo.scheduler.max_node_tasks,
+                   "tasks one node may hold at once; a claim beyond it is answered 429")
+      ->check(CLI::Range(1, 1000));
+  manager
+      ->add_option("--max-node-claims-per-day", mo.scheduler.max_node_claims_per_day,
+                   "claims one node may make in 24 hours; beyond it 429 with Retry-After")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
+  manager
+      ->add_option("--stall-ms", mo.scheduler.stall_ms,
+                   "a render task's lease is not renewed this long after its last progress")
+      ->check(CLI::Range(int64_t{1000}, int64_t{7} * 24 * 3600 * 1000));
   manager->add_option("--max-body-bytes", mo.max_body_bytes, "largest request body");
   manager->add_option("--max-output-bytes", mo.max_output_bytes, "largest frame a node may upload")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
@@ -406,6 +418,10 @@ int main(int argc, char** argv) {
   node_revoke->add_option("--node", node_ref, "the node's name or id")->required();
   node_revoke->add_option("--reason", reason, "why, shown to the node");
   node_revoke->add_flag("--json", as_json, "print {\"node\", \"reason\", \"message\"}");
+  auto* checks_cmd = admin->add_subcommand(
+      "checks", "list the determinism classes whose outputs wait for checks no verifier may take");
+  AddStoreOptions(checks_cmd, data, store_url);
+  checks_cmd->add_flag("--json", as_json, "print {\"message\"}");
 
   // user commands
   inferix::client::SubmitOptions so;
@@ -488,6 +504,10 @@ int main(int argc, char** argv) {
   if (node_revoke->parsed()) {
     return PrintAdmin(inferix::manager::RevokeNode(AdminStore(data, store_url), node_ref, reason), as_json,
                       {{"node", node_ref}, {"reason", reason}}, "message");
+  }
+  if (checks_cmd->parsed()) {
+    return PrintAdmin(inferix::manager::ChecksWithoutVerifier(AdminStore(data, store_url)), as_json, {},
+                      "message");
   }
   if (enroll_create->parsed()) {
     return PrintAdmin(inferix::manager::CreateEnrollmentToken(AdminStore(data, store_url), role, ttl_s),

@@ -130,6 +130,10 @@ struct Task {
   int level = 0;
   std::string message;  ///< why it failed
   int64_t created_ms = 0;
+  /// Render: the highest progress counter its node reported (heartbeats), and when the task last showed
+  /// progress (claimed, a frame reported, the counter rose): its lease is not renewed long after that.
+  int64_t progress = 0;
+  int64_t progress_ms = 0;
 };
 
 /// One frame of a job.

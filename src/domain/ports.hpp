@@ -24,6 +24,24 @@ struct UserUsage {
   int64_t frames_in_flight = 0;
 };
 
+/// What a claim can take (Store::ListClaimableTasks).
+struct ClaimFilter {
+  TaskKind kind = TaskKind::kRender;
+  /// The claiming node; 0: any. Otherwise leaves out tasks that exclude it, render tasks of jobs it is
+  /// blocklisted on, and checks of its own outputs.
+  int64_t node_id = 0;
+  /// Verify: the determinism classes the node's builds belong to; checks from level kRegions up of an
+  /// output with a class are only of these classes. nullopt: any class.
+  std::optional<std::vector<std::string>> classes;
+};
+
+/// The claims of one node in a day (Store::NodeClaimsInDay).
+struct NodeClaims {
+  int64_t count = 0;
+  int64_t oldest_hour = 0;  ///< hours since the epoch (ms / kClaimHourMs); 0 when none
+};
+inline constexpr int64_t kClaimHourMs = 3'600'000;
+
 /// Persistence of every entity: the contract every adapter keeps (SQLite today, PostgreSQL next). The
 /// contract suite tests/unit/store/store_contract*.cpp checks it against each adapter; what it does not say
 /// is not promised.
@@ -144,11 +162,28 @@ class Store {
   /// Writes state, frames, node_id, lease_expires_ms, excluded_nodes and message; kind, job, output and
   /// level are fixed.
   virtual Result<void> UpdateTask(const Task& task) = 0;
-  /// Queued tasks of `kind` that may be handed out, highest job priority first, then oldest: render tasks of
-  /// queued or active jobs; verify tasks of queued, active or completed jobs (a delivered frame may be
-  /// checked again after its job completed, when its worker was caught cheating), never of failed or
-  /// canceled ones. At most `limit`.
-  virtual Result<std::vector<Task>> ListClaimableTasks(TaskKind kind, int limit) = 0;
+  // Claims (issue #14: a scheduler that cannot be starved).
+  /// Queued tasks of `filter.kind` that may be handed out to `filter.node_id`, highest job priority first,
+  /// then oldest: render tasks of queued or active jobs; verify tasks of queued, active or completed jobs (a
+  /// delivered frame may be checked again after its job completed, when its worker was caught cheating),
+  /// never of failed or canceled ones; filtered as ClaimFilter says, in the query, so that no number of tasks
+  /// the node cannot take hides one it can. The `limit` tasks after the first `offset` of that order (a
+  /// claim pages through them).
+  virtual Result<std::vector<Task>> ListClaimableTasks(const ClaimFilter& filter, int limit,
+                                                       int offset = 0) = 0;
+  /// Counts one claim of a node in the hour of `now_ms` (hour = now_ms / kClaimHourMs), and forgets the
+  /// node's counts of hours that left the day (hours before hour(now_ms) - 23).
+  virtual Result<void> CountNodeClaim(int64_t node_id, int64_t now_ms) = 0;
+  /// The node's claims counted in the day up to `now_ms` (its current hour and the 23 before), with the
+  /// oldest of those hours.
+  virtual Result<NodeClaims> NodeClaimsInDay(int64_t node_id, int64_t now_ms) = 0;
+  /// Active tasks of banned (or revoked) nodes, by id.
+  virtual Result<std::vector<Task>> ListBannedNodesTasks() = 0;
+  /// Outputs of banned (or revoked) nodes still waiting for a verdict (pending), by id, at most `limit`.
+  virtual Result<std::vector<Output>> ListBannedNodesPendingOutputs(int limit) = 0;
+  /// Queued checks that only a verifier of the output's determinism class may take (level kRegions and up,
+  /// of a claimable job), counted by the output's class (those of outputs with a class only).
+  virtual Result<std::map<std::string, int64_t>> CountClassBoundChecks() = 0;
   /// Active tasks whose lease ended before `now_ms`, by id.
   virtual Result<std::vector<Task>> ListExpiredTasks(int64_t now_ms) = 0;
   /// Active tasks a node holds a lease on, by id.

@@ -99,5 +99,8 @@ Result<std::string> ShowAudit(const std::string& store_url, int limit, bool as_j
 /// Appends an operator's action to the audit log, by the login name running the admin command.
 Result<void> AuditAdminAction(domain::Store& store, const std::string& action, const std::string& target,
                               const std::string& detail);
+/// The determinism classes whose outputs wait for checks that no registered verifier may take
+/// (ClassesWithoutVerifier), one line each: what waits, and what to do. Says so when there are none.
+Result<std::string> ChecksWithoutVerifier(const std::string& store_url);
 
 }  // namespace inferix::manager

@@ -35,6 +35,15 @@ Result<int> FrameNumber(const Call& c) {
 HttpResponse ClaimTask(Call& c) {
   auto request = DecodeClaim(c.req);
   if (!request) return Fail(request.error());
+  // A node at one of its caps is told which, and when to ask again (no long-poll: nothing will change soon).
+  auto capped = c.api.scheduler.ClaimCaps(*c.node);
+  if (!capped) return Fail(capped.error());
+  if (capped->has_value()) {
+    const ClaimRefusal& refusal = **capped;
+    HttpResponse busy = Json(429, {{"error", {{"code", refusal.code}, {"message", refusal.reason}}}});
+    busy.headers["Retry-After"] = std::to_string(refusal.retry_after_s);
+    return busy;
+  }
   auto claim = c.api.scheduler.ClaimTask(*c.node, request->cached);
   if (!claim) return Fail(claim.error());
   if (!claim->has_value()) {
@@ -58,7 +67,16 @@ HttpResponse ClaimTask(Call& c) {
 HttpResponse Heartbeat(Call& c) {
   auto id = TaskId(c);
   if (!id) return Fail(id.error());
-  auto action = c.api.scheduler.Heartbeat(*c.node, *id);
+  // Older nodes send `{}` (or nothing): no progress shown.
+  net::HeartbeatRequest beat;
+  if (!c.req.body.empty()) {
+    const json body = json::parse(c.req.body, nullptr, false);
+    if (body.is_discarded()) return Fail(Errc::kInvalidArgument, "heartbeat body is not valid JSON");
+    auto decoded = net::HeartbeatRequestFromJson(body);
+    if (!decoded) return Fail(decoded.error());
+    beat = *decoded;
+  }
+  auto action = c.api.scheduler.Heartbeat(*c.node, *id, beat.progress);
   if (!action) return Fail(action.error());
   const char* names[] = {"continue", "cancel", "abort"};
   return Json(200, {{"action", names[static_cast<int>(*action)]}});

@@ -26,6 +26,9 @@ using internal::NotARenderTask;
 
 namespace {
 
+// Claimable tasks read from the store at a time.
+constexpr int kClaimPage = 200;
+
 Error NotHeld(int64_t task_id) {
   return MakeError(Errc::kConflict, "task " + std::to_string(task_id) +
                                         " is not leased to this node any more; drop it and claim another");
@@ -135,87 +138,105 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
   const TaskKind kind = node.role == domain::NodeRole::kWorker ? TaskKind::kRender : TaskKind::kVerify;
   std::optional<Claim> claim;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
-    auto tasks = store_.ListClaimableTasks(kind, 200);
-    if (!tasks) return tasks.error();
-    // What the candidates need, read in three statements rather than one per task (a claim is the hottest
-    // call: every idle node long-polls it).
-    std::vector<int64_t> job_ids;
-    std::vector<int64_t> output_ids;
-    for (const auto& t : *tasks) {
-      job_ids.push_back(t.job_id);
-      if (kind == TaskKind::kVerify) output_ids.push_back(t.output_id);
-    }
-    auto jobs = store_.GetJobs(job_ids);
-    if (!jobs) return jobs.error();
-    std::map<int64_t, const domain::Job*> job_of;
-    for (const auto& j : *jobs) job_of[j.id] = &j;
-    std::vector<int64_t> blocklisted;  // the jobs this node is kept off
-    if (kind == TaskKind::kRender) {
-      auto listed = store_.ListBlocklistedJobs(node.id);
-      if (!listed) return listed.error();
-      blocklisted = std::move(*listed);
-    }
-    auto outputs = store_.GetOutputs(output_ids);
-    if (!outputs) return outputs.error();
-    std::map<int64_t, const domain::Output*> output_of;
-    for (const auto& o : *outputs) output_of[o.id] = &o;
-
-    const domain::Task* best = nullptr;
-    domain::Job best_job;
-    bool best_cached = false;
+    auto capped = ClaimCaps(node);
+    if (!capped) return capped.error();
+    if (capped->has_value()) return Ok();
     const auto builds = BuildsOf(node);
     const auto classes = ClassesOf(node, builds);
+    // The store leaves out what this node may never take (tasks that exclude it, jobs it is kept off, its own
+    // outputs, checks of another class); the rest (Blender builds and denoisers) is checked here, page by
+    // page in the store's order, until a task is found: no number of tasks ahead hides one it can take.
+    domain::ClaimFilter filter;
+    filter.kind = kind;
+    filter.node_id = node.id;
+    if (kind == TaskKind::kVerify) filter.classes = classes;
+    std::optional<domain::Task> best;
+    domain::Job best_job;
+    bool best_cached = false;
     std::string best_build;
-    for (const auto& t : *tasks) {
-      if (Contains(t.excluded_nodes, node.id)) continue;
-      auto found = job_of.find(t.job_id);
-      if (found == job_of.end()) continue;
-      const domain::Job& job = *found->second;
-      // Tasks come by priority: a held scene is preferred only among tasks as urgent as the first one found.
-      if (best != nullptr && job.priority < best_job.priority) break;
-      if (kind == TaskKind::kRender && Contains(blocklisted, t.job_id)) continue;
-      // A Blender build that can open the scene (as new as the Blender that saved it) with the denoisers it
-      // asks for, unless its user waived them.
-      const auto needs = domain::NeedsOf(job);
-      auto opens = needs;
-      if (kind == TaskKind::kVerify) opens.denoisers.clear();  // layer 1 only opens the scene; layer 2: below
-      auto build = domain::ChooseBuild(opens, builds);
-      if (kind == TaskKind::kVerify) {
-        auto out_it = output_of.find(t.output_id);
-        const domain::Output* out = out_it == output_of.end() ? nullptr : out_it->second;
-        // Never let a node verify its own output.
-        if (out != nullptr && out->node_id == node.id) continue;
-        // Layer 2 compares renders: only a verifier build of the worker's determinism class may do it.
-        if (t.level >= domain::kRegions && out != nullptr && !out->det_class.empty()) {
-          build.reset();
-          // (and the denoisers the job renders with: the class names the build, not what it was built with)
-          for (size_t i = 0; i < builds.size() && !build; ++i) {
-            if (classes[i] == out->det_class && domain::CanRender(needs, builds[i])) build = i;
+    bool searching = true;
+    for (int offset = 0; searching; offset += kClaimPage) {
+      auto tasks = store_.ListClaimableTasks(filter, kClaimPage, offset);
+      if (!tasks) return tasks.error();
+      if (static_cast<int>(tasks->size()) < kClaimPage) searching = false;
+      // What the candidates need, read in two statements per page rather than one per task (a claim is the
+      // hottest call: every idle node long-polls it).
+      std::vector<int64_t> job_ids;
+      std::vector<int64_t> output_ids;
+      for (const auto& t : *tasks) {
+        job_ids.push_back(t.job_id);
+        if (kind == TaskKind::kVerify) output_ids.push_back(t.output_id);
+      }
+      auto jobs = store_.GetJobs(job_ids);
+      if (!jobs) return jobs.error();
+      std::map<int64_t, const domain::Job*> job_of;
+      for (const auto& j : *jobs) job_of[j.id] = &j;
+      auto outputs = store_.GetOutputs(output_ids);
+      if (!outputs) return outputs.error();
+      std::map<int64_t, const domain::Output*> output_of;
+      for (const auto& o : *outputs) output_of[o.id] = &o;
+
+      for (const auto& t : *tasks) {
+        if (Contains(t.excluded_nodes, node.id)) continue;
+        auto found = job_of.find(t.job_id);
+        if (found == job_of.end()) continue;
+        const domain::Job& job = *found->second;
+        // Tasks come by priority: a held scene is preferred only among tasks as urgent as the first one
+        // found.
+        if (best && job.priority < best_job.priority) {
+          searching = false;
+          break;
+        }
+        // A Blender build that can open the scene (as new as the Blender that saved it) with the denoisers it
+        // asks for, unless its user waived them.
+        const auto needs = domain::NeedsOf(job);
+        auto opens = needs;
+        if (kind == TaskKind::kVerify)
+          opens.denoisers.clear();  // layer 1 only opens the scene; layer 2: below
+        auto build = domain::ChooseBuild(opens, builds);
+        if (kind == TaskKind::kVerify) {
+          auto out_it = output_of.find(t.output_id);
+          const domain::Output* out = out_it == output_of.end() ? nullptr : out_it->second;
+          // Never let a node verify its own output.
+          if (out != nullptr && out->node_id == node.id) continue;
+          // Layer 2 compares renders: only a verifier build of the worker's determinism class may do it.
+          if (t.level >= domain::kRegions && out != nullptr && !out->det_class.empty()) {
+            build.reset();
+            // (and the denoisers the job renders with: the class names the build, not what it was built with)
+            for (size_t i = 0; i < builds.size() && !build; ++i) {
+              if (classes[i] == out->det_class && domain::CanRender(needs, builds[i])) build = i;
+            }
+          }
+        }
+        if (!build) continue;
+        const std::string& main_sha = [&]() -> const std::string& {
+          for (const auto& f : job.files) {
+            if (f.path == job.main_file) return f.sha256;
+          }
+          return job.main_file;
+        }();
+        bool cached = std::find(cached_files.begin(), cached_files.end(), main_sha) != cached_files.end();
+        if (!best || (cached && !best_cached)) {
+          best = t;
+          best_job = job;
+          best_cached = cached;
+          best_build = builds[*build].version;
+          if (cached || cached_files.empty()) {
+            searching = false;
+            break;
           }
         }
       }
-      if (!build) continue;
-      const std::string& main_sha = [&]() -> const std::string& {
-        for (const auto& f : job.files) {
-          if (f.path == job.main_file) return f.sha256;
-        }
-        return job.main_file;
-      }();
-      bool cached = std::find(cached_files.begin(), cached_files.end(), main_sha) != cached_files.end();
-      if (best == nullptr || (cached && !best_cached)) {
-        best = &t;
-        best_job = job;
-        best_cached = cached;
-        best_build = builds[*build].version;
-        if (cached || cached_files.empty()) break;
-      }
     }
-    if (best == nullptr) return Ok();
+    if (!best) return Ok();
     domain::Task task = *best;
     INFERIX_TRY(domain::Transition(task, TaskState::kActive, "claimed by node " + std::to_string(node.id)));
     task.node_id = node.id;
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
+    task.progress = 0;
+    task.progress_ms = clock_.NowMs();
     INFERIX_TRY(store_.UpdateTask(task));
+    INFERIX_TRY(store_.CountNodeClaim(node.id, clock_.NowMs()));
     INFERIX_TRY(WorkerChanged(node.id));  // now busy
     Claim c{task, best_job, std::nullopt, std::nullopt, best_build};
     if (kind == TaskKind::kRender) {
@@ -267,7 +288,8 @@ Result<std::optional<domain::Task>> Scheduler::EndingTask(const domain::Node& no
   return std::optional<domain::Task>(std::move(*task));
 }
 
-Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t task_id) {
+Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t task_id,
+                                             std::optional<int64_t> progress) {
   HeartbeatAction action = HeartbeatAction::kContinue;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
     auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
@@ -284,7 +306,15 @@ Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t t
       action = HeartbeatAction::kAbort;
       return Ok();
     }
-    task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
+    const int64_t now = clock_.NowMs();
+    if (progress && *progress > task->progress) {
+      task->progress = *progress;
+      task->progress_ms = now;
+    }
+    // Renewed only up to stall_ms after the last progress: a node that renders nothing cannot keep it.
+    task->lease_expires_ms = task->kind == TaskKind::kRender
+                                 ? std::min(now + options_.lease_ms, task->progress_ms + options_.stall_ms)
+                                 : now + options_.lease_ms;
     return store_.UpdateTask(*task);
   }));
   return action;
@@ -357,6 +387,7 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     }
     INFERIX_TRY(QueueCheck(out, level));
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
+    task->progress_ms = clock_.NowMs();  // a reported frame is progress
     INFERIX_TRY(store_.UpdateTask(*task));
     if (replica) return Ok();
     return Emit(*job, "frame",
@@ -502,7 +533,9 @@ Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, domain::TaskState end
 }
 
 Result<int> Scheduler::ExpireLeases() {
-  int expired = 0;
+  auto released = ReleaseBannedWork();
+  if (!released) return released.error();
+  int expired = *released;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
     auto tasks = store_.ListExpiredTasks(clock_.NowMs());
     if (!tasks) return tasks.error();
@@ -515,7 +548,13 @@ Result<int> Scheduler::ExpireLeases() {
         INFERIX_TRY(store_.UpdateTask(t));
         continue;
       }
-      INFERIX_TRY(ReleaseRenderTask(t, TaskState::kFailed, "lease expired: the node stopped answering", {}));
+      const bool stalled = t.progress_ms + options_.stall_ms <= clock_.NowMs();
+      INFERIX_TRY(ReleaseRenderTask(t, TaskState::kFailed,
+                                    stalled ? "lease expired: no progress for " +
+                                                  std::to_string(options_.stall_ms / 1000) +
+                                                  " s (frames reported or render progress)"
+                                            : "lease expired: the node stopped answering",
+                                    {}));
     }
     return Ok();
   }));

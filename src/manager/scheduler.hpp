@@ -27,6 +27,19 @@ struct SchedulerOptions {
   int max_frame_failures =
       3;                    ///< failed renders of a frame (on different workers where there are) that fail it
   int blocklist_after = 3;  ///< failed tasks of one job that keep a worker off that job
+  int max_node_tasks =
+      2;  ///< tasks one node may hold at once (a worker renders one; a restart may leave one)
+  int64_t max_node_claims_per_day = 50'000;  ///< claims of one node in a day (a rolling 24 hours)
+  /// A render task's lease is renewed only while it shows progress (a frame reported, its node's progress
+  /// counter rising); this long after the last progress, heartbeats no longer keep it and it expires.
+  int64_t stall_ms = 600'000;
+};
+
+/// Why a node gets no task whatever waits: one of its caps (SchedulerOptions).
+struct ClaimRefusal {
+  std::string code;           ///< "tasks_in_flight" or "daily_claims"
+  std::string reason;         ///< for the node's log: what, the cap, what to do
+  int64_t retry_after_s = 0;  ///< when asking again may succeed
 };
 
 /// A verifier's report on one verify task.
@@ -38,6 +51,16 @@ struct VerdictReport {
   std::string method_json = "{}";        ///< the verifier's account: layers, regions compared
   std::optional<bool> matches_original;  ///< replica checks: does the original output equal this render
 };
+
+/// Classes of outputs whose checks wait with no verifier that may take them (ClassesWithoutVerifier).
+struct WaitingClass {
+  std::string det_class;
+  int64_t checks = 0;  ///< queued checks only a verifier of this class may take
+};
+
+/// The determinism classes with checks waiting and no registered verifier (not banned) of that class: the
+/// operator's view of outputs no one can verify (`inferix admin checks`). By class.
+Result<std::vector<WaitingClass>> ClassesWithoutVerifier(domain::Store& store);
 
 /// A claimed task with everything a node needs.
 struct Claim {
@@ -74,10 +97,18 @@ class Scheduler {
 
   /// Gives `node` the best queued task for its role, or nullopt. `cached_files` are scene file hashes the
   /// node already holds: jobs whose main file is among them come first.
+  /// A node at one of its caps (ClaimCaps) gets nothing. The tasks it cannot take (another class's checks, a
+  /// job it is kept off) are left out by the store's query, however many wait ahead of one it can.
   Result<std::optional<Claim>> ClaimTask(const domain::Node& node,
                                          const std::vector<std::string>& cached_files);
-  /// Renews the lease of a task the node holds.
-  Result<HeartbeatAction> Heartbeat(const domain::Node& node, int64_t task_id);
+  /// The cap that keeps `node` from claiming now, if any: its tasks in flight (max_node_tasks) or its claims
+  /// in the last day (max_node_claims_per_day).
+  Result<std::optional<ClaimRefusal>> ClaimCaps(const domain::Node& node);
+  /// Renews the lease of a task the node holds while it shows progress: `progress` is the node's counter
+  /// for the task (render events seen); a value above the last one counts as progress. Without progress for
+  /// stall_ms the lease is no longer renewed, and it expires.
+  Result<HeartbeatAction> Heartbeat(const domain::Node& node, int64_t task_id,
+                                    std::optional<int64_t> progress = std::nullopt);
   /// Records a rendered frame (already uploaded under `blob_key`) and queues its verification.
   /// Decides how it is checked: every output of a new worker, spot checks of trusted ones (CheckRate), the
   /// rest layer 1 only.
@@ -101,8 +132,13 @@ class Scheduler {
                              const std::string& detail, double verify_seconds) {
     return RecordVerdict(verifier, task_id, VerdictReport{verdict, detail, verify_seconds, 0.0, "{}", {}});
   }
-  /// Expires leases: render frames not reported go back to the queue; verify tasks are offered again.
+  /// Expires leases: render frames not reported go back to the queue; verify tasks are offered again. Also
+  /// ends the work of nodes banned or revoked since (ReleaseBannedWork).
   Result<int> ExpireLeases();
+  /// Ends the work of banned or revoked nodes (scheduler_banned.cpp): their leases end now, and their outputs
+  /// still waiting for a check are discarded (their checks canceled) and their frames rendered elsewhere, so
+  /// that no frame waits on a check no verifier may take. Returns the tasks and outputs it ended.
+  Result<int> ReleaseBannedWork();
 
   /// Records an event for the job's owner.
   Result<void> Emit(const domain::Job& job, const std::string& type, const std::string& data_json);
@@ -143,6 +179,9 @@ class Scheduler {
   Result<void> Deliver(const domain::Job& job, domain::Output& out, domain::Settlement settlement);
   Result<void> Reject(const domain::Job& job, domain::Output& out, const std::string& why, bool requeue);
   Result<void> Discard(domain::Node& worker, const domain::Output& caught);
+  /// Discards a banned node's output still waiting for its check, cancels its checks, and renders its frame
+  /// elsewhere (scheduler_banned.cpp).
+  Result<void> DiscardOfBanned(domain::Output& out, const std::string& why);
   Result<void> CountRejection(domain::Node& worker, const domain::Job& job, const domain::Output& out,
                               const std::string& why);
   Result<void> Escalate(const domain::Job& job, const domain::Task& task, domain::Output& out);

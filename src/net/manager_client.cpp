@@ -45,9 +45,9 @@ Result<std::optional<ClaimedTask>> HttpManagerClient::Claim(const ClaimRequest& 
   return std::optional<ClaimedTask>(std::move(*task));
 }
 
-Result<HeartbeatAnswer> HttpManagerClient::Heartbeat(int64_t task_id) {
+Result<HeartbeatAnswer> HttpManagerClient::Heartbeat(int64_t task_id, const HeartbeatRequest& request) {
   std::lock_guard lock(heartbeat_mu_);
-  auto r = heartbeat_api_.Call("POST", TaskPath(task_id) + "/heartbeat", json::object());
+  auto r = heartbeat_api_.Call("POST", TaskPath(task_id) + "/heartbeat", ToJson(request));
   if (!r) return r.error();
   return HeartbeatAnswerFromJson(*r);
 }

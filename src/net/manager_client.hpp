@@ -33,8 +33,9 @@ class ManagerClient {
   virtual Result<void> UpdateCapabilities(const nlohmann::json& capabilities) = 0;
   /// POST /tasks/claim (long-poll); nullopt when the manager has no task for the node.
   virtual Result<std::optional<ClaimedTask>> Claim(const ClaimRequest& request) = 0;
-  /// POST /tasks/{id}/heartbeat: renews the lease; the answer says whether to go on.
-  virtual Result<HeartbeatAnswer> Heartbeat(int64_t task_id) = 0;
+  /// POST /tasks/{id}/heartbeat with the task's progress so far (HeartbeatRequest): renews the lease while
+  /// the task shows progress; the answer says whether to go on.
+  virtual Result<HeartbeatAnswer> Heartbeat(int64_t task_id, const HeartbeatRequest& request) = 0;
   /// POST /tasks/{id}/frames/{frame}/upload: where to upload a rendered frame.
   virtual Result<UploadSlot> RequestUpload(int64_t task_id, int frame) = 0;
   /// PUT of a file to a signed URL (no token).
@@ -63,7 +64,7 @@ class HttpManagerClient : public ManagerClient {
   Result<RegisterAnswer> Register(const RegisterRequest& request) override;
   Result<void> UpdateCapabilities(const nlohmann::json& capabilities) override;
   Result<std::optional<ClaimedTask>> Claim(const ClaimRequest& request) override;
-  Result<HeartbeatAnswer> Heartbeat(int64_t task_id) override;
+  Result<HeartbeatAnswer> Heartbeat(int64_t task_id, const HeartbeatRequest& request) override;
   Result<UploadSlot> RequestUpload(int64_t task_id, int frame) override;
   Result<void> Upload(const std::string& signed_url, const std::filesystem::path& file) override;
   Result<void> Download(const std::string& signed_url, const std::filesystem::path& dest) override;

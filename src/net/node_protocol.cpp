@@ -126,6 +126,12 @@ json ToJson(const ClaimedTask& task) {
 
 json ToJson(const ClaimRequest& request) { return {{"cached", request.cached}}; }
 
+json ToJson(const HeartbeatRequest& request) {
+  json j = json::object();
+  if (request.progress) j["progress"] = *request.progress;
+  return j;
+}
+
 json ToJson(const HeartbeatAnswer& answer) { return {{"action", answer.action}}; }
 
 json ToJson(const UploadSlot& slot) { return {{"key", slot.key}, {"url", slot.url}}; }
@@ -212,6 +218,29 @@ Result<ClaimedTask> ClaimedTaskFromJson(const json& j) {
 Result<HeartbeatAnswer> HeartbeatAnswerFromJson(const json& j) {
   return Decode<HeartbeatAnswer>(j, "heartbeat answer",
                                  [&](Numbers&) { return HeartbeatAnswer{j.value("action", "continue")}; });
+}
+
+Result<HeartbeatRequest> HeartbeatRequestFromJson(const json& j) {
+  if (!j.is_object()) return MakeError(Errc::kInvalidArgument, "heartbeat body must be a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "progress")
+      return MakeError(Errc::kInvalidArgument, "unknown field \"" + key.substr(0, 80) + "\"");
+  }
+  HeartbeatRequest r;
+  auto it = j.find("progress");
+  if (it == j.end() || it->is_null()) return r;
+  constexpr int64_t kMaxProgress = int64_t{1} << 53;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
+      (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(kMaxProgress)) ||
+      it->get<int64_t>() > kMaxProgress) {
+    return MakeError(
+        Errc::kInvalidArgument,
+        "heartbeat \"progress\" must be a whole number from 0 to 2^53 (the task's render events so "
+        "far), not " +
+            it->dump().substr(0, 40));
+  }
+  r.progress = it->get<int64_t>();
+  return r;
 }
 
 Result<UploadSlot> UploadSlotFromJson(const json& j) {

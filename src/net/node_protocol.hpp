@@ -77,6 +77,13 @@ struct ClaimRequest {
   std::vector<std::string> cached;
 };
 
+/// The body of POST /tasks/{id}/heartbeat: how far the node got with the task. `progress` counts what the
+/// render showed so far (the driver's events: frames started and saved); the manager renews a render task's
+/// lease only while it rises or frames are reported. Absent (older nodes send `{}`): no progress shown.
+struct HeartbeatRequest {
+  std::optional<int64_t> progress;
+};
+
 /// The answer of POST /tasks/{id}/heartbeat.
 struct HeartbeatAnswer {
   std::string action = "continue";  ///< "continue", "cancel" or "abort"
@@ -140,6 +147,7 @@ struct RegisterAnswer {
 nlohmann::json ToJson(const SceneRef& scene);
 nlohmann::json ToJson(const ClaimedTask& task);
 nlohmann::json ToJson(const ClaimRequest& request);
+nlohmann::json ToJson(const HeartbeatRequest& request);
 nlohmann::json ToJson(const HeartbeatAnswer& answer);
 nlohmann::json ToJson(const UploadSlot& slot);
 nlohmann::json ToJson(const FrameReport& report);
@@ -155,5 +163,8 @@ Result<ClaimedTask> ClaimedTaskFromJson(const nlohmann::json& j);
 Result<HeartbeatAnswer> HeartbeatAnswerFromJson(const nlohmann::json& j);
 Result<UploadSlot> UploadSlotFromJson(const nlohmann::json& j);
 Result<RegisterAnswer> RegisterAnswerFromJson(const nlohmann::json& j);
+/// The manager's decoder of a heartbeat's body: an object whose "progress", when present and not null, is
+/// an integer from 0 to 2^53; anything else (another field too) is kInvalidArgument naming what was wrong.
+Result<HeartbeatRequest> HeartbeatRequestFromJson(const nlohmann::json& j);
 
 }  // namespace inferix::net

@@ -210,6 +210,20 @@ CREATE TABLE audit_log (
   action TEXT NOT NULL,
   target TEXT NOT NULL,
   detail TEXT NOT NULL DEFAULT ''
+      // Issue #14's scheduler: a render task's progress (its lease is renewed only while it shows some;
+      // tasks held now count as having shown it at their lease's end), and each node's claims per hour (the
+      // daily cap).
+      {10, R"sql(
+ALTER TABLE tasks ADD COLUMN progress INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN progress_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE tasks SET progress_ms = lease_expires_ms WHERE state = 'active';
+CREATE INDEX tasks_by_node ON tasks(node_id, state);
+CREATE INDEX outputs_by_verdict ON outputs(verdict, node_id);
+CREATE TABLE node_claims (
+  node_id INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (node_id, hour)
 );
 )sql"},
   };

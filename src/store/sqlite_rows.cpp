@@ -95,6 +95,8 @@ Task ReadTask(const Stmt& s) {
   t.message = s.Text(9);
   t.created_ms = s.Int(10);
   t.level = static_cast<int>(s.Int(11));
+  t.progress = s.Int(12);
+  t.progress_ms = s.Int(13);
   return t;
 }
 Frame ReadFrame(const Stmt& s) {

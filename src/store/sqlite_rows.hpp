@@ -103,7 +103,7 @@ inline constexpr const char* kJobCols =
     "without_denoiser, resolution_percentage";
 inline constexpr const char* kTaskCols =
     "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
-    "level";
+    "level, progress, progress_ms";
 inline constexpr const char* kFrameCols =
     "job_id, number, state, task_id, output_id, failures, errors, excluded";
 inline constexpr const char* kOutputCols =

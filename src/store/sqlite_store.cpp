@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "store/migrations.hpp"
+#include "store/sqlite_claims.hpp"
 #include "store/sqlite_rows.hpp"
 
 namespace inferix::store {
@@ -365,16 +366,17 @@ class SqliteStore final : public detail::SqliteRetention {
   }
 
   Result<int64_t> CreateTask(const Task& t) override {
-    Stmt s(db_,
-           "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
-           "message, created_ms, level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Stmt s(
+        db_,
+        "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
+        "message, created_ms, level, progress, progress_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(t.job_id).Bind(domain::ToString(t.kind)).Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames));
     s.Bind(t.output_id)
         .Bind(t.node_id)
         .Bind(t.lease_expires_ms)
         .Bind(JoinInts(t.excluded_nodes))
         .Bind(t.message);
-    s.Bind(t.created_ms).Bind(t.level);
+    s.Bind(t.created_ms).Bind(t.level).Bind(t.progress).Bind(t.progress_ms);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
@@ -386,23 +388,28 @@ class SqliteStore final : public detail::SqliteRetention {
   Result<void> UpdateTask(const Task& t) override {
     Stmt s(db_,
            "UPDATE tasks SET state = ?, frames = ?, node_id = ?, lease_expires_ms = ?, excluded = ?, message "
-           "= ? "
-           "WHERE id = ?");
+           "= ?, progress = ?, progress_ms = ? WHERE id = ?");
     s.Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames)).Bind(t.node_id).Bind(t.lease_expires_ms);
-    s.Bind(JoinInts(t.excluded_nodes)).Bind(t.message).Bind(t.id);
+    s.Bind(JoinInts(t.excluded_nodes)).Bind(t.message).Bind(t.progress).Bind(t.progress_ms).Bind(t.id);
     return s.Run();
   }
-  Result<std::vector<Task>> ListClaimableTasks(domain::TaskKind kind, int limit) override {
-    Stmt s(
-        db_,
-        "SELECT t.id, t.job_id, t.kind, t.state, t.frames, t.output_id, t.node_id, t.lease_expires_ms, "
-        "t.excluded, "
-        "t.message, t.created_ms, t.level FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state = "
-        "'queued' AND "
-        "t.kind = ? AND (j.state IN ('queued', 'active') OR (t.kind = 'verify' AND j.state = 'completed')) "
-        "ORDER BY j.priority DESC, t.id LIMIT ?");
-    s.Bind(domain::ToString(kind)).Bind(limit);
-    return QueryAll<Task>(s, ReadTask);
+  // Claims: sqlite_store_claims.cpp.
+  Result<std::vector<Task>> ListClaimableTasks(const domain::ClaimFilter& filter, int limit,
+                                               int offset) override {
+    return sqlite::ListClaimableTasks(db_, filter, limit, offset);
+  }
+  Result<void> CountNodeClaim(int64_t node_id, int64_t now_ms) override {
+    return sqlite::CountNodeClaim(db_, node_id, now_ms);
+  }
+  Result<domain::NodeClaims> NodeClaimsInDay(int64_t node_id, int64_t now_ms) override {
+    return sqlite::NodeClaimsInDay(db_, node_id, now_ms);
+  }
+  Result<std::vector<Task>> ListBannedNodesTasks() override { return sqlite::ListBannedNodesTasks(db_); }
+  Result<std::vector<Output>> ListBannedNodesPendingOutputs(int limit) override {
+    return sqlite::ListBannedNodesPendingOutputs(db_, limit);
+  }
+  Result<std::map<std::string, int64_t>> CountClassBoundChecks() override {
+    return sqlite::CountClassBoundChecks(db_);
   }
   Result<std::vector<Task>> ListNodeTasks(int64_t node_id) override {
     Stmt s(db_, (std::string("SELECT ") + kTaskCols +

@@ -18,8 +18,9 @@ namespace {
 
 using json = nlohmann::json;
 
-// Renews one task's lease on its own thread; remembers when the manager says cancel or abort (the task was
-// canceled, or is no longer this node's).
+// Renews one task's lease on its own thread, sending the render's progress (the driver's events so far: the
+// manager renews the lease only while it rises or frames are reported); remembers when the manager says
+// cancel or abort (the task was canceled, or is no longer this node's).
 class Heartbeater {
  public:
   Heartbeater(net::ManagerClient& manager, int64_t task_id, int64_t interval_ms)
@@ -28,8 +29,9 @@ class Heartbeater {
           while (!done_) {
             cv_.wait_for(lock, std::chrono::milliseconds(interval_ms));
             if (done_) break;
+            const net::HeartbeatRequest beat{progress_};
             lock.unlock();
-            auto r = manager.Heartbeat(task_id);
+            auto r = manager.Heartbeat(task_id, beat);
             lock.lock();
             if (r && r->action != "continue") {
               spdlog::warn("task {}: manager says {}", task_id, r->action);
@@ -51,9 +53,15 @@ class Heartbeater {
     std::lock_guard lock(mu_);
     return stop_;
   }
+  /// Counts one event of the render (a frame started or saved).
+  void Progressed() {
+    std::lock_guard lock(mu_);
+    ++progress_;
+  }
 
  private:
   std::mutex mu_;
+  int64_t progress_ = 0;
   std::condition_variable cv_;
   bool done_ = false;
   bool stop_ = false;
@@ -151,6 +159,7 @@ void Worker::RunTask(const net::ClaimedTask& task) {
   auto rendered = (*blender)->Render(
       cmd,
       [&](const render::DriverEvent& ev) {
+        heartbeat.Progressed();
         if (ev.kind != render::DriverEvent::Kind::kFrameSaved || !upload_error.empty()) return;
         const double cpu_now = (*blender)->CpuSeconds();
         const double cpu = std::max(0.0, cpu_now - cpu_mark);

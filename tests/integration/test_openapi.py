@@ -495,8 +495,8 @@ class OpenApiTest(unittest.TestCase):
                         query="?" + task["scene"]["files"][0]["url"].split("?")[1], expect=200)
         self.assertEqual(got, scene)
         tid = {"task_id": task["task_id"]}
-        # Bodies of heartbeat, upload, done and cancel are not read: anything goes.
-        self.assertEqual(self.call("heartbeat", params=tid, token=worker["token"], body={"ignored": True},
+        # A heartbeat's body is its progress (issue #14); bodies of upload, done and cancel are not read.
+        self.assertEqual(self.call("heartbeat", params=tid, token=worker["token"], body={"progress": 1},
                                    expect=200), {"action": "continue"})
         slot = self.call("frameUploadUrl", params=dict(tid, frame=5), token=worker["token"], body={"x": 1}, expect=200)
         self.assertTrue(slot["key"].startswith("outputs/%d/%d_5_" % (job["id"], task["task_id"])), slot)
@@ -794,8 +794,9 @@ class OpenApiTest(unittest.TestCase):
                         field = resolve(self.spec, field["$ref"])
                     wrong = "text" if field.get("type") == "object" else {"nested": True}
                     self.call(op_id, body={first: wrong}, expect=400, **kw)
-        self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "createJob", "failTask", "registerNode",
-                                           "reportFrame", "reportVerdict", "signIn", "updateNodeCapabilities"])
+        self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "createJob", "failTask", "heartbeat",
+                                           "registerNode", "reportFrame", "reportVerdict", "signIn",
+                                           "updateNodeCapabilities"])
         # Values the spec's patterns and bounds refuse, the server refuses too.
         good_sha = hashlib.sha256(b"x").hexdigest()
         for op_id, body in (

@@ -120,6 +120,7 @@ class FakeManager : public net::ManagerClient {
   std::deque<Error> claim_errors;      ///< returned by the next Claim calls, before any task
   std::deque<net::ClaimedTask> tasks;  ///< handed out by Claim, in order
   std::string heartbeat_action = "continue";
+  std::vector<int64_t> progress_seen;        ///< the progress counters heartbeats carried, in order
   std::optional<Error> upload_error;         ///< every Upload fails with it
   std::optional<Error> report_error;         ///< every ReportFrame fails with it
   std::map<std::string, std::string> blobs;  ///< what Download serves, by URL; Upload adds to it
@@ -173,9 +174,10 @@ class FakeManager : public net::ManagerClient {
     tasks.pop_front();
     return std::optional<net::ClaimedTask>(t);
   }
-  Result<net::HeartbeatAnswer> Heartbeat(int64_t task_id) override {
+  Result<net::HeartbeatAnswer> Heartbeat(int64_t task_id, const net::HeartbeatRequest& request) override {
     std::lock_guard lock(mu_);
     ++heartbeats_;
+    if (request.progress) progress_seen.push_back(*request.progress);
     return net::HeartbeatAnswer{heartbeat_action};
   }
   Result<net::UploadSlot> RequestUpload(int64_t task_id, int frame) override {

@@ -45,6 +45,7 @@ class SchedulerTest : public ::testing::Test {
     store_ = std::move(*s);
     SchedulerOptions options;
     options.lease_ms = kLeaseMs;
+    options.max_node_tasks = 1000;  // these tests claim many tasks with one node; CapsTest tests the cap
     scheduler_ = std::make_unique<Scheduler>(*store_, clock_, options);
     alice_ = *store_->CreateUser("alice", "hash-alice");
     bob_ = *store_->CreateUser("bob", "hash-bob");
@@ -163,6 +164,7 @@ class TrustTest : public SchedulerTest {
     options.trust.bound = 1.0;     // past 3 clean checks: rate 1 - streak / 3 = 0
     options.trust.min_rate = 0.0;  // so that a trusted worker is never drawn (deterministic)
     options.seed = 7;
+    options.max_node_tasks = 1000;
     scheduler_ = std::make_unique<Scheduler>(*store_, clock_, options);
   }
   // Renders and checks `frames` one by one with the worker's current record; returns the verify tasks'

@@ -75,7 +75,7 @@ TEST_F(ManagerClientTest, SpeaksTheNodeProtocol) {
   EXPECT_EQ((*task)->task_id, 5);
   EXPECT_EQ((*task)->frames, std::vector<int>{1});
 
-  auto beat = client.Heartbeat(5);
+  auto beat = client.Heartbeat(5, {3});
   ASSERT_TRUE(beat);
   EXPECT_EQ(beat->action, "abort");
   auto slot = client.RequestUpload(5, 1);
@@ -93,6 +93,7 @@ TEST_F(ManagerClientTest, SpeaksTheNodeProtocol) {
   EXPECT_EQ(json::parse(sent[0].body)["enrollment_token"], "enroll");
   EXPECT_EQ(sent[0].Header("authorization"), "");  // enrolling needs no token
   EXPECT_EQ(json::parse(sent[1].body), (json{{"cached", {"abc"}}}));
+  EXPECT_EQ(json::parse(sent[3].body), (json{{"progress", 3}}));  // the heartbeat's progress
   EXPECT_EQ(sent[1].Header("authorization"), "Bearer nt");
   EXPECT_EQ(sent[3].Header("authorization"), "Bearer nt");  // heartbeats have their own connection
   EXPECT_EQ(json::parse(sent[5].body)["signature"], "sig");

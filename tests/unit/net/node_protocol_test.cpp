@@ -162,5 +162,24 @@ TEST(Enrollment, RequestAndAnswer) {
   EXPECT_EQ(ToJson(*slot), (json{{"key", "k"}, {"url", "/u"}}));
 }
 
+// Issue #14: heartbeats carry the task's progress; older nodes' `{}` still decodes (no progress).
+TEST(NodeProtocolTest, HeartbeatProgressIsOptionalAndChecked) {
+  EXPECT_EQ(ToJson(HeartbeatRequest{}), json::object());
+  EXPECT_EQ(ToJson(HeartbeatRequest{7}), (json{{"progress", 7}}));
+  EXPECT_FALSE(HeartbeatRequestFromJson(json::object())->progress.has_value());
+  EXPECT_FALSE(HeartbeatRequestFromJson(json{{"progress", nullptr}})->progress.has_value());
+  EXPECT_EQ(HeartbeatRequestFromJson(json{{"progress", 12}})->progress, 12);
+  EXPECT_NE(
+      HeartbeatRequestFromJson(json{{"progress", 12}, {"other", 1}}).error().message.find("unknown field"),
+      std::string::npos);
+  for (const json& bad : {json(-1), json(3.5), json(true), json("9"), json(uint64_t{1} << 60)}) {
+    auto r = HeartbeatRequestFromJson(json{{"progress", bad}});
+    ASSERT_FALSE(r) << bad.dump();
+    EXPECT_EQ(r.error().code, Errc::kInvalidArgument);
+    EXPECT_NE(r.error().message.find("progress"), std::string::npos);
+  }
+  EXPECT_FALSE(HeartbeatRequestFromJson(json::array()));
+}
+
 }  // namespace
 }  // namespace inferix::net

@@ -236,8 +236,10 @@ TEST_P(StoreContract, VerifyTasksOfCompletedJobsStayClaimable) {
   const int64_t verify_done = NewTask(MakeTask(done, {1}, TaskKind::kVerify));
   NewTask(MakeTask(failed, {1}, TaskKind::kVerify));
   NewTask(MakeTask(done, {2}));  // a render task of a completed job is not handed out
-  EXPECT_THAT(Ids(*store_->ListClaimableTasks(TaskKind::kVerify, 10)), ElementsAre(verify_done));
-  EXPECT_THAT(*store_->ListClaimableTasks(TaskKind::kRender, 10), IsEmpty());
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kVerify, 0, std::nullopt}, 10)),
+              ElementsAre(verify_done));
+  EXPECT_THAT(*store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kRender, 0, std::nullopt}, 10),
+              IsEmpty());
 }
 
 TEST_P(StoreContract, NodeOutputsNewestFirstAndOutputsByShaOldestFirst) {

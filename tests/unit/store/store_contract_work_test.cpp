@@ -250,10 +250,11 @@ TEST_P(StoreContract, ClaimableTasksByPriorityThenId) {
   auto t3 = NewTask(MakeTask(mid, {1}));
   auto t4 = NewTask(MakeTask(high, {2}));
   auto t5 = NewTask(MakeTask(low, {2}));
-  auto claimable = store_->ListClaimableTasks(TaskKind::kRender, 100);
+  auto claimable = store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kRender, 0, std::nullopt}, 100);
   ASSERT_TRUE(claimable.ok()) << claimable.error().message;
   EXPECT_THAT(Ids(*claimable), ElementsAre(t2, t4, t3, t1, t5));
-  EXPECT_THAT(Ids(*store_->ListClaimableTasks(TaskKind::kRender, 2)), ElementsAre(t2, t4));
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kRender, 0, std::nullopt}, 2)),
+              ElementsAre(t2, t4));
 }
 
 TEST_P(StoreContract, ClaimableTasksSkipFinishedJobsOtherStatesAndKinds) {
@@ -274,15 +275,19 @@ TEST_P(StoreContract, ClaimableTasksSkipFinishedJobsOtherStatesAndKinds) {
   Task verify = MakeTask(live, {1}, TaskKind::kVerify);
   auto vid = NewTask(verify);
 
-  EXPECT_THAT(Ids(*store_->ListClaimableTasks(TaskKind::kRender, 100)), ElementsAre(queued));
-  EXPECT_THAT(Ids(*store_->ListClaimableTasks(TaskKind::kVerify, 100)), ElementsAre(vid));
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kRender, 0, std::nullopt}, 100)),
+              ElementsAre(queued));
+  EXPECT_THAT(Ids(*store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kVerify, 0, std::nullopt}, 100)),
+              ElementsAre(vid));
 
   // A job canceled later takes its queued tasks out of the queue.
   Job j = **store_->GetJob(live);
   j.state = JobState::kCanceled;
   ASSERT_TRUE(store_->UpdateJob(j).ok());
-  EXPECT_THAT(*store_->ListClaimableTasks(TaskKind::kRender, 100), IsEmpty());
-  EXPECT_THAT(*store_->ListClaimableTasks(TaskKind::kVerify, 100), IsEmpty());
+  EXPECT_THAT(*store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kRender, 0, std::nullopt}, 100),
+              IsEmpty());
+  EXPECT_THAT(*store_->ListClaimableTasks(domain::ClaimFilter{TaskKind::kVerify, 0, std::nullopt}, 100),
+              IsEmpty());
 }
 
 TEST_P(StoreContract, ExpiredTasks) {
