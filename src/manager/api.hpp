@@ -7,6 +7,7 @@
 #include "domain/ports.hpp"
 #include "manager/scheduler.hpp"
 #include "net/http.hpp"
+#include "net/limits.hpp"
 
 namespace inferix::manager {
 
@@ -15,6 +16,12 @@ struct ApiOptions {
   int64_t long_poll_ms = 25'000;
   int64_t url_ttl_s = 3600;     ///< how long the presigned URLs in answers last
   bool secure_cookies = false;  ///< the manager speaks TLS: session cookies get Secure
+  uint64_t max_upload_bytes = 4ull << 30;  ///< largest scene upload or presigned PUT (spooled to disk)
+  uint64_t max_json_bytes = 16ull << 20;   ///< largest body of any other request (kept in memory)
+  /// Requests each presented credential (API token, session cookie, node token) may make per second once
+  /// its burst is spent; 0: no limit. Long-poll waits do not count.
+  double rate_per_s = 1000;
+  double rate_burst = 2000;
 };
 
 /// Routes and answers requests; runs on the store thread.
@@ -22,9 +29,24 @@ class Api {
  public:
   Api(domain::Store& store, domain::ObjectStore& blobs, Scheduler& scheduler, const Clock& clock,
       ApiOptions options)
-      : store_(store), blobs_(blobs), scheduler_(scheduler), clock_(clock), options_(options) {}
+      : store_(store),
+        blobs_(blobs),
+        scheduler_(scheduler),
+        clock_(clock),
+        options_(options),
+        limiter_(clock, options.rate_per_s, options.rate_burst) {}
   /// Answers one request; never throws for bad input.
   net::HttpResponse Handle(const net::HttpRequest& request);
+  /// Decides from a request's head, before its body is read (net::Admit): authenticates the caller exactly
+  /// as the route will (401/403 otherwise), takes one request of the credential's rate (429 with
+  /// Retry-After beyond it), and says how large the body may be and whether it is spooled to disk (scene
+  /// uploads) or kept in memory (JSON).
+  net::Admission Admit(const net::HttpRequest& head);
+  /// The admission of a request to a presigned object URL, whose signature check came to `verified`:
+  /// refused with its error, or its body spooled up to the upload limit.
+  net::Admission AdmitSigned(const net::HttpRequest& head, const Result<void>& verified);
+  /// Refusals counted by the HTTP server and by Admit; GET /api/v1/health reports them.
+  net::LimitCounters& counters() { return counters_; }
 
  private:
   domain::Store& store_;
@@ -32,6 +54,8 @@ class Api {
   Scheduler& scheduler_;
   const Clock& clock_;
   ApiOptions options_;
+  net::LimitCounters counters_;
+  net::RateLimiter limiter_;
 };
 
 }  // namespace inferix::manager

@@ -35,6 +35,27 @@ Result<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
 
 class ManagerImpl final : public Manager {
  public:
+  // How the manager's HTTP server listens and what it refuses before any work (docs/operations.md).
+  net::ServerOptions ServerOptionsOf(const ManagerOptions& options, Api& api) {
+    net::ServerOptions server{options.host, options.port, options.max_body_bytes, 1,
+                              options.tls_cert_file, options.tls_key_file};
+    // Every request is admitted (or refused) from its head, before its body is read.
+    server.admit = [this](const net::HttpRequest& head) {
+      if (!head.path.starts_with(kBlobPathPrefix)) return api_.Admit(head);
+      return api_.AdmitSigned(
+          head, blobs_->VerifyPresigned(head.method, head.path.substr(kBlobPathPrefix.size()), head.query));
+    };
+    server.max_memory_body_bytes = options.max_json_bytes;
+    server.spool_dir = options.data_dir / "spool";
+    server.max_connections = options.max_connections;
+    server.max_connections_per_address = options.max_connections_per_address;
+    server.header_timeout = std::chrono::milliseconds(options.header_timeout_ms);
+    server.body_timeout = std::chrono::milliseconds(options.body_timeout_ms);
+    server.min_body_rate = options.min_body_rate;
+    server.counters = &api.counters();
+    return server;
+  }
+
   ManagerImpl(const ManagerOptions& options, std::unique_ptr<domain::Store> store,
               std::unique_ptr<blob::FsObjectStore> blobs)
       : options_(options),
@@ -42,9 +63,10 @@ class ManagerImpl final : public Manager {
         blobs_(std::move(blobs)),
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
-             ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty()}),
-        server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1,
-                                   options.tls_cert_file, options.tls_key_file},
+             ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
+                        options.max_body_bytes, options.max_json_bytes, options.rate_per_s,
+                        options.rate_burst}),
+        server_(ServerOptionsOf(options, api_),
                 [this](const net::HttpRequest& r) {
                   // The file adapter's presigned URLs point at the manager: it answers them.
                   if (r.path.starts_with(kBlobPathPrefix)) return ServeBlob(*blobs_, r);
