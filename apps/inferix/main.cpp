@@ -169,14 +169,19 @@ int main(int argc, char** argv) {
   manager->add_option("--long-poll-ms", mo.long_poll_ms, "how long a claim waits for work");
   manager->add_option("--max-body-bytes", mo.max_body_bytes, "largest request body");
   // Limits before work (docs/operations.md).
-  manager->add_option("--max-json-bytes", mo.max_json_bytes, "largest body of a request other than an upload");
-  manager->add_option("--max-connections", mo.max_connections, "open connections in all (0: from the file limit)");
-  manager->add_option("--max-connections-per-address", mo.max_connections_per_address,
-                      "open connections of one client address")
+  manager->add_option("--max-json-bytes", mo.max_json_bytes,
+                      "largest body of a request other than an upload");
+  manager->add_option("--max-connections", mo.max_connections,
+                      "open connections in all (0: from the file limit)");
+  manager
+      ->add_option("--max-connections-per-address", mo.max_connections_per_address,
+                   "open connections of one client address")
       ->check(CLI::PositiveNumber);
   manager->add_option("--header-timeout-ms", mo.header_timeout_ms, "time for a request's headers to arrive")
       ->check(CLI::PositiveNumber);
-  manager->add_option("--body-timeout-ms", mo.body_timeout_ms, "time for a body, besides its size at --min-body-rate")
+  manager
+      ->add_option("--body-timeout-ms", mo.body_timeout_ms,
+                   "time for a body, besides its size at --min-body-rate")
       ->check(CLI::PositiveNumber);
   manager->add_option("--min-body-rate", mo.min_body_rate, "least average rate of a body, bytes per second");
   manager->add_option("--rate-limit", mo.rate_per_s, "requests per second of one credential (0: no limit)")

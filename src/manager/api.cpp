@@ -121,9 +121,11 @@ bool IsSpooled(const Route& route) {
 HttpResponse Dispatch(ApiServices& api, const HttpRequest& req) {
   RouteMatch match = FindRoute(req);
   Call call{req, api, std::move(match.params), std::nullopt, std::nullopt};
-  if (auto refused = Authenticate(call, match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts)))
+  if (auto refused =
+          Authenticate(call, match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts)))
     return *refused;
-  if (match.found == nullptr) return Fail(Errc::kNotFound, "no such endpoint: " + req.method + " " + req.path);
+  if (match.found == nullptr)
+    return Fail(Errc::kNotFound, "no such endpoint: " + req.method + " " + req.path);
   return match.found->handler(call);
 }
 

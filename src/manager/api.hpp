@@ -14,8 +14,8 @@ namespace inferix::manager {
 /// Settings the API needs beyond its collaborators.
 struct ApiOptions {
   int64_t long_poll_ms = 25'000;
-  int64_t url_ttl_s = 3600;     ///< how long the presigned URLs in answers last
-  bool secure_cookies = false;  ///< the manager speaks TLS: session cookies get Secure
+  int64_t url_ttl_s = 3600;                ///< how long the presigned URLs in answers last
+  bool secure_cookies = false;             ///< the manager speaks TLS: session cookies get Secure
   uint64_t max_upload_bytes = 4ull << 30;  ///< largest scene upload or presigned PUT (spooled to disk)
   uint64_t max_json_bytes = 16ull << 20;   ///< largest body of any other request (kept in memory)
   /// Requests each presented credential (API token, session cookie, node token) may make per second once

@@ -37,7 +37,7 @@ class ManagerImpl final : public Manager {
  public:
   // How the manager's HTTP server listens and what it refuses before any work (docs/operations.md).
   net::ServerOptions ServerOptionsOf(const ManagerOptions& options, Api& api) {
-    net::ServerOptions server{options.host, options.port, options.max_body_bytes, 1,
+    net::ServerOptions server{options.host,          options.port,        options.max_body_bytes, 1,
                               options.tls_cert_file, options.tls_key_file};
     // Every request is admitted (or refused) from its head, before its body is read.
     server.admit = [this](const net::HttpRequest& head) {

@@ -21,11 +21,13 @@ using net::HttpResponse;
 
 // Stores of spooled uploads run off the handler thread, which every other request waits for: a large copy
 // there would stall them all (issue #14). The handler starts the store, then has the server call it again (a
-// long-poll retry) until the store is done; the spooled file names the request and lives until it is answered.
+// long-poll retry) until the store is done; the spooled file names the request and lives until it is
+// answered.
 class BackgroundStores {
  public:
   // The store's result once done; nullopt while it runs (it is started on the first call for `file`).
-  std::optional<Result<void>> Poll(const std::filesystem::path& file, const std::function<Result<void>()>& store) {
+  std::optional<Result<void>> Poll(const std::filesystem::path& file,
+                                   const std::function<Result<void>()>& store) {
     std::lock_guard lock(mu_);
     auto it = pending_.find(file);
     if (it == pending_.end()) {
@@ -80,7 +82,8 @@ HttpResponse UploadFile(Call& c) {
     // When merged with the write-once object store: CreateFromFile(key, body_file, body_sha256) moves it.
     domain::ObjectStore& blobs = c.api.blobs;
     const std::filesystem::path file = c.req.body_file;
-    auto stored = Stores().Poll(file, [&blobs, sha, file] { return blobs.PutFile(domain::FileKey(sha), file); });
+    auto stored =
+        Stores().Poll(file, [&blobs, sha, file] { return blobs.PutFile(domain::FileKey(sha), file); });
     if (!stored) {
       HttpResponse wait;
       wait.retry_after_ms = kStorePollMs;
