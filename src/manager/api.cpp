@@ -163,7 +163,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
 }
 
 net::Admission Api::Admit(const HttpRequest& head) {
-  const net::Admission in_memory{std::nullopt, options_.max_json_bytes, false};
+  net::Admission in_memory{std::nullopt, options_.max_json_bytes, false};
   if (!head.path.starts_with("/api/v1/")) return in_memory;  // the dashboard's pages
   ApiServices services{store_, blobs_, scheduler_, clock_, options_};
   try {

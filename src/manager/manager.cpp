@@ -37,8 +37,12 @@ class ManagerImpl final : public Manager {
  public:
   // How the manager's HTTP server listens and what it refuses before any work (docs/operations.md).
   net::ServerOptions ServerOptionsOf(const ManagerOptions& options, Api& api) {
-    net::ServerOptions server{options.host,          options.port,        options.max_body_bytes, 1,
-                              options.tls_cert_file, options.tls_key_file};
+    net::ServerOptions server;
+    server.host = options.host;
+    server.port = options.port;
+    server.max_body_bytes = options.max_body_bytes;
+    server.tls_cert_file = options.tls_cert_file;
+    server.tls_key_file = options.tls_key_file;
     // Every request is admitted (or refused) from its head, before its body is read.
     server.admit = [this](const net::HttpRequest& head) {
       if (!head.path.starts_with(kBlobPathPrefix)) return api_.Admit(head);

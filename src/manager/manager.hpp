@@ -28,7 +28,7 @@ struct ManagerOptions {
   uint64_t max_connections_per_address = 256;  ///< open connections of one client address
   int64_t header_timeout_ms = 30'000;          ///< a request's headers must arrive within this
   int64_t body_timeout_ms = 60'000;    ///< a body must arrive within this plus its size at min_body_rate
-  uint64_t min_body_rate = 64 * 1024;  ///< bytes per second
+  uint64_t min_body_rate = uint64_t{64} * 1024;  ///< bytes per second
   double rate_per_s = 1000;            ///< requests per second of one credential (0: no limit)
   double rate_burst = 2000;            ///< requests one credential may make at once
 };

@@ -76,7 +76,7 @@ constexpr uint32_t kHeaderLimit = 64 * 1024;
 // A TLS client must finish its handshake within this.
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 // How much a read between requests takes at once.
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = size_t{16} * 1024;
 // Connections over a cap being answered at once; beyond, they are closed without an answer.
 constexpr int kMaxRefusing = 64;
 

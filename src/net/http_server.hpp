@@ -45,7 +45,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{120'000};  ///< a connection silent this long between requests closes
   /// A body must arrive within body_timeout plus its size at min_body_rate bytes per second (else 408).
   std::chrono::milliseconds body_timeout{60'000};
-  uint64_t min_body_rate = 64 * 1024;
+  uint64_t min_body_rate = uint64_t{64} * 1024;
   /// Where refusals are counted (shared with whoever reports them); nullptr: the server's own counters.
   LimitCounters* counters = nullptr;
 };
