@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -245,8 +246,7 @@ struct HttpServer::Impl {
       }
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      beast::error_code peer_ec;
-      const std::string address = socket.remote_endpoint(peer_ec).address().to_string();
+      const std::string address = socket.remote_endpoint(ignored).address().to_string();
       const Admitted admitted = Register(address);
       if (admitted == Admitted::kStopping) co_return;
       if (admitted != Admitted::kYes) {
@@ -266,11 +266,8 @@ struct HttpServer::Impl {
     std::lock_guard lock(connections_mu_);
     if (stopping_) return Admitted::kStopping;
     if (connections_.size() >= max_connections_) return Admitted::kTooManyInAll;
-    uint64_t& from_address = per_address_[address];
-    if (from_address >= options_.max_connections_per_address) {
-      if (from_address == 0) per_address_.erase(address);
-      return Admitted::kTooManyFromAddress;
-    }
+    uint64_t& from_address = per_address_[address];  // (the cap is at least 1: never left at 0)
+    if (from_address >= options_.max_connections_per_address) return Admitted::kTooManyFromAddress;
     ++from_address;
     return Admitted::kYes;
   }
@@ -496,6 +493,13 @@ struct HttpServer::Impl {
     if (ec == http::error::body_limit) {
       ++counters_.too_large;
       response = TooLarge(limit);
+    } else if (ec.category() == beast::generic_category()) {
+      // Writing a spooled body failed; the partial file is removed with the request.
+      response = ErrorResponse(
+          503, "unavailable",
+          ec.value() == ENOSPC ? "the server cannot store the upload: no space left on the disk; free disk "
+                                 "space and retry"
+                               : "the server cannot store the upload: " + ec.message() + "; retry later");
     } else if (ec == http::error::header_limit) {
       response = ErrorResponse(431, "too_large", "request headers exceed the limit");
     } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&

@@ -59,19 +59,19 @@ struct SpoolBody {
       hash_ = std::make_unique<Sha256Stream>();
       return true;
     }
-    /// Appends bytes to the file and the digest.
-    bool Append(const char* data, size_t n) {
-      if (fd_ < 0 || !hash_) return false;
+    /// Appends bytes to the file and the digest; 0, or the errno of the failed write (e.g. ENOSPC).
+    int Append(const char* data, size_t n) {
+      if (fd_ < 0 || !hash_) return EBADF;
       hash_->Update(std::string_view(data, n));
       size_t written = 0;
       while (written < n) {
         const ssize_t w = ::write(fd_, data + written, n - written);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
+        if (w <= 0) return w < 0 ? errno : EIO;
         written += static_cast<size_t>(w);
       }
       size_ += n;
-      return true;
+      return 0;
     }
     /// Closes the file and finishes the digest.
     bool Finish() {
@@ -113,8 +113,8 @@ struct SpoolBody {
       for (auto it = boost::asio::buffer_sequence_begin(buffers);
            it != boost::asio::buffer_sequence_end(buffers); ++it) {
         const boost::asio::const_buffer buffer = *it;
-        if (!body_.Append(static_cast<const char*>(buffer.data()), buffer.size())) {
-          ec = boost::beast::error_code(EIO, boost::beast::generic_category());
+        if (const int err = body_.Append(static_cast<const char*>(buffer.data()), buffer.size()); err != 0) {
+          ec = boost::beast::error_code(err, boost::beast::generic_category());
           return total;
         }
         total += buffer.size();
