@@ -196,6 +196,26 @@ int main(int argc, char** argv) {
           "uploads stop below this much free disk (MiB; default: 1 GiB or 5% of the disk, the smaller; "
           "0: off)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  // Limits before work (docs/operations.md).
+  manager->add_option("--max-json-bytes", mo.max_json_bytes,
+                      "largest body of a request other than an upload");
+  manager->add_option("--max-connections", mo.max_connections,
+                      "open connections in all (0: from the file limit)");
+  manager
+      ->add_option("--max-connections-per-address", mo.max_connections_per_address,
+                   "open connections of one client address")
+      ->check(CLI::PositiveNumber);
+  manager->add_option("--header-timeout-ms", mo.header_timeout_ms, "time for a request's headers to arrive")
+      ->check(CLI::PositiveNumber);
+  manager
+      ->add_option("--body-timeout-ms", mo.body_timeout_ms,
+                   "time for a body, besides its size at --min-body-rate")
+      ->check(CLI::PositiveNumber);
+  manager->add_option("--min-body-rate", mo.min_body_rate, "least average rate of a body, bytes per second");
+  manager->add_option("--rate-limit", mo.rate_per_s, "requests per second of one credential (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  manager->add_option("--rate-burst", mo.rate_burst, "requests one credential may make at once")
+      ->check(CLI::PositiveNumber);
   manager
       ->add_option("--max-frame-failures", mo.scheduler.max_frame_failures,
                    "failed renders of one frame (on different workers where there are) that fail its job")

@@ -1,12 +1,16 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <string_view>
+
+#include "core/crypto.hpp"
 
 #include "manager/api.hpp"
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
 #include "manager/dashboard.hpp"
 #include "manager/identity.hpp"
+#include "manager/sessions.hpp"
 
 namespace inferix::manager {
 
@@ -89,23 +93,53 @@ std::optional<HttpResponse> Authenticate(Call& call, Auth auth) {
   return std::nullopt;
 }
 
-HttpResponse Dispatch(ApiServices& api, const HttpRequest& req) {
-  const std::vector<std::string> parts = Split(req.path.substr(std::string("/api/v1/").size()));
+// The route a request names, with the parameters its path gives; `found` is null when no route matches.
+struct RouteMatch {
   const Route* found = nullptr;
   std::vector<std::string> params;
+  std::vector<std::string> parts;
+};
+
+RouteMatch FindRoute(const HttpRequest& req) {
+  RouteMatch match;
+  match.parts = Split(req.path.substr(std::string("/api/v1/").size()));
   for (const CompiledRoute& r : RouteTable()) {
     if (req.method != r.route.method) continue;
-    auto matched = Match(r.segments, parts);
+    auto matched = Match(r.segments, match.parts);
     if (!matched) continue;
-    found = &r.route;
-    params = std::move(*matched);
+    match.found = &r.route;
+    match.params = std::move(*matched);
     break;
   }
-  Call call{req, api, std::move(params), std::nullopt, std::nullopt};
-  if (auto refused = Authenticate(call, found != nullptr ? found->auth : AuthOfUnknown(parts)))
+  return match;
+}
+
+// Routes whose body is spooled to disk and hashed as it arrives rather than kept in memory: uploads of files.
+bool IsSpooled(const Route& route) {
+  return std::string_view(route.method) == "PUT" && std::string_view(route.pattern) == "files/:sha256";
+}
+
+HttpResponse Dispatch(ApiServices& api, const HttpRequest& req) {
+  RouteMatch match = FindRoute(req);
+  Call call{req, api, std::move(match.params), std::nullopt, std::nullopt};
+  if (auto refused =
+          Authenticate(call, match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts)))
     return *refused;
-  if (found == nullptr) return Fail(Errc::kNotFound, "no such endpoint: " + req.method + " " + req.path);
-  return found->handler(call);
+  if (match.found == nullptr)
+    return Fail(Errc::kNotFound, "no such endpoint: " + req.method + " " + req.path);
+  return match.found->handler(call);
+}
+
+// The refusal counters, as GET /api/v1/health reports them.
+nlohmann::json LimitsJson(const net::LimitCounters& c) {
+  return {{"connections_refused_total", c.connections_total.load()},
+          {"connections_refused_per_address", c.connections_per_address.load()},
+          {"accept_failures", c.accept_failures.load()},
+          {"header_timeouts", c.header_timeouts.load()},
+          {"body_timeouts", c.body_timeouts.load()},
+          {"too_large", c.too_large.load()},
+          {"unauthenticated_before_body", c.unauthenticated.load()},
+          {"rate_limited", c.rate_limited.load()}};
 }
 
 }  // namespace
@@ -114,10 +148,67 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   if (!request.path.starts_with("/api/v1/")) return ServeDashboard(request);
   ApiServices services{store_, blobs_, scheduler_, clock_, options_};
   try {
-    return Dispatch(services, request);
+    HttpResponse response = Dispatch(services, request);
+    if (response.status == 200 && request.method == "GET" && request.path == "/api/v1/health") {
+      // The limits are the server's, not a resource's: added here rather than by the health route.
+      auto body = nlohmann::json::parse(response.body, nullptr, false);
+      if (body.is_object()) {
+        body["limits"] = LimitsJson(counters_);
+        response.body = body.dump();
+      }
+    }
+    return response;
   } catch (const std::exception& e) {
     return Fail(Errc::kInternal, std::string("internal error: ") + e.what());
   }
+}
+
+net::Admission Api::Admit(const HttpRequest& head) {
+  net::Admission in_memory{std::nullopt, options_.max_json_bytes, false};
+  if (!head.path.starts_with("/api/v1/")) return in_memory;  // the dashboard's pages
+  ApiServices services{store_, blobs_, scheduler_, clock_, options_};
+  try {
+    RouteMatch match = FindRoute(head);
+    const Auth auth = match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts);
+    Call call{head, services, std::move(match.params), std::nullopt, std::nullopt};
+    if (auto refused = Authenticate(call, auth)) {
+      ++counters_.unauthenticated;
+      return net::Admission{std::move(*refused), 0, false};
+    }
+    if (auth != Auth::kNone) {
+      // The credential as presented: its token, or the session cookie that stands for one.
+      std::string credential = head.Header("authorization");
+      if (credential.empty()) credential = "cookie " + SessionCookie(head);
+      const int64_t wait_ms = limiter_.Take(Sha256Hex(credential));
+      if (wait_ms > 0) {
+        ++counters_.rate_limited;
+        const int64_t wait_s = (wait_ms + 999) / 1000;
+        return net::Admission{
+            net::Refusal(429, "rate_limited",
+                         "too many requests with this credential; retry in " + std::to_string(wait_s) + " s",
+                         wait_s),
+            0, false};
+      }
+    }
+    if (match.found != nullptr && IsSpooled(*match.found)) {
+      return net::Admission{std::nullopt, options_.max_upload_bytes, true};
+    }
+    return in_memory;
+  } catch (const std::exception& e) {
+    return net::Admission{Fail(Errc::kInternal, std::string("internal error: ") + e.what()), 0, false};
+  }
+}
+
+net::Admission Api::AdmitSigned(const HttpRequest& head, const Result<void>& verified,
+                                uint64_t url_max_bytes) {
+  if (!verified) {
+    ++counters_.unauthenticated;
+    return net::Admission{Fail(verified.error()), 0, false};
+  }
+  const uint64_t limit =
+      url_max_bytes > 0 ? std::min(url_max_bytes, options_.max_upload_bytes) : options_.max_upload_bytes;
+  // An upload is spooled and hashed as it arrives; the endpoint moves the file into the object store.
+  return net::Admission{std::nullopt, limit, head.method == "PUT"};
 }
 
 }  // namespace inferix::manager

@@ -9,6 +9,7 @@
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
 #include "net/http.hpp"
+#include "net/limits.hpp"
 
 namespace inferix::manager {
 
@@ -19,7 +20,13 @@ struct ApiOptions {
   bool secure_cookies = false;                  ///< the manager speaks TLS: session cookies get Secure
   int64_t max_output_bytes = int64_t{2} << 30;  ///< the largest frame a node's upload URL accepts
   SessionLimits sessions;                       ///< browser sessions' lifetime and number per user
-  QuotaDefaults quotas{};  ///< every user's limits where the operator set none of their own
+  QuotaDefaults quotas{};                  ///< every user's limits where the operator set none of their own
+  uint64_t max_upload_bytes = 4ull << 30;  ///< largest scene upload or presigned PUT (spooled to disk)
+  uint64_t max_json_bytes = 16ull << 20;   ///< largest body of any other request (kept in memory)
+  /// Requests each presented credential (API token, session cookie, node token) may make per second once
+  /// its burst is spent; 0: no limit. Long-poll waits do not count.
+  double rate_per_s = 1000;
+  double rate_burst = 2000;
 };
 
 /// Routes and answers requests; runs on the store thread.
@@ -27,9 +34,26 @@ class Api {
  public:
   Api(domain::Store& store, domain::ObjectStore& blobs, Scheduler& scheduler, const Clock& clock,
       ApiOptions options)
-      : store_(store), blobs_(blobs), scheduler_(scheduler), clock_(clock), options_(options) {}
+      : store_(store),
+        blobs_(blobs),
+        scheduler_(scheduler),
+        clock_(clock),
+        options_(options),
+        limiter_(clock, options.rate_per_s, options.rate_burst) {}
   /// Answers one request; never throws for bad input.
   net::HttpResponse Handle(const net::HttpRequest& request);
+  /// Decides from a request's head, before its body is read (net::Admit): authenticates the caller exactly
+  /// as the route will (401/403 otherwise), takes one request of the credential's rate (429 with
+  /// Retry-After beyond it), and says how large the body may be and whether it is spooled to disk (scene
+  /// uploads) or kept in memory (JSON).
+  net::Admission Admit(const net::HttpRequest& head);
+  /// The admission of a request to a presigned object URL, whose checks (signature, and for an upload the
+  /// node it was issued to) came to `verified`: refused with its error, or its body taken up to the smaller
+  /// of the URL's own limit `url_max_bytes` (0: none) and the upload limit; an upload is always spooled.
+  net::Admission AdmitSigned(const net::HttpRequest& head, const Result<void>& verified,
+                             uint64_t url_max_bytes);
+  /// Refusals counted by the HTTP server and by Admit; GET /api/v1/health reports them.
+  net::LimitCounters& counters() { return counters_; }
 
  private:
   domain::Store& store_;
@@ -37,6 +61,8 @@ class Api {
   Scheduler& scheduler_;
   const Clock& clock_;
   ApiOptions options_;
+  net::LimitCounters counters_;
+  net::RateLimiter limiter_;
 };
 
 }  // namespace inferix::manager

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -36,6 +37,37 @@ Result<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
 
 class ManagerImpl final : public Manager {
  public:
+  // How the manager's HTTP server listens and what it refuses before any work (docs/operations.md).
+  net::ServerOptions ServerOptionsOf(const ManagerOptions& options, Api& api) {
+    net::ServerOptions server;
+    server.host = options.host;
+    server.port = options.port;
+    server.max_body_bytes = options.max_body_bytes;
+    server.tls_cert_file = options.tls_cert_file;
+    server.tls_key_file = options.tls_key_file;
+    // Every request is admitted (or refused) from its head, before its body is read.
+    server.admit = [this](const net::HttpRequest& head) {
+      if (!head.path.starts_with(kBlobPathPrefix)) return api_.Admit(head);
+      // A presigned URL: its signature, and for an upload the node it was issued to and the size it allows,
+      // are checked before a byte of the body is read.
+      const std::string key = head.path.substr(kBlobPathPrefix.size());
+      auto terms = blobs_->VerifyPresigned(head.method, key, head.query);
+      if (!terms) return api_.AdmitSigned(head, terms.error(), 0);
+      Result<void> allowed = Ok();
+      if (head.method == "PUT") allowed = OutputUploadGate(*store_)(key, terms->issued_to);
+      return api_.AdmitSigned(head, allowed, static_cast<uint64_t>(std::max<int64_t>(0, terms->max_bytes)));
+    };
+    server.max_memory_body_bytes = options.max_json_bytes;
+    server.spool_dir = options.data_dir / "spool";
+    server.max_connections = options.max_connections;
+    server.max_connections_per_address = options.max_connections_per_address;
+    server.header_timeout = std::chrono::milliseconds(options.header_timeout_ms);
+    server.body_timeout = std::chrono::milliseconds(options.body_timeout_ms);
+    server.min_body_rate = options.min_body_rate;
+    server.counters = &api.counters();
+    return server;
+  }
+
   ManagerImpl(const ManagerOptions& options, std::unique_ptr<domain::Store> store,
               std::unique_ptr<blob::FsObjectStore> blobs)
       : options_(options),
@@ -44,9 +76,9 @@ class ManagerImpl final : public Manager {
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
              ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
-                        options.max_output_bytes, options.sessions, options.quotas}),
-        server_(net::ServerOptions{options.host, options.port, options.max_body_bytes, 1,
-                                   options.tls_cert_file, options.tls_key_file},
+                        options.max_output_bytes, options.sessions, options.quotas, options.max_body_bytes,
+                        options.max_json_bytes, options.rate_per_s, options.rate_burst}),
+        server_(ServerOptionsOf(options, api_),
                 [this](const net::HttpRequest& r) {
                   // The file adapter's presigned URLs point at the manager: it answers them.
                   if (r.path.starts_with(kBlobPathPrefix))

@@ -32,6 +32,15 @@ struct ManagerOptions {
   RetentionOptions retention;  ///< what the manager's chores remove, and when
   SessionLimits sessions;      ///< the dashboard's sessions: lifetime and number per user
   QuotaDefaults quotas;        ///< every user's limits where the operator set none of their own
+  // Limits before work (docs/operations.md): connections, time, body size and request rate.
+  uint64_t max_json_bytes = 16ull << 20;       ///< largest body kept in memory (every request but uploads)
+  uint64_t max_connections = 0;                ///< open connections in all (0: from the open-file limit)
+  uint64_t max_connections_per_address = 256;  ///< open connections of one client address
+  int64_t header_timeout_ms = 30'000;          ///< a request's headers must arrive within this
+  int64_t body_timeout_ms = 60'000;  ///< a body must arrive within this plus its size at min_body_rate
+  uint64_t min_body_rate = uint64_t{64} * 1024;  ///< bytes per second
+  double rate_per_s = 1000;                      ///< requests per second of one credential (0: no limit)
+  double rate_burst = 2000;                      ///< requests one credential may make at once
 };
 
 /// A running manager.

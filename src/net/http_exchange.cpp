@@ -15,12 +15,6 @@
 namespace inferix::net::internal {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string JsonEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -56,6 +50,18 @@ std::string JsonEscape(std::string_view s) {
 
 }  // namespace
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+HttpResponse TooLarge(uint64_t limit) {
+  return ErrorResponse(
+      413, "too_large",
+      "request body exceeds the limit of " + std::to_string(limit) + " bytes for this request");
+}
+
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
   HttpResponse response;
   response.status = status;
@@ -76,11 +82,11 @@ bool StatusForbidsBody(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
-bool BuildRequest(http::request<http::string_body>&& message, HttpRequest& request) {
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
+bool BuildHead(const http::request_header<>& head, HttpRequest& request) {
+  request.method = std::string(head.method_string());
+  request.target = std::string(head.target());
   request.received_ms = NowMs();
-  for (const auto& field : message) {
+  for (const auto& field : head) {
     std::string name = ToLower(std::string_view(field.name_string()));
     auto [it, inserted] = request.headers.emplace(std::move(name), std::string(field.value()));
     if (!inserted) {
@@ -89,7 +95,6 @@ bool BuildRequest(http::request<http::string_body>&& message, HttpRequest& reque
       it->second += std::string_view(field.value());
     }
   }
-  request.body = std::move(message.body());
   auto url = boost::urls::parse_origin_form(request.target);
   if (!url) return false;
   request.path = url->path();

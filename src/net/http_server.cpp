@@ -3,26 +3,27 @@
 // <utility> must come before the Asio headers: g++ 12 otherwise fails on Asio's coroutine support.
 #include <utility>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <system_error>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -35,7 +36,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "core/crypto.hpp"
 #include "net/http_exchange.hpp"
+#include "net/http_io.hpp"
+#include "net/http_server_util.hpp"
+#include "net/spool_body.hpp"
 
 namespace inferix::net {
 namespace {
@@ -45,41 +50,52 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
-using internal::BuildRequest;
+using internal::BodyRate;
+using internal::BodyRead;
+using internal::BuildHead;
+using internal::EmptySpoolFolder;
 using internal::ErrorResponse;
+using internal::Guarded;
+using internal::kNoThrow;
+using internal::LingeringClose;
+using internal::LoadTlsContext;
+using internal::LongPollWait;
+using internal::OpenReserveDescriptor;
+using internal::ReadBody;
+using internal::RefuseConnection;
 using internal::ServeRange;
-using internal::SetFields;
-using internal::StatusForbidsBody;
+using internal::ShedOneConnection;
+using internal::SpoolBody;
+using internal::SpoolFile;
 using internal::ToLower;
+using internal::TooLarge;
+using internal::WithDeadline;
+using internal::WriteResponse;
 
-// A connection that sends nothing for this long (between requests, or in the middle of one) is closed, so
-// idle or stalled clients cannot pin file descriptors forever. Long-poll waits do not count: the server is
-// silent then.
-constexpr auto kIdleTimeout = std::chrono::seconds(120);
 // Bearer tokens, cookies and signed URLs fit easily; Beast's 8 KiB default is tight for large cookies.
 constexpr uint32_t kHeaderLimit = 64 * 1024;
-// Bounds on reading and discarding a refused request's body before closing (see LingeringClose).
-constexpr auto kLingerTime = std::chrono::seconds(2);
 // A TLS client must finish its handshake within this.
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
-constexpr uint64_t kLingerBytes = 64ull << 20;
-// Errors are returned as values (as_tuple), never thrown, so a bad peer is ordinary control flow.
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// How much a read between requests takes at once.
+constexpr size_t kReadChunk = size_t{16} * 1024;
+// Connections over a cap being answered at once; beyond, they are closed without an answer.
+constexpr int kMaxRefusing = 64;
 
 // One accepted connection, plain or TLS. Only its own coroutine and closures posted to its strand touch it.
 struct Connection {
+  explicit Connection(std::string peer) : address(std::move(peer)) {}
   virtual ~Connection() = default;
   // Makes every pending and future operation fail; must run on the connection's strand.
   virtual void Close() = 0;
   virtual asio::any_io_executor Executor() = 0;
+  const std::string address;  // the client's IP address, for the per-address cap
 };
 
 template <class Stream>
 struct BasicConnection final : Connection {
   template <class... Args>
-  explicit BasicConnection(Args&&... args)
-      : stream(std::forward<Args>(args)...), timer(stream.get_executor()) {}
+  explicit BasicConnection(std::string peer, Args&&... args)
+      : Connection(std::move(peer)), stream(std::forward<Args>(args)...), timer(stream.get_executor()) {}
   void Close() override {
     auto& layer = beast::get_lowest_layer(stream);
     beast::error_code ec;
@@ -101,13 +117,23 @@ struct HttpServer::Impl {
   Impl(ServerOptions options, Handler handler)
       : options_(std::move(options)),
         handler_(std::move(handler)),
+        counters_(options_.counters != nullptr ? *options_.counters : own_counters_),
         io_(std::max(1, options_.io_threads)),
         acceptor_(asio::make_strand(io_)) {}
+
+  ~Impl() {
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   Result<void> Start() {
     std::lock_guard stop_lock(lifecycle_mu_);
     if (started_) return MakeError(Errc::kConflict, "HTTP server: Start() called twice; create a new server");
-    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) INFERIX_TRY(LoadTls());
+    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty())
+      INFERIX_TRY(LoadTlsContext(options_.tls_cert_file, options_.tls_key_file, tls_));
+    if (!options_.spool_dir.empty()) INFERIX_TRY(EmptySpoolFolder(options_.spool_dir));
+    max_connections_ = options_.max_connections > 0 ? options_.max_connections : ConnectionCapFromFileLimit();
     const std::string where = options_.host + ":" + std::to_string(options_.port);
     beast::error_code ec;
     tcp::resolver resolver(io_);
@@ -131,6 +157,9 @@ struct HttpServer::Impl {
     if (acceptor_.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen on");
     port_ = acceptor_.local_endpoint(ec).port();
     if (ec) return fail("read the bound port of");
+    // Accepting one connection while out of descriptors (ShedOneConnection) must fail rather than wait.
+    if (acceptor_.non_blocking(true, ec)) return fail("make non-blocking the socket of");
+    reserve_fd_ = OpenReserveDescriptor();
 
     started_ = true;
     running_ = true;
@@ -181,6 +210,7 @@ struct HttpServer::Impl {
   }
 
   uint16_t port() const { return port_; }
+  const LimitCounters& counters() const { return counters_; }
 
  private:
   static void RunLoop(asio::io_context& io, const char* name) {
@@ -199,18 +229,70 @@ struct HttpServer::Impl {
       auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kNoThrow);
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-        // E.g. out of file descriptors: back off instead of spinning, then keep serving.
-        std::fprintf(stderr, "inferix http: accept failed: %s\n", ec.message().c_str());
+        ++counters_.accept_failures;
+        log_.Note("accept failed: " + ec.message());
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+          // Out of descriptors: the pending connection would fail accept again at once, for ever. Give the
+          // reserve descriptor up to take it, answer it 503 and close it, so the queue drains and the server
+          // answers again as soon as connections end.
+          if (ShedOneConnection(acceptor_, reserve_fd_)) {
+            ++counters_.connections_total;
+            continue;
+          }
+        }
         asio::steady_timer backoff(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
         co_await backoff.async_wait(kNoThrow);
         continue;
       }
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      const bool launched = tls_ ? Launch(std::make_shared<TlsConnection>(std::move(socket), *tls_))
-                                 : Launch(std::make_shared<PlainConnection>(std::move(socket)));
+      const std::string address = socket.remote_endpoint(ignored).address().to_string();
+      const Admitted admitted = Register(address);
+      if (admitted == Admitted::kStopping) co_return;
+      if (admitted != Admitted::kYes) {
+        Refuse(std::move(socket), admitted);
+        continue;
+      }
+      const bool launched = tls_ ? Launch(std::make_shared<TlsConnection>(address, std::move(socket), *tls_))
+                                 : Launch(std::make_shared<PlainConnection>(address, std::move(socket)));
       if (!launched) co_return;
     }
+  }
+
+  enum class Admitted { kYes, kTooManyInAll, kTooManyFromAddress, kStopping };
+
+  // Counts a new connection of `address` against the caps; kYes when it may be served.
+  Admitted Register(const std::string& address) {
+    std::lock_guard lock(connections_mu_);
+    if (stopping_) return Admitted::kStopping;
+    if (connections_.size() >= max_connections_) return Admitted::kTooManyInAll;
+    uint64_t& from_address = per_address_[address];  // (the cap is at least 1: never left at 0)
+    if (from_address >= options_.max_connections_per_address) return Admitted::kTooManyFromAddress;
+    ++from_address;
+    return Admitted::kYes;
+  }
+
+  // Answers a connection over a cap (503 in all, 429 from one address) and closes it. Plain HTTP only: a TLS
+  // client would need a handshake first, which is the work the cap avoids. At most kMaxRefusing refusals are
+  // in progress at once; beyond, connections are closed at once.
+  void Refuse(tcp::socket socket, Admitted why) {
+    const bool in_all = why == Admitted::kTooManyInAll;
+    ++(in_all ? counters_.connections_total : counters_.connections_per_address);
+    log_.Note(in_all ? "connection refused: the server's connections are at their cap (--max-connections)"
+                     : "connection refused: too many connections from one address "
+                       "(--max-connections-per-address)");
+    if (tls_ || refusing_.fetch_add(1) >= kMaxRefusing) {
+      if (!tls_) --refusing_;
+      beast::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    RefuseConnection(
+        std::move(socket),
+        in_all ? Refusal(503, "unavailable", "the server has too many open connections; retry later", 5)
+               : Refusal(429, "rate_limited",
+                         "too many open connections from your address; close some, then retry", 5),
+        stopping_, refusing_);
   }
 
   // Registers a new connection (so that Stop can close it) and starts serving it; false when stopping.
@@ -218,7 +300,10 @@ struct HttpServer::Impl {
   bool Launch(std::shared_ptr<C> connection) {
     {
       std::lock_guard lock(connections_mu_);
-      if (stopping_) return false;
+      if (stopping_) {
+        Unregister(connection->address);
+        return false;
+      }
       connections_.insert(connection);
     }
     asio::co_spawn(connection->stream.get_executor(), Serve(connection),
@@ -233,31 +318,24 @@ struct HttpServer::Impl {
                      }
                      std::lock_guard lock(connections_mu_);
                      connections_.erase(connection);
+                     Unregister(connection->address);
                    });
     return true;
   }
 
-  // Reads the certificate chain and key for HTTPS; TLS 1.2 and later only.
-  Result<void> LoadTls() {
-    if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
-      return MakeError(Errc::kInvalidArgument,
-                       "HTTPS needs both a certificate (--tls-cert) and its key (--tls-key)");
-    }
-    tls_.emplace(ssl::context::tls_server);
-    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-    beast::error_code ec;
-    tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
-    if (ec) {
-      return MakeError(Errc::kInvalidArgument, "cannot use the TLS certificate " + options_.tls_cert_file +
-                                                   ": " + ec.message() + "; give a PEM certificate chain");
-    }
-    tls_->use_private_key_file(options_.tls_key_file, ssl::context::pem, ec);
-    if (ec) {
-      return MakeError(Errc::kInvalidArgument, "cannot use the TLS key " + options_.tls_key_file + ": " +
-                                                   ec.message() + "; give the certificate's PEM private key");
-    }
-    return Ok();
+  // Forgets one connection of `address`; connections_mu_ must be held.
+  void Unregister(const std::string& address) {
+    auto it = per_address_.find(address);
+    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
+
+  // Answers `response` and closes the connection, reading and discarding for a while what the client still
+  // sends (a body it had begun) so that it sees the answer.
+  // (The result goes through a variable: GCC 12 crashed on a co_await in an if's condition here.)
+  template <class Stream>
+  asio::awaitable<void> AnswerAndClose(Stream& stream, unsigned version, const HttpResponse& response) {
+    const bool written = co_await WriteResponse(stream, false, version, false, response);
+    if (written) co_await LingeringClose(stream, stopping_);
   }
 
   // Serves one connection: requests one after another while the client keeps the connection alive.
@@ -272,42 +350,121 @@ struct HttpServer::Impl {
     }
     beast::flat_buffer buffer;
     for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(kHeaderLimit);
-      parser.body_limit(options_.max_body_bytes);
-
-      layer.expires_after(kIdleTimeout);
-      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
-      if (ec) {
+      if (buffer.size() == 0) {
+        // Between requests: the next one's first byte may take as long as the idle timeout.
+        layer.expires_after(options_.idle_timeout);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
+        layer.expires_never();
+        if (ec) co_return;
+        buffer.commit(n);
+      }
+      // From its first byte, the whole head must arrive within the header timeout, however it trickles.
+      http::request_parser<http::empty_body> head;
+      head.header_limit(kHeaderLimit);
+      head.body_limit(boost::none);  // each route's limit is applied once the head is known
+      auto header = co_await WithDeadline(connection->stream, connection->timer,
+                                          std::chrono::steady_clock::now() + options_.header_timeout,
+                                          http::async_read_header(stream, buffer, head, kNoThrow));
+      if (!header) {
+        ++counters_.header_timeouts;
+        co_await AnswerAndClose(
+            stream, 11,
+            Refusal(408, "timeout",
+                    "the request headers did not arrive within " +
+                        std::to_string(options_.header_timeout.count()) + " ms; send them at once"));
+        co_return;
+      }
+      if (auto [ec, n] = *header; ec) {
         co_await ReplyToReadError(stream, ec, 11);
         co_return;
       }
-      const unsigned version = parser.get().version();
-      if (!parser.is_done() &&
-          ToLower(std::string_view(parser.get()[http::field::expect])) == "100-continue") {
-        // Without this curl waits a second before sending a large body.
-        http::response<http::empty_body> go_on{http::status::continue_, version};
-        auto [wec, wn] = co_await http::async_write(stream, go_on, kNoThrow);
-        if (wec) co_return;
+      const unsigned version = head.get().version();
+      bool keep_alive = head.get().keep_alive();
+      const bool has_body = !head.is_done();
+      HttpRequest request;
+      if (!BuildHead(head.get(), request)) {
+        co_await AnswerAndClose(
+            stream, version,
+            ErrorResponse(400, "invalid_argument", "malformed request target; expected /path?query"));
+        co_return;
       }
-      while (!parser.is_done()) {
-        layer.expires_after(kIdleTimeout);
-        auto [bec, bn] = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
-        if (bec) {
-          co_await ReplyToReadError(stream, bec, version);
+      request.body_size = head.content_length().value_or(0);
+
+      // Admission: refused, or how much body to take and where, before any body byte is read.
+      Admission admission = co_await Admit(request);
+      const bool spool = admission.spool && !options_.spool_dir.empty();
+      uint64_t limit = std::min(admission.max_body_bytes, options_.max_body_bytes);
+      if (!spool) limit = std::min(limit, options_.max_memory_body_bytes);
+      if (!admission.refusal && head.content_length() && *head.content_length() > limit) {
+        ++counters_.too_large;
+        admission.refusal = TooLarge(limit);
+      }
+      if (admission.refusal) {
+        if (has_body || stopping_) {
+          co_await AnswerAndClose(stream, version, std::move(*admission.refusal));
+          co_return;
+        }
+        const bool written = co_await WriteResponse(stream, request.method == "HEAD", version, keep_alive,
+                                                    std::move(*admission.refusal));
+        if (!written || !keep_alive) co_return;
+        continue;
+      }
+
+      std::optional<SpoolFile> spooled;  // removed when this request is done with, however it ends
+      if (has_body) {
+        if (ToLower(std::string_view(head.get()[http::field::expect])) == "100-continue") {
+          // Without this curl waits a second before sending a large body.
+          http::response<http::empty_body> go_on{http::status::continue_, version};
+          auto [wec, wn] = co_await http::async_write(stream, go_on, kNoThrow);
+          if (wec) co_return;
+        }
+        BodyRead read;
+        const BodyRate body_rate{options_.body_timeout, options_.min_body_rate};
+        if (spool) {
+          http::request_parser<SpoolBody> parser(std::move(head));
+          parser.body_limit(limit);
+          const std::filesystem::path path = NextSpoolPath();
+          std::error_code create_ec;
+          if (!parser.get().body().Create(path, create_ec)) {
+            std::fprintf(stderr, "inferix http: cannot spool a body to %s: %s\n", path.c_str(),
+                         create_ec.message().c_str());
+            co_await AnswerAndClose(
+                stream, version,
+                ErrorResponse(503, "unavailable",
+                              "the server cannot store the request body now; retry later"));
+            co_return;
+          }
+          spooled.emplace(path);
+          read = co_await ReadBody(connection->stream, connection->timer, buffer, parser, body_rate);
+          request.body_file = path;
+          request.body_sha256 = parser.get().body().digest();
+          request.body_size = parser.get().body().size();
+        } else {
+          http::request_parser<http::string_body> parser(std::move(head));
+          parser.body_limit(limit);
+          read = co_await ReadBody(connection->stream, connection->timer, buffer, parser, body_rate);
+          request.body = std::move(parser.get().body());
+          request.body_size = request.body.size();
+        }
+        if (read.timed_out) {
+          ++counters_.body_timeouts;
+          co_await AnswerAndClose(
+              stream, version,
+              Refusal(408, "timeout",
+                      "the request body came too slowly: it must arrive within " +
+                          std::to_string(options_.body_timeout.count() / 1000) + " s plus 1 s per " +
+                          std::to_string(options_.min_body_rate) + " bytes"));
+          co_return;
+        }
+        if (read.ec) {
+          co_await ReplyToReadError(stream, read.ec, version, limit);
           co_return;
         }
       }
-      layer.expires_never();
+      request.received_ms = internal::NowMs();
 
-      bool keep_alive = parser.get().keep_alive();
-      HttpRequest request;
-      std::optional<HttpResponse> response;
-      if (!BuildRequest(parser.release(), request)) {
-        response = ErrorResponse(400, "invalid_argument", "malformed request target; expected /path?query");
-      } else {
-        response = co_await Respond(*connection, request, buffer.size() == 0);
-      }
+      std::optional<HttpResponse> response = co_await Respond(*connection, request, buffer.size() == 0);
+      spooled.reset();           // the handler is done with the body: gone before the client hears the answer
       if (!response) co_return;  // the client went away, or the server is stopping
       if (stopping_) keep_alive = false;
       if (request.method == "GET" && !response->file.empty()) ServeRange(request.Header("range"), *response);
@@ -323,47 +480,53 @@ struct HttpServer::Impl {
     }
   }
 
+  std::filesystem::path NextSpoolPath() {
+    return options_.spool_dir / ("body-" + std::to_string(++spool_sequence_) + "-" + RandomHex(6));
+  }
+
   // After a failed read: answers what deserves an answer (413, 431, 400); the caller then closes the
   // connection.
   template <class Stream>
-  asio::awaitable<void> ReplyToReadError(Stream& stream, beast::error_code ec, unsigned version) {
+  asio::awaitable<void> ReplyToReadError(Stream& stream, beast::error_code ec, unsigned version,
+                                         uint64_t limit = 0) {
     HttpResponse response;
     if (ec == http::error::body_limit) {
+      ++counters_.too_large;
+      response = TooLarge(limit);
+    } else if (ec.category() == beast::generic_category()) {
+      // Writing a spooled body failed; the partial file is removed with the request.
       response = ErrorResponse(
-          413, "too_large",
-          "request body exceeds the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
+          503, "unavailable",
+          ec.value() == ENOSPC ? "the server cannot store the upload: no space left on the disk; free disk "
+                                 "space and retry"
+                               : "the server cannot store the upload: " + ec.message() + "; retry later");
     } else if (ec == http::error::header_limit) {
       response = ErrorResponse(431, "too_large", "request headers exceed the limit");
     } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message) {
       response = ErrorResponse(400, "invalid_argument", "malformed HTTP request: " + ec.message());
     } else {
-      co_return;  // end of stream, timeouts, resets, cancellation by Stop(): nothing to say
+      co_return;  // end of stream, resets, cancellation by Stop(): nothing to say
     }
-    if (co_await WriteResponse(stream, false, version, false, std::move(response)))
-      co_await LingeringClose(stream);
+    co_await AnswerAndClose(stream, version, std::move(response));
   }
 
-  // The client may still be sending the body we refused. Closing with unread data makes the kernel reset the
-  // connection, which can destroy our response in the client's receive buffer: the client would see a network
-  // error (and retry) instead of the 413. So stop sending, then discard what arrives, for a bounded time.
-  template <class Stream>
-  asio::awaitable<void> LingeringClose(Stream& stream) {
-    auto& layer = beast::get_lowest_layer(stream);
-    beast::error_code ignored;
-    layer.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    const auto deadline = std::chrono::steady_clock::now() + kLingerTime;
-    std::vector<char> sink(size_t{64} * 1024);
-    uint64_t discarded = 0;
-    while (discarded < kLingerBytes && !stopping_) {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      if (left <= std::chrono::steady_clock::duration::zero()) break;
-      layer.expires_after(left);
-      auto [ec, n] = co_await layer.async_read_some(asio::buffer(sink), kNoThrow);
-      if (ec) break;
-      discarded += n;
-    }
-    layer.expires_never();
+  // Asks the admission callback, on the handler thread, how to take the request's body.
+  asio::awaitable<Admission> Admit(const HttpRequest& head) {
+    if (!options_.admit) co_return Admission{std::nullopt, options_.max_body_bytes, false};
+    co_return co_await OnHandlerThread<Admission>([this, &head] {
+      return Guarded("admission", head, options_.admit,
+                     Admission{ErrorResponse(500, "internal",
+                                             "the server failed to admit the request; retry, or report it"),
+                               0, false});
+    });
+  }
+
+  // Runs `fn` on the handler thread; the awaiting coroutine resumes on its own strand afterwards.
+  template <class T, class Fn>
+  asio::awaitable<T> OnHandlerThread(Fn fn) {
+    co_return co_await asio::co_spawn(
+        handler_io_, [&fn]() -> asio::awaitable<T> { co_return fn(); }, asio::use_awaitable);
   }
 
   // Calls the handler, waiting between calls while it asks for a long-poll retry. nullopt: send nothing.
@@ -374,107 +537,29 @@ struct HttpServer::Impl {
       HttpResponse response = co_await RunHandler(request);
       if (response.retry_after_ms <= 0) co_return response;
       if (stopping_) co_return std::nullopt;
-      connection.timer.expires_after(std::chrono::milliseconds(response.retry_after_ms));
-      if (watch_client) {
-        // A readable socket during the wait means the client closed (or pipelined another request).
-        auto& socket = beast::get_lowest_layer(connection.stream).socket();
-        auto which = co_await (connection.timer.async_wait(kNoThrow) ||
-                               socket.async_wait(tcp::socket::wait_read, kNoThrow));
-        if (which.index() == 1) {
-          beast::error_code ec;
-          const size_t available = socket.available(ec);
-          if (ec || std::get<0>(std::get<1>(which)) || available == 0) co_return std::nullopt;
-          // Pipelined bytes: the client is alive; stop watching, it would wake us at once every time.
-          watch_client = false;
-          co_await connection.timer.async_wait(kNoThrow);
-        }
-      } else {
-        co_await connection.timer.async_wait(kNoThrow);
-      }
-      if (stopping_) co_return std::nullopt;
+      const bool alive =
+          co_await LongPollWait(connection.stream, connection.timer, response.retry_after_ms, watch_client);
+      if (!alive || stopping_) co_return std::nullopt;
     }
   }
 
-  // Runs the handler on the handler thread; the awaiting coroutine resumes on its own strand afterwards.
   asio::awaitable<HttpResponse> RunHandler(const HttpRequest& request) {
-    co_return co_await asio::co_spawn(
-        handler_io_, [this, &request]() -> asio::awaitable<HttpResponse> { co_return CallHandler(request); },
-        asio::use_awaitable);
-  }
-
-  HttpResponse CallHandler(const HttpRequest& request) {
-    try {
-      return handler_(request);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "inferix http: handler for %s %s threw: %s\n", request.method.c_str(),
-                   request.target.c_str(), e.what());
-    } catch (...) {
-      std::fprintf(stderr, "inferix http: handler for %s %s threw a non-standard exception\n",
-                   request.method.c_str(), request.target.c_str());
-    }
-    return ErrorResponse(500, "internal", "the server failed to handle the request; retry, or report it");
-  }
-
-  template <class Stream>
-  asio::awaitable<bool> WriteResponse(Stream& stream, bool head, unsigned version, bool keep_alive,
-                                      HttpResponse response) {
-    try {
-      if (!response.file.empty()) {
-        std::error_code fs_ec;
-        http::file_body::value_type file;
-        beast::error_code ec;
-        if (std::filesystem::is_regular_file(response.file, fs_ec)) {
-          file.open(response.file.c_str(), beast::file_mode::scan, ec);
-        }
-        if (!file.is_open()) {
-          response = ErrorResponse(404, "not_found", "the requested file is not available");
-        } else if (head) {
-          http::response<http::empty_body> message{static_cast<http::status>(response.status), version};
-          SetFields(message, response, keep_alive);
-          message.content_length(file.size());
-          co_return co_await WriteMessage(stream, message);
-        } else {
-          http::response<http::file_body> message{static_cast<http::status>(response.status), version,
-                                                  std::move(file)};
-          SetFields(message, response, keep_alive);
-          message.prepare_payload();
-          co_return co_await WriteMessage(stream, message);
-        }
-      }
-      if (StatusForbidsBody(response.status)) response.body.clear();
-      http::response<http::string_body> message{static_cast<http::status>(response.status), version};
-      SetFields(message, response, keep_alive);
-      if (head) {
-        // Announce the length a GET would have, send no body.
-        if (!StatusForbidsBody(response.status)) message.content_length(response.body.size());
-      } else {
-        message.body() = std::move(response.body);
-        message.prepare_payload();
-      }
-      co_return co_await WriteMessage(stream, message);
-    } catch (const std::exception& e) {
-      // E.g. a handler-supplied header value that Beast rejects. The response is lost; close the connection.
-      std::fprintf(stderr, "inferix http: cannot send the response: %s\n", e.what());
-      co_return false;
-    }
-  }
-
-  // Writes piece by piece so the idle timeout limits each stall rather than the whole (possibly huge)
-  // transfer.
-  template <class Stream, class Body>
-  static asio::awaitable<bool> WriteMessage(Stream& stream, http::response<Body>& message) {
-    http::response_serializer<Body> serializer(message);
-    while (!serializer.is_done()) {
-      beast::get_lowest_layer(stream).expires_after(kIdleTimeout);
-      auto [ec, n] = co_await http::async_write_some(stream, serializer, kNoThrow);
-      if (ec) co_return false;
-    }
-    beast::get_lowest_layer(stream).expires_never();
-    co_return true;
+    co_return co_await OnHandlerThread<HttpResponse>([this, &request] {
+      return Guarded(
+          "handler", request, handler_,
+          ErrorResponse(500, "internal", "the server failed to handle the request; retry, or report it"));
+    });
   }
 
   ServerOptions options_;
   Handler handler_;
+  LimitCounters own_counters_;
+  LimitCounters& counters_;
+  RateLimitedLog log_;
+  uint64_t max_connections_ = 0;
+  int reserve_fd_ = -1;  // given up to accept (and refuse) one connection when out of descriptors
+  std::atomic<int> refusing_ = 0;
+  std::atomic<uint64_t> spool_sequence_ = 0;
   asio::io_context io_;
   asio::io_context handler_io_{1};
   // Declared after handler_io_ so that it is destroyed first.
@@ -489,7 +574,8 @@ struct HttpServer::Impl {
 
   std::mutex connections_mu_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
-  std::optional<ssl::context> tls_;  // set when serving HTTPS
+  std::unordered_map<std::string, uint64_t> per_address_;  // open connections by client address
+  std::optional<ssl::context> tls_;                        // set when serving HTTPS
 
   std::thread handler_thread_;
   std::vector<std::thread> io_threads_;
@@ -503,6 +589,8 @@ HttpServer::~HttpServer() { Stop(); }
 Result<void> HttpServer::Start() { return impl_->Start(); }
 
 uint16_t HttpServer::port() const { return impl_->port(); }
+
+const LimitCounters& HttpServer::counters() const { return impl_->counters(); }
 
 void HttpServer::Post(std::function<void()> fn) { impl_->Post(std::move(fn)); }
 

@@ -387,7 +387,9 @@ class OpenApiTest(unittest.TestCase):
 
     def test_the_whole_protocol_as_documented(self):
         alice, bob, worker, verifier = self.alice, self.bob, self.worker, self.verifier
-        self.assertEqual(self.call("getHealth", expect=200), {"status": "ok"})
+        health = self.call("getHealth", expect=200)
+        self.assertEqual(health["status"], "ok")
+        self.assertEqual(health["limits"]["too_large"], 0)
         me = self.call("whoami", token=alice, expect=200)
         # No event of hers yet: the latest is the network's (the nodes joining), where following from now starts.
         joined = self.stream(alice, query="?workers=1", last_id=0)
