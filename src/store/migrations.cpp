@@ -178,6 +178,7 @@ CREATE INDEX sessions_by_user ON sessions(user_id, expires_ms);
 CREATE INDEX sessions_by_expiry ON sessions(expires_ms);
 CREATE INDEX tasks_by_output ON tasks(output_id) WHERE state IN ('queued', 'active');
 CREATE INDEX frames_by_output ON frames(output_id) WHERE output_id <> 0;
+)sql"},
       // Accounts (issue #14): a user's role and own limits (NULL: the manager's default), API tokens with an
       // id, label, times and revocation (the table is made again: its old key was the hash, and SQLite's
       // implicit rowid is not stable), and the audit log of operators' actions. Existing users are plain
@@ -210,6 +211,8 @@ CREATE TABLE audit_log (
   action TEXT NOT NULL,
   target TEXT NOT NULL,
   detail TEXT NOT NULL DEFAULT ''
+);
+)sql"},
       // Issue #14's scheduler: a render task's progress (its lease is renewed only while it shows some;
       // tasks held now count as having shown it at their lease's end), and each node's claims per hour (the
       // daily cap).
