@@ -146,17 +146,23 @@ HttpResponse ReportFrame(Call& c) {
   if (!exists) return Fail(exists.error());
   if (!exists->has_value())
     return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
-  // The bytes stored are the bytes reported, or the frame is refused: nothing later trusts the report alone.
-  if ((*exists)->sha256 != report->sha256) {
+  // The bytes stored are the bytes reported: nothing later trusts the report alone. The report is signed and
+  // the upload URL was the node's own, so a digest that differs is the node's lie (the output is rejected at
+  // once and counts towards a ban); a missing digest is the store's failing, refused without blame.
+  const std::string& stored = (*exists)->sha256;
+  if (stored.empty()) {
     return Fail(Errc::kConflict,
-                "the frame uploaded under this key has SHA-256 " +
-                    ((*exists)->sha256.empty() ? std::string("(not recorded)") : (*exists)->sha256) +
-                    " but the report says " + report->sha256 +
-                    "; upload the frame again through a new upload URL and report the digest of those bytes");
+                "the frame uploaded under this key has no recorded digest; upload it again "
+                "through a new upload URL");
   }
+  const std::string forged = stored == report->sha256
+                                 ? std::string()
+                                 : "the frame uploaded under this key has SHA-256 " + stored +
+                                       " but the node's signed report says " + report->sha256;
   auto r = c.api.scheduler.ReportFrame(node, *id, *frame, report->sha256, report->key, report->render_seconds,
-                                       report->render_cpu_seconds);
+                                       report->render_cpu_seconds, forged);
   if (!r) return Fail(r.error());
+  if (*r == ReportOutcome::kForged) return Fail(Errc::kConflict, forged + "; the frame was rejected");
   return Json(200, {{"status", *r == ReportOutcome::kDuplicate ? "duplicate" : "recorded"}});
 }
 

@@ -322,7 +322,8 @@ Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t t
 
 Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t task_id, int frame,
                                              const std::string& sha256, const std::string& blob_key,
-                                             double render_seconds, double render_cpu_seconds) {
+                                             double render_seconds, double render_cpu_seconds,
+                                             const std::string& forged) {
   ReportOutcome outcome = ReportOutcome::kAccepted;
   INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
     auto existing = store_.FindOutput(task_id, frame);
@@ -346,6 +347,7 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     auto f = Found(store_.GetFrame(task->job_id, frame), "frame " + std::to_string(frame));
     if (!f) return f.error();
     const bool replica = task->level == domain::kReplicaCheck && task->output_id != 0;
+    if (replica && !forged.empty()) return MakeError(Errc::kConflict, forged);
     if (replica ? (f->state != FrameState::kVerifying || f->output_id != task->output_id)
                 : (f->state != FrameState::kRendering || f->task_id != task_id)) {
       return MakeError(Errc::kConflict,
@@ -384,6 +386,12 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
       INFERIX_TRY(domain::Transition(*f, FrameState::kVerifying, "its image was reported"));
       f->output_id = out.id;
       INFERIX_TRY(store_.PutFrame(*f));
+    }
+    if (!forged.empty()) {
+      // The node signed a digest its upload does not have: proof of a lie, no check needed.
+      outcome = ReportOutcome::kForged;
+      INFERIX_TRY(Reject(*job, out, forged, true));
+      return UpdateJobState(job->id);
     }
     INFERIX_TRY(QueueCheck(out, level));
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;

@@ -75,7 +75,9 @@ struct Claim {
 enum class HeartbeatAction { kContinue, kCancel, kAbort };
 
 /// What a frame report changed.
-enum class ReportOutcome { kAccepted, kDuplicate };
+/// What became of a frame report: recorded (its check queued), a repeat of one recorded, or recorded and
+/// rejected at once because the stored bytes are not those its signed report names (`forged`).
+enum class ReportOutcome { kAccepted, kDuplicate, kForged };
 
 /// Records the network's event that a worker or verifier changed (joined, took or ended work, its counts or
 /// ban): `worker` {"worker_id"}, for every user who follows the network (GET /events?workers=1).
@@ -111,10 +113,14 @@ class Scheduler {
                                     std::optional<int64_t> progress = std::nullopt);
   /// Records a rendered frame (already uploaded under `blob_key`) and queues its verification.
   /// Decides how it is checked: every output of a new worker, spot checks of trusted ones (CheckRate), the
-  /// rest layer 1 only.
+  /// rest layer 1 only. A non-empty `forged` says why the bytes stored under `blob_key` are not those the
+  /// node's signed report names (their SHA-256 differs): the output is recorded and rejected at once, as a
+  /// check would (the frame goes to another worker, the rejection counts towards a ban); a replica check's
+  /// forged report is refused (kConflict) without being recorded.
   Result<ReportOutcome> ReportFrame(const domain::Node& node, int64_t task_id, int frame,
                                     const std::string& sha256, const std::string& blob_key,
-                                    double render_seconds, double render_cpu_seconds = 0.0);
+                                    double render_seconds, double render_cpu_seconds = 0.0,
+                                    const std::string& forged = "");
   /// Ends a render task; frames it did not report go back to the queue.
   Result<void> CompleteTask(const domain::Node& node, int64_t task_id);
   /// Records a failed render task with the renderer's error (retries.cpp). Its frames go back to the queue,

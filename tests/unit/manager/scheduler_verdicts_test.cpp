@@ -127,6 +127,27 @@ TEST_F(SchedulerTest, RejectedFrameIsRenderedAgainElsewhere) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
 }
 
+TEST_F(SchedulerTest, AForgedReportIsRejectedAtOnceAndTheFrameGoesElsewhere) {
+  Job job = Submit("1-2", 2);
+  Task t = MustClaim(worker_);
+  // The stored bytes' digest differs from the one the node signed: no check is needed to know it lied.
+  auto r = scheduler_->ReportFrame(worker_, t.id, 1, ShaOf(1), KeyOf(t.id, 1), 1.5, 0.0,
+                                   "stored bytes have another SHA-256");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, ReportOutcome::kForged);
+  Output o = **store_->FindOutput(t.id, 1);
+  EXPECT_EQ(o.verdict, Verdict::kRejected);
+  EXPECT_EQ(GetNode(worker_.id).rejected, 1);
+  Frame f = GetFrame(job.id, 1);
+  EXPECT_EQ(f.state, FrameState::kQueued);
+  EXPECT_THAT(f.excluded_nodes, ElementsAre(worker_.id));
+  // No check was queued for it: the verifier finds nothing to verify.
+  EXPECT_FALSE(TryClaim(verifier_).has_value());
+  // Another worker renders it.
+  Task t2 = MustClaim(worker2_);
+  EXPECT_THAT(t2.frames, ElementsAre(1));
+}
+
 TEST_F(SchedulerTest, RejectedWorkerStaysExcludedAfterTheRetryIsLost) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
