@@ -21,5 +21,8 @@ Result<domain::NodeClaims> NodeClaimsInDay(sqlite3* db, int64_t node_id, int64_t
 Result<std::vector<domain::Task>> ListBannedNodesTasks(sqlite3* db);
 Result<std::vector<domain::Output>> ListBannedNodesPendingOutputs(sqlite3* db, int limit);
 Result<std::map<std::string, int64_t>> CountClassBoundChecks(sqlite3* db);
+Result<void> AddToBlocklist(sqlite3* db, const domain::BlocklistEntry& e);
+Result<std::vector<domain::BlocklistEntry>> ListBlocklist(sqlite3* db, int64_t job_id);
+Result<std::vector<int64_t>> ListBlocklistedJobs(sqlite3* db, int64_t node_id);
 
 }  // namespace inferix::store::sqlite

@@ -543,26 +543,15 @@ class SqliteStore final : public detail::SqliteRetention {
     });
   }
 
+  // Blocklists decide claims: sqlite_store_claims.cpp.
   Result<void> AddToBlocklist(const domain::BlocklistEntry& e) override {
-    Stmt s(db_,
-           "INSERT OR IGNORE INTO job_blocklist (job_id, node_id, reason, created_ms) VALUES (?, ?, ?, ?)");
-    s.Bind(e.job_id).Bind(e.node_id).Bind(e.reason).Bind(e.created_ms);
-    return s.Run();
+    return sqlite::AddToBlocklist(db_, e);
   }
   Result<std::vector<domain::BlocklistEntry>> ListBlocklist(int64_t job_id) override {
-    Stmt s(db_,
-           "SELECT job_id, node_id, reason, created_ms FROM job_blocklist WHERE job_id = ? "
-           "ORDER BY created_ms, node_id");
-    s.Bind(job_id);
-    return QueryAll<domain::BlocklistEntry>(s, [](const Stmt& r) {
-      return domain::BlocklistEntry{r.Int(0), r.Int(1), r.Text(2), r.Int(3)};
-    });
+    return sqlite::ListBlocklist(db_, job_id);
   }
-
   Result<std::vector<int64_t>> ListBlocklistedJobs(int64_t node_id) override {
-    Stmt s(db_, "SELECT job_id FROM job_blocklist WHERE node_id = ? ORDER BY job_id");
-    s.Bind(node_id);
-    return QueryAll<int64_t>(s, [](const Stmt& r) { return r.Int(0); });
+    return sqlite::ListBlocklistedJobs(db_, node_id);
   }
 
   sqlite3* db() const { return db_; }

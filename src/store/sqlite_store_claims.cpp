@@ -124,4 +124,26 @@ Result<std::map<std::string, int64_t>> CountClassBoundChecks(sqlite3* db) {
   return out;
 }
 
+Result<void> AddToBlocklist(sqlite3* db, const domain::BlocklistEntry& e) {
+  Stmt s(db, "INSERT OR IGNORE INTO job_blocklist (job_id, node_id, reason, created_ms) VALUES (?, ?, ?, ?)");
+  s.Bind(e.job_id).Bind(e.node_id).Bind(e.reason).Bind(e.created_ms);
+  return s.Run();
+}
+
+Result<std::vector<domain::BlocklistEntry>> ListBlocklist(sqlite3* db, int64_t job_id) {
+  Stmt s(db,
+         "SELECT job_id, node_id, reason, created_ms FROM job_blocklist WHERE job_id = ? "
+         "ORDER BY created_ms, node_id");
+  s.Bind(job_id);
+  return QueryAll<domain::BlocklistEntry>(s, [](const Stmt& r) {
+    return domain::BlocklistEntry{r.Int(0), r.Int(1), r.Text(2), r.Int(3)};
+  });
+}
+
+Result<std::vector<int64_t>> ListBlocklistedJobs(sqlite3* db, int64_t node_id) {
+  Stmt s(db, "SELECT job_id FROM job_blocklist WHERE node_id = ? ORDER BY job_id");
+  s.Bind(node_id);
+  return QueryAll<int64_t>(s, [](const Stmt& r) { return r.Int(0); });
+}
+
 }  // namespace inferix::store::sqlite
