@@ -244,28 +244,26 @@ Result<void> FsObjectStore::WriteObject(const std::string& key, const Fill& fill
   return Ok();
 }
 
+namespace {
+
+// What WriteObject runs to write `bytes` to an object's temporary file.
+auto WriteBytes(const std::string& key, std::string_view bytes) {
+  return [&key, bytes](int fd, Sha256Stream& digest) -> Result<void> {
+    digest.Update(bytes);
+    if (int err = internal::WriteAll(fd, bytes.data(), bytes.size()); err != 0)
+      return ObjectError(err, key, "write");
+    return Ok();
+  };
+}
+
+}  // namespace
+
 Result<void> FsObjectStore::Put(const std::string& key, std::string_view bytes) {
-  return WriteObject(
-      key,
-      [&](int fd, Sha256Stream& digest) -> Result<void> {
-        digest.Update(bytes);
-        if (int err = internal::WriteAll(fd, bytes.data(), bytes.size()); err != 0)
-          return ObjectError(err, key, "write");
-        return Ok();
-      },
-      true, "");
+  return WriteObject(key, WriteBytes(key, bytes), true, "");
 }
 
 Result<void> FsObjectStore::CreateFromBytes(const std::string& key, std::string_view bytes) {
-  return WriteObject(
-      key,
-      [&](int fd, Sha256Stream& digest) -> Result<void> {
-        digest.Update(bytes);
-        if (int err = internal::WriteAll(fd, bytes.data(), bytes.size()); err != 0)
-          return ObjectError(err, key, "write");
-        return Ok();
-      },
-      false, "");
+  return WriteObject(key, WriteBytes(key, bytes), false, "");
 }
 
 Result<void> FsObjectStore::PutFile(const std::string& key, const fs::path& source) {
