@@ -199,7 +199,7 @@ Result<ClaimedTask> ClaimedTaskFromJson(const json& j) {
     }
     if (const json c = j.value("check", json()); c.is_object()) {
       CheckSpec check;
-      check.level = n.Int(c, "level", 0, 0, 100);
+      check.level = n.Int(c, "level", 0, -1, 100);  // domain::CheckLevel: -1 is layer 1 only
       check.layer2 = c.value("layer2", true);
       check.whole_frame = c.value("whole_frame", false);
       check.regions = n.Int(c, "regions", 0, 0, kMaxRegions);

@@ -69,6 +69,17 @@ TEST(ClaimedTask, DecodesWhatItEncodes) {
   EXPECT_EQ(ToJson(*back), ToJson(VerifyTask()));
 }
 
+TEST(ClaimedTask, EveryCheckLevelDecodesLayerOneOnlyIncluded) {
+  // A trusted worker's output not drawn for a spot check is checked at level -1 (domain::kLayer1Only).
+  for (int level : {-1, 0, 1, 2, 3}) {
+    ClaimedTask t = VerifyTask();
+    t.check->level = level;
+    auto back = ClaimedTaskFromJson(ToJson(t));
+    ASSERT_TRUE(back) << level << ": " << back.error().message;
+    EXPECT_EQ(back->check->level, level);
+  }
+}
+
 TEST(ClaimedTask, MissingFieldsTakeTheDefaultsNodesAlwaysUsed) {
   auto t = ClaimedTaskFromJson(json{{"task_id", 5}, {"output", {{"url", "/u"}}}, {"check", json::object()}});
   ASSERT_TRUE(t);
