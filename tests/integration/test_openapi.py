@@ -321,7 +321,9 @@ class OpenApiTest(unittest.TestCase):
         return node("ed25519.mjs", "sign", node_["private_hex"], message).strip()
 
     def signed_query(self, method, key, expires):
-        sig = hmac.new(self.url_secret.encode(), ("%s\n%s\n%d" % (method, key, expires)).encode(),
+        # The signed payload (blob/signed_url.cpp): method, key, expiry and the URL's terms (none here: no size
+        # limit, no node, no digest).
+        sig = hmac.new(self.url_secret.encode(), ("%s\n%s\n%d\n0\n\n" % (method, key, expires)).encode(),
                        hashlib.sha256).hexdigest()
         return "?method=%s&expires=%d&sig=%s" % (method, expires, sig)
 
