@@ -220,20 +220,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="inferix-attack-")
     manager = None
     try:
-        data = os.path.join(tmp, "manager")
-        manager = subprocess.Popen([args.inferix, "manager", "--listen", "127.0.0.1:0", "--data", data,
-                                    "--long-poll-ms", "5000"], stdout=subprocess.DEVNULL,
-                                   stderr=open(os.path.join(tmp, "manager.log"), "wb"))
-        url_file = os.path.join(data, "manager.url")
-        for _ in range(300):
-            if os.path.exists(url_file) and open(url_file).read().endswith("\n"):
-                break
-            time.sleep(0.05)
-        port = int(open(url_file).read().strip().rsplit(":", 1)[1])
-
-        def admin(*a):
-            return subprocess.run([args.inferix, "admin", *a, "--data", data], check=True, capture_output=True,
-                                  text=True).stdout.strip()
+        manager, port, admin = load.start_manager(args.inferix, tmp)
 
         def must(method, path, token, body):
             status, answer = call(port, method, path, token, body)

@@ -125,6 +125,26 @@ async def run_load(port, user, nodes, job_id, clients, seconds, pid):
     return s_stats, w_stats, samples
 
 
+def start_manager(inferix, tmp):
+    """Starts `inferix manager` (long poll 5 s) with its data in `tmp`; returns (process, port, admin), where
+    admin(*args) runs an `inferix admin` command on its data and returns what it printed."""
+    data = os.path.join(tmp, "manager")
+    manager = subprocess.Popen([inferix, "manager", "--listen", "127.0.0.1:0", "--data", data, "--long-poll-ms",
+                                "5000"], stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "manager.log"), "wb"))
+    url_file = os.path.join(data, "manager.url")
+    for _ in range(300):
+        if os.path.exists(url_file) and open(url_file).read().endswith("\n"):
+            break
+        time.sleep(0.05)
+    port = int(open(url_file).read().strip().rsplit(":", 1)[1])
+
+    def admin(*a):
+        return subprocess.run([inferix, "admin", *a, "--data", data], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    return manager, port, admin
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=1000)
@@ -139,20 +159,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="inferix-load-")
     manager = None
     try:
-        data = os.path.join(tmp, "manager")
-        manager = subprocess.Popen([args.inferix, "manager", "--listen", "127.0.0.1:0", "--data", data,
-                                    "--long-poll-ms", "5000"], stdout=subprocess.DEVNULL,
-                                   stderr=open(os.path.join(tmp, "manager.log"), "wb"))
-        url_file = os.path.join(data, "manager.url")
-        for _ in range(300):
-            if os.path.exists(url_file) and open(url_file).read().endswith("\n"):
-                break
-            time.sleep(0.05)
-        port = int(open(url_file).read().strip().rsplit(":", 1)[1])
-
-        def admin(*a):
-            return subprocess.run([args.inferix, "admin", *a, "--data", data], check=True, capture_output=True,
-                                  text=True).stdout.strip()
+        manager, port, admin = start_manager(args.inferix, tmp)
 
         def call(method, path, token, body):
             import urllib.request
