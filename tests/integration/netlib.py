@@ -1,5 +1,6 @@
 """Helpers for integration tests: a real local network of inferix processes on 127.0.0.1."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -173,6 +174,13 @@ class Network:
 
     def node_dir(self, name):
         return os.path.join(self.dir, name)
+
+    def upload_file(self, token, data):
+        """Uploads `data` as one of the user's scene files (PUT /files/{sha256}); returns its SHA-256."""
+        sha = hashlib.sha256(data).hexdigest()
+        status, body = self.call("PUT", "/api/v1/files/" + sha, token, body=data)
+        assert status in (200, 201), (status, body)
+        return sha
 
     def call(self, method, path, token=None, body=None, timeout=30):
         """A raw API call; returns (status, parsed JSON or None)."""

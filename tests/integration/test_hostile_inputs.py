@@ -41,10 +41,7 @@ class HostileInputsTest(unittest.TestCase):
 
     @classmethod
     def upload(cls, token, data):
-        sha = hashlib.sha256(data).hexdigest()
-        status, body = cls.net.call("PUT", "/api/v1/files/" + sha, token, body=data)
-        assert status in (200, 201), (status, body)
-        return sha
+        return cls.net.upload_file(token, data)
 
     def job(self, **fields):
         body = {"name": "n", "main": "shot.blend", "frames": "1", "chunk_size": 1,
