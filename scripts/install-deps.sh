@@ -20,6 +20,11 @@ packages=(
   xvfb xauth libgl1-mesa-dri x11-utils chromium
   # run time: renderer, sandbox, image tools
   blender bubblewrap openimageio-tools ffmpeg
+  # the PostgreSQL store (issue #15): the client library, and the server its tests start (tests/engines)
+  libpq-dev postgresql-15
+  # tests: the real engines started by tests/engines/engines.py: Ceph's RADOS Gateway on a one-node cluster
+  # (monitor, in-memory OSD, gateway), HAProxy in front of several managers, boto3 as an independent S3 client
+  ceph-mon ceph-osd radosgw haproxy python3-boto3
 )
 
 missing=()
