@@ -27,6 +27,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def program(name, package):
+    """The full path of an installed program; daemons live in /usr/sbin, which a user's PATH often lacks."""
+    path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin" + os.pathsep + "/sbin"
+    found = shutil.which(name, path=path)
+    if found is None:
+        raise EngineError(f"{name} is missing: install {package} (scripts/install-deps.sh)")
+    return found
+
+
 def alive(pid):
     """True while `pid` runs (a zombie, which init has not reaped yet, counts as gone)."""
     try:

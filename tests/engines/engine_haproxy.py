@@ -1,12 +1,11 @@
 """HAProxy in front of several managers, for the tests (tests/engines)."""
 
 import os
-import shutil
 import socket
 import subprocess
 
-from engine_base import (STOPPERS, EngineError, fresh_folder, free_port, kill_by_pids, read_pid, state_path,
-                         stops_on_failure, wait_for, write_json)
+from engine_base import (STOPPERS, EngineError, fresh_folder, free_port, kill_by_pids, program, read_pid,
+                         state_path, stops_on_failure, wait_for, write_json)
 
 
 def _haproxy_conf(folder, port, backends, health):
@@ -19,7 +18,6 @@ global
 
 defaults
   mode http
-  log global
   timeout connect 2s
   # Claims long-poll for 25 s and event streams stay open: the server side waits up to 60 s.
   timeout client 65s
@@ -48,8 +46,7 @@ backend managers
 def start_haproxy(folder, backends, health="/api/v1/health", json_path=None):
     """HAProxy on 127.0.0.1 and a free port in front of `backends` ("host:port" strings), round robin with
     HTTP health checks on `health`; returns {"url", "port", "pid"}."""
-    if shutil.which("haproxy") is None:
-        raise EngineError("haproxy is missing: install haproxy (scripts/install-deps.sh)")
+    haproxy = program("haproxy", "haproxy")
     if not backends:
         raise EngineError("HAProxy needs at least one backend (host:port)")
     for b in backends:
@@ -66,7 +63,7 @@ def start_haproxy(folder, backends, health="/api/v1/health", json_path=None):
              "json": os.path.abspath(json_path) if json_path else None}
     write_json(state_path(folder), state)
     with open(log, "w", encoding="utf-8") as out:
-        r = subprocess.run(["haproxy", "-f", conf, "-D"], stdout=out, stderr=subprocess.STDOUT, check=False)
+        r = subprocess.run([haproxy, "-f", conf, "-D"], stdout=out, stderr=subprocess.STDOUT, check=False)
     if r.returncode != 0:
         raise EngineError(f"haproxy failed with exit code {r.returncode}; see {log}")
 

@@ -8,7 +8,7 @@ import tempfile
 import time
 
 from engine_base import (START_TIMEOUT_S, STOPPERS, EngineError, alive, fresh_folder, free_port, kill_by_pids,
-                         read_state, run, state_path, stops_on_failure, wait_for, write_json)
+                         program, read_state, run, state_path, stops_on_failure, wait_for, write_json)
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_CTL = PG_BIN + "/pg_ctl"
@@ -32,7 +32,7 @@ def _pg_user():
 def _as_pg(cmd, user):
     if user is None:
         return cmd
-    return ["runuser", "-u", user.pw_name, "--"] + cmd
+    return [program("runuser", "util-linux"), "-u", user.pw_name, "--"] + cmd
 
 
 def _pg_reachable_by(user, path):

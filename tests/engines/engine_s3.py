@@ -6,13 +6,13 @@ steps from ../shared/research/object-storage.md (measured on Debian 12, ceph 16.
 
 import os
 import secrets
-import shutil
+import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 
-from engine_base import (STOPPERS, EngineError, fresh_folder, free_port, kill_by_pids, read_pid, run,
+from engine_base import (STOPPERS, EngineError, fresh_folder, free_port, kill_by_pids, program, read_pid, run,
                          state_path, stops_on_failure, wait_for, write_json)
 
 S3_REGION = "us-east-1"
@@ -77,9 +77,9 @@ def _http_answers(url):
 def start_s3(folder, json_path=None):
     """A one-node Ceph cluster and its RADOS Gateway in `folder`, a user with generated keys and the bucket
     `inferix-test`; returns the s3.json contents. The objects live in the OSD's memory."""
-    for tool in ("monmaptool", "ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph"):
-        if shutil.which(tool) is None:
-            raise EngineError(f"{tool} is missing: install ceph-mon ceph-osd radosgw (scripts/install-deps.sh)")
+    tools = {tool: program(tool, package) for tool, package in (
+        ("monmaptool", "ceph-mon"), ("ceph-mon", "ceph-mon"), ("ceph-osd", "ceph-osd"), ("radosgw", "radosgw"),
+        ("radosgw-admin", "radosgw"), ("ceph", "ceph-mon"))}
     folder = fresh_folder(folder)
     started = time.monotonic()
     fsid = str(uuid.uuid4())
@@ -98,26 +98,26 @@ def start_s3(folder, json_path=None):
     monmap = os.path.join(folder, "monmap")
     run(["monmaptool", "--create", "--fsid", fsid, "--addv", "a", f"[v2:127.0.0.1:{mon_port}]", monmap],
          "monmaptool")
-    run(["ceph-mon"] + c + ["-i", "a", "--mkfs", "--monmap", monmap], "ceph-mon --mkfs",
+    run([tools["ceph-mon"]] + c + ["-i", "a", "--mkfs", "--monmap", monmap], "ceph-mon --mkfs",
          os.path.join(folder, "mon.a.log"))
-    run(["ceph-mon"] + c + ["-i", "a"], "ceph-mon", os.path.join(folder, "mon.a.log"))
+    run([tools["ceph-mon"]] + c + ["-i", "a"], "ceph-mon", os.path.join(folder, "mon.a.log"))
     osd_uuid = str(uuid.uuid4())
-    osd_id = run(["ceph"] + c + ["--connect-timeout", "30", "osd", "new", osd_uuid], "ceph osd new",
+    osd_id = run([tools["ceph"]] + c + ["--connect-timeout", "30", "osd", "new", osd_uuid], "ceph osd new",
                   os.path.join(folder, "mon.a.log")).strip()
     if osd_id != "0":
         raise EngineError(f"ceph osd new gave id {osd_id!r}, expected 0 on a fresh cluster")
     # Without --osd-uuid the monitor ignores the OSD's boot and it stays "booting" for ever.
-    run(["ceph-osd"] + c + ["-i", "0", "--mkfs", "--osd-uuid", osd_uuid], "ceph-osd --mkfs",
+    run([tools["ceph-osd"]] + c + ["-i", "0", "--mkfs", "--osd-uuid", osd_uuid], "ceph-osd --mkfs",
          os.path.join(folder, "osd.0.log"))
-    run(["ceph-osd"] + c + ["-i", "0"], "ceph-osd", os.path.join(folder, "osd.0.log"))
-    run(["radosgw"] + c + ["-n", "client.rgw.a"], "radosgw", os.path.join(folder, "client.rgw.a.log"))
+    run([tools["ceph-osd"]] + c + ["-i", "0"], "ceph-osd", os.path.join(folder, "osd.0.log"))
+    run([tools["radosgw"]] + c + ["-n", "client.rgw.a"], "radosgw", os.path.join(folder, "client.rgw.a.log"))
     endpoint = f"http://127.0.0.1:{rgw_port}"
     wait_for(lambda: _http_answers(endpoint), "The RADOS Gateway", os.path.join(folder, "client.rgw.a.log"))
     state["pids"] = {name: read_pid(path) for name, path in state["pid_files"].items()}
     write_json(state_path(folder), state)
     access_key = "INFERIX" + secrets.token_hex(7).upper()
     secret_key = secrets.token_urlsafe(30)
-    run(["radosgw-admin"] + c + ["user", "create", "--uid", "inferix-test", "--display-name", "inferix tests",
+    run([tools["radosgw-admin"]] + c + ["user", "create", "--uid", "inferix-test", "--display-name", "inferix tests",
                                   "--access-key", access_key, "--secret-key", secret_key], "radosgw-admin user create")
     info = {"endpoint": endpoint, "region": S3_REGION, "access_key": access_key, "secret_key": secret_key,
             "bucket": S3_BUCKET}
@@ -131,8 +131,12 @@ def start_s3(folder, json_path=None):
 
 def s3_client(info, secret_key=None):
     """A boto3 S3 client for an s3.json (path-style, SigV4): the independent client of the tests."""
-    import boto3  # pylint: disable=import-outside-toplevel  (only the S3 parts need it)
-    from botocore.config import Config  # pylint: disable=import-outside-toplevel
+    try:
+        import boto3  # pylint: disable=import-outside-toplevel  (only the S3 parts need it)
+        from botocore.config import Config  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+        raise EngineError(f"boto3 is missing for {sys.executable}: install python3-boto3 "
+                          "(scripts/install-deps.sh)") from e
 
     return boto3.client("s3", endpoint_url=info["endpoint"], region_name=info["region"],
                         aws_access_key_id=info["access_key"],

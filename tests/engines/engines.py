@@ -30,6 +30,26 @@ from engine_postgres import restart_postgres, start_postgres  # noqa: F401
 from engine_s3 import s3_client, start_s3  # noqa: F401
 
 
+# A free port is picked before the engine binds it: another program may take it meanwhile. A start that fails
+# stops what it started, so it can simply be tried again.
+START_ATTEMPTS = 3
+
+
+def _start_with_retries(args):
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            if args.engine == "postgres":
+                return start_postgres(args.dir, args.json)
+            if args.engine == "s3":
+                return start_s3(args.dir, args.json)
+            return start_haproxy(args.dir, args.backends.split(","), args.health, args.json)
+        except EngineError as e:
+            if attempt == START_ATTEMPTS or "is missing" in str(e) or "is not host:port" in str(e):
+                raise
+            print(f"engines.py: attempt {attempt} failed, trying again: {e}", file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Start and stop the real engines of the tests.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -44,17 +64,12 @@ def main(argv=None):
     p_restart = sub.add_parser("restart-postgres", help="pg_ctl restart; returns once it accepts connections")
     p_restart.add_argument("--dir", required=True)
     args = parser.parse_args(argv)
+    if args.command == "start" and args.engine == "haproxy" and not args.backends:
+        parser.error("start haproxy needs --backends HOST:PORT,...")
     try:
         if args.command == "start":
             started = time.monotonic()
-            if args.engine == "postgres":
-                info = start_postgres(args.dir, args.json)
-            elif args.engine == "s3":
-                info = start_s3(args.dir, args.json)
-            else:
-                if not args.backends:
-                    parser.error("start haproxy needs --backends HOST:PORT,...")
-                info = start_haproxy(args.dir, args.backends.split(","), args.health, args.json)
+            info = _start_with_retries(args)
             where = info.get("url") or info.get("endpoint")
             print(f"{args.engine} started in {time.monotonic() - started:.2f} s: {where} ({args.dir})")
         elif args.command == "stop":
