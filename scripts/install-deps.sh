@@ -8,6 +8,7 @@ packages=(
   # libraries (DESIGN.md section 3)
   libboost1.81-dev libboost-url1.81-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libopenimageio-dev zlib1g-dev libzstd-dev
+  libpq-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-cryptography openssl
   # tests: the ASan+UBSan build and the libFuzzer targets (make test-sanitize), the ThreadSanitizer build

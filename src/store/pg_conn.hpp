@@ -2,12 +2,14 @@
 // The PostgreSQL adapter's connection (libpq): text parameters ($1, $2, ...), rows read by index, errors
 // mapped to Errc, and a small pool. Only src/store includes it.
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -18,6 +20,7 @@ struct pg_result;  // libpq's PGresult
 namespace inferix::store::pg {
 
 /// A statement's parameters, all sent as text and cast by the server ($1::bigint where it cannot infer).
+/// A bool is sent as 1 or 0, which both an INTEGER flag column and a boolean accept.
 class Params {
  public:
   Params& Add(int64_t v);
@@ -32,6 +35,9 @@ class Params {
   size_t size() const { return values_.size(); }
   /// For libpq: a pointer per parameter (nullptr for NULL), valid while this object lives.
   std::vector<const char*> Pointers() const;
+  /// The number ($N) of the first parameter holding a NUL byte, which PostgreSQL text cannot store; 0 if
+  /// none.
+  size_t FirstWithNul() const;
 
  private:
   std::vector<std::optional<std::string>> values_;
@@ -59,6 +65,7 @@ class Rows {
 
  private:
   pg_result* result_ = nullptr;
+  friend class Conn;
 };
 
 /// How connections are made: from the store URL "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?params]".
@@ -73,6 +80,9 @@ struct ConnOptions {
 };
 /// Parses a "postgresql://" (or "postgres://") URL; kInvalidArgument naming what is wrong.
 Result<ConnOptions> ParseUrl(const std::string& url);
+/// A connection string or URL fit for a message or a log: its password (userinfo or password=) replaced by
+/// ***.
+std::string RedactConninfo(std::string_view conninfo);
 
 /// One connection. Not thread-safe: one thread uses it at a time (borrowed from a Pool).
 ///
@@ -99,13 +109,25 @@ class Conn {
   int Socket() const;
 
  private:
-  explicit Conn(pg_conn* conn);
+  explicit Conn(pg_conn* conn, std::string redacted_target, std::string password);
+  /// Reads what the server sent while the connection was idle (a shutdown notice, end of file), so that
+  /// Healthy() is false for a connection the server has closed; notifications stay queued for
+  /// TakeNotifications.
+  void ReadIdleInput();
+  /// True when the connection is outside any transaction; rolls back one left open (or failed) first.
+  bool ReadyForReuse();
+  /// An Error from libpq's connection message, password removed, prefixed with "database: ".
+  Error ConnError(Errc code, std::string_view what) const;
   pg_conn* conn_;
+  std::string redacted_target_;
+  std::string password_;  // only to scrub it from libpq's messages
+  friend class Pool;
 };
 
 /// Up to `pool_size` connections to one database, shared by the Stores opened on it (each Store call borrows
 /// one for its duration, a Transaction for the whole transaction). A connection found broken is closed and a
-/// new one opened on the next borrow, so the pool recovers by itself after the server restarts.
+/// new one opened on the next borrow, so the pool recovers by itself after the server restarts. The pool
+/// outlives its Leases.
 class Pool {
  public:
   static Result<std::shared_ptr<Pool>> Open(const ConnOptions& options);
@@ -115,8 +137,10 @@ class Pool {
    public:
     Lease(Pool* pool, std::unique_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)) {}
     ~Lease();
-    Lease(Lease&&) noexcept = default;
-    Lease& operator=(Lease&&) noexcept = default;
+    /// The moved-from Lease holds nothing and returns nothing.
+    Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+    /// Returns the connection this Lease held before taking the other's.
+    Lease& operator=(Lease&& other) noexcept;
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     Conn& operator*() const { return *conn_; }
@@ -136,8 +160,9 @@ class Pool {
   void Return(std::unique_ptr<Conn> conn);
   ConnOptions options_;
   std::mutex mu_;
+  std::condition_variable returned_;  // a connection came back, or a slot to open one freed up
   std::vector<std::unique_ptr<Conn>> idle_;
-  int open_ = 0;
+  int open_ = 0;  // idle plus lent plus being opened; never above pool_size
   friend class Lease;
 };
 
