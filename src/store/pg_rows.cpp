@@ -23,6 +23,20 @@ std::string Prefixed(const std::string& alias, const char* cols) {
   return out;
 }
 
+std::string ArrayTexts(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 Job ReadJob(const Rows& r, int row) {
   Job j;
   j.id = r.Int(row, 0);

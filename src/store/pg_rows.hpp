@@ -48,6 +48,10 @@ std::string ArrayInts(const std::vector<T>& v) {
   return "{" + JoinInts(w) + "}";
 }
 
+/// A PostgreSQL array literal of texts, each element in double quotes with '"' and '\' escaped, for
+/// "unnest($1::text[])": any text, quotes and backslashes included, comes back unchanged.
+std::string ArrayTexts(const std::vector<std::string>& v);
+
 // Readers: row `row` of `rows`, selected with the column list above (in its order, first).
 domain::Job ReadJob(const Rows& rows, int row);
 domain::Task ReadTask(const Rows& rows, int row);
