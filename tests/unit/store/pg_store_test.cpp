@@ -123,6 +123,7 @@ TEST_F(PgStoreTest, ManagersStartingAtOnceApplyEachMigrationOnce) {
   std::vector<std::future<Result<std::unique_ptr<domain::Store>>>> opened;
   std::promise<void> go;
   std::shared_future<void> start = go.get_future().share();
+  opened.reserve(kManagers);
   for (int i = 0; i < kManagers; ++i) {
     opened.push_back(std::async(std::launch::async, [&, start] {
       start.wait();
@@ -161,9 +162,11 @@ TEST_F(PgStoreTest, OneEnrollmentIsConsumedOnceAcrossManagers) {
   ASSERT_TRUE(first->CreateEnrollment("enroll-1", domain::NodeRole::kWorker, 10'000).ok());
   constexpr int kManagers = 6;
   std::vector<std::unique_ptr<domain::Store>> stores;
+  stores.reserve(kManagers);
   for (int i = 0; i < kManagers; ++i) stores.push_back(OpenOrDie(url_));
   std::atomic<int> granted{0};
   std::vector<std::thread> threads;
+  threads.reserve(stores.size());
   for (auto& store : stores) {
     threads.emplace_back([&granted, s = store.get()] {
       auto role = s->ConsumeEnrollment("enroll-1", 5'000);
