@@ -12,33 +12,23 @@
 
 #include "core/result.hpp"
 #include "domain/model.hpp"
+#include "store/row_codec.hpp"
 
 namespace inferix::store::sqlite {
 
-// Lists kept in one column: integers comma-separated, denoiser names (upper-case words) comma-separated,
-// scene files as "sha256 size path" lines (paths are checked safe, without newlines, before they get here).
-std::string JoinInts(const std::vector<int64_t>& v);
-std::string JoinInts(const std::vector<int>& v);
+// Lists kept in one column: store/row_codec.hpp.
+using store::DecodeFiles;
+using store::EncodeFiles;
+using store::JoinInts;
+using store::JoinWords;
+using store::SplitInts;
+using store::SplitWords;
 /// A JSON array of integers, for "IN (SELECT value FROM json_each(?))": one statement for any number of ids.
 template <class T>
 std::string JsonInts(const std::vector<T>& v) {
   std::vector<int64_t> w(v.begin(), v.end());
   return "[" + JoinInts(w) + "]";
 }
-template <class T>
-std::vector<T> SplitInts(const std::string& s) {
-  std::vector<T> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(static_cast<T>(std::stoll(item)));
-  }
-  return out;
-}
-std::string JoinWords(const std::vector<std::string>& v);
-std::vector<std::string> SplitWords(const std::string& s);
-std::string EncodeFiles(const std::vector<domain::SceneFile>& files);
-std::vector<domain::SceneFile> DecodeFiles(const std::string& s);
 
 // A prepared statement with positional binding.
 class Stmt {

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
+#include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace inferix::store {
@@ -67,8 +69,12 @@ Result<std::unique_ptr<domain::Store>> OpenStore(const std::string& url) {
     if (path != ":memory:") INFERIX_TRY(MakeDatabasePrivate(path));
     return OpenSqliteStore(path);
   }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return OpenPostgresStore(url);
+  // Only the scheme is shown: the rest of a URL may hold a password.
+  const auto colon = url.find(':');
   return MakeError(Errc::kInvalidArgument,
-                   "unknown store URL \"" + url.substr(0, 80) + "\": this build knows sqlite:PATH");
+                   "unknown store URL scheme \"" + url.substr(0, std::min<size_t>(colon, 40)) +
+                       "\": this build knows sqlite:PATH and postgresql://USER@HOST:PORT/DATABASE");
 }
 
 }  // namespace inferix::store

@@ -1,6 +1,6 @@
 #pragma once
-// Which Store a manager or an admin command opens, named by a URL: "sqlite:PATH" today ("postgresql://..."
-// when that adapter exists). The one place that knows every adapter.
+// Which Store a manager or an admin command opens, named by a URL: "sqlite:PATH" (the embedded default) or
+// "postgresql://..." (a server several managers share). The one place that knows every adapter.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -19,8 +19,10 @@ std::string AbsoluteStoreUrl(const std::string& url);
 
 /// Opens (creating and migrating) the store `url` names: "sqlite:PATH" (":memory:" for a private in-memory
 /// database; the folder of PATH is created private to this user when new, and the file is made readable by
-/// this user only, 0600, with its -wal and -shm files). kInvalidArgument, naming the schemes this build
-/// knows, for any other URL.
+/// this user only, 0600, with its -wal and -shm files), or
+/// "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?pool=N& statement_timeout_ms=N&connect_timeout_s=N]"
+/// ("postgres://" too; the database must exist, its tables are made). kInvalidArgument, naming the schemes
+/// this build knows, for any other URL.
 Result<std::unique_ptr<domain::Store>> OpenStore(const std::string& url);
 
 }  // namespace inferix::store

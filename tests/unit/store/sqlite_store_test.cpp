@@ -400,10 +400,12 @@ INSTANTIATE_TEST_SUITE_P(
     contract::BackendName);
 
 TEST(StoreUrl, UnknownSchemesAreRefusedByName) {
-  auto s = OpenStore("postgresql://localhost/inferix");
+  auto s = OpenStore("mysql://root:secret@localhost/inferix");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, Errc::kInvalidArgument);
   EXPECT_THAT(s.error().message, HasSubstr("sqlite:PATH"));
+  EXPECT_THAT(s.error().message, HasSubstr("postgresql://"));
+  EXPECT_THAT(s.error().message, ::testing::Not(HasSubstr("secret")));
   EXPECT_FALSE(OpenStore("sqlite:").ok());
   EXPECT_EQ(DefaultStoreUrl("/srv/inferix"), "sqlite:/srv/inferix/manager.db");
 }

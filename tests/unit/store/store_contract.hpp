@@ -78,6 +78,7 @@ class StoreContract : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override {
     store_ = GetParam().open();
+    if (IsSkipped()) return;  // a server adapter without its server (the variable to set is named)
     ASSERT_NE(store_, nullptr);
     auto u = store_->CreateUser("alice", "hash-alice");
     ASSERT_TRUE(u.ok()) << u.error().message;
