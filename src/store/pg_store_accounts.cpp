@@ -230,13 +230,9 @@ Result<std::vector<AuditEntry>> ListAudit(Conn& conn, int limit) {
       "ORDER BY id DESC LIMIT $1",
       Params().Add(limit));
   if (!result) return result.error();
-  const Rows& rows = *result;
-  std::vector<AuditEntry> out;
-  for (int i = 0; i < rows.size(); ++i) {
-    out.push_back(AuditEntry{rows.Int(i, 0), rows.Int(i, 1), rows.Text(i, 2), rows.Text(i, 3),
-                             rows.Text(i, 4), rows.Text(i, 5)});
-  }
-  return out;
+  return ReadAll<AuditEntry>(*result, [](const Rows& r, int i) {
+    return AuditEntry{r.Int(i, 0), r.Int(i, 1), r.Text(i, 2), r.Text(i, 3), r.Text(i, 4), r.Text(i, 5)};
+  });
 }
 
 }  // namespace inferix::store::pg

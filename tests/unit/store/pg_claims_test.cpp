@@ -25,6 +25,7 @@ using ::testing::ElementsAre;
 
 std::vector<int64_t> Ids(const std::vector<domain::Task>& tasks) {
   std::vector<int64_t> out;
+  out.reserve(tasks.size());
   for (const auto& t : tasks) out.push_back(t.id);
   return out;
 }
