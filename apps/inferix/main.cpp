@@ -99,7 +99,8 @@ bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
 // The admin commands' store: --store, or the SQLite database of --data. One of them is required.
 void AddStoreOptions(CLI::App* cmd, std::string& data, std::string& store_url) {
   auto* d = cmd->add_option("--data", data, "the manager's data folder (its SQLite database)");
-  auto* s = cmd->add_option("--store", store_url, "the manager's database: sqlite:PATH");
+  auto* s = cmd->add_option("--store", store_url,
+                            "the manager's database: sqlite:PATH or postgresql://USER@HOST:PORT/DB");
   d->excludes(s);
   s->excludes(d);
   cmd->callback([cmd] {
@@ -169,7 +170,16 @@ int main(int argc, char** argv) {
   manager
       ->add_option("--data", data, "data folder (blobs, signing secret; the SQLite database unless --store)")
       ->required();
-  manager->add_option("--store", mo.store_url, "the database: sqlite:PATH (default: sqlite:DATA/manager.db)");
+  manager->add_option("--store", mo.store_url,
+                      "the database: sqlite:PATH (default: sqlite:DATA/manager.db) or "
+                      "postgresql://USER@HOST:PORT/DB (several managers may share one)");
+  manager->add_option("--blobs", mo.blobs_url,
+                      "the object store: file:DIR (default: DATA/blobs; several managers may share a folder "
+                      "on a shared file system) or s3://BUCKET?endpoint=URL&region=R (credentials from "
+                      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+  manager->add_option("--url-secret-file", mo.url_secret_file,
+                      "the secret that signs file:DIR URLs (default: DATA/url-secret); managers sharing a "
+                      "folder give the same file");
   manager->add_option("--tls-cert", mo.tls_cert_file, "certificate for HTTPS");
   manager->add_option("--tls-key", mo.tls_key_file, "private key for HTTPS");
   manager->add_option("--lease-ms", mo.scheduler.lease_ms, "task lease length");
@@ -539,6 +549,7 @@ int main(int argc, char** argv) {
     // Paths are resolved once, here: later code (and the programs it runs) may work in other folders.
     mo.data_dir = inferix::Absolute(data);
     mo.store_url = inferix::store::AbsoluteStoreUrl(mo.store_url);
+    if (!mo.url_secret_file.empty()) mo.url_secret_file = inferix::Absolute(mo.url_secret_file);
     if (!mo.tls_cert_file.empty()) mo.tls_cert_file = inferix::Absolute(mo.tls_cert_file).string();
     if (!mo.tls_key_file.empty()) mo.tls_key_file = inferix::Absolute(mo.tls_key_file).string();
     mo.retention.interval_ms = retention_every_s * 1000;

@@ -50,6 +50,10 @@ class FsObjectStore final : public domain::ObjectStore {
                                  const std::string& sha256) override;
   Result<std::string> PresignPut(const std::string& key, std::chrono::seconds ttl,
                                  const domain::PutTerms& terms) override;
+  /// None: the manager answers this adapter's URLs and checks the body itself.
+  std::map<std::string, std::string> PutHeaders(const domain::PutTerms& /*terms*/) const override {
+    return {};
+  }
 
   /// Stores `bytes` under `key` write-once, as CreateFromFile does with a file (kConflict when an object is
   /// there); for a body that arrived in memory.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct PutTerms {
   /// Who the URL was made for (e.g. "node-12"; [a-z0-9-], at most 64 characters), handed to the manager's
   /// check of each upload; empty: anyone holding the URL.
   std::string issued_to;
+  /// The body's SHA-256 (lower-case hex) when the uploader said it beforehand; empty: unknown. An adapter
+  /// that can have its server refuse any other body signs it into the URL (PutHeaders names the headers).
+  std::string sha256;
 };
 
 /// An object opened for reading. It reads the object as it was when opened: an object put again under the
@@ -95,6 +99,9 @@ class ObjectStore {
   /// nothing), a body over `terms.max_bytes` is refused. Same form as PresignGet's.
   virtual Result<std::string> PresignPut(const std::string& key, std::chrono::seconds ttl,
                                          const PutTerms& terms) = 0;
+  /// The headers a PUT through a URL PresignPut made with `terms` must carry, exactly as given (the URL
+  /// signs them); empty when it needs none (the file adapter).
+  virtual std::map<std::string, std::string> PutHeaders(const PutTerms& terms) const = 0;
 
   // Listing (issue #14, retention: uploads no row records are found and removed).
   /// What List says of one object.

@@ -1,6 +1,10 @@
 #include "manager/manager.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
 
 #include <algorithm>
 #include <atomic>
@@ -13,9 +17,11 @@
 #include "blob/fs_blob_store.hpp"
 #include "core/crypto.hpp"
 #include "core/files.hpp"
+#include "core/text.hpp"
 #include "domain/tokens.hpp"
 #include "image/image.hpp"
 #include "manager/api.hpp"
+#include "manager/api_util.hpp"
 #include "manager/blob_endpoint.hpp"
 #include "manager/postprocess.hpp"
 #include "net/http_server.hpp"
@@ -24,16 +30,39 @@
 namespace inferix::manager {
 namespace {
 
+// The secret that signs the file adapter's URLs. Several managers sharing one blob folder share one secret
+// file (--url-secret-file): the first to start creates it without replacing one another made meanwhile
+// (link(2) refuses to replace), and every manager then reads the same secret.
 Result<std::string> LoadOrCreateSecret(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    auto s = ReadFile(path);
-    if (s && s->size() >= 32) return *s;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      auto s = ReadFile(path);
+      if (!s) return s.error();
+      if (s->size() >= 32) return *s;
+      return MakeError(
+          Errc::kInvalidArgument,
+          "the URL secret " + path.string() + " is shorter than 32 characters; remove it to make a new one");
+    }
+    const auto tmp = path.string() + ".new-" + RandomHex(8);
+    INFERIX_TRY(WriteFileAtomic(tmp, RandomHex(32),
+                                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    const int rc = ::link(tmp.c_str(), path.c_str());
+    const int err = errno;
+    std::filesystem::remove(tmp, ec);
+    if (rc != 0 && err != EEXIST) {
+      return MakeError(Errc::kInternal, "cannot create the URL secret " + path.string() + ": " +
+                                            std::error_code(err, std::generic_category()).message());
+    }
   }
-  std::string secret = RandomHex(32);
-  INFERIX_TRY(WriteFileAtomic(path, secret));
-  return secret;
+  return MakeError(Errc::kInternal, "cannot read the URL secret " + path.string());
 }
+
+// With an object store of its own (S3), the manager hands out that store's URLs: nothing comes here.
+constexpr const char* kNoBlobRoute =
+    "this manager keeps its objects in an object store that serves its own URLs (--blobs s3://...); "
+    "ask the API for a new URL";
+net::HttpResponse NoBlobRoute() { return Fail(Errc::kNotFound, kNoBlobRoute); }
 
 class ManagerImpl final : public Manager {
  public:
@@ -50,8 +79,11 @@ class ManagerImpl final : public Manager {
       if (!head.path.starts_with(kBlobPathPrefix)) return api_.Admit(head);
       // A presigned URL: its signature, and for an upload the node it was issued to and the size it allows,
       // are checked before a byte of the body is read.
+      if (fs_ == nullptr) {
+        return api_.AdmitSigned(head, MakeError(Errc::kNotFound, kNoBlobRoute), 0);
+      }
       const std::string key = head.path.substr(kBlobPathPrefix.size());
-      auto terms = blobs_->VerifyPresigned(head.method, key, head.query);
+      auto terms = fs_->VerifyPresigned(head.method, key, head.query);
       if (!terms) return api_.AdmitSigned(head, terms.error(), 0);
       Result<void> allowed = Ok();
       if (head.method == "PUT") allowed = OutputUploadGate(*store_)(key, terms->issued_to);
@@ -69,10 +101,11 @@ class ManagerImpl final : public Manager {
   }
 
   ManagerImpl(const ManagerOptions& options, std::unique_ptr<domain::Store> store,
-              std::unique_ptr<blob::FsObjectStore> blobs)
+              std::unique_ptr<domain::ObjectStore> blobs, blob::FsObjectStore* fs)
       : options_(options),
         store_(std::move(store)),
         blobs_(std::move(blobs)),
+        fs_(fs),
         scheduler_(*store_, clock_, options.scheduler),
         api_(*store_, *blobs_, scheduler_, clock_,
              ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
@@ -81,8 +114,10 @@ class ManagerImpl final : public Manager {
         server_(ServerOptionsOf(options, api_),
                 [this](const net::HttpRequest& r) {
                   // The file adapter's presigned URLs point at the manager: it answers them.
-                  if (r.path.starts_with(kBlobPathPrefix))
-                    return ServeBlob(*blobs_, OutputUploadGate(*store_), r);
+                  if (r.path.starts_with(kBlobPathPrefix)) {
+                    if (fs_ == nullptr) return NoBlobRoute();
+                    return ServeBlob(*fs_, OutputUploadGate(*store_), r);
+                  }
                   return api_.Handle(r);
                 }),
         postprocessor_(
@@ -174,7 +209,8 @@ class ManagerImpl final : public Manager {
   ManagerOptions options_;
   SystemClock clock_;
   std::unique_ptr<domain::Store> store_;
-  std::unique_ptr<blob::FsObjectStore> blobs_;
+  std::unique_ptr<domain::ObjectStore> blobs_;
+  blob::FsObjectStore* fs_;  ///< blobs_ when it is the file adapter (its URLs point here); else null
   Scheduler scheduler_;
   Api api_;
   net::HttpServer server_;
@@ -186,6 +222,36 @@ class ManagerImpl final : public Manager {
   std::condition_variable cv_;
   bool stopping_ = false;
 };
+
+// The object store --blobs names: "file:DIR" (a folder, which several managers may share on a shared file
+// system), or by default the folder "blobs" in the data folder.
+struct Objects {
+  std::unique_ptr<domain::ObjectStore> objects;
+  blob::FsObjectStore* fs = nullptr;
+};
+Result<Objects> OpenObjects(const ManagerOptions& options) {
+  std::filesystem::path dir = options.data_dir / "blobs";
+  if (!options.blobs_url.empty()) {
+    constexpr std::string_view kFile = "file:";
+    if (!options.blobs_url.starts_with(kFile) || options.blobs_url.size() == kFile.size()) {
+      return MakeError(Errc::kInvalidArgument, "unknown --blobs \"" +
+                                                   SafeText(options.blobs_url.substr(0, 80)) +
+                                                   "\": give file:DIR or s3://BUCKET?endpoint=URL&region=R");
+    }
+    dir = std::filesystem::absolute(options.blobs_url.substr(kFile.size())).lexically_normal();
+  }
+  const auto secret_file =
+      options.url_secret_file.empty() ? options.data_dir / "url-secret" : options.url_secret_file;
+  auto secret = LoadOrCreateSecret(secret_file);
+  if (!secret) return secret.error();
+  auto fs = blob::OpenFsObjectStore(dir, std::move(*secret), std::make_shared<SystemClock>());
+  if (!fs) return fs.error();
+  (*fs)->SetMinFreeBytes(options.min_free_disk_mb < 0 ? -1 : options.min_free_disk_mb << 20);
+  Objects out;
+  out.fs = fs->get();
+  out.objects = std::move(*fs);
+  return out;
+}
 
 }  // namespace
 
@@ -201,13 +267,9 @@ Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
   auto store = store::OpenStore(options.store_url.empty() ? store::DefaultStoreUrl(options.data_dir)
                                                           : options.store_url);
   if (!store) return store.error();
-  auto secret = LoadOrCreateSecret(options.data_dir / "url-secret");
-  if (!secret) return secret.error();
-  auto blobs = blob::OpenFsObjectStore(options.data_dir / "blobs", std::move(*secret),
-                                       std::make_shared<SystemClock>());
+  auto blobs = OpenObjects(options);
   if (!blobs) return blobs.error();
-  (*blobs)->SetMinFreeBytes(options.min_free_disk_mb < 0 ? -1 : options.min_free_disk_mb << 20);
-  auto m = std::make_unique<ManagerImpl>(options, std::move(*store), std::move(*blobs));
+  auto m = std::make_unique<ManagerImpl>(options, std::move(*store), std::move(blobs->objects), blobs->fs);
   INFERIX_TRY(m->Run());
   return std::unique_ptr<Manager>(std::move(m));
 }

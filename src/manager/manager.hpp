@@ -17,6 +17,12 @@ namespace inferix::manager {
 struct ManagerOptions {
   std::filesystem::path data_dir;
   std::string store_url;  ///< the database (store::OpenStore); empty: SQLite in the data folder
+  /// The object store: "file:DIR" (several managers may share one folder on a shared file system) or
+  /// "s3://BUCKET?endpoint=URL&region=R"; empty: the folder "blobs" in the data folder.
+  std::string blobs_url;
+  /// The secret that signs the file adapter's URLs; several managers sharing a blob folder give the same
+  /// file. Empty: "url-secret" in the data folder (created when missing).
+  std::filesystem::path url_secret_file;
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   SchedulerOptions scheduler;

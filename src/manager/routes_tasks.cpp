@@ -104,6 +104,16 @@ HttpResponse UploadUrl(Call& c) {
   if (!id) return Fail(id.error());
   auto frame = FrameNumber(c);
   if (!frame) return Fail(frame.error());
+  // Older nodes send `{}`: no digest or size, and the URL signs neither.
+  const nlohmann::json body =
+      c.req.body.empty() ? nlohmann::json::object() : nlohmann::json::parse(c.req.body, nullptr, false);
+  auto request = net::UploadRequestFromJson(body);
+  if (!request) return Fail(request.error());
+  if (request->size > c.api.options.max_output_bytes) {
+    return Fail(Errc::kTooLarge, "a frame of " + std::to_string(request->size) +
+                                     " bytes is over this network's limit of " +
+                                     std::to_string(c.api.options.max_output_bytes) + " bytes per frame");
+  }
   auto task = c.api.scheduler.HeldTask(*c.node, *id);
   if (!task) return Fail(task.error());
   if (std::find(task->frames.begin(), task->frames.end(), *frame) == task->frames.end()) {
@@ -117,11 +127,16 @@ HttpResponse UploadUrl(Call& c) {
   }
   // One object, once, for this node while it holds the task, no larger than a frame may be.
   const std::string key = domain::OutputKey(task->job_id, *id, *frame, RandomHex(8));
-  auto url =
-      c.api.blobs.PresignPut(key, std::chrono::seconds(c.api.options.url_ttl_s),
-                             domain::PutTerms{c.api.options.max_output_bytes, IssuedToNode(c.node->id)});
+  // A node that said its frame's size gets a URL for no more than that; its digest is signed where the object
+  // store can refuse another body (S3), and checked at report time in every case.
+  const int64_t max_bytes = request->size > 0 ? request->size : c.api.options.max_output_bytes;
+  const domain::PutTerms terms{max_bytes, IssuedToNode(c.node->id), request->sha256};
+  auto url = c.api.blobs.PresignPut(key, std::chrono::seconds(c.api.options.url_ttl_s), terms);
   if (!url) return Fail(url.error());
-  return Json(200, {{"key", key}, {"url", *url}, {"max_bytes", c.api.options.max_output_bytes}});
+  net::UploadSlot slot{key, *url, c.api.blobs.PutHeaders(terms)};
+  nlohmann::json answer = net::ToJson(slot);
+  answer["max_bytes"] = max_bytes;
+  return Json(200, answer);
 }
 
 HttpResponse ReportFrame(Call& c) {

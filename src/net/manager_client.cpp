@@ -52,15 +52,16 @@ Result<HeartbeatAnswer> HttpManagerClient::Heartbeat(int64_t task_id, const Hear
   return HeartbeatAnswerFromJson(*r);
 }
 
-Result<UploadSlot> HttpManagerClient::RequestUpload(int64_t task_id, int frame) {
+Result<UploadSlot> HttpManagerClient::RequestUpload(int64_t task_id, int frame,
+                                                    const UploadRequest& request) {
   auto r =
-      api_.Call("POST", TaskPath(task_id) + "/frames/" + std::to_string(frame) + "/upload", json::object());
+      api_.Call("POST", TaskPath(task_id) + "/frames/" + std::to_string(frame) + "/upload", ToJson(request));
   if (!r) return r.error();
   return UploadSlotFromJson(*r);
 }
 
-Result<void> HttpManagerClient::Upload(const std::string& signed_url, const std::filesystem::path& file) {
-  return Discard(api_.PutFile(signed_url, file, false));
+Result<void> HttpManagerClient::Upload(const UploadSlot& slot, const std::filesystem::path& file) {
+  return Discard(api_.PutFile(slot.url, file, false, slot.headers));
 }
 
 Result<void> HttpManagerClient::Download(const std::string& signed_url, const std::filesystem::path& dest) {

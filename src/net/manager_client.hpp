@@ -36,10 +36,10 @@ class ManagerClient {
   /// POST /tasks/{id}/heartbeat with the task's progress so far (HeartbeatRequest): renews the lease while
   /// the task shows progress; the answer says whether to go on.
   virtual Result<HeartbeatAnswer> Heartbeat(int64_t task_id, const HeartbeatRequest& request) = 0;
-  /// POST /tasks/{id}/frames/{frame}/upload: where to upload a rendered frame.
-  virtual Result<UploadSlot> RequestUpload(int64_t task_id, int frame) = 0;
-  /// PUT of a file to a signed URL (no token).
-  virtual Result<void> Upload(const std::string& signed_url, const std::filesystem::path& file) = 0;
+  /// POST /tasks/{id}/frames/{frame}/upload: where to upload a rendered frame (its digest and size given).
+  virtual Result<UploadSlot> RequestUpload(int64_t task_id, int frame, const UploadRequest& request) = 0;
+  /// PUT of a file to a slot's signed URL (no token), with the headers the slot names.
+  virtual Result<void> Upload(const UploadSlot& slot, const std::filesystem::path& file) = 0;
   /// GET of a signed URL into `dest`, atomically.
   virtual Result<void> Download(const std::string& signed_url, const std::filesystem::path& dest) = 0;
   /// POST /tasks/{id}/frames/{frame}: a rendered, uploaded frame.
@@ -65,8 +65,8 @@ class HttpManagerClient : public ManagerClient {
   Result<void> UpdateCapabilities(const nlohmann::json& capabilities) override;
   Result<std::optional<ClaimedTask>> Claim(const ClaimRequest& request) override;
   Result<HeartbeatAnswer> Heartbeat(int64_t task_id, const HeartbeatRequest& request) override;
-  Result<UploadSlot> RequestUpload(int64_t task_id, int frame) override;
-  Result<void> Upload(const std::string& signed_url, const std::filesystem::path& file) override;
+  Result<UploadSlot> RequestUpload(int64_t task_id, int frame, const UploadRequest& request) override;
+  Result<void> Upload(const UploadSlot& slot, const std::filesystem::path& file) override;
   Result<void> Download(const std::string& signed_url, const std::filesystem::path& dest) override;
   Result<void> ReportFrame(int64_t task_id, int frame, const FrameReport& report) override;
   Result<void> CompleteTask(int64_t task_id) override;

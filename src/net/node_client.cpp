@@ -4,6 +4,13 @@ namespace inferix::net {
 
 using json = nlohmann::json;
 
+namespace {
+// A URL of another server (an object store's presigned URL), not a path on the manager.
+bool IsAbsoluteUrl(const std::string& url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
+}  // namespace
+
 Error ErrorFromResponse(const HttpResponse& response, const std::string& what) {
   json body = json::parse(response.body, nullptr, false);
   std::string message = response.body.substr(0, 500);
@@ -25,6 +32,7 @@ Error ErrorFromResponse(const HttpResponse& response, const std::string& what) {
       code = Errc::kNotFound;
       break;
     case 409:
+    case 412:  // an object store's write-once PUT (If-None-Match: *) to a key that holds an object
       code = Errc::kConflict;
       break;
     case 413:
@@ -76,8 +84,11 @@ Result<std::string> ApiClient::CallText(const std::string& method, const std::st
 }
 
 Result<json> ApiClient::PutFile(const std::string& path_and_query, const std::filesystem::path& file,
-                                bool with_token) {
-  auto r = http_.UploadFile("PUT", manager_url_ + path_and_query, file, Headers(with_token, false));
+                                bool with_token, const std::map<std::string, std::string>& headers) {
+  const bool absolute = IsAbsoluteUrl(path_and_query);
+  auto h = Headers(with_token && !absolute, false);
+  for (const auto& [k, v] : headers) h[k] = v;
+  auto r = http_.UploadFile("PUT", absolute ? path_and_query : manager_url_ + path_and_query, file, h);
   if (!r) return r.error();
   if (r->status < 200 || r->status >= 300)
     return ErrorFromResponse(*r, "upload of " + file.filename().string());
@@ -86,7 +97,9 @@ Result<json> ApiClient::PutFile(const std::string& path_and_query, const std::fi
 }
 
 Result<void> ApiClient::Download(const std::string& path_and_query, const std::filesystem::path& dest) {
-  auto r = http_.Download(manager_url_ + path_and_query, dest, Headers(false, false));
+  const bool absolute = IsAbsoluteUrl(path_and_query);
+  auto r =
+      http_.Download(absolute ? path_and_query : manager_url_ + path_and_query, dest, Headers(false, false));
   if (!r) return r.error();
   if (r->status != 200) return ErrorFromResponse(*r, "download of " + dest.filename().string());
   return Ok();

@@ -25,10 +25,12 @@ class ApiClient {
   /// Sends a request and returns the body as text (event streams); non-2xx answers become Errors.
   Result<std::string> CallText(const std::string& method, const std::string& path,
                                const std::map<std::string, std::string>& headers = {}, long timeout_s = 0);
-  /// PUTs a file to a path with the bearer token (user uploads) or to a signed path (no token needed).
+  /// PUTs a file to a path with the bearer token (user uploads) or to a signed URL (no token needed), with
+  /// `headers` besides. A signed URL may be a path on the manager or an absolute URL of an object store: an
+  /// absolute URL gets neither the token nor anything else of the manager's.
   Result<nlohmann::json> PutFile(const std::string& path_and_query, const std::filesystem::path& file,
-                                 bool with_token);
-  /// GETs a path into `dest` atomically.
+                                 bool with_token, const std::map<std::string, std::string>& headers = {});
+  /// GETs a path on the manager, or an absolute signed URL, into `dest` atomically.
   Result<void> Download(const std::string& path_and_query, const std::filesystem::path& dest);
   const std::string& manager_url() const { return manager_url_; }
   void set_token(std::string token) { token_ = std::move(token); }

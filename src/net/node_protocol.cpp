@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "core/checked_number.hpp"
+#include "core/crypto.hpp"
 
 namespace inferix::net {
 
@@ -134,7 +135,18 @@ json ToJson(const HeartbeatRequest& request) {
 
 json ToJson(const HeartbeatAnswer& answer) { return {{"action", answer.action}}; }
 
-json ToJson(const UploadSlot& slot) { return {{"key", slot.key}, {"url", slot.url}}; }
+json ToJson(const UploadSlot& slot) {
+  json j = {{"key", slot.key}, {"url", slot.url}};
+  if (!slot.headers.empty()) j["headers"] = slot.headers;
+  return j;
+}
+
+json ToJson(const UploadRequest& request) {
+  json j = json::object();
+  if (!request.sha256.empty()) j["sha256"] = request.sha256;
+  if (request.size >= 0) j["size"] = request.size;
+  return j;
+}
 
 json ToJson(const FrameReport& report) {
   return {{"sha256", report.sha256},
@@ -220,6 +232,32 @@ Result<HeartbeatAnswer> HeartbeatAnswerFromJson(const json& j) {
                                  [&](Numbers&) { return HeartbeatAnswer{j.value("action", "continue")}; });
 }
 
+Result<UploadRequest> UploadRequestFromJson(const json& j) {
+  if (!j.is_object()) return MakeError(Errc::kInvalidArgument, "upload request body must be a JSON object");
+  UploadRequest r;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "sha256") {
+      if (!value.is_string() || !IsSha256Hex(value.get<std::string>())) {
+        return MakeError(Errc::kInvalidArgument,
+                         "upload request \"sha256\" must be the frame's SHA-256 as 64 lower-case hex digits");
+      }
+      r.sha256 = value.get<std::string>();
+    } else if (key == "size") {
+      constexpr int64_t kMaxSize = int64_t{1} << 53;
+      if (!value.is_number_integer() || (value.is_number_unsigned() && value.get<uint64_t>() > kMaxSize) ||
+          value.get<int64_t>() < 0 || value.get<int64_t>() > kMaxSize) {
+        return MakeError(Errc::kInvalidArgument,
+                         "upload request \"size\" must be the frame's size in bytes, a whole number from 0 "
+                         "to 2^53");
+      }
+      r.size = value.get<int64_t>();
+    } else {
+      return MakeError(Errc::kInvalidArgument, "unknown field \"" + key.substr(0, 80) + "\"");
+    }
+  }
+  return r;
+}
+
 Result<HeartbeatRequest> HeartbeatRequestFromJson(const json& j) {
   if (!j.is_object()) return MakeError(Errc::kInvalidArgument, "heartbeat body must be a JSON object");
   for (const auto& [key, value] : j.items()) {
@@ -245,7 +283,11 @@ Result<HeartbeatRequest> HeartbeatRequestFromJson(const json& j) {
 
 Result<UploadSlot> UploadSlotFromJson(const json& j) {
   return Decode<UploadSlot>(j, "upload slot", [&](Numbers&) {
-    return UploadSlot{j.value("key", ""), j.value("url", "")};
+    UploadSlot slot{j.value("key", ""), j.value("url", ""), {}};
+    if (j.contains("headers") && !j.at("headers").is_null()) {
+      slot.headers = j.at("headers").get<std::map<std::string, std::string>>();
+    }
+    return slot;
   });
 }
 

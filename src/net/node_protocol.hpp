@@ -4,6 +4,7 @@
 // ToJson; the nodes decode it with FromJson and encode their reports with ToJson. Only nlohmann/json is
 // needed, so that both sides may depend on these types without the HTTP client.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,10 +90,19 @@ struct HeartbeatAnswer {
   std::string action = "continue";  ///< "continue", "cancel" or "abort"
 };
 
+/// The body of POST /tasks/{id}/frames/{frame}/upload: the frame the node will upload, so that the URL can
+/// sign its digest and size (an object store then refuses any other body). Older nodes send `{}`.
+struct UploadRequest {
+  std::string sha256;  ///< lower-case hex; empty: not given
+  int64_t size = -1;   ///< bytes; -1: not given
+};
+
 /// The answer of POST /tasks/{id}/frames/{frame}/upload: where to PUT the frame.
 struct UploadSlot {
   std::string key;
-  std::string url;  ///< signed PUT path
+  std::string url;  ///< signed PUT URL: a path on the manager, or an absolute URL of the object store
+  /// Headers the PUT must carry as given (the URL signs them); none for the manager's own URLs.
+  std::map<std::string, std::string> headers;
 };
 
 /// The body of POST /tasks/{id}/frames/{frame}: a rendered frame, signed by the node.
@@ -150,6 +160,7 @@ nlohmann::json ToJson(const ClaimRequest& request);
 nlohmann::json ToJson(const HeartbeatRequest& request);
 nlohmann::json ToJson(const HeartbeatAnswer& answer);
 nlohmann::json ToJson(const UploadSlot& slot);
+nlohmann::json ToJson(const UploadRequest& request);
 nlohmann::json ToJson(const FrameReport& report);
 nlohmann::json ToJson(const CheckMethod& method);
 nlohmann::json ToJson(const VerdictReport& report);
@@ -162,6 +173,10 @@ Result<SceneRef> SceneFromJson(const nlohmann::json& j);
 Result<ClaimedTask> ClaimedTaskFromJson(const nlohmann::json& j);
 Result<HeartbeatAnswer> HeartbeatAnswerFromJson(const nlohmann::json& j);
 Result<UploadSlot> UploadSlotFromJson(const nlohmann::json& j);
+/// The manager's decoder of an upload request's body: an object whose "sha256", when present, is 64
+/// lower-case hex digits and whose "size", when present, is an integer from 0 to 2^53; `{}` is the request
+/// of an older node. Anything else is kInvalidArgument naming what was wrong.
+Result<UploadRequest> UploadRequestFromJson(const nlohmann::json& j);
 Result<RegisterAnswer> RegisterAnswerFromJson(const nlohmann::json& j);
 /// The manager's decoder of a heartbeat's body: an object whose "progress", when present and not null, is
 /// an integer from 0 to 2^53; anything else (another field too) is kInvalidArgument naming what was wrong.

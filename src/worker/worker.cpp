@@ -119,9 +119,12 @@ Result<void> Worker::UploadFrame(int64_t task_id, const render::DriverEvent& ev,
   int64_t backoff_ms = 500;
   for (int attempt = 1;; ++attempt) {
     auto r = [&]() -> Result<void> {
-      auto slot = manager.RequestUpload(task_id, ev.frame);
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(ev.path, ec);
+      if (ec) return MakeError(Errc::kInternal, "cannot read the size of " + ev.path);
+      auto slot = manager.RequestUpload(task_id, ev.frame, {*sha, static_cast<int64_t>(size)});
       if (!slot) return slot.error();
-      INFERIX_TRY(manager.Upload(slot->url, ev.path));
+      INFERIX_TRY(manager.Upload(*slot, ev.path));
       auto sig = Ed25519Sign(node_.credentials().private_key,
                              domain::FrameReportMessage(task_id, ev.frame, *sha, slot->key));
       if (!sig) return sig.error();

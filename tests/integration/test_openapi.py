@@ -499,13 +499,17 @@ class OpenApiTest(unittest.TestCase):
                         query="?" + task["scene"]["files"][0]["url"].split("?")[1], expect=200)
         self.assertEqual(got, scene)
         tid = {"task_id": task["task_id"]}
-        # A heartbeat's body is its progress (issue #14); bodies of upload, done and cancel are not read.
+        # A heartbeat's body is its progress (issue #14); bodies of done and cancel are not read.
         self.assertEqual(self.call("heartbeat", params=tid, token=worker["token"], body={"progress": 1},
                                    expect=200), {"action": "continue"})
-        slot = self.call("frameUploadUrl", params=dict(tid, frame=5), token=worker["token"], body={"x": 1}, expect=200)
-        self.assertTrue(slot["key"].startswith("outputs/%d/%d_5_" % (job["id"], task["task_id"])), slot)
         image = tiny_png(5, 3)  # odd sizes: the video pads them to even
         image_sha = hashlib.sha256(image).hexdigest()
+        # An upload URL is asked for with the frame's digest and size (issue #15): the URL allows that size.
+        self.call("frameUploadUrl", params=dict(tid, frame=5), token=worker["token"], body={"x": 1}, expect=400)
+        slot = self.call("frameUploadUrl", params=dict(tid, frame=5), token=worker["token"],
+                         body={"sha256": image_sha, "size": len(image)}, expect=200)
+        self.assertEqual(slot["max_bytes"], len(image))
+        self.assertTrue(slot["key"].startswith("outputs/%d/%d_5_" % (job["id"], task["task_id"])), slot)
         path, query = slot["url"].split("?")
         stored = self.call("putBlob", path=path, query="?" + query, raw=image, expect=200)
         self.assertEqual(stored, {"key": slot["key"], "sha256": image_sha, "size": len(image)})
@@ -798,8 +802,8 @@ class OpenApiTest(unittest.TestCase):
                         field = resolve(self.spec, field["$ref"])
                     wrong = "text" if field.get("type") == "object" else {"nested": True}
                     self.call(op_id, body={first: wrong}, expect=400, **kw)
-        self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "createJob", "failTask", "heartbeat",
-                                           "registerNode", "reportFrame", "reportVerdict", "signIn",
+        self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "createJob", "failTask", "frameUploadUrl",
+                                           "heartbeat", "registerNode", "reportFrame", "reportVerdict", "signIn",
                                            "updateNodeCapabilities"])
         # Values the spec's patterns and bounds refuse, the server refuses too.
         good_sha = hashlib.sha256(b"x").hexdigest()

@@ -120,10 +120,12 @@ class FakeManager : public net::ManagerClient {
   std::deque<Error> claim_errors;      ///< returned by the next Claim calls, before any task
   std::deque<net::ClaimedTask> tasks;  ///< handed out by Claim, in order
   std::string heartbeat_action = "continue";
-  std::vector<int64_t> progress_seen;        ///< the progress counters heartbeats carried, in order
-  std::optional<Error> upload_error;         ///< every Upload fails with it
-  std::optional<Error> report_error;         ///< every ReportFrame fails with it
-  std::map<std::string, std::string> blobs;  ///< what Download serves, by URL; Upload adds to it
+  std::vector<int64_t> progress_seen;               ///< the progress counters heartbeats carried, in order
+  std::optional<Error> upload_error;                ///< every Upload fails with it
+  std::optional<Error> report_error;                ///< every ReportFrame fails with it
+  std::map<std::string, std::string> blobs;         ///< what Download serves, by URL; Upload adds to it
+  std::vector<net::UploadRequest> upload_requests;  ///< what each RequestUpload asked for
+  std::map<std::string, std::map<std::string, std::string>> upload_headers;  ///< the headers of each Upload
 
   // What the node did.
   int registrations = 0;
@@ -180,15 +182,18 @@ class FakeManager : public net::ManagerClient {
     if (request.progress) progress_seen.push_back(*request.progress);
     return net::HeartbeatAnswer{heartbeat_action};
   }
-  Result<net::UploadSlot> RequestUpload(int64_t task_id, int frame) override {
+  Result<net::UploadSlot> RequestUpload(int64_t task_id, int frame,
+                                        const net::UploadRequest& request) override {
     std::lock_guard lock(mu_);
+    upload_requests.push_back(request);
     const std::string key = "outputs/1/" + std::to_string(task_id) + "_" + std::to_string(frame) + "_ab";
-    return net::UploadSlot{key, "/signed/put/" + key};
+    return net::UploadSlot{key, "/signed/put/" + key, {{"x-test", "signed"}}};
   }
-  Result<void> Upload(const std::string& signed_url, const std::filesystem::path& file) override {
+  Result<void> Upload(const net::UploadSlot& slot, const std::filesystem::path& file) override {
     std::lock_guard lock(mu_);
     if (upload_error) return *upload_error;
-    blobs[signed_url] = ReadAll(file);
+    blobs[slot.url] = ReadAll(file);
+    upload_headers[slot.url] = slot.headers;
     return Ok();
   }
   Result<void> Download(const std::string& signed_url, const std::filesystem::path& dest) override {

@@ -39,7 +39,7 @@ class ManagerClientTest : public ::testing::Test {
     } else if (route == "POST /api/v1/tasks/5/heartbeat") {
       out.body = R"({"action": "abort"})";
     } else if (route == "POST /api/v1/tasks/5/frames/1/upload") {
-      out.body = R"({"key": "outputs/2/5_1_ab", "url": "/signed/put"})";
+      out.body = R"({"key": "outputs/2/5_1_ab", "url": "/signed/put", "headers": {"if-none-match": "*"}})";
     } else if (route == "POST /api/v1/tasks/5/frames/1") {
       out.status = 409;
       out.body = R"({"error": {"code": "conflict", "message": "task 5 is not held by this node"}})";
@@ -78,9 +78,10 @@ TEST_F(ManagerClientTest, SpeaksTheNodeProtocol) {
   auto beat = client.Heartbeat(5, {3});
   ASSERT_TRUE(beat);
   EXPECT_EQ(beat->action, "abort");
-  auto slot = client.RequestUpload(5, 1);
+  auto slot = client.RequestUpload(5, 1, {std::string(64, 'a'), 42});
   ASSERT_TRUE(slot);
   EXPECT_EQ(slot->key, "outputs/2/5_1_ab");
+  EXPECT_EQ(slot->headers, (std::map<std::string, std::string>{{"if-none-match", "*"}}));
   auto refused = client.ReportFrame(5, 1, {"ab", "outputs/2/5_1_ab", 1.0, 2.0, "sig"});
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::kConflict);
@@ -96,6 +97,7 @@ TEST_F(ManagerClientTest, SpeaksTheNodeProtocol) {
   EXPECT_EQ(json::parse(sent[3].body), (json{{"progress", 3}}));  // the heartbeat's progress
   EXPECT_EQ(sent[1].Header("authorization"), "Bearer nt");
   EXPECT_EQ(sent[3].Header("authorization"), "Bearer nt");  // heartbeats have their own connection
+  EXPECT_EQ(json::parse(sent[4].body), (json{{"sha256", std::string(64, 'a')}, {"size", 42}}));
   EXPECT_EQ(json::parse(sent[5].body)["signature"], "sig");
   EXPECT_EQ(sent[6].path, "/api/v1/tasks/5/fail");
   EXPECT_EQ(json::parse(sent[6].body), (json{{"error", "Blender died"}}));

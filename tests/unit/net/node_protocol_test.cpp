@@ -192,5 +192,35 @@ TEST(NodeProtocolTest, HeartbeatProgressIsOptionalAndChecked) {
   EXPECT_FALSE(HeartbeatRequestFromJson(json::array()));
 }
 
+// Issue #15: a node asks for an upload URL with the frame's digest and size, so that an object store can be
+// told to refuse any other body; the answer may name headers the PUT must carry. Older nodes send `{}`.
+TEST(NodeProtocolTest, UploadRequestsCarryTheFramesDigestAndSize) {
+  const std::string sha(64, 'c');
+  EXPECT_EQ(ToJson(UploadRequest{}), json::object());
+  EXPECT_EQ(ToJson(UploadRequest{sha, 10}), (json{{"sha256", sha}, {"size", 10}}));
+  auto older = UploadRequestFromJson(json::object());
+  ASSERT_TRUE(older);
+  EXPECT_TRUE(older->sha256.empty());
+  EXPECT_EQ(older->size, -1);
+  auto both = UploadRequestFromJson(json{{"sha256", sha}, {"size", 0}});
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->sha256, sha);
+  EXPECT_EQ(both->size, 0);
+  for (const json& bad :
+       {json{{"sha256", "ABC"}}, json{{"sha256", std::string(64, 'C')}}, json{{"sha256", 5}},
+        json{{"size", -1}}, json{{"size", 2.5}}, json{{"size", uint64_t{1} << 60}}, json{{"size", "7"}},
+        json{{"other", 1}}, json::array()}) {
+    auto r = UploadRequestFromJson(bad);
+    ASSERT_FALSE(r) << bad.dump();
+    EXPECT_EQ(r.error().code, Errc::kInvalidArgument);
+  }
+  auto slot = UploadSlotFromJson(
+      json{{"key", "k"}, {"url", "http://s3/b/k?X-Amz-Signature=1"}, {"headers", {{"if-none-match", "*"}}}});
+  ASSERT_TRUE(slot);
+  EXPECT_EQ(slot->headers.at("if-none-match"), "*");
+  EXPECT_EQ(ToJson(*slot)["headers"], (json{{"if-none-match", "*"}}));
+  EXPECT_FALSE(UploadSlotFromJson(json{{"key", "k"}, {"headers", {{"a", 1}}}}));
+}
+
 }  // namespace
 }  // namespace inferix::net

@@ -69,6 +69,10 @@ TEST_F(WorkerTest, ClaimsRendersUploadsAndReportsEachFrame) {
     const std::string image = "image of frame " + std::to_string(frame);
     EXPECT_EQ(report.sha256, Sha256Hex(image));
     EXPECT_EQ(manager_->blobs.at("/signed/put/" + report.key), image);
+    // The upload URL was asked for with the frame's digest and size, and the PUT carried the slot's headers.
+    EXPECT_EQ(manager_->upload_requests.at(frame - 1).sha256, report.sha256);
+    EXPECT_EQ(manager_->upload_requests.at(frame - 1).size, static_cast<int64_t>(image.size()));
+    EXPECT_EQ(manager_->upload_headers.at("/signed/put/" + report.key).at("x-test"), "signed");
     EXPECT_DOUBLE_EQ(report.render_seconds, 1.5);
     EXPECT_TRUE(Ed25519Verify(manager_->register_requests.at(0).public_key,
                               domain::FrameReportMessage(31, frame, report.sha256, report.key),
