@@ -82,6 +82,16 @@ bool IsTransient(std::string_view state) {
          state == "57P03" || state == "53300" || state.starts_with("08");
 }
 
+// An integrity violation named in the words SQLite uses, so that a message (and a log search) reads the same
+// whichever store a manager runs on.
+const char* IntegrityKind(std::string_view state) {
+  if (state == "23505") return "UNIQUE constraint failed: ";
+  if (state == "23503") return "FOREIGN KEY constraint failed: ";
+  if (state == "23502") return "NOT NULL constraint failed: ";
+  if (state == "23514") return "CHECK constraint failed: ";
+  return nullptr;
+}
+
 void IgnoreNotice(void* /*arg*/, const char* /*message*/) {
   // Notices ("relation already exists, skipping") are not errors; libpq would print them to stderr.
 }
@@ -340,6 +350,7 @@ std::optional<Error> ResultError(pg_conn* conn, pg_result* result) {
   const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
   const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL);
   std::string message(kPrefix);
+  if (const char* kind = state != nullptr ? IntegrityKind(state) : nullptr) message += kind;
   if (primary != nullptr) {
     message += primary;
   } else {

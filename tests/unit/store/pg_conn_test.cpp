@@ -173,9 +173,24 @@ TEST_F(PgConnTest, UniqueViolationIsInternal) {
   auto again = conn->Exec("INSERT INTO u VALUES ($1)", Params().Add("a"));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, Errc::kInternal);
-  EXPECT_EQ(again.error().message.rfind("database: duplicate key value", 0), 0U) << again.error().message;
+  EXPECT_EQ(again.error().message.rfind("database: UNIQUE constraint failed: duplicate key value", 0), 0U)
+      << again.error().message;
   EXPECT_NE(again.error().message.find("23505"), std::string::npos) << again.error().message;
   EXPECT_TRUE(conn->Healthy());
+}
+
+TEST_F(PgConnTest, ForeignKeyViolationIsInternalInSqlitesWords) {
+  auto conn = Connect();
+  ASSERT_NE(conn, nullptr);
+  ASSERT_TRUE(conn->ExecScript("CREATE TABLE p (id BIGINT PRIMARY KEY); "
+                               "CREATE TABLE c (id BIGINT PRIMARY KEY, p BIGINT NOT NULL REFERENCES p(id))")
+                  .ok());
+  auto orphan = conn->Exec("INSERT INTO c VALUES (1, $1)", Params().Add(7));
+  ASSERT_FALSE(orphan.ok());
+  EXPECT_EQ(orphan.error().code, Errc::kInternal);
+  EXPECT_EQ(orphan.error().message.rfind("database: FOREIGN KEY constraint failed: ", 0), 0U)
+      << orphan.error().message;
+  EXPECT_NE(orphan.error().message.find("23503"), std::string::npos) << orphan.error().message;
 }
 
 TEST_F(PgConnTest, SyntaxErrorIsInternalWithTheServersMessage) {

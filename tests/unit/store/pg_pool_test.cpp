@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "pg_test_server.hpp"
@@ -47,6 +49,34 @@ TEST_F(PgPoolTest, NeverOpensMoreThanPoolSize) {
   EXPECT_NE(c.error().message.find("pool="), std::string::npos) << c.error().message;
   EXPECT_EQ(ServerConnections(*observer, db_), 2);
   EXPECT_NE(BackendPid(**a), BackendPid(**b));
+}
+
+TEST_F(PgPoolTest, ManyThreadsShareAtMostPoolSizeConnections) {
+  auto pool = Pool::Open(Options("pool=3"));
+  ASSERT_TRUE(pool.ok()) << pool.error().message;
+  constexpr int kThreads = 8;
+  std::mutex mu;
+  std::set<int64_t> pids;
+  std::vector<std::string> errors;
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      for (int n = 0; n < 20; ++n) {
+        auto lease = (*pool)->Borrow(std::chrono::milliseconds(30'000));
+        std::lock_guard lock(mu);
+        if (!lease.ok()) {
+          errors.push_back(lease.error().message);
+          return;
+        }
+        pids.insert(BackendPid(**lease));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  EXPECT_GE(pids.size(), 1U);
+  EXPECT_LE(pids.size(), 3U) << "the pool opened more connections than pool=3";
 }
 
 TEST_F(PgPoolTest, AWaitingBorrowerGetsTheReturnedConnection) {
