@@ -13,7 +13,10 @@ namespace pg {
 using domain::Node;
 
 Error PgStore::Described(const Error& e) {
-  if (e.message.find("SQLSTATE 23503") == std::string::npos) return e;
+  if (e.message.find("SQLSTATE 23503") == std::string::npos ||
+      e.message.find("FOREIGN KEY constraint failed") != std::string::npos) {
+    return e;  // not a foreign key, or already worded so by the connection
+  }
   return MakeError(e.code, "FOREIGN KEY constraint failed: " + e.message);
 }
 
