@@ -29,6 +29,9 @@ struct PutTerms {
   /// Who the URL was made for (e.g. "node-12"; [a-z0-9-], at most 64 characters), handed to the manager's
   /// check of each upload; empty: anyone holding the URL.
   std::string issued_to;
+  /// The body's digest when known (lower-case hex SHA-256; empty: unknown): the URL then accepts only a
+  /// body with that digest (an adapter whose store checks it signs it; see docs/object-storage.md).
+  std::string sha256;
 };
 
 /// An object opened for reading. It reads the object as it was when opened: an object put again under the
