@@ -19,7 +19,6 @@ namespace {
 constexpr int64_t kMaxTtlS = 604800;
 // S3's limits on one PUT and on a part.
 constexpr int64_t kMaxSinglePut = int64_t{5} << 30;
-constexpr int64_t kMinPartSize = int64_t{5} << 20;
 
 std::string HeaderOf(const net::HttpResponse& r, const std::string& name) {
   const auto it = r.headers.find(name);

@@ -138,7 +138,12 @@ std::string CanonicalRequest(const Request& request) {
   const Pairs headers = CanonicalHeaders(request.headers);
   std::string out =
       request.method + "\n" + EncodedPath(request.path) + "\n" + CanonicalQuery(request.query) + "\n";
-  for (const auto& [name, value] : headers) out += name + ":" + value + "\n";
+  for (const auto& [name, value] : headers) {
+    out += name;
+    out += ':';
+    out += value;
+    out += '\n';
+  }
   out += "\n" + SignedHeaderNames(headers) + "\n" + request.payload_hash;
   return out;
 }

@@ -28,6 +28,38 @@ std::map<std::string, std::string> HeaderMap(const sigv4::Pairs& pairs) {
   return out;
 }
 
+// S3's XML answers, read without the engine.
+TEST(S3XmlTest, ReadsElementsInOrderAndDecodesEntities) {
+  const std::string xml =
+      "<ListBucketResult><Contents><Key>a&amp;b&lt;c&gt;&quot;&apos;&#233;&#x41;</Key></Contents>"
+      "<Contents><Key>second</Key></Contents><IsTruncated>false</IsTruncated></ListBucketResult>";
+  size_t pos = 0;
+  EXPECT_EQ(s3::XmlText(xml, "Key", &pos).value_or("?"),
+            "a&b<c>\"'\xc3\xa9"
+            "A");
+  EXPECT_EQ(s3::XmlText(xml, "Key", &pos).value_or("?"), "second");
+  EXPECT_FALSE(s3::XmlText(xml, "Key", &pos).has_value());
+  pos = 0;
+  EXPECT_EQ(s3::XmlText(xml, "IsTruncated", &pos).value_or("?"), "false");
+  EXPECT_EQ(s3::XmlDecode("&unknown; & &#zz;"), "&unknown; & &#zz;");
+  EXPECT_EQ(s3::XmlEscape("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
+}
+
+TEST(S3ErrorTest, MapsStatusesAndKeepsTheStoresCode) {
+  net::HttpResponse r;
+  r.status = 403;
+  r.body = "<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature</Message></Error>";
+  Error e = s3::ErrorOf("PUT k", r);
+  EXPECT_EQ(e.code, Errc::kPermissionDenied);
+  EXPECT_THAT(e.message, HasSubstr("SignatureDoesNotMatch: bad signature"));
+  r.status = 404;
+  EXPECT_EQ(s3::ErrorOf("GET k", r).code, Errc::kNotFound);
+  r.status = 412;
+  EXPECT_EQ(s3::ErrorOf("PUT k", r).code, Errc::kConflict);
+  r.status = 503;
+  EXPECT_EQ(s3::ErrorOf("GET k", r).code, Errc::kUnavailable);
+}
+
 class S3StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
