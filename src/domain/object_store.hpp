@@ -31,7 +31,7 @@ struct PutTerms {
   std::string issued_to;
   /// The body's digest when known (lower-case hex SHA-256; empty: unknown): the URL then accepts only a
   /// body with that digest (an adapter whose store checks it signs it; see docs/object-storage.md).
-  std::string sha256;
+  std::string sha256 = {};  // initialised: PutTerms{max_bytes, issued_to} stays warning-free
 };
 
 /// An object opened for reading. It reads the object as it was when opened: an object put again under the
