@@ -31,8 +31,9 @@ struct PutTerms {
   /// check of each upload; empty: anyone holding the URL.
   std::string issued_to;
   /// The body's SHA-256 (lower-case hex) when the uploader said it beforehand; empty: unknown. An adapter
-  /// that can have its server refuse any other body signs it into the URL (PutHeaders names the headers).
-  std::string sha256;
+  /// whose server can refuse any other body signs it into the URL (PutHeaders names the headers to send;
+  /// see docs/object-storage.md).
+  std::string sha256 = {};  // initialised: PutTerms{max_bytes, issued_to} stays warning-free
 };
 
 /// An object opened for reading. It reads the object as it was when opened: an object put again under the
