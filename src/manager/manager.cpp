@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "blob/blob_url.hpp"
 #include "blob/fs_blob_store.hpp"
 #include "core/crypto.hpp"
 #include "core/files.hpp"
@@ -232,13 +233,20 @@ struct Objects {
 Result<Objects> OpenObjects(const ManagerOptions& options) {
   std::filesystem::path dir = options.data_dir / "blobs";
   if (!options.blobs_url.empty()) {
-    constexpr std::string_view kFile = "file:";
-    if (!options.blobs_url.starts_with(kFile) || options.blobs_url.size() == kFile.size()) {
-      return MakeError(Errc::kInvalidArgument, "unknown --blobs \"" +
-                                                   SafeText(options.blobs_url.substr(0, 80)) +
-                                                   "\": give file:DIR or s3://BUCKET?endpoint=URL&region=R");
+    auto url = blob::ParseBlobUrl(options.blobs_url);
+    if (!url) return MakeError(url.error().code, "--blobs: " + url.error().message);
+    if (url->kind == blob::BlobUrl::Kind::kS3) {
+      // An S3 bucket: its URLs point at the store, which nodes and users reach directly.
+      auto s3 = blob::OpenS3ObjectStore(url->s3);
+      if (!s3) {
+        return MakeError(s3.error().code,
+                         "--blobs " + SafeText(options.blobs_url, 200) + ": " + s3.error().message);
+      }
+      Objects out;
+      out.objects = std::move(*s3);
+      return out;
     }
-    dir = std::filesystem::absolute(options.blobs_url.substr(kFile.size())).lexically_normal();
+    dir = std::filesystem::absolute(url->dir).lexically_normal();
   }
   const auto secret_file =
       options.url_secret_file.empty() ? options.data_dir / "url-secret" : options.url_secret_file;
