@@ -17,6 +17,10 @@ ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|dashboard|events|faults|o
 # sessions, and cancel work in flight.
 TSAN_INTEGRATION ?= integration_test_(cancel|events|session|skeleton)
 JOBS ?= 2
+# Tests run this many at a time (ctest -j). Most integration tests spend their time waiting on the network they
+# start (long polls, leases, restarts, Blender starting), not on the CPU, so two at a time on CI's 2 cores cut
+# test-main by about a third; the fuzz targets, one core each, run two at a time (docs/testing.md, "CI").
+TEST_JOBS ?= 2
 INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
 
@@ -53,7 +57,7 @@ check-tidy: configure
 	@bash scripts/check-tidy.sh $(BUILD)
 
 test-main: build
-	@cd $(BUILD) && ctest --output-on-failure --timeout 1500
+	@cd $(BUILD) && ctest --output-on-failure --timeout 1500 -j$(TEST_JOBS)
 
 configure-sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -62,8 +66,8 @@ configure-sanitize: deps
 
 test-sanitize: configure-sanitize
 	@ninja -C $(ASAN_BUILD) -j$(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -L 'unit|fuzz'
-	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -R '$(ASAN_INTEGRATION)'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -j$(TEST_JOBS) -L 'unit|fuzz'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -j$(TEST_JOBS) -R '$(ASAN_INTEGRATION)'
 
 configure-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -71,7 +75,7 @@ configure-tsan: deps
 
 test-tsan: configure-tsan
 	@ninja -C $(TSAN_BUILD) -j$(JOBS)
-	@TSAN_INTEGRATION='$(TSAN_INTEGRATION)' bash scripts/check-tsan.sh $(TSAN_BUILD)
+	@TSAN_INTEGRATION='$(TSAN_INTEGRATION)' TEST_JOBS=$(TEST_JOBS) bash scripts/check-tsan.sh $(TSAN_BUILD)
 
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure -L unit
