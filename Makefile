@@ -21,6 +21,10 @@ JOBS ?= 2
 # start (long polls, leases, restarts, Blender starting), not on the CPU, so two at a time on CI's 2 cores cut
 # test-main by about a third; the fuzz targets, one core each, run two at a time (docs/testing.md, "CI").
 TEST_JOBS ?= 2
+# Debug information of the normal build: full (-g, CMake's RelWithDebInfo) for people at a debugger; CI passes
+# DEBUG_INFO=-g1 (.ci/run): functions and line tables, enough for a backtrace, the same code, and about a tenth
+# less compile time.
+DEBUG_INFO ?= -g
 INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
 
@@ -33,7 +37,8 @@ deps:
 	@bash scripts/install-deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 $(DEBUG_INFO) -DNDEBUG" \
+		>/dev/null
 
 build: configure
 	@ninja -C $(BUILD) -j$(JOBS)
