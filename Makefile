@@ -21,6 +21,9 @@ JOBS ?= 2
 # start (long polls, leases, restarts, Blender starting), not on the CPU, so two at a time on CI's 2 cores cut
 # test-main by about a third; the fuzz targets, one core each, run two at a time (docs/testing.md, "CI").
 TEST_JOBS ?= 2
+# The sanitizer builds leave out the bench tools (bench/), which their stages do not run, and compile the test
+# files themselves at -O0; the code under test keeps -O1 (CMakeLists.txt, INFERIX_TEST_CXX_FLAGS, says why).
+SANITIZER_OPTIONS := -DINFERIX_BENCH=OFF -DINFERIX_TEST_CXX_FLAGS=-O0
 # Debug information of the normal build: full (-g, CMake's RelWithDebInfo) for people at a debugger; CI passes
 # DEBUG_INFO=-g1 (.ci/run): functions and line tables, enough for a backtrace, the same code, and about a tenth
 # less compile time.
@@ -67,7 +70,7 @@ test-main: build
 configure-sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_SANITIZE=ON -DINFERIX_FUZZ=ON \
-		-DINFERIX_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+		-DINFERIX_FUZZ_SECONDS=$(FUZZ_SECONDS) $(SANITIZER_OPTIONS) >/dev/null
 
 test-sanitize: configure-sanitize
 	@ninja -C $(ASAN_BUILD) -j$(JOBS)
@@ -76,7 +79,7 @@ test-sanitize: configure-sanitize
 
 configure-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_TSAN=ON >/dev/null
+		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_TSAN=ON $(SANITIZER_OPTIONS) >/dev/null
 
 test-tsan: configure-tsan
 	@ninja -C $(TSAN_BUILD) -j$(JOBS)
