@@ -17,6 +17,17 @@ ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|dashboard|events|faults|o
 # sessions, and cancel work in flight.
 TSAN_INTEGRATION ?= integration_test_(cancel|events|session|skeleton)
 JOBS ?= 2
+# Tests run this many at a time (ctest -j). Most integration tests spend their time waiting on the network they
+# start (long polls, leases, restarts, Blender starting), not on the CPU, so two at a time on CI's 2 cores cut
+# test-main by about a third; the fuzz targets, one core each, run two at a time (docs/testing.md, "CI").
+TEST_JOBS ?= 2
+# The sanitizer builds leave out the bench tools (bench/), which their stages do not run, and compile the test
+# files themselves at -O0; the code under test keeps -O1 (CMakeLists.txt, INFERIX_TEST_CXX_FLAGS, says why).
+SANITIZER_OPTIONS := -DINFERIX_BENCH=OFF -DINFERIX_TEST_CXX_FLAGS=-O0
+# Debug information of the normal build: full (-g, CMake's RelWithDebInfo) for people at a debugger; CI passes
+# DEBUG_INFO=-g1 (.ci/run): functions and line tables, enough for a backtrace, the same code, and about a tenth
+# less compile time.
+DEBUG_INFO ?= -g
 INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
 
@@ -29,7 +40,8 @@ deps:
 	@bash scripts/install-deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 $(DEBUG_INFO) -DNDEBUG" \
+		>/dev/null
 
 build: configure
 	@ninja -C $(BUILD) -j$(JOBS)
@@ -53,25 +65,25 @@ check-tidy: configure
 	@bash scripts/check-tidy.sh $(BUILD)
 
 test-main: build
-	@cd $(BUILD) && ctest --output-on-failure --timeout 1500
+	@cd $(BUILD) && ctest --output-on-failure --timeout 1500 -j$(TEST_JOBS)
 
 configure-sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_SANITIZE=ON -DINFERIX_FUZZ=ON \
-		-DINFERIX_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+		-DINFERIX_FUZZ_SECONDS=$(FUZZ_SECONDS) $(SANITIZER_OPTIONS) >/dev/null
 
 test-sanitize: configure-sanitize
 	@ninja -C $(ASAN_BUILD) -j$(JOBS)
-	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -L 'unit|fuzz'
-	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -R '$(ASAN_INTEGRATION)'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -j$(TEST_JOBS) -L 'unit|fuzz'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure --timeout 1500 -j$(TEST_JOBS) -R '$(ASAN_INTEGRATION)'
 
 configure-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_TSAN=ON >/dev/null
+		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_TSAN=ON $(SANITIZER_OPTIONS) >/dev/null
 
 test-tsan: configure-tsan
 	@ninja -C $(TSAN_BUILD) -j$(JOBS)
-	@TSAN_INTEGRATION='$(TSAN_INTEGRATION)' bash scripts/check-tsan.sh $(TSAN_BUILD)
+	@TSAN_INTEGRATION='$(TSAN_INTEGRATION)' TEST_JOBS=$(TEST_JOBS) bash scripts/check-tsan.sh $(TSAN_BUILD)
 
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure -L unit

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tests of a ThreadSanitizer build (make test-tsan): every unit test, then the integration tests named by
 # the regular expression TSAN_INTEGRATION (those that start the real manager and exercise its threads).
-#   usage: scripts/check-tsan.sh BUILD_DIR
+#   usage: scripts/check-tsan.sh BUILD_DIR   (TEST_JOBS: how many tests at a time, default 2, CI's cores)
 # ThreadSanitizer (LLVM 16) needs the address space layout it was built for: on kernels with more mmap
 # randomisation (vm.mmap_rnd_bits above 28, the default of recent distribution kernels) every instrumented
 # program stops with "FATAL: ThreadSanitizer: unexpected memory mapping". This script tries one test binary
@@ -13,6 +13,7 @@ cd "$(git rev-parse --show-toplevel)"
 build=${1:?usage: scripts/check-tsan.sh BUILD_DIR}
 integration=${TSAN_INTEGRATION:-integration_test_(cancel|events|session|skeleton)}
 probe="$build/tests/unit_core"
+jobs=${TEST_JOBS:-2}
 
 if [ ! -x "$probe" ]; then
   echo "check-tsan: $probe is missing; build $build first" >&2
@@ -40,5 +41,5 @@ if ! "$probe" --gtest_list_tests >/dev/null 2>"$log"; then
 fi
 
 cd "$build"
-"${run[@]}" ctest --output-on-failure --timeout 1500 -L unit
-"${run[@]}" ctest --output-on-failure --timeout 1500 -R "$integration"
+"${run[@]}" ctest --output-on-failure --timeout 1500 -j"$jobs" -L unit
+"${run[@]}" ctest --output-on-failure --timeout 1500 -j"$jobs" -R "$integration"
