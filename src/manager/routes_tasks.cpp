@@ -161,6 +161,13 @@ HttpResponse ReportFrame(Call& c) {
   if (!exists) return Fail(exists.error());
   if (!exists->has_value())
     return Fail(Errc::kInvalidArgument, "nothing was uploaded under this key; upload the frame first");
+  // An object store that cannot hold a URL to its size (S3) may have taken more than a frame may be: such an
+  // upload is refused here, as the manager's own URLs refuse it before the body.
+  if ((*exists)->size > c.api.options.max_output_bytes) {
+    return Fail(Errc::kTooLarge, "the frame uploaded under this key has " + std::to_string((*exists)->size) +
+                                     " bytes, over this network's limit of " +
+                                     std::to_string(c.api.options.max_output_bytes) + " bytes per frame");
+  }
   // The bytes stored are the bytes reported: nothing later trusts the report alone. The report is signed and
   // the upload URL was the node's own, so a digest that differs is the node's lie (the output is rejected at
   // once and counts towards a ban); a missing digest is the store's failing, refused without blame.
