@@ -56,8 +56,6 @@ ContractStore MakeS3ContractStore() {
 
 namespace {
 
-using ::testing::HasSubstr;
-
 ContractStore MakeFsContractStore() {
   ContractStore out;
   const fs::path dir = fs::temp_directory_path() / ("inferix_contract_" + RandomHex(8));
@@ -94,7 +92,7 @@ class ObjectStoreContract : public ::testing::TestWithParam<ContractParam> {
   }
   std::string Key(const std::string& name) const { return prefix_ + name; }
   fs::path WriteFile(const std::string& name, const std::string& bytes) const {
-    const fs::path p = dir_ / name;
+    fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary) << bytes;
     return p;
   }

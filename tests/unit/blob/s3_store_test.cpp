@@ -132,7 +132,7 @@ TEST_F(S3StoreTest, AnExpiredPresignedGetIsRefused) {
   ASSERT_TRUE(store_->Put(Key("e"), "x").ok());
   // Signed two hours ago for one minute.
   S3Config past = config_;
-  past.clock = std::make_shared<FakeClock>(SystemClock().NowMs() - 2 * 3600 * 1000);
+  past.clock = std::make_shared<FakeClock>(SystemClock().NowMs() - int64_t{2} * 3600 * 1000);
   S3ObjectStore signer(std::make_shared<s3::Connection>(past));
   auto url = signer.PresignGet(Key("e"), std::chrono::seconds(60), std::nullopt, "");
   ASSERT_TRUE(url.ok());
@@ -183,7 +183,7 @@ TEST_F(S3StoreTest, APresignedPutWithASignedDigestRefusesAnotherBody) {
 
 // The port's PutHeaders (what the manager hands a node with its URL) are the headers the URL signs.
 TEST_F(S3StoreTest, PutHeadersAreTheHeadersThePresignedPutSigns) {
-  for (const std::string sha : {std::string(), Sha256Hex("x")}) {
+  for (const std::string& sha : {std::string(), Sha256Hex("x")}) {
     domain::PutTerms terms;
     terms.sha256 = sha;
     auto put = store_->PresignPutRequest(Key("h"), kTtl, terms);
