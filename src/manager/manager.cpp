@@ -67,7 +67,7 @@ net::HttpResponse NoBlobRoute() { return Fail(Errc::kNotFound, kNoBlobRoute); }
 
 // With a shared store, how long after a job completed a starting manager takes over the making of a video
 // still pending: longer than any video takes its maker (docs/operations.md, "Several managers").
-constexpr int64_t kVideoRetakeAfterMs = 10 * 60 * 1000;
+constexpr int64_t kVideoRetakeAfterMs = int64_t{10} * 60 * 1000;
 
 // Whether --store names a server that other managers may share (PostgreSQL), not the embedded file.
 bool SharedStore(const std::string& url) {
