@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <string_view>
 
 #include "core/crypto.hpp"
@@ -142,18 +143,47 @@ nlohmann::json LimitsJson(const net::LimitCounters& c) {
           {"rate_limited", c.rate_limited.load()}};
 }
 
+// The body bytes a request took in plus those its answer sends out (a streamed file counts whole).
+int64_t BodyBytes(const HttpRequest& request, const HttpResponse& response) {
+  auto bytes = static_cast<int64_t>(request.body_size);
+  if (!response.file.empty()) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(response.file, ec);
+    if (!ec) bytes += static_cast<int64_t>(size);
+  } else {
+    bytes += static_cast<int64_t>(response.body.size());
+  }
+  return bytes;
+}
+
+nlohmann::json TrafficJson(const Traffic& t) {
+  return {{"blob_route_requests", t.blob_requests.load()},
+          {"blob_route_bytes", t.blob_bytes.load()},
+          {"files_route_requests", t.file_requests.load()},
+          {"files_route_bytes", t.file_bytes.load()}};
+}
+
 }  // namespace
+
+void Api::CountBlobBytes(const HttpRequest& request, const HttpResponse& response) {
+  traffic_.blob_bytes += BodyBytes(request, response);
+}
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   if (!request.path.starts_with("/api/v1/")) return ServeDashboard(request);
   ApiServices services{store_, blobs_, scheduler_, clock_, options_};
   try {
     HttpResponse response = Dispatch(services, request);
+    if (request.path.starts_with("/api/v1/files/")) {
+      ++traffic_.file_requests;
+      traffic_.file_bytes += BodyBytes(request, response);
+    }
     if (response.status == 200 && request.method == "GET" && request.path == "/api/v1/health") {
       // The limits are the server's, not a resource's: added here rather than by the health route.
       auto body = nlohmann::json::parse(response.body, nullptr, false);
       if (body.is_object()) {
         body["limits"] = LimitsJson(counters_);
+        body["traffic"] = TrafficJson(traffic_);
         response.body = body.dump();
       }
     }

@@ -1,6 +1,8 @@
 #pragma once
 // The HTTP API under /api/v1: a route table (api_routes.hpp) of thin handlers, one file per resource
 // (routes_*.cpp), over the scheduler and the services and the object store below the edge.
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "core/clock.hpp"
@@ -29,6 +31,16 @@ struct ApiOptions {
   double rate_burst = 2000;
 };
 
+/// The bytes this manager process carried itself, as GET /api/v1/health reports them ("traffic"): with an
+/// object store of its own (S3) the presigned-URL route /api/v1/blobs/ answers nothing, and nodes and users
+/// move every image straight to the store; scenes still come through the files route (counted apart).
+struct Traffic {
+  std::atomic<int64_t> blob_requests{0};  ///< requests that reached /api/v1/blobs/, refused ones included
+  std::atomic<int64_t> blob_bytes{0};     ///< bytes of bodies taken in or sent out on that route
+  std::atomic<int64_t> file_requests{0};  ///< requests on /api/v1/files/ (scene files)
+  std::atomic<int64_t> file_bytes{0};     ///< bytes of bodies taken in or sent out on that route
+};
+
 /// Routes and answers requests; runs on the store thread.
 class Api {
  public:
@@ -54,6 +66,10 @@ class Api {
                              uint64_t url_max_bytes);
   /// Refusals counted by the HTTP server and by Admit; GET /api/v1/health reports them.
   net::LimitCounters& counters() { return counters_; }
+  /// Counts a request to the presigned-URL route (its admission, refused or not).
+  void CountBlobRequest() { ++traffic_.blob_requests; }
+  /// Counts the bytes of an answered request to the presigned-URL route.
+  void CountBlobBytes(const net::HttpRequest& request, const net::HttpResponse& response);
 
  private:
   domain::Store& store_;
@@ -62,6 +78,7 @@ class Api {
   const Clock& clock_;
   ApiOptions options_;
   net::LimitCounters counters_;
+  Traffic traffic_;
   net::RateLimiter limiter_;
 };
 

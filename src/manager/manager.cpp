@@ -65,6 +65,15 @@ constexpr const char* kNoBlobRoute =
     "ask the API for a new URL";
 net::HttpResponse NoBlobRoute() { return Fail(Errc::kNotFound, kNoBlobRoute); }
 
+// With a shared store, how long after a job completed a starting manager takes over the making of a video
+// still pending: longer than any video takes its maker (docs/operations.md, "Several managers").
+constexpr int64_t kVideoRetakeAfterMs = int64_t{10} * 60 * 1000;
+
+// Whether --store names a server that other managers may share (PostgreSQL), not the embedded file.
+bool SharedStore(const std::string& url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
 class ManagerImpl final : public Manager {
  public:
   // How the manager's HTTP server listens and what it refuses before any work (docs/operations.md).
@@ -78,6 +87,7 @@ class ManagerImpl final : public Manager {
     // Every request is admitted (or refused) from its head, before its body is read.
     server.admit = [this](const net::HttpRequest& head) {
       if (!head.path.starts_with(kBlobPathPrefix)) return api_.Admit(head);
+      api_.CountBlobRequest();
       // A presigned URL: its signature, and for an upload the node it was issued to and the size it allows,
       // are checked before a byte of the body is read.
       if (fs_ == nullptr) {
@@ -116,8 +126,10 @@ class ManagerImpl final : public Manager {
                 [this](const net::HttpRequest& r) {
                   // The file adapter's presigned URLs point at the manager: it answers them.
                   if (r.path.starts_with(kBlobPathPrefix)) {
-                    if (fs_ == nullptr) return NoBlobRoute();
-                    return ServeBlob(*fs_, OutputUploadGate(*store_), r);
+                    auto response =
+                        fs_ == nullptr ? NoBlobRoute() : ServeBlob(*fs_, OutputUploadGate(*store_), r);
+                    api_.CountBlobBytes(r, response);
+                    return response;
                   }
                   return api_.Handle(r);
                 }),
@@ -135,12 +147,17 @@ class ManagerImpl final : public Manager {
 
   Result<void> Run() {
     INFERIX_TRY(server_.Start());
-    // Videos that were being made when the manager stopped are made again.
-    server_.Post([this] {
+    // Videos that were being made when the manager stopped are made again. A job's video is made by the
+    // manager that completed it; with a store that several managers share, one finished less than
+    // kVideoRetakeAfterMs ago is left to it (it may be making it now), so a starting manager makes none
+    // twice.
+    const int64_t retake_after_ms = SharedStore(options_.store_url) ? kVideoRetakeAfterMs : 0;
+    server_.Post([this, retake_after_ms] {
       auto jobs = store_->ListJobsInState(domain::JobState::kCompleted);
       if (!jobs) return;
+      const int64_t before = clock_.NowMs() - retake_after_ms;
       for (const auto& j : *jobs) {
-        if (j.video_state == "pending") postprocessor_.JobCompleted(j);
+        if (j.video_state == "pending" && j.finished_ms <= before) postprocessor_.JobCompleted(j);
       }
     });
     sweeper_ = std::thread([this] { SweepLoop(); });

@@ -252,3 +252,174 @@ class Network:
             shutil.rmtree(self.dir, ignore_errors=True)
         if reports:
             raise AssertionError("sanitizer findings:\n" + "\n".join(reports))
+
+
+# --- Several managers on shared engines (issue #15): PostgreSQL, an S3 object store and HAProxy in front ---
+
+ENGINES_DIR = os.path.join(SOURCE_DIR, "tests", "engines")
+
+
+def engines_module():
+    """tests/engines/engines.py, imported."""
+    import sys  # pylint: disable=import-outside-toplevel
+    if ENGINES_DIR not in sys.path:
+        sys.path.insert(0, ENGINES_DIR)
+    import engines  # noqa: E402  pylint: disable=import-outside-toplevel,import-error
+    return engines
+
+
+def engine_info(variable):
+    """The JSON file of a running engine that $variable names (INFERIX_TEST_POSTGRES, INFERIX_TEST_S3), or None."""
+    path = os.environ.get(variable)
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def psql(url, sql):
+    """Runs SQL with psql; its unaligned output (rows of |-separated values), or AssertionError."""
+    p = subprocess.run(["psql", url, "-X", "-v", "ON_ERROR_STOP=1", "-Atc", sql], capture_output=True, text=True,
+                       timeout=60, check=False)
+    if p.returncode != 0:
+        raise AssertionError("psql %s failed: %s" % (sql, p.stderr))
+    return p.stdout
+
+
+def fresh_database(server_url, prefix="it"):
+    """A new, empty database on the PostgreSQL server of `server_url` (its URL names the database postgres)."""
+    import uuid  # pylint: disable=import-outside-toplevel
+    name = "%s_%s" % (prefix, uuid.uuid4().hex[:12])
+    psql(server_url, "CREATE DATABASE " + name)
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def fresh_bucket(s3_info, prefix="it"):
+    """A new, empty bucket on the S3 store of `s3_info` (engines.py's s3.json); its name."""
+    import uuid  # pylint: disable=import-outside-toplevel
+    name = "%s-%s" % (prefix, uuid.uuid4().hex[:12])
+    client = engines_module().s3_client(s3_info)
+    try:
+        client.create_bucket(Bucket=name)
+    finally:
+        client.close()
+    return name
+
+
+def put_presigned(slot, data, timeout=120):
+    """PUTs `data` to an upload slot's URL (POST .../upload's answer: "url", "headers"): (status, body)."""
+    req = urllib.request.Request(slot["url"], data=data, method="PUT", headers=dict(slot.get("headers") or {}))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class Cluster(Network):
+    """Several managers on one PostgreSQL database and one S3 bucket, behind HAProxy: `url` is the balancer's, so
+    nodes, the CLI and `call` reach any manager; `manager_url(i)` reaches one."""
+
+    def __init__(self, store_url, s3_info, bucket, managers=2, lease_ms=60000, heartbeat_ms=2000):
+        super().__init__(lease_ms=lease_ms, heartbeat_ms=heartbeat_ms)
+        self.store_url = store_url
+        self.blobs = "s3://%s?endpoint=%s&region=%s" % (bucket, s3_info["endpoint"], s3_info["region"])
+        os.environ["AWS_ACCESS_KEY_ID"] = s3_info["access_key"]
+        os.environ["AWS_SECRET_ACCESS_KEY"] = s3_info["secret_key"]
+        self.managers = [None] * managers
+        self.manager_urls = [None] * managers
+        self.haproxy_dir = os.path.join(self.dir, "haproxy")
+        for i in range(managers):
+            self.start_manager_at(i)
+        info = engines_module().start_haproxy(self.haproxy_dir, [u.split("://", 1)[1] for u in self.manager_urls])
+        self.url = info["url"]
+
+    def start_manager_at(self, i, extra=()):
+        """Starts (or restarts, on its port) manager i with its own data folder."""
+        data = os.path.join(self.dir, "manager%d" % i)
+        os.makedirs(data, exist_ok=True)
+        url_file = os.path.join(data, "manager.url")
+        if os.path.exists(url_file):
+            os.remove(url_file)
+        port = self.manager_urls[i].rsplit(":", 1)[1] if self.manager_urls[i] else "0"
+        p = self.spawn("manager%d" % i, ["manager", "--listen", "127.0.0.1:" + port, "--data", data, "--store",
+                                         self.store_url, "--blobs", self.blobs, "--lease-ms", str(self.lease_ms),
+                                         "--heartbeat-ms", str(self.heartbeat_ms), *extra])
+        self.managers[i] = p
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if os.path.exists(url_file):
+                with open(url_file) as f:
+                    text = f.read()
+                if text.endswith("\n"):
+                    self.manager_urls[i] = text.strip()
+                    return p
+            if p.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("manager %d did not start; log:\n%s" % (i, self.log("manager%d" % i)))
+
+    def manager_call(self, i, method, path, token=None, body=None, timeout=30):
+        """`call` sent to manager i itself rather than through the balancer."""
+        url, self.url = self.url, self.manager_urls[i]
+        try:
+            return self.call(method, path, token, body, timeout)
+        finally:
+            self.url = url
+
+    def admin(self, *args):
+        out = subprocess.run([INFERIX, "admin", *args, "--store", self.store_url], check=True, capture_output=True,
+                             text=True)
+        secret = out.stdout.strip()
+        self.issued = getattr(self, "issued", []) + [secret]
+        return secret
+
+    def stop(self):
+        super().stop()
+        try:
+            engines_module().stop(self.haproxy_dir)
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+
+class EventFollower:
+    """A client following GET /api/v1/events on a thread, as EventSource does: it reconnects after every answer or
+    failure with the Last-Event-ID it last saw. `events` is every (id, type, data) received, in order; `gaps`
+    counts failed connections (a killed manager behind the balancer)."""
+
+    def __init__(self, url, token, query=""):
+        import threading  # pylint: disable=import-outside-toplevel
+        self.url, self.token, self.query = url, token, query
+        self.events = []
+        self.failures = 0
+        self.last_id = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            headers = {"Authorization": "Bearer " + self.token}
+            if self.last_id is not None:
+                headers["Last-Event-ID"] = str(self.last_id)
+            req = urllib.request.Request(self.url + "/api/v1/events" + self.query, headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=60) as r:
+                    text = r.read().decode()
+            except (urllib.error.URLError, OSError, ValueError):
+                self.failures += 1
+                time.sleep(0.2)
+                continue
+            for block in text.split("\n\n"):
+                fields = {}
+                for line in block.split("\n"):
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        fields[name] = value[1:] if value.startswith(" ") else value
+                if "id" in fields:
+                    self.last_id = int(fields["id"])
+                    self.events.append((self.last_id, fields.get("event", ""), fields.get("data", "")))
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(timeout=90)
