@@ -158,7 +158,9 @@ Result<void> S3ObjectStore::CopyObject(const std::string& from, const std::strin
     size_t pos = 0;
     auto etag = s3::XmlText(r->body, "ETag", &pos);
     if (r->status != 200 || !etag.has_value()) {
-      result = s3::ErrorOf("PUT " + to + " part " + std::to_string(number) + " copied from " + from, *r);
+      std::string what = "PUT " + to;
+      what += " part " + std::to_string(number) + " copied from " + from;
+      result = s3::ErrorOf(what, *r);
       break;
     }
     parts.push_back({number, std::move(*etag)});

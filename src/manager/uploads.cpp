@@ -76,6 +76,7 @@ Result<void> Promote(blob::S3ObjectStore& s3, const std::string& staged, const s
 Result<void> FinishMultipart(blob::S3ObjectStore& s3, const std::string& key, const std::string& sha256,
                              const std::string& upload_id, const std::vector<UploadedPart>& parts) {
   std::vector<blob::S3ObjectStore::Part> joined;
+  joined.reserve(parts.size());
   for (const auto& p : parts) joined.push_back({p.number, p.etag});
   auto done = s3.CompleteMultipartUpload(key, upload_id, joined);
   if (!done) {

@@ -6,17 +6,20 @@ shared bucket never holds them before (keys are content-addressed: files/<sha256
 """
 
 import hashlib
+import http.server
 import json
 import os
 import shutil
+import subprocess
 import sys
+import threading
 import unittest
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "engines"))
 import engines  # noqa: E402  pylint: disable=wrong-import-position
-from netlib import Network  # noqa: E402  pylint: disable=wrong-import-position
+from netlib import INFERIX, Network  # noqa: E402  pylint: disable=wrong-import-position
 
 PROJECT = "/work/shared/scenes/project"
 for candidate in (os.environ.get("INFERIX_SCENES_DIR"),
@@ -52,8 +55,10 @@ class S3UploadsTest(unittest.TestCase):
         cls.net = Network()
         cls.addClassCleanup(cls.net.cleanup)
         blobs = "s3://%s?endpoint=%s&region=%s" % (cls.info["bucket"], cls.info["endpoint"], cls.info["region"])
+        # A request body over 64 KiB is refused (413) by this manager: scene files (the .blend files are ~500 KB)
+        # can only have reached the store past it.
         cls.net.start_manager(["--blobs", blobs, "--multipart-threshold-mb", "5", "--quota-stored-bytes",
-                               str(40 * MiB)])
+                               str(40 * MiB), "--max-body-bytes", str(64 * 1024)])
         cls.token = cls.net.user_token("artist")
 
     def stored(self, sha):
@@ -69,13 +74,16 @@ class S3UploadsTest(unittest.TestCase):
         return body["missing"]
 
     def manager_took_no_scene_bytes(self):
-        self.assertNotIn("PUT /api/v1/files/", self.net.log("manager"))
+        """The manager refuses a scene body (--max-body-bytes 64 KiB): what the store holds went past it."""
+        data = os.urandom(100_000)
+        status, _ = self.net.call("PUT", "/api/v1/files/" + hashlib.sha256(data).hexdigest(), self.token, body=data)
+        self.assertEqual(status, 413)
 
     def test_a_scene_of_several_files_goes_straight_to_the_store(self):
         # The corpus's production layout with one file of this test's own, so that at least one is new to the
         # bucket (the others may be there from another run: each user still shows the bytes, to a staged key).
         project = os.path.join(self.net.dir, "project-several")
-        shutil.copytree(PROJECT, project)
+        shutil.copytree(PROJECT, project, copy_function=shutil.copyfile)
         with open(os.path.join(project, "textures", "wood.png"), "ab") as f:
             f.write(os.urandom(64))
         r = self.net.cli(self.token, "submit", os.path.join(project, "shots", "shot.blend"), "--frames", "1",
@@ -122,7 +130,7 @@ class S3UploadsTest(unittest.TestCase):
 
     def test_a_file_over_the_threshold_goes_in_parts_through_the_cli(self):
         project = os.path.join(self.net.dir, "project-large")
-        shutil.copytree(PROJECT, project)
+        shutil.copytree(PROJECT, project, copy_function=shutil.copyfile)
         large = os.urandom(11 * MiB)
         with open(os.path.join(project, "textures", "sky.exr"), "wb") as f:
             f.write(large)
@@ -191,6 +199,22 @@ class S3UploadsTest(unittest.TestCase):
         uploads = self.s3.list_multipart_uploads(Bucket=self.info["bucket"], Prefix="uploads/" + sha + "/")
         self.assertEqual(uploads.get("Uploads", []), [])
 
+    def test_a_file_the_store_holds_is_still_shown_by_the_next_user_to_a_staged_key(self):
+        data = os.urandom(3000)
+        sha = hashlib.sha256(data).hexdigest()
+        for token in (self.token, self.net.user_token("second")):
+            status, answer = self.net.call("POST", "/api/v1/files/%s/upload" % sha, token, {"size": len(data)})
+            self.assertEqual(status, 200, answer)
+            code, body, _ = put(answer["url"], data, answer["headers"])
+            self.assertEqual(code, 200, body)
+            status, done = self.net.call("POST", "/api/v1/files/%s/complete" % sha, token, {"key": answer["key"]})
+            self.assertEqual(status, 201, done)
+            self.assertEqual(self.missing(token, sha), [])
+        self.assertTrue(answer["key"].startswith("uploads/%s/" % sha), answer)  # the second user's
+        self.assertEqual(self.stored(sha), data)
+        self.assertEqual(self.s3.list_objects_v2(Bucket=self.info["bucket"], Prefix="uploads/" + sha + "/")
+                         .get("KeyCount", 0), 0, "the staged copy is removed")
+
     def test_completing_another_users_upload_is_refused(self):
         data = os.urandom(1000)
         sha = hashlib.sha256(data).hexdigest()
@@ -200,6 +224,44 @@ class S3UploadsTest(unittest.TestCase):
         staged = "uploads/%s/999_ab" % sha
         status, body = self.net.call("POST", "/api/v1/files/%s/complete" % sha, other, {"key": staged})
         self.assertEqual(status, 400, body)
+
+
+def older_manager(url):
+    """A proxy to the manager at `url` that answers 404 to POST /files/{sha256}/upload, as a manager older than
+    the route does; returns (server, its URL, the paths it forwarded)."""
+    forwarded = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def forward(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            forwarded.append((self.command, self.path))
+            if self.command == "POST" and self.path.endswith("/upload"):
+                status, headers, answer = 404, {"Content-Type": "application/json"}, b'{"error":{"code":"not_found",' \
+                    b'"message":"no such route"}}'
+            else:
+                req = urllib.request.Request(url + self.path, data=body if body else None, method=self.command,
+                                             headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        status, headers, answer = r.status, dict(r.headers), r.read()
+                except urllib.error.HTTPError as e:
+                    status, headers, answer = e.code, dict(e.headers), e.read()
+            self.send_response(status)
+            for k, v in headers.items():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        do_GET = do_POST = do_PUT = do_DELETE = forward
+
+        def log_message(self, *args):  # pylint: disable=arguments-differ
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, "http://127.0.0.1:%d" % server.server_address[1], forwarded
 
 
 class FileAdapterUploadsTest(unittest.TestCase):
@@ -228,6 +290,23 @@ class FileAdapterUploadsTest(unittest.TestCase):
         status, body = self.net.call("POST", "/api/v1/files/%s/complete" % sha, self.token,
                                      {"key": "files/" + sha})
         self.assertEqual(status, 201, body)  # the user has it: nothing to do
+
+    def test_the_cli_falls_back_to_the_old_put_with_an_older_manager(self):
+        server, url, forwarded = older_manager(self.net.url)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        project = os.path.join(self.net.dir, "project-older")
+        shutil.copytree(PROJECT, project, copy_function=shutil.copyfile)
+        with open(os.path.join(project, "textures", "wood.png"), "ab") as f:
+            f.write(os.urandom(64))
+        env = dict(os.environ, INFERIX_MANAGER=url, INFERIX_TOKEN=self.token)
+        r = subprocess.run([INFERIX, "submit", os.path.join(project, "shots", "shot.blend"), "--frames", "1",
+                            "--json"], capture_output=True, text=True, env=env, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        puts = [p for m, p in forwarded if m == "PUT" and p.startswith("/api/v1/files/")]
+        self.assertEqual(len(puts), 5, forwarded)
+        status, job = self.net.call("GET", "/api/v1/jobs/%d" % json.loads(r.stdout)["job_id"], self.token)
+        self.assertEqual((status, len(job["files"])), (200, 5), job)
 
 
 if __name__ == "__main__":
