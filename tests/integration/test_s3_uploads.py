@@ -7,6 +7,7 @@ shared bucket never holds them before (keys are content-addressed: files/<sha256
 
 import hashlib
 import http.server
+import importlib.util
 import json
 import os
 import shutil
@@ -27,6 +28,16 @@ for candidate in (os.environ.get("INFERIX_SCENES_DIR"),
     if candidate and os.path.isdir(os.path.join(candidate, "project")):
         PROJECT = os.path.join(os.path.abspath(candidate), "project")
 MiB = 1 << 20
+
+
+def addon_client():
+    """The Blender add-on's client.py (no bpy needed), as a plain module."""
+    spec = importlib.util.spec_from_file_location(
+        "inferix_addon_client", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "addon",
+                                             "inferix", "client.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def put(url, body, headers):
@@ -58,7 +69,7 @@ class S3UploadsTest(unittest.TestCase):
         # A request body over 64 KiB is refused (413) by this manager: scene files (the .blend files are ~500 KB)
         # can only have reached the store past it.
         cls.net.start_manager(["--blobs", blobs, "--multipart-threshold-mb", "5", "--quota-stored-bytes",
-                               str(40 * MiB), "--max-body-bytes", str(64 * 1024)])
+                               str(100 * MiB), "--max-body-bytes", str(64 * 1024)])
         cls.token = cls.net.user_token("artist")
 
     def stored(self, sha):
@@ -191,7 +202,7 @@ class S3UploadsTest(unittest.TestCase):
 
     def test_the_quota_refuses_an_upload_over_it_before_any_byte(self):
         sha = hashlib.sha256(b"too large").hexdigest()
-        status, body = self.net.call("POST", "/api/v1/files/%s/upload" % sha, self.token, {"size": 41 * MiB})
+        status, body = self.net.call("POST", "/api/v1/files/%s/upload" % sha, self.token, {"size": 101 * MiB})
         self.assertEqual(status, 403, body)
         self.assertIn("quota", body["error"]["message"])
         listed = self.s3.list_objects_v2(Bucket=self.info["bucket"], Prefix="uploads/" + sha + "/")
@@ -214,6 +225,19 @@ class S3UploadsTest(unittest.TestCase):
         self.assertEqual(self.stored(sha), data)
         self.assertEqual(self.s3.list_objects_v2(Bucket=self.info["bucket"], Prefix="uploads/" + sha + "/")
                          .get("KeyCount", 0), 0, "the staged copy is removed")
+
+    def test_the_addon_uploads_straight_to_the_store_in_parts_and_whole(self):
+        api = addon_client().Api(self.net.url, self.token)
+        for size in (11 * MiB, 4000):
+            data = os.urandom(size)
+            sha = hashlib.sha256(data).hexdigest()
+            path = os.path.join(self.net.dir, "addon-%d.bin" % size)
+            with open(path, "wb") as f:
+                f.write(data)
+            api.upload_file(sha, path)
+            self.assertEqual(api.missing_files([sha]), [])
+            self.assertEqual(self.stored(sha), data)
+        self.manager_took_no_scene_bytes()
 
     def test_completing_another_users_upload_is_refused(self):
         data = os.urandom(1000)
@@ -307,6 +331,16 @@ class FileAdapterUploadsTest(unittest.TestCase):
         self.assertEqual(len(puts), 5, forwarded)
         status, job = self.net.call("GET", "/api/v1/jobs/%d" % json.loads(r.stdout)["job_id"], self.token)
         self.assertEqual((status, len(job["files"])), (200, 5), job)
+        # The add-on falls back the same way.
+        data = os.urandom(5000)
+        sha = hashlib.sha256(data).hexdigest()
+        path = os.path.join(self.net.dir, "addon-older.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        api = addon_client().Api(url, self.token)
+        api.upload_file(sha, path)
+        self.assertIn(("PUT", "/api/v1/files/" + sha), forwarded)
+        self.assertEqual(api.missing_files([sha]), [])
 
 
 if __name__ == "__main__":
