@@ -118,7 +118,10 @@ Result<json> StartUpload(ApiServices& api, const domain::User& user, const std::
   if (size > api.options.multipart_threshold_bytes) {
     auto part_size = PartSizeFor(size, api.options.multipart_threshold_bytes);
     if (!part_size) return part_size.error();
-    auto upload_id = s3->CreateMultipartUpload(staged, sha256);
+    // No digest on the staged object: a joined object whose check never finished (the manager stopped, the
+    // store failed) must not pass for checked bytes (a single PUT's staged object carries the store-checked
+    // one).
+    auto upload_id = s3->CreateMultipartUpload(staged, "");
     if (!upload_id) return upload_id.error();
     answer["multipart"] = {{"key", staged},
                            {"upload_id", *upload_id},

@@ -200,6 +200,31 @@ class S3UploadsTest(unittest.TestCase):
         self.assertEqual(self.missing(self.token, sha), [])
         self.assertEqual(self.stored(sha), data)
 
+    def test_joined_parts_whose_check_never_ran_do_not_pass_for_a_checked_upload(self):
+        data = os.urandom(6 * MiB)
+        claimed = hashlib.sha256(os.urandom(32)).hexdigest()
+        status, answer = self.net.call("POST", "/api/v1/files/%s/upload" % claimed, self.token, {"size": len(data)})
+        self.assertEqual(status, 200, answer)
+        mp = answer["multipart"]
+        # The parts joined behind the manager's back (as if it stopped before its check): the staged object is there.
+        bucket = self.info["bucket"]
+        etag = self.s3.upload_part(Bucket=bucket, Key=mp["key"], UploadId=mp["upload_id"], PartNumber=1,
+                                   Body=data)["ETag"]
+        self.s3.complete_multipart_upload(Bucket=bucket, Key=mp["key"], UploadId=mp["upload_id"],
+                                          MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+        status, body = self.net.call("POST", "/api/v1/files/%s/complete" % claimed, self.token, {"key": mp["key"]})
+        self.assertEqual(status, 404, body)
+        self.assertEqual(self.missing(self.token, claimed), [claimed])
+        self.assertIsNone(self.stored(claimed))
+        # Completing it as the multipart upload it is runs the check, which deletes it.
+        status, body = self.net.call("POST", "/api/v1/files/%s/complete" % claimed, self.token,
+                                     {"key": mp["key"], "upload_id": mp["upload_id"],
+                                      "parts": [{"number": 1, "etag": etag}]})
+        self.assertEqual(status, 400, body)
+        self.assertIsNone(self.stored(claimed))
+        self.assertEqual(self.s3.list_objects_v2(Bucket=bucket, Prefix="uploads/" + claimed + "/")
+                         .get("KeyCount", 0), 0)
+
     def test_the_quota_refuses_an_upload_over_it_before_any_byte(self):
         sha = hashlib.sha256(b"too large").hexdigest()
         status, body = self.net.call("POST", "/api/v1/files/%s/upload" % sha, self.token, {"size": 101 * MiB})
