@@ -20,6 +20,29 @@ class ApiError(Exception):
     """A failed call, with a message a person can act on (the manager's own message where it sent one)."""
 
 
+class _NoSuchRoute(Exception):
+    """POST /files/{sha256}/upload answered 404: a manager older than direct uploads."""
+
+
+def _store_put(url, body, length, headers):
+    """A PUT to an object store's presigned URL with exactly the headers it signs (no token: the URL is the
+    credential); returns (status, ETag). 412: the store holds the object already."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ApiError("the manager sent an upload URL that is not http(s)")
+    headers = dict(headers, **{"Content-Length": str(length)})
+    req = urllib.request.Request(url, data=body, method="PUT", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            r.read()
+            return r.status, r.headers.get("ETag", "")
+    except urllib.error.HTTPError as e:
+        if e.code == 412:
+            return 412, ""
+        raise ApiError("the object store refused the upload (HTTP %d %s)" % (e.code, e.reason)) from None
+    except (urllib.error.URLError, OSError) as e:
+        raise ApiError("cannot reach the object store (%s)" % getattr(e, "reason", e)) from None
+
+
 class Api:
     def __init__(self, url, token):
         self.url = (url or "").strip().rstrip("/")
@@ -43,6 +66,8 @@ class Api:
         try:
             return urllib.request.urlopen(req, timeout=TIMEOUT)
         except urllib.error.HTTPError as e:
+            if e.code == 404 and method == "POST" and path.endswith("/upload"):
+                raise _NoSuchRoute() from None
             raise ApiError(_error_message(e, method, path)) from None
         except urllib.error.URLError as e:
             raise ApiError("cannot reach the manager at %s (%s); check the URL in the add-on's preferences and that "
@@ -68,10 +93,52 @@ class Api:
         return self.call("POST", "/api/v1/files/check", {"sha256": list(hashes)}).get("missing", [])
 
     def upload_file(self, sha256, path):
+        """Uploads one scene file where the manager says (POST /files/{sha256}/upload, as `inferix submit` does):
+        to the manager, or straight to its object store, in parts when large (docs/object-storage.md "Scene
+        uploads"). A manager older than that route (404) gets the file with PUT /files/{sha256}."""
         size = os.path.getsize(path)
+        try:
+            answer = self.call("POST", "/api/v1/files/%s/upload" % sha256, {"size": size})
+        except _NoSuchRoute:
+            answer = {"url": "/api/v1/files/" + sha256, "complete": False}
+        if answer.get("have"):
+            return
+        if isinstance(answer.get("multipart"), dict):
+            self._upload_parts(sha256, path, answer["multipart"])
+            return
+        url = answer.get("url") or ""
+        if not urllib.parse.urlsplit(url).scheme:
+            with open(path, "rb") as f:
+                with self._open("PUT", url, f, "application/octet-stream", length=size) as r:
+                    r.read()
+        else:
+            # 412: the store holds the file already (someone else's upload meanwhile); completing checks it.
+            with open(path, "rb") as f:
+                _store_put(url, f, size, answer.get("headers") or {})
+        if answer.get("complete"):
+            self.call("POST", "/api/v1/files/%s/complete" % sha256, {"key": answer.get("key", "")})
+
+    def _upload_parts(self, sha256, path, multipart):
+        parts = []
+        size = int(multipart.get("part_size") or 0)
+        if size <= 0:
+            raise ApiError("the manager's answer names no multipart upload")
         with open(path, "rb") as f:
-            with self._open("PUT", "/api/v1/files/" + sha256, f, "application/octet-stream", length=size) as r:
-                r.read()
+            number = 1
+            while True:
+                chunk = f.read(size)
+                if not chunk and number > 1:
+                    break
+                part = self.call("POST", "/api/v1/files/%s/part" % sha256,
+                                 {"key": multipart["key"], "upload_id": multipart["upload_id"], "number": number,
+                                  "sha256": hashlib.sha256(chunk).hexdigest()})
+                _, etag = _store_put(part.get("url", ""), chunk, len(chunk), part.get("headers") or {})
+                parts.append({"number": number, "etag": etag})
+                if len(chunk) < size:
+                    break
+                number += 1
+        self.call("POST", "/api/v1/files/%s/complete" % sha256,
+                  {"key": multipart["key"], "upload_id": multipart["upload_id"], "parts": parts})
 
     def worker_builds(self):
         """The Blender builds of the registered workers (GET /api/v1/workers), banned ones left out, as

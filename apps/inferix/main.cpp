@@ -200,6 +200,11 @@ int main(int argc, char** argv) {
   manager->add_option("--max-body-bytes", mo.max_body_bytes, "largest request body");
   manager->add_option("--max-output-bytes", mo.max_output_bytes, "largest frame a node may upload")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  int64_t multipart_threshold_mb = 4096;
+  manager
+      ->add_option("--multipart-threshold-mb", multipart_threshold_mb,
+                   "with an S3 store, scene files larger than this (MiB) are uploaded in parts")
+      ->check(CLI::Range(int64_t{5}, int64_t{5120}));
   manager
       ->add_option(
           "--min-free-disk-mb", mo.min_free_disk_mb,
@@ -552,6 +557,7 @@ int main(int argc, char** argv) {
     if (!mo.url_secret_file.empty()) mo.url_secret_file = inferix::Absolute(mo.url_secret_file);
     if (!mo.tls_cert_file.empty()) mo.tls_cert_file = inferix::Absolute(mo.tls_cert_file).string();
     if (!mo.tls_key_file.empty()) mo.tls_key_file = inferix::Absolute(mo.tls_key_file).string();
+    mo.multipart_threshold_bytes = multipart_threshold_mb << 20;
     mo.retention.interval_ms = retention_every_s * 1000;
     if (!ParseListen(listen, mo.host, mo.port)) {
       std::cerr << "error: --listen must be HOST:PORT, e.g. 127.0.0.1:8420\n";

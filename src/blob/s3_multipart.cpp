@@ -100,6 +100,76 @@ Result<std::string> S3ObjectStore::PresignUploadPart(const std::string& key, con
   return connection_->UrlOf(key, s.query);
 }
 
+Result<PresignedRequest> S3ObjectStore::PresignUploadPartRequest(const std::string& key,
+                                                                 const std::string& upload_id, int number,
+                                                                 std::chrono::seconds ttl,
+                                                                 const std::string& sha256) {
+  INFERIX_TRY(s3::CheckKey(key));
+  INFERIX_TRY(CheckPartNumber(number));
+  INFERIX_TRY(CheckUploadId(upload_id));
+  if (ttl.count() < 1 || ttl.count() > 604800) {
+    return MakeError(Errc::kInvalidArgument, "a presigned URL's lifetime must be 1 s to 7 days");
+  }
+  if (!IsSha256Hex(sha256)) {
+    return MakeError(Errc::kInvalidArgument,
+                     "\"" + sha256.substr(0, 80) + "\" is not a lower-case hex SHA-256");
+  }
+  sigv4::Request request;
+  request.method = "PUT";
+  request.query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}};
+  request.headers.emplace_back("x-amz-content-sha256", sha256);
+  request.payload_hash = sha256;
+  sigv4::Signed s = connection_->Presign(key, std::move(request), ttl.count());
+  return PresignedRequest{connection_->UrlOf(key, s.query), std::move(s.headers)};
+}
+
+Result<void> S3ObjectStore::CopyObject(const std::string& from, const std::string& to,
+                                       const std::string& sha256) {
+  INFERIX_TRY(s3::CheckKey(from));
+  INFERIX_TRY(s3::CheckKey(to));
+  auto info = Stat(from);
+  if (!info.ok()) return info.error();
+  if (!info->has_value()) return MakeError(Errc::kNotFound, "cannot copy " + from + ": no such object");
+  const int64_t size = (*info)->size;
+  // Parts of the configured size, fewer than 10000, each at most 5 GiB (S3's limit for one part).
+  const int64_t part_size = std::max(connection_->config().part_size, (size + kMaxParts - 1) / kMaxParts);
+  if (part_size > (int64_t{5} << 30)) {
+    return MakeError(Errc::kTooLarge, "cannot copy " + from + ": " + std::to_string(size) + " bytes");
+  }
+  auto upload_id = CreateMultipartUpload(to, sha256);
+  if (!upload_id.ok()) return upload_id.error();
+  std::vector<Part> parts;
+  Result<void> result = Ok();
+  // An empty object is one empty part (a range cannot name it).
+  for (int64_t offset = 0; (offset < size || parts.empty()) && result.ok(); offset += part_size) {
+    const int number = static_cast<int>(parts.size()) + 1;
+    s3::Call call("PUT", to, {{"partNumber", std::to_string(number)}, {"uploadId", *upload_id}});
+    call.headers.emplace_back("x-amz-copy-source", connection_->PathOf(from));
+    if (size > 0) {
+      const int64_t last = std::min(size, offset + part_size) - 1;
+      call.headers.emplace_back("x-amz-copy-source-range",
+                                "bytes=" + std::to_string(offset) + "-" + std::to_string(last));
+    }
+    auto r = connection_->Send(call);
+    if (!r.ok()) {
+      result = r.error();
+      break;
+    }
+    size_t pos = 0;
+    auto etag = s3::XmlText(r->body, "ETag", &pos);
+    if (r->status != 200 || !etag.has_value()) {
+      std::string what = "PUT " + to;
+      what += " part " + std::to_string(number) + " copied from " + from;
+      result = s3::ErrorOf(what, *r);
+      break;
+    }
+    parts.push_back({number, std::move(*etag)});
+  }
+  if (result.ok()) result = CompleteMultipartUpload(to, *upload_id, parts);
+  if (!result.ok()) (void)AbortMultipartUpload(to, *upload_id);  // best effort
+  return result;
+}
+
 Result<void> S3ObjectStore::CompleteMultipartUpload(const std::string& key, const std::string& upload_id,
                                                     const std::vector<Part>& parts) {
   INFERIX_TRY(s3::CheckKey(key));

@@ -94,9 +94,18 @@ class S3ObjectStore final : public domain::ObjectStore {
   /// ETag header is what CompleteMultipartUpload needs.
   Result<std::string> PresignUploadPart(const std::string& key, const std::string& upload_id, int number,
                                         std::chrono::seconds ttl);
+  /// PresignUploadPart's URL that also signs the part's SHA-256 (x-amz-content-sha256, one of the headers
+  /// its holder must send): the store refuses a part whose body has another digest.
+  Result<PresignedRequest> PresignUploadPartRequest(const std::string& key, const std::string& upload_id,
+                                                    int number, std::chrono::seconds ttl,
+                                                    const std::string& sha256);
   /// Joins the parts (in number order) into the object.
   Result<void> CompleteMultipartUpload(const std::string& key, const std::string& upload_id,
                                        const std::vector<Part>& parts);
+  /// Copies the object `from` to `to` inside the store (no byte passes through us), as a multipart copy of
+  /// ranges (any size; S3's single copy stops at 5 GiB), keeping `sha256` as the copy's digest. kNotFound
+  /// when `from` does not exist. Replaces any object under `to`, so only for bytes already checked.
+  Result<void> CopyObject(const std::string& from, const std::string& to, const std::string& sha256);
   /// Abandons the upload and frees its parts; Ok when it no longer exists.
   Result<void> AbortMultipartUpload(const std::string& key, const std::string& upload_id);
 

@@ -43,8 +43,7 @@ Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, cons
   for (const auto& sha : check->value("missing", std::vector<std::string>{})) {
     auto it = plan.local_paths.find(sha);
     if (it == plan.local_paths.end()) continue;
-    auto put = api.PutFile("/api/v1/files/" + sha, it->second, true);
-    if (!put) return put.error();
+    INFERIX_TRY(UploadSceneFile(api, sha, it->second));
   }
   json files = json::array();
   for (const auto& f : plan.files)

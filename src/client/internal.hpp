@@ -73,6 +73,10 @@ Expansion ExpandDependency(const render::SceneDependency& dependency);
 std::vector<domain::BlenderBuild> NetworkBuilds(const nlohmann::json& workers);
 /// Prints the non-fatal problems as warnings; returns an error naming every fatal one.
 Result<void> ReportProblems(const ScenePlan& plan, bool as_json);
+/// Uploads one scene file where the manager says (upload.cpp): to the manager, or straight to its object
+/// store (in parts when large); an older manager without POST /files/{sha256}/upload gets the old PUT.
+Result<void> UploadSceneFile(net::ApiClient& api, const std::string& sha, const std::filesystem::path& path);
+
 /// Uploads the files the manager lacks for this user and creates the job; returns its id.
 Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o);
 /// One server-sent event.

@@ -31,6 +31,19 @@ bool IsValidObjectKey(std::string_view key) {
 
 std::string FileKey(std::string_view sha256) { return "files/" + std::string(sha256); }
 
+std::string UploadKey(std::string_view sha256, int64_t user_id, std::string_view nonce) {
+  return "uploads/" + std::string(sha256) + "/" + std::to_string(user_id) + "_" + std::string(nonce);
+}
+
+bool IsUploadKeyFor(std::string_view key, std::string_view sha256, int64_t user_id) {
+  const std::string prefix = UploadKey(sha256, user_id, "");
+  if (sha256.size() != 64 || !key.starts_with(prefix) || key.size() == prefix.size()) return false;
+  for (char c : key.substr(prefix.size())) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return IsValidObjectKey(key);
+}
+
 std::string OutputKey(int64_t job_id, int64_t task_id, int frame, std::string_view nonce) {
   return OutputKeyPrefix(job_id, task_id, frame) + std::string(nonce);
 }

@@ -8,6 +8,8 @@
 //                                           of the same frame a new object)
 //   previews/<job>/<frame>_<output>.png     the manager's display thumbnail of an output
 //   videos/<job>.mp4                        the manager's video of a completed job
+//   uploads/<sha256>/<user>_<nonce>         a scene file on its way in, before its digest is checked (an S3
+//                                           multipart upload, or a proof of a file the store already has)
 //
 // Pure functions; no I/O.
 #include <cstdint>
@@ -22,6 +24,15 @@ bool IsValidObjectKey(std::string_view key);
 
 /// The key of an uploaded scene file: "files/<sha256>" (the hash as 64 lower-case hex digits).
 std::string FileKey(std::string_view sha256);
+
+/// The staging key a user uploads a scene file to before the manager has checked its digest:
+/// "uploads/<sha256>/<user>_<nonce>". `nonce` is random lower-case hex made by the caller. Nothing is ever
+/// read from it but by that check: a body under it that differs from its digest is never seen under FileKey.
+std::string UploadKey(std::string_view sha256, int64_t user_id, std::string_view nonce);
+
+/// True when `key` is a well-formed key UploadKey makes for this file and user, with any non-empty nonce of
+/// [a-z0-9]: what a user's completion of an upload must name (a user completes only their own uploads).
+bool IsUploadKeyFor(std::string_view key, std::string_view sha256, int64_t user_id);
 
 /// The key a node uploads a rendered frame to: "outputs/<job>/<task>_<frame>_<nonce>". `nonce` is random
 /// lower-case hex (non-empty) made by the caller, so that the key cannot be guessed and two uploads never

@@ -29,6 +29,8 @@ struct ApiOptions {
   /// its burst is spent; 0: no limit. Long-poll waits do not count.
   double rate_per_s = 1000;
   double rate_burst = 2000;
+  /// With an S3 store, scene files larger than this go up in parts (POST /files/{sha}/upload)
+  int64_t multipart_threshold_bytes = int64_t{4096} << 20;
 };
 
 /// The bytes this manager process carried itself, as GET /api/v1/health reports them ("traffic"): with an

@@ -121,7 +121,8 @@ class ManagerImpl final : public Manager {
         api_(*store_, *blobs_, scheduler_, clock_,
              ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
                         options.max_output_bytes, options.sessions, options.quotas, options.max_body_bytes,
-                        options.max_json_bytes, options.rate_per_s, options.rate_burst}),
+                        options.max_json_bytes, options.rate_per_s, options.rate_burst,
+                        options.multipart_threshold_bytes}),
         server_(ServerOptionsOf(options, api_),
                 [this](const net::HttpRequest& r) {
                   // The file adapter's presigned URLs point at the manager: it answers them.

@@ -30,6 +30,8 @@ struct ManagerOptions {
   uint64_t max_body_bytes = 4ull << 30;  ///< largest request body (scene files are uploaded in one request)
   int64_t url_ttl_s = 3600;              ///< lifetime of signed URLs
   int64_t max_output_bytes = int64_t{2} << 30;  ///< the largest frame a node may upload
+  /// With an S3 store, scene files larger than this are uploaded in parts (S3's single PUT stops at 5 GiB)
+  int64_t multipart_threshold_bytes = int64_t{4096} << 20;
   /// Uploads and the manager's own files stop while the data folder's disk has less free than this (MiB);
   /// negative: the smaller of 1 GiB and 5% of the disk; 0: no watermark.
   int64_t min_free_disk_mb = -1;

@@ -7,6 +7,7 @@
 #include "manager/api_util.hpp"
 #include "manager/quotas.hpp"
 #include "manager/requests.hpp"
+#include "manager/uploads.hpp"
 
 namespace inferix::manager {
 namespace {
@@ -52,12 +53,78 @@ HttpResponse UploadFile(Call& c) {
   return Json(201, {{"sha256", sha}, {"size", size}});
 }
 
+// Where and how to upload a file (uploads.hpp): straight to the object store with S3.
+HttpResponse StartFileUpload(Call& c) {
+  const std::string& sha = c.params.at(0);
+  if (!IsSha256Hex(sha)) return Fail(Errc::kInvalidArgument, "the file name in the URL must be its SHA-256");
+  auto body = ParseBody(c.req, {"size"});
+  if (!body) return Fail(body.error());
+  int64_t size = 0;
+  BodyReader in(*body);
+  in.Integer("size", size, 0, kMaxStatedFileBytes, true);
+  if (auto done = in.Done(); !done) return Fail(done.error());
+  auto answer = StartUpload(c.api, *c.user, sha, size);
+  if (!answer) return Fail(answer.error());
+  return Json(200, *answer);
+}
+
+// The presigned URL of one part of a multipart upload, signing that part's digest.
+HttpResponse FilePartUrl(Call& c) {
+  const std::string& sha = c.params.at(0);
+  if (!IsSha256Hex(sha)) return Fail(Errc::kInvalidArgument, "the file name in the URL must be its SHA-256");
+  auto body = ParseBody(c.req, {"key", "upload_id", "number", "sha256"});
+  if (!body) return Fail(body.error());
+  std::string key;
+  std::string upload_id;
+  std::string part_sha;
+  int number = 0;
+  BodyReader in(*body);
+  in.Required("key", key).Required("upload_id", upload_id).Integer("number", number, 1, 10000, true);
+  in.Required("sha256", part_sha).Check(IsSha256Hex(part_sha), "\"sha256\" must be the part's SHA-256");
+  if (auto done = in.Done(); !done) return Fail(done.error());
+  auto answer = PartUrl(c.api, *c.user, sha, key, upload_id, number, part_sha);
+  if (!answer) return Fail(answer.error());
+  return Json(200, *answer);
+}
+
+// The upload is done: the manager checks what the store holds and records the file as the user's.
+HttpResponse CompleteFileUpload(Call& c) {
+  const std::string& sha = c.params.at(0);
+  if (!IsSha256Hex(sha)) return Fail(Errc::kInvalidArgument, "the file name in the URL must be its SHA-256");
+  auto body = ParseBody(c.req, {"key", "upload_id", "parts"});
+  if (!body) return Fail(body.error());
+  std::string key;
+  std::string upload_id;
+  nlohmann::json parts_json = nlohmann::json::array();
+  BodyReader in(*body);
+  in.Required("key", key).Optional("upload_id", upload_id).Optional("parts", parts_json);
+  in.Check(parts_json.is_array() && parts_json.size() <= 10000, "\"parts\" must be a list of at most 10000");
+  in.Check(upload_id.empty() || !parts_json.empty(), "a multipart upload needs its \"parts\"");
+  if (auto done = in.Done(); !done) return Fail(done.error());
+  std::vector<UploadedPart> parts;
+  for (const auto& p : parts_json) {
+    UploadedPart part;
+    BodyReader pin(p);
+    pin.Check(p.is_object(), "each part is {\"number\", \"etag\"}");
+    if (pin.ok()) pin.Integer("number", part.number, 1, 10000, true).Required("etag", part.etag);
+    pin.Check(part.etag.size() <= 1024, "a part's \"etag\" is at most 1024 characters");
+    if (auto done = pin.Done(); !done) return Fail(done.error());
+    parts.push_back(std::move(part));
+  }
+  auto answer = CompleteUpload(c.api, *c.user, sha, key, upload_id, parts);
+  if (!answer) return Fail(answer.error());
+  return Json(201, *answer);
+}
+
 }  // namespace
 
 std::vector<Route> FileRoutes() {
   return {
       {"POST", "files/check", Auth::kUser, CheckFiles},
       {"PUT", "files/:sha256", Auth::kUser, UploadFile},
+      {"POST", "files/:sha256/upload", Auth::kUser, StartFileUpload},
+      {"POST", "files/:sha256/part", Auth::kUser, FilePartUrl},
+      {"POST", "files/:sha256/complete", Auth::kUser, CompleteFileUpload},
   };
 }
 

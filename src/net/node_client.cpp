@@ -96,6 +96,19 @@ Result<json> ApiClient::PutFile(const std::string& path_and_query, const std::fi
   return out.is_discarded() ? json::object() : out;
 }
 
+Result<std::string> ApiClient::PutPart(const std::string& url, const std::string& bytes,
+                                       const std::map<std::string, std::string>& headers) {
+  if (!IsAbsoluteUrl(url)) return MakeError(Errc::kInvalidArgument, "a part's URL must be absolute");
+  auto r = http_.Request("PUT", url, bytes, headers);
+  if (!r) return r.error();
+  if (r->status < 200 || r->status >= 300) return ErrorFromResponse(*r, "upload of a part");
+  const auto etag = r->headers.find("etag");
+  if (etag == r->headers.end() || etag->second.empty()) {
+    return MakeError(Errc::kInternal, "upload of a part: the object store answered no ETag");
+  }
+  return etag->second;
+}
+
 Result<void> ApiClient::Download(const std::string& path_and_query, const std::filesystem::path& dest) {
   const bool absolute = IsAbsoluteUrl(path_and_query);
   auto r =

@@ -30,6 +30,10 @@ class ApiClient {
   /// absolute URL gets neither the token nor anything else of the manager's.
   Result<nlohmann::json> PutFile(const std::string& path_and_query, const std::filesystem::path& file,
                                  bool with_token, const std::map<std::string, std::string>& headers = {});
+  /// PUTs `bytes` to an absolute presigned URL of an object store with `headers` (one part of a multipart
+  /// upload); returns the ETag the store answered.
+  Result<std::string> PutPart(const std::string& url, const std::string& bytes,
+                              const std::map<std::string, std::string>& headers);
   /// GETs a path on the manager, or an absolute signed URL, into `dest` atomically.
   Result<void> Download(const std::string& path_and_query, const std::filesystem::path& dest);
   const std::string& manager_url() const { return manager_url_; }

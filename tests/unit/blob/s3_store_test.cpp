@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "blob/s3_connection.hpp"
 #include "core/crypto.hpp"
@@ -235,6 +236,43 @@ TEST_F(S3StoreTest, AClientUploadsInPartsThroughPresignedUrls) {
   ASSERT_TRUE(store_->CompleteMultipartUpload(Key("m"), *id, parts).ok());
   EXPECT_TRUE(*store_->Get(Key("m")) == part1 + part2);
   EXPECT_EQ((*store_->Stat(Key("m")))->sha256, Sha256Hex(part1 + part2));
+}
+
+TEST_F(S3StoreTest, APartsUrlThatSignsItsDigestTakesOnlyThatBody) {
+  const std::string part(5 << 20, 'p');
+  auto id = store_->CreateMultipartUpload(Key("d"), "");
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  auto put = store_->PresignUploadPartRequest(Key("d"), *id, 1, kTtl, Sha256Hex(part));
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  std::map<std::string, std::string> headers(put->headers.begin(), put->headers.end());
+  EXPECT_EQ(headers.at("x-amz-content-sha256"), Sha256Hex(part));
+  auto other = http_.Request("PUT", put->url, std::string(5 << 20, 'q'), headers);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->status / 100, 4) << "the store checks the part's digest";
+  auto unsigned_headers = http_.Request("PUT", put->url, part);
+  ASSERT_TRUE(unsigned_headers.ok());
+  EXPECT_EQ(unsigned_headers->status, 403) << "the signed header must be sent";
+  auto right = http_.Request("PUT", put->url, part, headers);
+  ASSERT_TRUE(right.ok());
+  ASSERT_EQ(right->status, 200) << right->body;
+  ASSERT_TRUE(store_->CompleteMultipartUpload(Key("d"), *id, {{1, right->headers["etag"]}}).ok());
+  EXPECT_TRUE(*store_->Get(Key("d")) == part);
+  EXPECT_FALSE(store_->PresignUploadPartRequest(Key("d"), *id, 1, kTtl, "abc").ok());
+}
+
+TEST_F(S3StoreTest, CopyObjectCopiesInsideTheStoreWithTheGivenDigest) {
+  const std::string bytes = std::string(5 << 20, 'c') + "and a tail";
+  ASSERT_TRUE(store_->Put(Key("from"), bytes).ok());
+  ASSERT_TRUE(store_->CopyObject(Key("from"), Key("to"), Sha256Hex(bytes)).ok());
+  EXPECT_TRUE(*store_->Get(Key("to")) == bytes);
+  EXPECT_EQ((*store_->Stat(Key("to")))->sha256, Sha256Hex(bytes));
+  EXPECT_TRUE(*store_->Get(Key("from")) == bytes) << "the source stays";
+  ASSERT_TRUE(store_->Put(Key("empty"), "").ok());
+  ASSERT_TRUE(store_->CopyObject(Key("empty"), Key("empty-copy"), Sha256Hex("")).ok());
+  EXPECT_EQ((*store_->Stat(Key("empty-copy")))->size, 0);
+  auto missing = store_->CopyObject(Key("missing"), Key("to2"), Sha256Hex(""));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, Errc::kNotFound);
 }
 
 TEST_F(S3StoreTest, AnAbortedUploadLeavesNothing) {

@@ -53,6 +53,20 @@ TEST(IsOutputKeyFor, OnlyTheTaskAndFrameItWasMadeFor) {
   EXPECT_FALSE(IsOutputKeyFor("outputs/1/2_3_AB", 1, 2, 3));
 }
 
+TEST(IsUploadKeyFor, OnlyTheFileAndUserItWasMadeFor) {
+  const auto key = UploadKey(kSha, 7, "ab12");
+  EXPECT_EQ(key, "uploads/" + kSha + "/7_ab12");
+  EXPECT_TRUE(IsUploadKeyFor(key, kSha, 7));
+  EXPECT_FALSE(IsUploadKeyFor(key, kSha, 8));  // another user
+  EXPECT_FALSE(IsUploadKeyFor(UploadKey(kSha, 77, "ab"), kSha, 7));
+  EXPECT_FALSE(IsUploadKeyFor(key, Sha256Hex("other"), 7));  // another file
+  EXPECT_FALSE(IsUploadKeyFor(FileKey(kSha), kSha, 7));      // never the file's own key
+  EXPECT_FALSE(IsUploadKeyFor("uploads/" + kSha + "/7_", kSha, 7));
+  EXPECT_FALSE(IsUploadKeyFor("uploads/" + kSha + "/7_ab/x", kSha, 7));
+  EXPECT_FALSE(IsUploadKeyFor("uploads/" + kSha + "/7_AB", kSha, 7));
+  EXPECT_FALSE(IsUploadKeyFor("uploads//7_ab", "", 7));
+}
+
 TEST(IsManagerMade, PreviewsAndVideosOnly) {
   EXPECT_TRUE(IsManagerMade(PreviewKey(1, 2, 3)));
   EXPECT_TRUE(IsManagerMade(VideoKey(1)));
