@@ -11,6 +11,10 @@
 #include "net/http.hpp"
 #include "net/limits.hpp"
 
+namespace inferix::store {
+class ChangeFeed;
+}
+
 namespace inferix::manager {
 
 /// Settings the API needs beyond its collaborators.
@@ -54,6 +58,9 @@ class Api {
                              uint64_t url_max_bytes);
   /// Refusals counted by the HTTP server and by Admit; GET /api/v1/health reports them.
   net::LimitCounters& counters() { return counters_; }
+  /// Long polls consult `feed` (other managers' wake-ups) before reading the tables again; it outlives the
+  /// Api.
+  void SetChangeFeed(const store::ChangeFeed* feed) { changes_ = feed; }
 
  private:
   domain::Store& store_;
@@ -63,6 +70,7 @@ class Api {
   ApiOptions options_;
   net::LimitCounters counters_;
   net::RateLimiter limiter_;
+  const store::ChangeFeed* changes_ = nullptr;
 };
 
 }  // namespace inferix::manager
