@@ -25,6 +25,19 @@ std::string ApiServices::Sign(const std::string& method, const std::string& key)
   return url ? *url : std::string();
 }
 
+bool ApiServices::NothingNew(const net::HttpRequest& req, bool tasks) const {
+  constexpr int64_t kReadAtLeastEveryMs = 5'000;
+  if (changes == nullptr || req.previous_attempt_ms == 0 || !changes->Listening()) return false;
+  const int64_t changed = tasks ? changes->TasksChangedMs() : changes->EventsChangedMs();
+  if (changed >= req.previous_attempt_ms) return false;
+  // The server's clock: previous_attempt_ms and received_ms are read off the system clock too.
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return (now - req.received_ms) / kReadAtLeastEveryMs ==
+         (req.previous_attempt_ms - req.received_ms) / kReadAtLeastEveryMs;
+}
+
 Result<domain::Job> OwnJob(ApiServices& api, const domain::User& user, const std::string& id_text) {
   auto id = ParseId(id_text);
   if (!id) return MakeError(Errc::kNotFound, "job " + id_text + " not found");
@@ -171,7 +184,7 @@ void Api::CountBlobBytes(const HttpRequest& request, const HttpResponse& respons
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   if (!request.path.starts_with("/api/v1/")) return ServeDashboard(request);
-  ApiServices services{store_, blobs_, scheduler_, clock_, options_};
+  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_};
   try {
     HttpResponse response = Dispatch(services, request);
     if (request.path.starts_with("/api/v1/files/")) {
@@ -196,7 +209,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
 net::Admission Api::Admit(const HttpRequest& head) {
   net::Admission in_memory{std::nullopt, options_.max_json_bytes, false};
   if (!head.path.starts_with("/api/v1/")) return in_memory;  // the dashboard's pages
-  ApiServices services{store_, blobs_, scheduler_, clock_, options_};
+  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_};
   try {
     RouteMatch match = FindRoute(head);
     const Auth auth = match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts);

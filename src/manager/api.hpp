@@ -13,6 +13,10 @@
 #include "net/http.hpp"
 #include "net/limits.hpp"
 
+namespace inferix::store {
+class ChangeFeed;
+}
+
 namespace inferix::manager {
 
 /// Settings the API needs beyond its collaborators.
@@ -72,6 +76,9 @@ class Api {
   void CountBlobRequest() { ++traffic_.blob_requests; }
   /// Counts the bytes of an answered request to the presigned-URL route.
   void CountBlobBytes(const net::HttpRequest& request, const net::HttpResponse& response);
+  /// Long polls consult `feed` (other managers' wake-ups) before reading the tables again; it outlives the
+  /// Api.
+  void SetChangeFeed(const store::ChangeFeed* feed) { changes_ = feed; }
 
  private:
   domain::Store& store_;
@@ -82,6 +89,7 @@ class Api {
   net::LimitCounters counters_;
   Traffic traffic_;
   net::RateLimiter limiter_;
+  const store::ChangeFeed* changes_ = nullptr;
 };
 
 }  // namespace inferix::manager

@@ -13,6 +13,7 @@
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
 #include "net/http.hpp"
+#include "store/change_feed.hpp"
 
 namespace inferix::manager {
 
@@ -23,6 +24,14 @@ struct ApiServices {
   Scheduler& scheduler;
   const Clock& clock;
   const ApiOptions& options;
+  /// Wake-ups from the other managers sharing the database (PostgreSQL); null on SQLite.
+  const store::ChangeFeed* changes = nullptr;
+
+  /// Whether a long-poll retry of `req` may answer "still nothing" without reading the tables (claims:
+  /// `tasks`, else events): the change feed is listening and has heard nothing since the request's previous
+  /// attempt, and no 5-second mark since the request arrived was passed meanwhile (the tables are read at
+  /// least that often, whatever the feed says). False on a first attempt and without a feed.
+  bool NothingNew(const net::HttpRequest& req, bool tasks) const;
 
   /// A presigned URL of the object store for `method` ("GET" or "PUT") on `key`, good for the API's URL
   /// lifetime; "" for a key the store refuses (it never holds one).

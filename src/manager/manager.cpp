@@ -26,6 +26,7 @@
 #include "manager/blob_endpoint.hpp"
 #include "manager/postprocess.hpp"
 #include "net/http_server.hpp"
+#include "store/change_feed.hpp"
 #include "store/store_url.hpp"
 
 namespace inferix::manager {
@@ -175,6 +176,11 @@ class ManagerImpl final : public Manager {
 
   uint16_t port() const override { return server_.port(); }
 
+  void SetChangeFeed(std::unique_ptr<store::ChangeFeed> feed) {
+    feed_ = std::move(feed);
+    api_.SetChangeFeed(feed_.get());
+  }
+
   void Stop() override {
     {
       std::lock_guard lock(mu_);
@@ -186,6 +192,7 @@ class ManagerImpl final : public Manager {
     if (chores_.joinable()) chores_.join();
     postprocessor_.Stop();
     server_.Stop();
+    if (feed_) feed_->Stop();
   }
 
  private:
@@ -234,6 +241,7 @@ class ManagerImpl final : public Manager {
   Api api_;
   net::HttpServer server_;
   Postprocessor postprocessor_;
+  std::unique_ptr<store::ChangeFeed> feed_;  ///< set before Run; read by the API on the store thread
   Retention retention_;
   std::thread sweeper_;
   std::thread chores_;
@@ -290,12 +298,16 @@ Result<std::unique_ptr<Manager>> Manager::Start(const ManagerOptions& options) {
             " s), or an upload whose report is on its way could be removed; give more, or 0 to keep them");
   }
   INFERIX_TRY(PrepareDataFolder(options.data_dir));
-  auto store = store::OpenStore(options.store_url.empty() ? store::DefaultStoreUrl(options.data_dir)
-                                                          : options.store_url);
+  const std::string store_url =
+      options.store_url.empty() ? store::DefaultStoreUrl(options.data_dir) : options.store_url;
+  auto store = store::OpenStore(store_url);
   if (!store) return store.error();
+  auto feed = store::OpenChangeFeed(store_url);  // other managers' wake-ups; none on SQLite
+  if (!feed) return feed.error();
   auto blobs = OpenObjects(options);
   if (!blobs) return blobs.error();
   auto m = std::make_unique<ManagerImpl>(options, std::move(*store), std::move(blobs->objects), blobs->fs);
+  m->SetChangeFeed(std::move(*feed));
   INFERIX_TRY(m->Run());
   return std::unique_ptr<Manager>(std::move(m));
 }

@@ -46,6 +46,13 @@ HttpResponse Events(Call& c) {
     }
     network = workers == "1";
   }
+  // A waiting stream reads the table again only when an event was appended since its last look, or every few
+  // seconds whatever the wake-ups say (PostgreSQL; on SQLite it reads every time).
+  if (c.api.NothingNew(req, false) && c.api.clock.NowMs() - req.received_ms < c.api.options.long_poll_ms) {
+    HttpResponse wait;
+    wait.retry_after_ms = 200;
+    return wait;
+  }
   // Retention removed events up to `removed`: a client resuming before that may have missed some, and is told
   // to read the state again rather than left with a silent gap. The hint carries the id it resumes after.
   auto removed = c.api.store.EventsRemovedThrough();

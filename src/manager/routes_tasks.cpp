@@ -44,6 +44,13 @@ HttpResponse ClaimTask(Call& c) {
     busy.headers["Retry-After"] = std::to_string(refusal.retry_after_s);
     return busy;
   }
+  // A waiting claim reads the tables again only when another manager (or this one) queued a task since its
+  // last look, or every few seconds whatever the wake-ups say (PostgreSQL; on SQLite it reads every time).
+  if (c.api.NothingNew(c.req, true) && c.api.clock.NowMs() - c.req.received_ms < c.api.options.long_poll_ms) {
+    HttpResponse wait;
+    wait.retry_after_ms = 250;
+    return wait;
+  }
   auto claim = c.api.scheduler.ClaimTask(*c.node, request->cached);
   if (!claim) return Fail(claim.error());
   if (!claim->has_value()) {

@@ -23,6 +23,8 @@ struct HttpRequest {
   std::string body_sha256;  ///< lower-case hex SHA-256 of a spooled body, computed while it was read
   uint64_t body_size = 0;   ///< the body's size in bytes, in memory or spooled
   int64_t received_ms = 0;  ///< when the server finished reading it (system clock, ms)
+  /// Long-poll: when the handler last ran for this request (system clock, ms); 0 on its first run.
+  int64_t previous_attempt_ms = 0;
   /// Value of a header (name in any case), or "" when absent.
   std::string Header(std::string_view name) const;
 };

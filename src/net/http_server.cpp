@@ -533,10 +533,16 @@ struct HttpServer::Impl {
   template <class C>
   asio::awaitable<std::optional<HttpResponse>> Respond(C& connection, const HttpRequest& request,
                                                        bool watch_client) {
+    // A retried request tells the handler when it last ran (HttpRequest::previous_attempt_ms): a copy, made
+    // once, on the first retry.
+    std::optional<HttpRequest> retry;
     for (;;) {
-      HttpResponse response = co_await RunHandler(request);
+      const int64_t started_ms = internal::NowMs();
+      HttpResponse response = co_await RunHandler(retry ? *retry : request);
       if (response.retry_after_ms <= 0) co_return response;
       if (stopping_) co_return std::nullopt;
+      if (!retry) retry = request;
+      retry->previous_attempt_ms = started_ms;
       const bool alive =
           co_await LongPollWait(connection.stream, connection.timer, response.retry_after_ms, watch_client);
       if (!alive || stopping_) co_return std::nullopt;

@@ -250,6 +250,10 @@ Result<int64_t> PgStore::AppendEvent(const domain::Event& e) {
         Params().Add(e.user_id).Add(e.job_id).Add(e.type).Add(e.data).Add(e.created_ms));
     if (!r) return r.error();
     id = r->Int(0, 0);
+    // A wake-up for other managers' event streams (sent at commit; one per user per transaction).
+    auto notify =
+        Exec("SELECT pg_notify($1, $2)", Params().Add(kEventsChannel).Add(std::to_string(e.user_id)));
+    if (!notify) return notify.error();
     return Ok();
   }));
   return id;

@@ -28,6 +28,10 @@ namespace pg {
 /// Advisory lock keys of the adapter (pg_advisory_lock and pg_advisory_xact_lock take a bigint).
 inline constexpr int64_t kMigrationsLockKey = 0x496e6678'00000001;  // "Infx" 1: applying migrations
 inline constexpr int64_t kEventsLockKey = 0x496e6678'00000002;      // "Infx" 2: appending an event
+/// LISTEN/NOTIFY channels: wake-ups only, sent at commit (store::OpenChangeFeed listens). Tasks: a task was
+/// queued (payload: its kind); events: an event was appended (payload: its user's id).
+inline constexpr const char* kTasksChannel = "inferix_tasks";
+inline constexpr const char* kEventsChannel = "inferix_events";
 }  // namespace pg
 
 }  // namespace inferix::store

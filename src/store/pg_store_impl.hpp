@@ -189,6 +189,8 @@ class PgStore final : public domain::Store {
   }
 
  private:
+  /// Wakes the managers' waiting claims (a task of `kind` was queued).
+  Result<void> NotifyQueued(domain::TaskKind kind);
   /// Runs fn(conn, locking) on the Transaction's connection (locking: true), or on one borrowed for the
   /// call (false). A failure inside a Transaction marks it: PostgreSQL aborts a transaction at its first
   /// failed statement, so its COMMIT must fail too (Transaction returns that first error).

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "store/pg_rows.hpp"
+#include "store/pg_store.hpp"
 #include "store/pg_store_impl.hpp"
 
 namespace inferix::store::pg {
@@ -168,11 +169,13 @@ Result<int64_t> PgStore::CreateTask(const Task& t) {
   p.Add(JoinInts(t.frames)).Add(t.output_id).Add(t.node_id).Add(t.lease_expires_ms);
   p.Add(JoinInts(t.excluded_nodes)).Add(t.message).Add(t.created_ms).Add(t.level).Add(t.progress);
   p.Add(t.progress_ms);
-  return Id(
+  auto id = Id(
       Exec("INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
            "message, created_ms, level, progress, progress_ms) VALUES ($1::bigint, $2, $3, $4, $5::bigint, "
            "$6::bigint, $7::bigint, $8, $9, $10::bigint, $11::bigint, $12::bigint, $13::bigint) RETURNING id",
            p));
+  if (id && t.state == domain::TaskState::kQueued) INFERIX_TRY(NotifyQueued(t.kind));
+  return id;
 }
 Result<std::optional<Task>> PgStore::GetTask(int64_t id) {
   return One<Task>(Exec(Select(kTaskCols, "FROM tasks WHERE id = $1::bigint", locking()), Params().Add(id)),
@@ -185,10 +188,19 @@ Result<void> PgStore::UpdateTask(const Task& t) {
       .Add(t.node_id)
       .Add(t.lease_expires_ms);
   p.Add(JoinInts(t.excluded_nodes)).Add(t.message).Add(t.progress).Add(t.progress_ms).Add(t.id);
-  return Done(Exec(
+  INFERIX_TRY(Done(Exec(
       "UPDATE tasks SET state = $1, frames = $2, node_id = $3::bigint, lease_expires_ms = $4::bigint, "
       "excluded = $5, message = $6, progress = $7::bigint, progress_ms = $8::bigint WHERE id = $9::bigint",
-      p));
+      p)));
+  if (t.state == domain::TaskState::kQueued) return NotifyQueued(t.kind);
+  return Ok();
+}
+
+Result<void> PgStore::NotifyQueued(domain::TaskKind kind) {
+  // A wake-up for waiting claims on every manager, sent at commit; PostgreSQL folds repeats of one payload in
+  // a transaction into one, so a job's many new tasks cost one notification per kind.
+  return Done(
+      Exec("SELECT pg_notify($1, $2)", Params().Add(kTasksChannel).Add(std::string(domain::ToString(kind)))));
 }
 Result<std::vector<Task>> PgStore::ListNodeTasks(int64_t node_id) {
   return All<Task>(

@@ -208,8 +208,10 @@ TEST(HttpServerTest, MalformedRequestsDoNotHurtTheServer) {
 TEST(HttpServerTest, LongPollRetriesUntilTheHandlerAnswers) {
   std::atomic<int> calls = 0;
   std::vector<int64_t> received;
+  std::vector<int64_t> previous;
   auto server = StartServer([&](const HttpRequest& request) {
     received.push_back(request.received_ms);
+    previous.push_back(request.previous_attempt_ms);
     if (++calls < 4) {
       HttpResponse wait;
       wait.retry_after_ms = 10;
@@ -225,6 +227,12 @@ TEST(HttpServerTest, LongPollRetriesUntilTheHandlerAnswers) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
   ASSERT_EQ(received.size(), 4u);
   EXPECT_EQ(received.front(), received.back());  // the same request each time
+  // Each retry says when the handler last ran for it (issue #15: a long poll skips reading the tables when
+  // nothing was heard since): 0 the first time, then rising, each at least the retry's wait after the last.
+  ASSERT_EQ(previous.size(), 4u);
+  EXPECT_EQ(previous[0], 0);
+  EXPECT_GE(previous[1], received[0]);
+  for (size_t i = 2; i < previous.size(); ++i) EXPECT_GE(previous[i], previous[i - 1] + 10);
 }
 
 TEST(HttpServerTest, LongPollEndsWhenTheClientLeaves) {
