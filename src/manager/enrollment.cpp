@@ -41,4 +41,21 @@ Result<Enrolled> Enroll(domain::Store& store, Scheduler& scheduler, const Clock&
   return enrolled;
 }
 
+Result<domain::Node> UpdateCapabilities(domain::Store& store, Scheduler& scheduler, int64_t node_id,
+                                        const nlohmann::json& capabilities) {
+  domain::Node node;
+  INFERIX_TRY(store.Transaction([&]() -> Result<void> {
+    auto stored = store.GetNode(node_id);  // locked until commit on PostgreSQL
+    if (!stored) return stored.error();
+    if (!stored->has_value())
+      return MakeError(Errc::kNotFound, "node " + std::to_string(node_id) + " not found");
+    node = std::move(**stored);
+    node.capabilities_json = capabilities.dump();
+    node.det_class = DefaultClassOf(capabilities);
+    INFERIX_TRY(store.UpdateNode(node));
+    return scheduler.WorkerChanged(node.id);
+  }));
+  return node;
+}
+
 }  // namespace inferix::manager

@@ -1,6 +1,7 @@
 #pragma once
 // Enrolling a node: a one-time enrollment token, good for one role, becomes a node with its own token.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/clock.hpp"
@@ -22,5 +23,11 @@ struct Enrolled {
 /// another role is refused and stays good for its own.
 Result<Enrolled> Enroll(domain::Store& store, Scheduler& scheduler, const Clock& clock,
                         const RegisterRequest& request);
+
+/// Records what node `node_id` lends now (its capabilities and the default class they give), reading the node
+/// in the same transaction: its counters, trust and ban, which another manager may have changed since this
+/// request authenticated it, are kept as stored. The node as saved.
+Result<domain::Node> UpdateCapabilities(domain::Store& store, Scheduler& scheduler, int64_t node_id,
+                                        const nlohmann::json& capabilities);
 
 }  // namespace inferix::manager

@@ -346,9 +346,13 @@ Result<std::string> RevokeNode(const std::string& store_url, const std::string& 
                                                  "\"; give the node's id (GET /api/v1/workers)");
   }
   domain::Node n = matches.front();
-  n.banned = true;
-  n.ban_reason = "revoked by the operator" + (reason.empty() ? std::string() : ": " + reason);
   INFERIX_TRY((*store)->Transaction([&]() -> Result<void> {
+    // Read again in the transaction: a running manager may have changed its counters since the list.
+    auto stored = (*store)->GetNode(n.id);
+    if (!stored) return stored.error();
+    if (stored->has_value()) n = std::move(**stored);
+    n.banned = true;
+    n.ban_reason = "revoked by the operator" + (reason.empty() ? std::string() : ": " + reason);
     INFERIX_TRY((*store)->UpdateNode(n));
     INFERIX_TRY(AuditAdminAction(**store, "node.revoked",
                                  "node " + std::to_string(n.id) + " (" + n.name + ")", reason));

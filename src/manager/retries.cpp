@@ -37,7 +37,7 @@ Result<std::vector<domain::Node>> Scheduler::EligibleWorkers(const domain::Job& 
 }
 
 Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, const std::string& error) {
-  return store_.Transaction([&]() -> Result<void> {
+  return Atomically([&]() -> Result<void> {
     auto ending = EndingTask(node, task_id, TaskState::kFailed);
     if (!ending) return ending.error();
     if (!ending->has_value()) return Ok();  // repeated report

@@ -33,16 +33,12 @@ HttpResponse Register(Call& c) {
 HttpResponse UpdateCapabilities(Call& c) {
   auto request = DecodeCapabilities(c.req);
   if (!request) return Fail(request.error());
-  domain::Node& node = *c.node;
-  node.capabilities_json = request->capabilities.dump();
-  node.det_class = DefaultClassOf(request->capabilities);
-  auto saved = c.api.store.Transaction([&]() -> Result<void> {
-    INFERIX_TRY(c.api.store.UpdateNode(node));
-    return c.api.scheduler.WorkerChanged(node.id);
-  });
+  // Read again and written in one transaction: the node read at authentication may be stale by now.
+  auto saved = UpdateCapabilities(c.api.store, c.api.scheduler, c.node->id, request->capabilities);
   if (!saved) return Fail(saved.error());
+  *c.node = *saved;
   return Json(200,
-              {{"node_id", node.id}, {"class", node.det_class}, {"capabilities", request->capabilities}});
+              {{"node_id", saved->id}, {"class", saved->det_class}, {"capabilities", request->capabilities}});
 }
 
 // What a plain user sees of a node: its id, role and state, and the Blender builds it lends (what a scene

@@ -36,31 +36,6 @@ Error NotHeld(int64_t task_id) {
 
 }  // namespace
 
-Result<void> Scheduler::Emit(const domain::Job& job, const std::string& type, const std::string& data_json) {
-  domain::Event e;
-  e.user_id = job.user_id;
-  e.job_id = job.id;
-  e.type = type;
-  e.data = data_json;
-  e.created_ms = clock_.NowMs();
-  auto id = store_.AppendEvent(e);
-  return id ? Ok() : Result<void>(id.error());
-}
-
-Result<void> AppendWorkerEvent(domain::Store& store, int64_t node_id, int64_t now_ms) {
-  domain::Event e;
-  e.user_id = domain::kNetworkUser;
-  e.type = "worker";
-  e.data = nlohmann::json{{"worker_id", node_id}}.dump();
-  e.created_ms = now_ms;
-  auto id = store.AppendEvent(e);
-  return id ? Ok() : Result<void>(id.error());
-}
-
-Result<void> Scheduler::WorkerChanged(int64_t node_id) {
-  return AppendWorkerEvent(store_, node_id, clock_.NowMs());
-}
-
 Result<void> Scheduler::SaveNode(const domain::Node& node) {
   INFERIX_TRY(store_.UpdateNode(node));
   return WorkerChanged(node.id);
@@ -74,7 +49,7 @@ Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
   job.finished_ms = 0;
   auto compiled = domain::CompileJob(job, job.created_ms);
   if (!compiled) return compiled.error();
-  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+  INFERIX_TRY(Atomically([&]() -> Result<void> {
     for (const auto& f : job.files) {
       auto has = store_.UserHasFile(user_id, f.sha256);
       if (!has) return has.error();
@@ -108,7 +83,7 @@ Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
 Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::string& why) {
   domain::Job job = job_in;
   if (domain::IsFinal(job.state)) return job;
-  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+  INFERIX_TRY(Atomically([&]() -> Result<void> {
     // The job as stored now: it may have ended since the caller read it, and then it stays as it ended.
     auto stored = Found(store_.GetJob(job_in.id), "job " + std::to_string(job_in.id));
     if (!stored) return stored.error();
@@ -137,7 +112,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
                                                   const std::vector<std::string>& cached_files) {
   const TaskKind kind = node.role == domain::NodeRole::kWorker ? TaskKind::kRender : TaskKind::kVerify;
   std::optional<Claim> claim;
-  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+  INFERIX_TRY(Atomically([&]() -> Result<void> {
     auto capped = ClaimCaps(node);
     if (!capped) return capped.error();
     if (capped->has_value()) return Ok();
@@ -291,7 +266,7 @@ Result<std::optional<domain::Task>> Scheduler::EndingTask(const domain::Node& no
 Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t task_id,
                                              std::optional<int64_t> progress) {
   HeartbeatAction action = HeartbeatAction::kContinue;
-  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+  INFERIX_TRY(Atomically([&]() -> Result<void> {
     auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
     if (!task) return task.error();
     if (task->node_id != node.id) {
@@ -325,7 +300,11 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
                                              double render_seconds, double render_cpu_seconds,
                                              const std::string& forged) {
   ReportOutcome outcome = ReportOutcome::kAccepted;
-  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+  INFERIX_TRY(Atomically([&]() -> Result<void> {
+    // The task first: its row lock (PostgreSQL) makes a report repeated through another manager at the same
+    // time wait for this one, and then find its output (a duplicate) rather than a frame no longer expected.
+    auto task = Found(store_.GetTask(task_id), "task " + std::to_string(task_id));
+    if (!task) return task.error();
     auto existing = store_.FindOutput(task_id, frame);
     if (!existing) return existing.error();
     if (existing->has_value()) {
@@ -337,13 +316,15 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
       outcome = ReportOutcome::kDuplicate;
       return Ok();
     }
-    auto task = HeldTask(node, task_id);
-    if (!task) return task.error();
+    if (task->node_id != node.id || task->state != TaskState::kActive) return NotHeld(task_id);
     if (task->kind != TaskKind::kRender ||
         std::find(task->frames.begin(), task->frames.end(), frame) == task->frames.end()) {
       return MakeError(Errc::kInvalidArgument,
                        "frame " + std::to_string(frame) + " is not part of task " + std::to_string(task_id));
     }
+    // The job before its frames, as every transaction locks them (PostgreSQL): no deadlock between two.
+    auto job = Found(store_.GetJob(task->job_id), "job");
+    if (!job) return job.error();
     auto f = Found(store_.GetFrame(task->job_id, frame), "frame " + std::to_string(frame));
     if (!f) return f.error();
     const bool replica = task->level == domain::kReplicaCheck && task->output_id != 0;
@@ -362,8 +343,6 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     out.sha256 = sha256;
     out.render_seconds = render_seconds;
     out.render_cpu_seconds = render_cpu_seconds;
-    auto job = Found(store_.GetJob(task->job_id), "job");
-    if (!job) return job.error();
     // The class of the build this node renders the job with (the claim chose it the same way).
     const auto builds = BuildsOf(node);
     const auto build = domain::ChooseBuild(domain::NeedsOf(*job), builds);
@@ -503,7 +482,7 @@ Result<void> Scheduler::CancelOpenTasks(int64_t job_id, const std::string& why) 
 }
 
 Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) {
-  return store_.Transaction([&]() -> Result<void> {
+  return Atomically([&]() -> Result<void> {
     auto ending = EndingTask(node, task_id, TaskState::kDone);
     if (!ending) return ending.error();
     if (!ending->has_value()) return Ok();  // repeated report
@@ -525,6 +504,8 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
 
 Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, domain::TaskState end, const std::string& why,
                                           const std::vector<int64_t>& excluded) {
+  auto job = Found(store_.GetJob(t.job_id), "job");  // locked before its frames (ReportFrame)
+  if (!job) return job.error();
   std::vector<int> unreported;
   for (int n : t.frames) {
     auto f = store_.GetFrame(t.job_id, n);
@@ -535,8 +516,6 @@ Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, domain::TaskState end
   INFERIX_TRY(domain::Transition(t, end, why.empty() ? "its node ended it" : why));
   t.message = why;
   INFERIX_TRY(store_.UpdateTask(t));
-  auto job = Found(store_.GetJob(t.job_id), "job");
-  if (!job) return job.error();
   return RequeueFrames(*job, unreported, excluded);
 }
 
@@ -544,7 +523,7 @@ Result<int> Scheduler::ExpireLeases() {
   auto released = ReleaseBannedWork();
   if (!released) return released.error();
   int expired = *released;
-  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+  INFERIX_TRY(Atomically([&]() -> Result<void> {
     auto tasks = store_.ListExpiredTasks(clock_.NowMs());
     if (!tasks) return tasks.error();
     for (auto& t : *tasks) {

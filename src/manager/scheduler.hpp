@@ -167,6 +167,11 @@ class Scheduler {
   const SchedulerOptions& options() const { return options_; }
 
  private:
+  /// Runs `fn` in one store transaction and appends the events it recorded at its end, after its row locks
+  /// (scheduler_events.cpp). Nested calls join the outer one.
+  Result<void> Atomically(const std::function<Result<void>()>& fn);
+  /// Appends `event` now, or at the end of the running Atomically.
+  Result<void> Record(domain::Event event);
   /// Saves a node's counts, trust or ban, and tells the network.
   Result<void> SaveNode(const domain::Node& node);
   Result<void> RequeueFrames(const domain::Job& job, const std::vector<int>& frames,
@@ -209,6 +214,8 @@ class Scheduler {
   Random rng_;
   std::function<void(const domain::Job&, const domain::Output&)> on_frame_delivered_;
   std::function<void(const domain::Job&)> on_job_completed_;
+  int depth_ = 0;                              ///< Atomically calls running
+  std::vector<domain::Event> pending_events_;  ///< recorded in the running Atomically, appended at its end
 };
 
 }  // namespace inferix::manager

@@ -24,7 +24,7 @@ constexpr int kDiscardBatch = 200;
 
 Result<int> Scheduler::ReleaseBannedWork() {
   int ended = 0;
-  INFERIX_TRY(store_.Transaction([&]() -> Result<void> {
+  INFERIX_TRY(Atomically([&]() -> Result<void> {
     auto held = store_.ListBannedNodesTasks();
     if (!held) return held.error();
     for (auto& t : *held) {

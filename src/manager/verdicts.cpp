@@ -25,7 +25,7 @@ using internal::FrameEvent;
 
 Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task_id,
                                       const VerdictReport& report) {
-  return store_.Transaction([&]() -> Result<void> {
+  return Atomically([&]() -> Result<void> {
     auto ending = EndingTask(verifier, task_id, TaskState::kDone);
     if (!ending) return ending.error();
     if (!ending->has_value()) return Ok();  // repeated report

@@ -28,7 +28,7 @@ json Builds(std::vector<std::vector<std::string>> builds, const std::string& arc
   return {{"arch", arch}, {"device", "cpu"}, {"blenders", list}};
 }
 
-TEST_F(SchedulerTest, ARenderTaskGoesOnlyToAWorkerWithABuildNewEnoughForTheScene) {
+TEST_P(SchedulerTest, ARenderTaskGoesOnlyToAWorkerWithABuildNewEnoughForTheScene) {
   Describe(worker_, Builds({{"3.4.1"}, {"3.6.5"}}));
   Describe(worker2_, Builds({{"3.4.1"}, {"4.2.0"}}));
   Job job = SubmitScene("1", 402);
@@ -40,7 +40,7 @@ TEST_F(SchedulerTest, ARenderTaskGoesOnlyToAWorkerWithABuildNewEnoughForTheScene
   EXPECT_EQ(c->job.blender_version, 402);
 }
 
-TEST_F(SchedulerTest, TheClaimNamesTheOldestBuildThatCanRenderTheScene) {
+TEST_P(SchedulerTest, TheClaimNamesTheOldestBuildThatCanRenderTheScene) {
   Describe(worker_, Builds({{"4.2.0"}, {"3.4.1"}, {"3.6.5"}}));
   SubmitScene("1", 305, {}, false, "a");
   auto a = TryClaim(worker_);
@@ -57,7 +57,7 @@ TEST_F(SchedulerTest, TheClaimNamesTheOldestBuildThatCanRenderTheScene) {
   EXPECT_EQ(c->build, "4.2.0");
 }
 
-TEST_F(SchedulerTest, AWorkerWhoseBuildsAreAllTooOldNeverGetsTheJobWhileAnotherDoes) {
+TEST_P(SchedulerTest, AWorkerWhoseBuildsAreAllTooOldNeverGetsTheJobWhileAnotherDoes) {
   Describe(worker_, Builds({{"3.4.1"}, {"3.6.5"}}));
   Describe(worker2_, Builds({{"4.2.3 LTS"}}));
   Job job = SubmitScene("1-3", 402);
@@ -79,7 +79,7 @@ TEST_F(SchedulerTest, AWorkerWhoseBuildsAreAllTooOldNeverGetsTheJobWhileAnotherD
   for (const auto& t : TasksOf(job.id, TaskKind::kRender)) EXPECT_EQ(t.node_id, worker2_.id);
 }
 
-TEST_F(SchedulerTest, AJobNeedingADenoiserGoesOnlyToAWorkerWithABuildThatHasIt) {
+TEST_P(SchedulerTest, AJobNeedingADenoiserGoesOnlyToAWorkerWithABuildThatHasIt) {
   Describe(worker_, Builds({{"4.2.0"}, {"5.0.0", "OPTIX"}}));
   Describe(worker2_, Builds({{"4.2.0"}, {"4.4.0", kOidn}}));
   Job job = SubmitScene("1", 402, {kOidn});
@@ -90,7 +90,7 @@ TEST_F(SchedulerTest, AJobNeedingADenoiserGoesOnlyToAWorkerWithABuildThatHasIt) 
   EXPECT_EQ(c->build, "4.4.0");  // not the older 4.2.0, which lacks it
 }
 
-TEST_F(SchedulerTest, AJobWithoutDenoiserGoesToAnyWorkerNewEnough) {
+TEST_P(SchedulerTest, AJobWithoutDenoiserGoesToAnyWorkerNewEnough) {
   Describe(worker_, Builds({{"4.2.0"}}));
   Job job = SubmitScene("1", 402, {kOidn}, /*without_denoiser=*/true);
   auto c = TryClaim(worker_);
@@ -101,7 +101,7 @@ TEST_F(SchedulerTest, AJobWithoutDenoiserGoesToAnyWorkerNewEnough) {
   EXPECT_THAT(c->job.denoisers, ElementsAre(kOidn));
 }
 
-TEST_F(SchedulerTest, TheOutputsClassIsTheClassOfTheBuildThatRenderedIt) {
+TEST_P(SchedulerTest, TheOutputsClassIsTheClassOfTheBuildThatRenderedIt) {
   Describe(worker_, Builds({{"3.4.1"}, {"4.2.0"}}), "blender 3.4.1 / x86_64 / cpu");
   Job job = SubmitScene("1", 402);
   Task t = MustClaim(worker_);
@@ -118,7 +118,7 @@ TEST_F(SchedulerTest, TheOutputsClassIsTheClassOfTheBuildThatRenderedIt) {
   (void)job;
 }
 
-TEST_F(SchedulerTest, Layer2GoesOnlyToAVerifierWithABuildOfTheOutputsClassAndNamesIt) {
+TEST_P(SchedulerTest, Layer2GoesOnlyToAVerifierWithABuildOfTheOutputsClassAndNamesIt) {
   Describe(worker_, Builds({{"3.4.1"}, {"4.2.0"}}));
   Describe(verifier_, Builds({{"3.4.1"}, {"4.4.0"}}));
   Node other_arch = NewNode("v3", NodeRole::kVerifier);
@@ -138,7 +138,7 @@ TEST_F(SchedulerTest, Layer2GoesOnlyToAVerifierWithABuildOfTheOutputsClassAndNam
   EXPECT_EQ(v->output->det_class, "blender 4.2.0 / x86_64 / cpu");
 }
 
-TEST_F(SchedulerTest, Layer2WithADenoiserGoesOnlyToAVerifierBuildThatHasIt) {
+TEST_P(SchedulerTest, Layer2WithADenoiserGoesOnlyToAVerifierBuildThatHasIt) {
   Describe(worker_, Builds({{"4.2.0", kOidn}}));
   Describe(verifier_, Builds({{"4.2.0"}}));
   Describe(verifier2_, Builds({{"4.2.0", kOidn}}));
@@ -151,7 +151,7 @@ TEST_F(SchedulerTest, Layer2WithADenoiserGoesOnlyToAVerifierBuildThatHasIt) {
   EXPECT_EQ(v->build, "4.2.0");
 }
 
-TEST_F(SchedulerTest, NodesThatListNoBuildsKeepTheirRegisteredClass) {
+TEST_P(SchedulerTest, NodesThatListNoBuildsKeepTheirRegisteredClass) {
   Describe(worker_, {{"blender_version", "4.2.3 LTS"}, {"arch", "x86_64"}},
            "blender 4.2.3 LTS / x86_64 / cpu");
   Describe(verifier_, {{"blender_version", "4.2.3 LTS"}, {"arch", "x86_64"}},
@@ -170,7 +170,7 @@ TEST_F(SchedulerTest, NodesThatListNoBuildsKeepTheirRegisteredClass) {
   EXPECT_EQ(v->build, "4.2.3 LTS");
 }
 
-TEST_F(SchedulerTest, ANodeOfAnOlderReleaseWithOneTooOldVersionGetsNothingNewer) {
+TEST_P(SchedulerTest, ANodeOfAnOlderReleaseWithOneTooOldVersionGetsNothingNewer) {
   Describe(worker_, {{"blender_version", "3.4.1"}}, "blender 3.4.1 / x86_64 / cpu");
   Job job = SubmitScene("1", 402);
   EXPECT_FALSE(TryClaim(worker_).has_value());
@@ -181,7 +181,7 @@ TEST_F(SchedulerTest, ANodeOfAnOlderReleaseWithOneTooOldVersionGetsNothingNewer)
   EXPECT_EQ(c->build, "");
 }
 
-TEST_F(TrustTest, Layer1ChecksNeedOnlyABuildThatOpensTheScene) {
+TEST_P(TrustTest, Layer1ChecksNeedOnlyABuildThatOpensTheScene) {
   Describe(worker_, Builds({{"4.2.0", kOidn}}));
   Describe(verifier_, Builds({{"4.2.0", kOidn}}));
   Describe(verifier2_, Builds({{"3.4.1", kOidn}}));

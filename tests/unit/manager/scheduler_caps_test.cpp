@@ -12,6 +12,7 @@ class CapsTest : public SchedulerTest {
  protected:
   void SetUp() override {
     SchedulerTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     SchedulerOptions options;
     options.lease_ms = kLeaseMs;
     options.max_node_tasks = 2;
@@ -21,7 +22,9 @@ class CapsTest : public SchedulerTest {
   }
 };
 
-TEST_F(CapsTest, ANodeHoldsAtMostItsCapOfTasks) {
+INSTANTIATE_TEST_SUITE_P(Stores, CapsTest, ::testing::ValuesIn(kBackends), BackendName);
+
+TEST_P(CapsTest, ANodeHoldsAtMostItsCapOfTasks) {
   Submit("1-10", 1);
   Task a = MustClaim(worker_);
   MustClaim(worker_);
@@ -40,7 +43,7 @@ TEST_F(CapsTest, ANodeHoldsAtMostItsCapOfTasks) {
   MustClaim(worker_);
 }
 
-TEST_F(CapsTest, ANodesClaimsPerDayAreCappedUntilTheOldestLeavesTheDay) {
+TEST_P(CapsTest, ANodesClaimsPerDayAreCappedUntilTheOldestLeavesTheDay) {
   Submit("1-10", 1);
   for (int i = 0; i < 5; ++i) {
     Task t = MustClaim(worker_);
@@ -60,7 +63,7 @@ TEST_F(CapsTest, ANodesClaimsPerDayAreCappedUntilTheOldestLeavesTheDay) {
   EXPECT_FALSE(scheduler_->ClaimCaps(worker_)->has_value());
 }
 
-TEST_F(CapsTest, HeartbeatsWithoutProgressDoNotKeepALeasePastTheStallBound) {
+TEST_P(CapsTest, HeartbeatsWithoutProgressDoNotKeepALeasePastTheStallBound) {
   Submit("1-2", 2);
   Task t = MustClaim(worker_);
   // Heartbeats without progress renew it up to the stall bound, no further.
@@ -82,7 +85,7 @@ TEST_F(CapsTest, HeartbeatsWithoutProgressDoNotKeepALeasePastTheStallBound) {
   EXPECT_EQ(*scheduler_->Heartbeat(worker_, t.id, 99), HeartbeatAction::kAbort);
 }
 
-TEST_F(CapsTest, ProgressAndReportedFramesKeepTheLease) {
+TEST_P(CapsTest, ProgressAndReportedFramesKeepTheLease) {
   Submit("1-3", 3);
   Task t = MustClaim(worker_);
   int64_t progress = 0;
@@ -109,7 +112,7 @@ TEST_F(CapsTest, ProgressAndReportedFramesKeepTheLease) {
 }
 
 // Found item 4: checks of a class no verifier has, however many, do not hide the verifier's own.
-TEST_F(CapsTest, ChecksOfAClassWithoutAVerifierDoNotStarveTheOthers) {
+TEST_P(CapsTest, ChecksOfAClassWithoutAVerifierDoNotStarveTheOthers) {
   Node rogue = NewNode("rogue", NodeRole::kWorker);
   Describe(rogue, nlohmann::json::object(), "made-up-9.9");
   Describe(worker_, nlohmann::json::object(), "cpu-1");
@@ -140,7 +143,7 @@ TEST_F(CapsTest, ChecksOfAClassWithoutAVerifierDoNotStarveTheOthers) {
   EXPECT_EQ(waiting->front().checks, 300);
 }
 
-TEST_F(CapsTest, ARevokedWorkersUncheckedOutputsAreDiscardedAndRenderedElsewhere) {
+TEST_P(CapsTest, ARevokedWorkersUncheckedOutputsAreDiscardedAndRenderedElsewhere) {
   Job job = Submit("1-3", 1);
   Task a = MustClaim(worker_);
   MustReport(worker_, a.id, a.frames.front());

@@ -1,7 +1,8 @@
 #pragma once
-// The scheduler tests' fixture: a Scheduler on a real in-memory SQLite store with a fake clock, two users,
-// two workers and two verifiers (SchedulerTest), and the same with a small trust policy (TrustTest). The
-// tests are in scheduler_*test.cpp, by subject.
+// The scheduler tests' fixture: a Scheduler on a real store with a fake clock, two users, two workers and two
+// verifiers (SchedulerTest), and the same with a small trust policy (TrustTest). Every test runs on each
+// store (the parameter): SQLite in memory, and PostgreSQL on a database of its own (skipped unless
+// INFERIX_TEST_POSTGRES is set; test_stores.hpp). The tests are in scheduler_*test.cpp, by subject.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,7 +15,7 @@
 #include "core/crypto.hpp"
 #include "domain/state_machine.hpp"
 #include "manager/scheduler.hpp"
-#include "store/sqlite_store.hpp"
+#include "test_stores.hpp"
 
 // Not in an anonymous namespace: every test file's TEST_F must see the same fixture class.
 namespace inferix::manager::scheduler_test {
@@ -37,12 +38,21 @@ using ::testing::UnorderedElementsAre;
 
 constexpr int64_t kLeaseMs = 60'000;
 
-class SchedulerTest : public ::testing::Test {
+/// The stores every scheduler test runs on.
+inline const std::vector<std::string> kBackends = {"sqlite", "postgres"};
+
+class SchedulerTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    auto s = store::OpenSqliteStore(":memory:");
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
+    if (GetParam() == "postgres" && !db_.Create()) {
+      if (!HasFailure()) {
+        GTEST_SKIP() << "no PostgreSQL: set INFERIX_TEST_POSTGRES to a postgres.json (ctest's postgres "
+                        "fixture writes <build>/engines/postgres.json)";
+      }
+      return;
+    }
+    store_ = OpenTestStore(GetParam(), db_);
+    ASSERT_NE(store_, nullptr);
     SchedulerOptions options;
     options.lease_ms = kLeaseMs;
     options.max_node_tasks = 1000;  // these tests claim many tasks with one node; CapsTest tests the cap
@@ -146,6 +156,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  TestDatabase db_;  // PostgreSQL's (declared first: dropped after the store closes)
   std::unique_ptr<domain::Store> store_;
   std::unique_ptr<Scheduler> scheduler_;
   int64_t alice_ = 0, bob_ = 0;
@@ -158,6 +169,7 @@ class TrustTest : public SchedulerTest {
  protected:
   void SetUp() override {
     SchedulerTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     SchedulerOptions options;
     options.lease_ms = kLeaseMs;
     options.trust.new_worker_checks = 3;

@@ -20,7 +20,7 @@ namespace {
     ASSERT_TRUE(store_->UpdateNode(*n_).ok()); \
   }
 
-TEST_F(SchedulerTest, AFailedFrameGoesToAnotherLiveWorker) {
+TEST_P(SchedulerTest, AFailedFrameGoesToAnotherLiveWorker) {
   SEEN(&worker_, &worker2_);
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
@@ -31,7 +31,7 @@ TEST_F(SchedulerTest, AFailedFrameGoesToAnotherLiveWorker) {
   EXPECT_THAT(again.frames, ElementsAre(1));
 }
 
-TEST_F(SchedulerTest, WithNoOtherLiveWorkerTheSameWorkerTriesAgain) {
+TEST_P(SchedulerTest, WithNoOtherLiveWorkerTheSameWorkerTriesAgain) {
   SEEN(&worker_);  // worker2_ was never seen: it cannot take the frame
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
@@ -40,7 +40,7 @@ TEST_F(SchedulerTest, WithNoOtherLiveWorkerTheSameWorkerTriesAgain) {
   EXPECT_THAT(MustClaim(worker_).frames, ElementsAre(1));
 }
 
-TEST_F(SchedulerTest, AFrameFailsAfterFailingOnEveryDifferentWorker) {
+TEST_P(SchedulerTest, AFrameFailsAfterFailingOnEveryDifferentWorker) {
   Node worker3 = NewNode("w3", NodeRole::kWorker);
   SEEN(&worker_, &worker2_, &worker3);
   Job job = Submit("1", 1);
@@ -53,7 +53,7 @@ TEST_F(SchedulerTest, AFrameFailsAfterFailingOnEveryDifferentWorker) {
   EXPECT_THAT(failed.message, HasSubstr("w1: crash on w1\nw2: crash on w2\nw3: crash on w3"));
 }
 
-TEST_F(SchedulerTest, AWorkerFailingSeveralTasksOfAJobIsKeptOffIt) {
+TEST_P(SchedulerTest, AWorkerFailingSeveralTasksOfAJobIsKeptOffIt) {
   SEEN(&worker_, &worker2_);
   Job job = Submit("1-6", 1);
   for (int i = 0; i < 3; ++i) {
@@ -81,7 +81,7 @@ TEST_F(SchedulerTest, AWorkerFailingSeveralTasksOfAJobIsKeptOffIt) {
   EXPECT_TRUE(told);
 }
 
-TEST_F(SchedulerTest, WhenEveryWorkerIsKeptOffAJobItFailsWithTheirErrors) {
+TEST_P(SchedulerTest, WhenEveryWorkerIsKeptOffAJobItFailsWithTheirErrors) {
   SEEN(&worker_);
   Job job = Submit("1-6", 1);
   for (int i = 0; i < 3; ++i) {
@@ -95,7 +95,7 @@ TEST_F(SchedulerTest, WhenEveryWorkerIsKeptOffAJobItFailsWithTheirErrors) {
   EXPECT_THAT(TasksOf(job.id, TaskKind::kRender, TaskState::kQueued), IsEmpty());
 }
 
-TEST_F(SchedulerTest, ARepeatedFailureReportChangesNothing) {
+TEST_P(SchedulerTest, ARepeatedFailureReportChangesNothing) {
   SEEN(&worker_, &worker2_);
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
@@ -107,7 +107,7 @@ TEST_F(SchedulerTest, ARepeatedFailureReportChangesNothing) {
 
 #undef SEEN
 
-TEST_F(SchedulerTest, FailTaskKeepsReportedFrames) {
+TEST_P(SchedulerTest, FailTaskKeepsReportedFrames) {
   Job job = Submit("1-2", 2);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -127,7 +127,7 @@ TEST_F(SchedulerTest, FailTaskKeepsReportedFrames) {
 
 // ---- Cancel --------------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, CancelJobCancelsTasksAndFrames) {
+TEST_P(SchedulerTest, CancelJobCancelsTasksAndFrames) {
   Job job = Submit("1-6", 2);
   Task t = MustClaim(worker_);  // frames 1, 2
   MustReport(worker_, t.id, 1);
@@ -170,7 +170,7 @@ TEST_F(SchedulerTest, CancelJobCancelsTasksAndFrames) {
   EXPECT_EQ(GetJob(job.id).message, "no longer needed");
 }
 
-TEST_F(SchedulerTest, CancelCompletedJobIsANoOp) {
+TEST_P(SchedulerTest, CancelCompletedJobIsANoOp) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -184,7 +184,7 @@ TEST_F(SchedulerTest, CancelCompletedJobIsANoOp) {
   EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kDelivered);
 }
 
-TEST_F(SchedulerTest, CancelWithAnOutdatedCopyOfAJobThatHasEndedChangesNothing) {
+TEST_P(SchedulerTest, CancelWithAnOutdatedCopyOfAJobThatHasEndedChangesNothing) {
   Job outdated = Submit("1", 1);  // read while queued
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -199,7 +199,7 @@ TEST_F(SchedulerTest, CancelWithAnOutdatedCopyOfAJobThatHasEndedChangesNothing) 
   EXPECT_EQ(GetFrame(outdated.id, 1).state, FrameState::kDelivered);
 }
 
-TEST_F(SchedulerTest, OtherJobsAreUntouchedByCancel) {
+TEST_P(SchedulerTest, OtherJobsAreUntouchedByCancel) {
   Job a = Submit("1", 1, 0, "a");
   Job b = Submit("1", 1, 0, "b");
   ASSERT_TRUE(scheduler_->CancelJob(GetJob(a.id), "stop").ok());

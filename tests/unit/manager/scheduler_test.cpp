@@ -10,11 +10,16 @@
 #include "scheduler_fixture.hpp"
 
 namespace inferix::manager::scheduler_test {
+
+// Every scheduler test of every file runs on SQLite and on PostgreSQL (scheduler_fixture.hpp).
+INSTANTIATE_TEST_SUITE_P(Stores, SchedulerTest, ::testing::ValuesIn(kBackends), BackendName);
+INSTANTIATE_TEST_SUITE_P(Stores, TrustTest, ::testing::ValuesIn(kBackends), BackendName);
+
 namespace {
 
 // ---- Jobs ----------------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, CreateJobCompilesTasksAndFrames) {
+TEST_P(SchedulerTest, CreateJobCompilesTasksAndFrames) {
   Job job = Submit("1-10", 3);
   ASSERT_NE(job.id, 0);
   EXPECT_EQ(job.user_id, alice_);
@@ -35,7 +40,7 @@ TEST_F(SchedulerTest, CreateJobCompilesTasksAndFrames) {
   EXPECT_EQ(GetJob(job.id).user_id, alice_);
 }
 
-TEST_F(SchedulerTest, CreateJobRefusesFilesNeverUploaded) {
+TEST_P(SchedulerTest, CreateJobRefusesFilesNeverUploaded) {
   Job req = Request(alice_, "1-3", 1, "scene", /*upload=*/false);
   ASSERT_TRUE(store_->AddUserFile(alice_, req.files[0].sha256, 100).ok());  // the .blend only
   auto r = scheduler_->CreateJob(alice_, req);
@@ -46,7 +51,7 @@ TEST_F(SchedulerTest, CreateJobRefusesFilesNeverUploaded) {
   EXPECT_THAT(*store_->ListJobs(alice_), IsEmpty());
 }
 
-TEST_F(SchedulerTest, CreateJobRefusesAnotherUsersFiles) {
+TEST_P(SchedulerTest, CreateJobRefusesAnotherUsersFiles) {
   Job req = Request(bob_, "1-3", 1);  // bob uploaded them
   auto r = scheduler_->CreateJob(alice_, req);
   ASSERT_FALSE(r.ok());
@@ -59,7 +64,7 @@ TEST_F(SchedulerTest, CreateJobRefusesAnotherUsersFiles) {
   EXPECT_EQ(ok->user_id, bob_);
 }
 
-TEST_F(SchedulerTest, CreateJobChecksTheRequest) {
+TEST_P(SchedulerTest, CreateJobChecksTheRequest) {
   Job req = Request(alice_, "5-1", 1);
   auto r = scheduler_->CreateJob(alice_, req);
   ASSERT_FALSE(r.ok());
@@ -70,7 +75,7 @@ TEST_F(SchedulerTest, CreateJobChecksTheRequest) {
   EXPECT_THAT(*store_->ListJobs(alice_), IsEmpty());
 }
 
-TEST_F(SchedulerTest, CreateJobIgnoresClientChosenStateAndOwner) {
+TEST_P(SchedulerTest, CreateJobIgnoresClientChosenStateAndOwner) {
   Job req = Request(alice_, "1", 1);
   req.state = JobState::kCompleted;
   req.user_id = bob_;
@@ -86,7 +91,7 @@ TEST_F(SchedulerTest, CreateJobIgnoresClientChosenStateAndOwner) {
 
 // ---- Claims --------------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, WorkerClaimsRenderTask) {
+TEST_P(SchedulerTest, WorkerClaimsRenderTask) {
   Job job = Submit("1-4", 2);
   EXPECT_EQ(GetJob(job.id).started_ms, 0);
   clock_.Advance(7'000);  // waiting in the queue is not rendering
@@ -122,12 +127,12 @@ TEST_F(SchedulerTest, WorkerClaimsRenderTask) {
   EXPECT_FALSE(TryClaim(worker_).has_value());
 }
 
-TEST_F(SchedulerTest, VerifierNeverGetsRenderTasks) {
+TEST_P(SchedulerTest, VerifierNeverGetsRenderTasks) {
   Submit("1-4", 2);
   EXPECT_FALSE(TryClaim(verifier_).has_value());
 }
 
-TEST_F(SchedulerTest, VerifyTaskGoesOnlyToAVerifier) {
+TEST_P(SchedulerTest, VerifyTaskGoesOnlyToAVerifier) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -149,7 +154,7 @@ TEST_F(SchedulerTest, VerifyTaskGoesOnlyToAVerifier) {
   EXPECT_FALSE(TryClaim(verifier2_).has_value());
 }
 
-TEST_F(SchedulerTest, NodeNeverVerifiesItsOwnOutput) {
+TEST_P(SchedulerTest, NodeNeverVerifiesItsOwnOutput) {
   Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -162,7 +167,7 @@ TEST_F(SchedulerTest, NodeNeverVerifiesItsOwnOutput) {
   EXPECT_EQ(other->output->node_id, worker_.id);
 }
 
-TEST_F(SchedulerTest, HigherPriorityFirstThenOldest) {
+TEST_P(SchedulerTest, HigherPriorityFirstThenOldest) {
   Job low = Submit("1-2", 1, 0, "low");
   Job high = Submit("1-2", 1, 10, "high");
   Job mid = Submit("1", 1, 5, "mid");
@@ -171,7 +176,7 @@ TEST_F(SchedulerTest, HigherPriorityFirstThenOldest) {
   EXPECT_THAT(order, ElementsAre(high.id, high.id, mid.id, low.id, low.id));
 }
 
-TEST_F(SchedulerTest, CachedSceneIsPreferred) {
+TEST_P(SchedulerTest, CachedSceneIsPreferred) {
   Job first = Submit("1", 1, 0, "first");
   Job second = Submit("1", 1, 0, "second");
   auto c = TryClaim(worker_, {Sha256Hex("unrelated"), Sha256Hex("second")});
@@ -183,7 +188,7 @@ TEST_F(SchedulerTest, CachedSceneIsPreferred) {
   EXPECT_EQ(c2->job.id, first.id);
 }
 
-TEST_F(SchedulerTest, CachedSceneNeverBeatsAHigherPriority) {
+TEST_P(SchedulerTest, CachedSceneNeverBeatsAHigherPriority) {
   // A worker holding a long low-priority job's scene still takes the urgent job first (it would otherwise
   // render every chunk of the long job before it), and prefers its scene only among equals.
   Job low = Submit("1-4", 1, 0, "low");
@@ -202,7 +207,7 @@ TEST_F(SchedulerTest, CachedSceneNeverBeatsAHigherPriority) {
 
 // ---- Heartbeats ----------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, HeartbeatExtendsTheLease) {
+TEST_P(SchedulerTest, HeartbeatExtendsTheLease) {
   Submit("1-2", 2);
   Task t = MustClaim(worker_);
   clock_.Advance(kLeaseMs - 1000);
@@ -218,7 +223,7 @@ TEST_F(SchedulerTest, HeartbeatExtendsTheLease) {
   EXPECT_EQ(GetTask(t.id).state, TaskState::kActive);
 }
 
-TEST_F(SchedulerTest, HeartbeatSaysCancelAfterCancelJob) {
+TEST_P(SchedulerTest, HeartbeatSaysCancelAfterCancelJob) {
   Job job = Submit("1-2", 2);
   Task t = MustClaim(worker_);
   auto canceled = scheduler_->CancelJob(GetJob(job.id), "user canceled");
@@ -228,7 +233,7 @@ TEST_F(SchedulerTest, HeartbeatSaysCancelAfterCancelJob) {
   EXPECT_EQ(*hb, HeartbeatAction::kCancel);
 }
 
-TEST_F(SchedulerTest, HeartbeatSaysAbortToANodeWithoutTheLease) {
+TEST_P(SchedulerTest, HeartbeatSaysAbortToANodeWithoutTheLease) {
   Submit("1-2", 2);
   Task t = MustClaim(worker_);
   auto other = scheduler_->Heartbeat(worker2_, t.id);
@@ -249,7 +254,7 @@ TEST_F(SchedulerTest, HeartbeatSaysAbortToANodeWithoutTheLease) {
 
 // ---- Frame reports -------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, ReportFrameCreatesOutputAndVerifyTask) {
+TEST_P(SchedulerTest, ReportFrameCreatesOutputAndVerifyTask) {
   Job job = Submit("1-3", 3);
   Task t = MustClaim(worker_);
   clock_.Advance(5000);
@@ -280,7 +285,7 @@ TEST_F(SchedulerTest, ReportFrameCreatesOutputAndVerifyTask) {
   EXPECT_EQ(GetTask(t.id).lease_expires_ms, clock_.NowMs() + kLeaseMs);
 }
 
-TEST_F(SchedulerTest, ReportFrameIsIdempotent) {
+TEST_P(SchedulerTest, ReportFrameIsIdempotent) {
   Job job = Submit("1-3", 3);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -303,7 +308,7 @@ TEST_F(SchedulerTest, ReportFrameIsIdempotent) {
   EXPECT_EQ(stranger.error().code, Errc::kConflict);
 }
 
-TEST_F(SchedulerTest, ReportFrameRefusedWithoutTheLease) {
+TEST_P(SchedulerTest, ReportFrameRefusedWithoutTheLease) {
   Job job = Submit("1-3", 3);
   Task t = MustClaim(worker_);
   auto r = Report(worker2_, t.id, 1);
@@ -326,7 +331,7 @@ TEST_F(SchedulerTest, ReportFrameRefusedWithoutTheLease) {
   EXPECT_EQ(missing.error().code, Errc::kNotFound);
 }
 
-TEST_F(SchedulerTest, ReportFrameRefusedForFrameNotInTask) {
+TEST_P(SchedulerTest, ReportFrameRefusedForFrameNotInTask) {
   Job job = Submit("1-4", 2);
   Task t = MustClaim(worker_);  // frames 1, 2
   for (int frame : {3, 0, -1, 100}) {
@@ -339,7 +344,7 @@ TEST_F(SchedulerTest, ReportFrameRefusedForFrameNotInTask) {
   EXPECT_EQ(GetFrame(job.id, 3).state, FrameState::kQueued);
 }
 
-TEST_F(SchedulerTest, VerifierCannotReportFrames) {
+TEST_P(SchedulerTest, VerifierCannotReportFrames) {
   Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -351,7 +356,7 @@ TEST_F(SchedulerTest, VerifierCannotReportFrames) {
 
 // ---- Lease expiry --------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, ExpireLeasesRequeuesOnlyUnreportedFrames) {
+TEST_P(SchedulerTest, ExpireLeasesRequeuesOnlyUnreportedFrames) {
   Job job = Submit("1-3", 3);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -386,7 +391,7 @@ TEST_F(SchedulerTest, ExpireLeasesRequeuesOnlyUnreportedFrames) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kActive);
 }
 
-TEST_F(SchedulerTest, ExpireLeasesWithEveryFrameReportedQueuesNothing) {
+TEST_P(SchedulerTest, ExpireLeasesWithEveryFrameReportedQueuesNothing) {
   Job job = Submit("1-2", 2);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -396,7 +401,7 @@ TEST_F(SchedulerTest, ExpireLeasesWithEveryFrameReportedQueuesNothing) {
   EXPECT_THAT(TasksOf(job.id, TaskKind::kRender, TaskState::kQueued), IsEmpty());
 }
 
-TEST_F(SchedulerTest, ExpireLeasesRequeuesVerifyTasks) {
+TEST_P(SchedulerTest, ExpireLeasesRequeuesVerifyTasks) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -421,7 +426,7 @@ TEST_F(SchedulerTest, ExpireLeasesRequeuesVerifyTasks) {
 
 // ---- Task ends -----------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, CompleteTaskRequeuesUnreportedFrames) {
+TEST_P(SchedulerTest, CompleteTaskRequeuesUnreportedFrames) {
   Job job = Submit("1-3", 3);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 2);
@@ -444,7 +449,7 @@ TEST_F(SchedulerTest, CompleteTaskRequeuesUnreportedFrames) {
   EXPECT_EQ(other.error().code, Errc::kConflict);
 }
 
-TEST_F(SchedulerTest, CompleteTaskWithAllFramesReported) {
+TEST_P(SchedulerTest, CompleteTaskWithAllFramesReported) {
   Job job = Submit("1-2", 2);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -456,7 +461,7 @@ TEST_F(SchedulerTest, CompleteTaskWithAllFramesReported) {
   EXPECT_FALSE(late.ok());
 }
 
-TEST_F(SchedulerTest, FailTaskRequeuesThenFailsTheJobWithEveryError) {
+TEST_P(SchedulerTest, FailTaskRequeuesThenFailsTheJobWithEveryError) {
   Job job = Submit("1-2", 2);
   const Node* nodes[] = {&worker_, &worker2_, &worker_};
   for (int attempt = 0; attempt < domain::kMaxFrameFailures; ++attempt) {
@@ -492,7 +497,7 @@ TEST_F(SchedulerTest, FailTaskRequeuesThenFailsTheJobWithEveryError) {
   EXPECT_THAT(TasksOf(job.id, TaskKind::kRender, TaskState::kQueued), IsEmpty());
 }
 
-TEST_F(SchedulerTest, FailTaskCancelsTheJobsOtherWork) {
+TEST_P(SchedulerTest, FailTaskCancelsTheJobsOtherWork) {
   Job job = Submit("1-2", 1);
   Task a = MustClaim(worker_);   // frame 1
   Task b = MustClaim(worker2_);  // frame 2

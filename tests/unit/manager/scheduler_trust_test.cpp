@@ -11,7 +11,7 @@
 namespace inferix::manager::scheduler_test {
 namespace {
 
-TEST_F(TrustTest, NewWorkersAreCheckedThenTrustedOutputsGetLayer1Only) {
+TEST_P(TrustTest, NewWorkersAreCheckedThenTrustedOutputsGetLayer1Only) {
   Job job = Submit("1-6", 1);
   auto levels = RenderAndCheck(job, 6);
   EXPECT_THAT(levels, ElementsAre(domain::kRegions, domain::kRegions, domain::kRegions, domain::kLayer1Only,
@@ -27,7 +27,7 @@ TEST_F(TrustTest, NewWorkersAreCheckedThenTrustedOutputsGetLayer1Only) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
 }
 
-TEST_F(TrustTest, AnImageAlreadyReportedForAnotherFrameIsCheckedWhateverTheTrust) {
+TEST_P(TrustTest, AnImageAlreadyReportedForAnotherFrameIsCheckedWhateverTheTrust) {
   Job job = Submit("1-4", 1);
   RenderAndCheck(job, 3);
   Task t = MustClaim(worker_);
@@ -40,7 +40,7 @@ TEST_F(TrustTest, AnImageAlreadyReportedForAnotherFrameIsCheckedWhateverTheTrust
   EXPECT_EQ(v->task.level, domain::kRegions);
 }
 
-TEST_F(TrustTest, ARejectionDiscardsPendingOutputsRechecksTrustedOnesAndTellsTheUser) {
+TEST_P(TrustTest, ARejectionDiscardsPendingOutputsRechecksTrustedOnesAndTellsTheUser) {
   Job job = Submit("1-6", 1);
   RenderAndCheck(job, 5);  // 3 checked, 2 trusted and delivered
   // Frame 6 reported, then the worker is caught on a re-check of... a fresh job's frame.
@@ -89,7 +89,7 @@ TEST_F(TrustTest, ARejectionDiscardsPendingOutputsRechecksTrustedOnesAndTellsThe
   (void)other;
 }
 
-TEST_F(TrustTest, RepeatedRejectionsBanTheWorkerWithTheReason) {
+TEST_P(TrustTest, RepeatedRejectionsBanTheWorkerWithTheReason) {
   Job job = Submit("1-6", 1);
   auto levels = RenderAndCheck(job, 3, "rejected");
   EXPECT_EQ(levels.size(), 3u);
@@ -98,7 +98,7 @@ TEST_F(TrustTest, RepeatedRejectionsBanTheWorkerWithTheReason) {
   EXPECT_THAT(w.ban_reason, HasSubstr("3 of its last 3 checked frames were rejected"));
 }
 
-TEST_F(TrustTest, AFastCheaterIsBannedByTheChecksOfItsDiscardedOutputsAndLosesItsLeases) {
+TEST_P(TrustTest, AFastCheaterIsBannedByTheChecksOfItsDiscardedOutputsAndLosesItsLeases) {
   Job job = Submit("1-4", 1);
   std::vector<Task> tasks;
   for (int i = 0; i < 4; ++i) tasks.push_back(MustClaim(worker_));
@@ -120,7 +120,7 @@ TEST_F(TrustTest, AFastCheaterIsBannedByTheChecksOfItsDiscardedOutputsAndLosesIt
   for (int n = 1; n <= 4; ++n) EXPECT_EQ(GetFrame(job.id, n).state == FrameState::kDelivered, false);
 }
 
-TEST_F(TrustTest, ATrustedFrameOfAnEndedJobIsStillCheckedAndItsOwnerTold) {
+TEST_P(TrustTest, ATrustedFrameOfAnEndedJobIsStillCheckedAndItsOwnerTold) {
   Job done = Submit("1-4", 1);
   RenderAndCheck(done, 4);  // 3 checked, frame 4 trusted; the job completes
   ASSERT_EQ(GetJob(done.id).state, JobState::kCompleted);
@@ -150,7 +150,7 @@ TEST_F(TrustTest, ATrustedFrameOfAnEndedJobIsStillCheckedAndItsOwnerTold) {
   (void)next;
 }
 
-TEST_F(TrustTest, AJobWaitsForTheRecheckOfACaughtWorkersFrameAndRendersItAgain) {
+TEST_P(TrustTest, AJobWaitsForTheRecheckOfACaughtWorkersFrameAndRendersItAgain) {
   Job job = Submit("1-2", 1);
   Task a1 = MustClaim(worker_);
   MustReport(worker_, a1.id, 1);
@@ -191,7 +191,7 @@ TEST_F(TrustTest, AJobWaitsForTheRecheckOfACaughtWorkersFrameAndRendersItAgain) 
   EXPECT_EQ(delivered.node_id, worker2_.id);
 }
 
-TEST_F(TrustTest, Layer2GoesOnlyToAVerifierOfTheWorkersClass) {
+TEST_P(TrustTest, Layer2GoesOnlyToAVerifierOfTheWorkersClass) {
   Node w = GetNode(worker_.id);
   w.det_class = "blender 3.4.1 / x86_64 / cpu";
   ASSERT_TRUE(store_->UpdateNode(w).ok());

@@ -13,7 +13,7 @@ namespace {
 
 // ---- Verdicts ------------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, AcceptedFramesAreDeliveredAndCompleteTheJob) {
+TEST_P(SchedulerTest, AcceptedFramesAreDeliveredAndCompleteTheJob) {
   Job job = Submit("1-2", 2);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -46,7 +46,7 @@ TEST_F(SchedulerTest, AcceptedFramesAreDeliveredAndCompleteTheJob) {
   EXPECT_EQ(GetNode(worker_.id).accepted, 2);
 }
 
-TEST_F(SchedulerTest, TheNetworkHearsWhenNodesTakeAndEndWorkAndTheirCountsChange) {
+TEST_P(SchedulerTest, TheNetworkHearsWhenNodesTakeAndEndWorkAndTheirCountsChange) {
   // Which nodes the network's `worker` events named, in order (any user may follow them; bob has no job).
   auto named = [&] {
     std::vector<int64_t> ids;
@@ -73,7 +73,7 @@ TEST_F(SchedulerTest, TheNetworkHearsWhenNodesTakeAndEndWorkAndTheirCountsChange
   for (const auto& e : alices) EXPECT_NE(e.type, "worker");
 }
 
-TEST_F(SchedulerTest, ALeaseThatExpiresOrAJobCanceledFreesItsWorkerForTheNetworkToSee) {
+TEST_P(SchedulerTest, ALeaseThatExpiresOrAJobCanceledFreesItsWorkerForTheNetworkToSee) {
   Job job = Submit("1-4", 2);
   MustClaim(worker_);
   MustClaim(worker2_);
@@ -92,7 +92,7 @@ TEST_F(SchedulerTest, ALeaseThatExpiresOrAJobCanceledFreesItsWorkerForTheNetwork
               ElementsAre(w1, w2, w1, w1));  // both expired; worker 1 takes a task again, then its job ends
 }
 
-TEST_F(SchedulerTest, RejectedFrameIsRenderedAgainElsewhere) {
+TEST_P(SchedulerTest, RejectedFrameIsRenderedAgainElsewhere) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -127,7 +127,7 @@ TEST_F(SchedulerTest, RejectedFrameIsRenderedAgainElsewhere) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
 }
 
-TEST_F(SchedulerTest, AForgedReportIsRejectedAtOnceAndTheFrameGoesElsewhere) {
+TEST_P(SchedulerTest, AForgedReportIsRejectedAtOnceAndTheFrameGoesElsewhere) {
   Job job = Submit("1-2", 2);
   Task t = MustClaim(worker_);
   // The stored bytes' digest differs from the one the node signed: no check is needed to know it lied.
@@ -148,7 +148,7 @@ TEST_F(SchedulerTest, AForgedReportIsRejectedAtOnceAndTheFrameGoesElsewhere) {
   EXPECT_THAT(t2.frames, ElementsAre(1));
 }
 
-TEST_F(SchedulerTest, RejectedWorkerStaysExcludedAfterTheRetryIsLost) {
+TEST_P(SchedulerTest, RejectedWorkerStaysExcludedAfterTheRetryIsLost) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -168,7 +168,7 @@ TEST_F(SchedulerTest, RejectedWorkerStaysExcludedAfterTheRetryIsLost) {
   EXPECT_EQ(MustClaim(worker2_).id, f.task_id);
 }
 
-TEST_F(SchedulerTest, RejectedWorkerStaysExcludedAfterAFailedRetry) {
+TEST_P(SchedulerTest, RejectedWorkerStaysExcludedAfterAFailedRetry) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -184,7 +184,7 @@ TEST_F(SchedulerTest, RejectedWorkerStaysExcludedAfterAFailedRetry) {
   EXPECT_THAT(GetFrame(job.id, 1).excluded_nodes, ElementsAre(worker_.id));
 }
 
-TEST_F(SchedulerTest, InconclusiveVerdictQueuesTheCheckAgain) {
+TEST_P(SchedulerTest, InconclusiveVerdictQueuesTheCheckAgain) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -219,7 +219,7 @@ TEST_F(SchedulerTest, InconclusiveVerdictQueuesTheCheckAgain) {
 }
 
 // Escalation, never a guess (issue #4): more regions, then a second worker's render settles the check.
-TEST_F(SchedulerTest, InconclusiveEscalatesToMoreRegionsThenASecondRenderThatSettlesIt) {
+TEST_P(SchedulerTest, InconclusiveEscalatesToMoreRegionsThenASecondRenderThatSettlesIt) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -264,7 +264,7 @@ TEST_F(SchedulerTest, InconclusiveEscalatesToMoreRegionsThenASecondRenderThatSet
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
 }
 
-TEST_F(SchedulerTest, ASecondRenderThatDiffersRejectsTheFirstAndIsDelivered) {
+TEST_P(SchedulerTest, ASecondRenderThatDiffersRejectsTheFirstAndIsDelivered) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -290,7 +290,7 @@ TEST_F(SchedulerTest, ASecondRenderThatDiffersRejectsTheFirstAndIsDelivered) {
   EXPECT_EQ(GetJob(job.id).state, JobState::kCompleted);
 }
 
-TEST_F(SchedulerTest, CheckThatNoSecondRenderSettlesFailsTheFrameWithTheFindings) {
+TEST_P(SchedulerTest, CheckThatNoSecondRenderSettlesFailsTheFrameWithTheFindings) {
   Job job = Submit("1", 1);
   Node worker3 = NewNode("w3", NodeRole::kWorker);
   Task t = MustClaim(worker_);
@@ -313,7 +313,7 @@ TEST_F(SchedulerTest, CheckThatNoSecondRenderSettlesFailsTheFrameWithTheFindings
   EXPECT_EQ(GetNode(worker_.id).rejected, 0);  // never a guess: nobody is blamed
 }
 
-TEST_F(SchedulerTest, ASecondRenderLostToAFailureIsRenderedAgainElsewhere) {
+TEST_P(SchedulerTest, ASecondRenderLostToAFailureIsRenderedAgainElsewhere) {
   Job job = Submit("1", 1);
   Node worker3 = NewNode("w3", NodeRole::kWorker);
   Task t = MustClaim(worker_);
@@ -330,7 +330,7 @@ TEST_F(SchedulerTest, ASecondRenderLostToAFailureIsRenderedAgainElsewhere) {
   EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kVerifying);
 }
 
-TEST_F(SchedulerTest, LateVerdictFromAVerifierThatLostTheLeaseIsRefused) {
+TEST_P(SchedulerTest, LateVerdictFromAVerifierThatLostTheLeaseIsRefused) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -354,7 +354,7 @@ TEST_F(SchedulerTest, LateVerdictFromAVerifierThatLostTheLeaseIsRefused) {
   EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kDelivered);
 }
 
-TEST_F(SchedulerTest, VerdictMustBeKnownAndOnAVerifyTask) {
+TEST_P(SchedulerTest, VerdictMustBeKnownAndOnAVerifyTask) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -376,7 +376,7 @@ TEST_F(SchedulerTest, VerdictMustBeKnownAndOnAVerifyTask) {
   EXPECT_EQ(stranger.error().code, Errc::kConflict);
 }
 
-TEST_F(SchedulerTest, VerifyTaskCannotBeEndedWithoutAVerdict) {
+TEST_P(SchedulerTest, VerifyTaskCannotBeEndedWithoutAVerdict) {
   Job job = Submit("1", 1);
   Task t = MustClaim(worker_);
   MustReport(worker_, t.id, 1);
@@ -395,7 +395,7 @@ TEST_F(SchedulerTest, VerifyTaskCannotBeEndedWithoutAVerdict) {
 
 // ---- A whole job ---------------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, WholeJobWithTwoWorkersAndAFraud) {
+TEST_P(SchedulerTest, WholeJobWithTwoWorkersAndAFraud) {
   Job job = Submit("1-6", 2);
   Task a = MustClaim(worker_);
   Task b = MustClaim(worker2_);
