@@ -72,15 +72,6 @@ using internal::TooLarge;
 using internal::WithDeadline;
 using internal::WriteResponse;
 
-// Bearer tokens, cookies and signed URLs fit easily; Beast's 8 KiB default is tight for large cookies.
-constexpr uint32_t kHeaderLimit = 64 * 1024;
-// A TLS client must finish its handshake within this.
-constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
-// How much a read between requests takes at once.
-constexpr size_t kReadChunk = size_t{16} * 1024;
-// Connections over a cap being answered at once; beyond, they are closed without an answer.
-constexpr int kMaxRefusing = 64;
-
 // One accepted connection, plain or TLS. Only its own coroutine and closures posted to its strand touch it.
 struct Connection {
   explicit Connection(std::string peer) : address(std::move(peer)) {}
@@ -281,7 +272,7 @@ struct HttpServer::Impl {
     log_.Note(in_all ? "connection refused: the server's connections are at their cap (--max-connections)"
                      : "connection refused: too many connections from one address "
                        "(--max-connections-per-address)");
-    if (tls_ || refusing_.fetch_add(1) >= kMaxRefusing) {
+    if (tls_ || refusing_.fetch_add(1) >= internal::kMaxRefusing) {
       if (!tls_) --refusing_;
       beast::error_code ignored;
       socket.close(ignored);
@@ -344,7 +335,7 @@ struct HttpServer::Impl {
     auto& stream = connection->stream;
     auto& layer = beast::get_lowest_layer(stream);
     if constexpr (std::is_same_v<C, TlsConnection>) {
-      layer.expires_after(kHandshakeTimeout);
+      layer.expires_after(internal::kHandshakeTimeout);
       auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
       if (ec) co_return;  // not TLS, a certificate the client refused, or too slow: nothing to answer
     }
@@ -353,14 +344,14 @@ struct HttpServer::Impl {
       if (buffer.size() == 0) {
         // Between requests: the next one's first byte may take as long as the idle timeout.
         layer.expires_after(options_.idle_timeout);
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(internal::kReadChunk), kNoThrow);
         layer.expires_never();
         if (ec) co_return;
         buffer.commit(n);
       }
       // From its first byte, the whole head must arrive within the header timeout, however it trickles.
       http::request_parser<http::empty_body> head;
-      head.header_limit(kHeaderLimit);
+      head.header_limit(internal::kHeaderLimit);
       head.body_limit(boost::none);  // each route's limit is applied once the head is known
       auto header = co_await WithDeadline(connection->stream, connection->timer,
                                           std::chrono::steady_clock::now() + options_.header_timeout,
@@ -533,9 +524,7 @@ struct HttpServer::Impl {
   template <class C>
   asio::awaitable<std::optional<HttpResponse>> Respond(C& connection, const HttpRequest& request,
                                                        bool watch_client) {
-    // A retried request tells the handler when it last ran (HttpRequest::previous_attempt_ms): a copy, made
-    // once, on the first retry.
-    std::optional<HttpRequest> retry;
+    std::optional<HttpRequest> retry;  // made on the first retry: says when the handler last ran for it
     for (;;) {
       const int64_t started_ms = internal::NowMs();
       HttpResponse response = co_await RunHandler(retry ? *retry : request);

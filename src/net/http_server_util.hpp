@@ -3,6 +3,9 @@
 // connections over its caps, shedding one when out of descriptors, its TLS context and its spool folder. Not
 // part of the module's interface.
 #include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -18,6 +21,15 @@
 #include "net/http.hpp"
 
 namespace inferix::net::internal {
+
+// Bearer tokens, cookies and signed URLs fit easily; Beast's 8 KiB default is tight for large cookies.
+constexpr uint32_t kHeaderLimit = 64 * 1024;
+// A TLS client must finish its handshake within this.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
+// How much a read between requests takes at once.
+constexpr size_t kReadChunk = size_t{16} * 1024;
+// Connections over a cap being answered at once; beyond, they are closed without an answer.
+constexpr int kMaxRefusing = 64;
 
 // `fn(request)`, or `fallback` when it throws (said on stderr with `what`, e.g. "handler", and the request).
 template <class T, class Fn>
