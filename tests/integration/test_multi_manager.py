@@ -125,7 +125,8 @@ class MultiManagerTest(unittest.TestCase):
         self.assertEqual(sorted(set(got)), got, "ids strictly increasing, none twice")
         self.assertEqual([e[1] for e in follower.events].count("video"), 1, "the video was made once")
 
-        # No manager process carried an image's bytes; the scene came through the files route (counted apart).
+        # No manager process carried an image's bytes. Scene files go straight to the store too (the files route
+        # carries only the JSON that asks for their URLs: test_s3_uploads.py proves it); counted apart.
         files_bytes = 0
         for i in range(2):
             status, health = net.manager_call(i, "GET", "/api/v1/health")
@@ -133,7 +134,7 @@ class MultiManagerTest(unittest.TestCase):
             traffic = health["traffic"]
             self.assertEqual((traffic["blob_route_requests"], traffic["blob_route_bytes"]), (0, 0), traffic)
             files_bytes += traffic["files_route_bytes"]
-        sys.stderr.write("scene bytes through the files route after the kill: %d\n" % files_bytes)
+        sys.stderr.write("bytes on the files route after the kill: %d\n" % files_bytes)
 
     def test_lease_granted_by_one_manager_is_reported_through_the_other(self):
         net = self.cluster()
