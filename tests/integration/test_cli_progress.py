@@ -198,10 +198,17 @@ class CliProgressTest(unittest.TestCase):
                            text=True)
         by_url = self.json_of(r)
         self.json_of(cli(by_url["token"], "status", "--json"))  # a token of the running manager's database
-        r = subprocess.run(admin + ["token", "create", "--user", "quin"] + ["--store", "postgresql://db/inferix"],
+        r = subprocess.run(admin + ["token", "create", "--user", "quin"] + ["--store", "mysql://db/inferix"],
                            capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("this build knows sqlite:PATH", r.stderr + r.stdout)
+        self.assertIn("sqlite:PATH", r.stderr + r.stdout)  # the message names the schemes this build knows
+        # A PostgreSQL that cannot be reached says so (issue #15), naming the server, never a password.
+        r = subprocess.run(admin + ["token", "create", "--user", "quin"] +
+                           ["--store", "postgresql://quin:s3cret@db.invalid/inferix?connect_timeout_s=2"],
+                           capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("cannot connect", r.stderr + r.stdout)
+        self.assertNotIn("s3cret", r.stderr + r.stdout)
         r = subprocess.run(admin + ["token", "create", "--user", "quin"], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--data or --store", r.stderr + r.stdout)
