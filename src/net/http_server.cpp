@@ -527,7 +527,9 @@ struct HttpServer::Impl {
     std::optional<HttpRequest> retry;  // made on the first retry: says when the handler last ran for it
     for (;;) {
       const int64_t started_ms = internal::NowMs();
-      HttpResponse response = co_await RunHandler(retry ? *retry : request);
+      const HttpRequest* current =
+          retry ? &*retry : &request;  // not a ?: inside co_await (clang's coroutines)
+      HttpResponse response = co_await RunHandler(*current);
       if (response.retry_after_ms <= 0) co_return response;
       if (stopping_) co_return std::nullopt;
       if (!retry) retry = request;
