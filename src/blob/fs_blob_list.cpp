@@ -14,20 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Whether a prefix may name keys: no empty, "." or ".." segment before its last '/', no leading '/'.
-bool IsListablePrefix(const std::string& prefix) {
-  if (prefix.starts_with('/')) return false;
-  size_t start = 0;
-  while (true) {
-    const size_t slash = prefix.find('/', start);
-    const std::string_view segment = std::string_view(prefix).substr(start, slash - start);
-    if (segment == "." || segment == "..") return false;
-    if (slash == std::string::npos) return true;
-    if (segment.empty()) return false;
-    start = slash + 1;
-  }
-}
-
 bool IsTemporary(const std::string& name) { return name.find(".tmp-") != std::string::npos; }
 
 }  // namespace
@@ -35,7 +21,7 @@ bool IsTemporary(const std::string& name) { return name.find(".tmp-") != std::st
 Result<std::vector<domain::ObjectStore::Listed>> FsObjectStore::List(const std::string& prefix,
                                                                      const std::string& start_after,
                                                                      size_t limit) {
-  if (!IsListablePrefix(prefix)) {
+  if (!domain::IsListablePrefix(prefix)) {
     return MakeError(Errc::kInvalidArgument, "invalid object key prefix \"" + prefix.substr(0, 100) + "\"");
   }
   std::vector<Listed> out;

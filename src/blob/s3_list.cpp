@@ -5,27 +5,13 @@
 #include "blob/blob_url.hpp"
 #include "blob/s3_connection.hpp"
 #include "blob/s3_store.hpp"
+#include "domain/object_keys.hpp"
 
 namespace inferix::blob {
 namespace {
 
 // S3's largest page.
 constexpr size_t kMaxKeys = 1000;
-
-// Whether a prefix may name keys: no empty, "." or ".." segment before its last '/', no leading '/' (the
-// rule of the file adapter's List).
-bool IsListablePrefix(const std::string& prefix) {
-  if (prefix.starts_with('/')) return false;
-  size_t start = 0;
-  while (true) {
-    const size_t slash = prefix.find('/', start);
-    const std::string_view segment = std::string_view(prefix).substr(start, slash - start);
-    if (segment == "." || segment == "..") return false;
-    if (slash == std::string::npos) return true;
-    if (segment.empty()) return false;
-    start = slash + 1;
-  }
-}
 
 // "2026-12-07T06:56:32.123Z" as ms since the epoch; 0 when it does not parse.
 int64_t ParseIsoMs(const std::string& text) {
@@ -42,7 +28,7 @@ int64_t ParseIsoMs(const std::string& text) {
 Result<std::vector<domain::ObjectStore::Listed>> S3ObjectStore::List(const std::string& prefix,
                                                                      const std::string& start_after,
                                                                      size_t limit) {
-  if (!IsListablePrefix(prefix)) {
+  if (!domain::IsListablePrefix(prefix)) {
     return MakeError(Errc::kInvalidArgument, "invalid object key prefix \"" + prefix.substr(0, 100) + "\"");
   }
   std::vector<Listed> out;

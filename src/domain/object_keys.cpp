@@ -13,6 +13,19 @@ std::string OutputKeyPrefix(int64_t job_id, int64_t task_id, int frame) {
 
 }  // namespace
 
+bool IsListablePrefix(std::string_view prefix) {
+  if (prefix.starts_with('/')) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = prefix.find('/', start);
+    const std::string_view segment = prefix.substr(start, slash - start);
+    if (segment == "." || segment == "..") return false;
+    if (slash == std::string_view::npos) return true;
+    if (segment.empty()) return false;
+    start = slash + 1;
+  }
+}
+
 bool IsValidObjectKey(std::string_view key) {
   if (key.empty() || key.size() > kMaxKeySize || key.front() == '/' || key.back() == '/') return false;
   size_t seg_start = 0;

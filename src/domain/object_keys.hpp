@@ -22,6 +22,10 @@ namespace inferix::domain {
 /// "." or ".." segment, no leading or trailing '/'. Every object store call refuses other keys.
 bool IsValidObjectKey(std::string_view key);
 
+/// True when a listing prefix may name keys (ObjectStore::List): no leading '/', no "." or ".." segment, no
+/// empty segment before its last '/'. Every adapter's List refuses other prefixes.
+bool IsListablePrefix(std::string_view prefix);
+
 /// The key of an uploaded scene file: "files/<sha256>" (the hash as 64 lower-case hex digits).
 std::string FileKey(std::string_view sha256);
 

@@ -14,24 +14,13 @@
 
 namespace inferix::store::pg {
 
-// The same column lists as the SQLite adapter's (same tables, same names), in the order the readers expect.
-// Inside a join, prefix them yourself (e.g. "t." + each column) or select from a subquery.
-inline constexpr const char* kJobCols =
-    "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
-    "created_ms, finished_ms, fps, video_state, video_key, started_ms, scene_root, blender_version, "
-    "denoisers, without_denoiser, resolution_percentage";
-inline constexpr const char* kTaskCols =
-    "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
-    "level, progress, progress_ms";
-inline constexpr const char* kFrameCols =
-    "job_id, number, state, task_id, output_id, failures, errors, excluded";
-inline constexpr const char* kOutputCols =
-    "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
-    "verifier_node_id, verify_seconds, created_ms, preview_key, render_cpu_seconds, verify_cpu_seconds, "
-    "det_class, method, credited, replica_of";
-inline constexpr const char* kNodeCols =
-    "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected, ban_reason, "
-    "det_class, streak";
+// The column lists are the schema's, shared with the SQLite adapter (store/row_codec.hpp); inside a join,
+// prefix them (Prefixed below) or select from a subquery.
+using store::kFrameCols;
+using store::kJobCols;
+using store::kNodeCols;
+using store::kOutputCols;
+using store::kTaskCols;
 
 /// Each column of `cols` (a list above) prefixed with `alias` and a dot: Prefixed("t", kTaskCols) gives
 /// "t.id, t.job_id, ...", for joins.

@@ -28,4 +28,23 @@ std::vector<std::string> SplitWords(const std::string& s);
 std::string EncodeFiles(const std::vector<domain::SceneFile>& files);
 std::vector<domain::SceneFile> DecodeFiles(const std::string& s);
 
+// The columns of each table, in the order both adapters' row readers expect (the same tables and names in
+// SQLite and PostgreSQL).
+inline constexpr const char* kJobCols =
+    "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
+    "created_ms, finished_ms, fps, video_state, video_key, started_ms, scene_root, blender_version, "
+    "denoisers, without_denoiser, resolution_percentage";
+inline constexpr const char* kTaskCols =
+    "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
+    "level, progress, progress_ms";
+inline constexpr const char* kFrameCols =
+    "job_id, number, state, task_id, output_id, failures, errors, excluded";
+inline constexpr const char* kOutputCols =
+    "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
+    "verifier_node_id, verify_seconds, created_ms, preview_key, render_cpu_seconds, verify_cpu_seconds, "
+    "det_class, method, credited, replica_of";
+inline constexpr const char* kNodeCols =
+    "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected, ban_reason, "
+    "det_class, streak";
+
 }  // namespace inferix::store

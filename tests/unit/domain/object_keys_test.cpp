@@ -110,5 +110,15 @@ TEST(IsValidObjectKey, Rejects) {
   EXPECT_FALSE(IsValidObjectKey("files/" + std::string(600, 'a')));
 }
 
+// The one rule both adapters' List apply to a prefix.
+TEST(ObjectKeys, ListablePrefixes) {
+  for (const char* ok : {"", "outputs/", "outputs/12/", "outputs/12/3_", "files"}) {
+    EXPECT_TRUE(IsListablePrefix(ok)) << ok;
+  }
+  for (const char* bad : {"/outputs", "../x", "outputs/../x", "./", "outputs//x", "outputs/./"}) {
+    EXPECT_FALSE(IsListablePrefix(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace inferix::domain
