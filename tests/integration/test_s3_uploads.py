@@ -20,7 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "engines"))
 import engines  # noqa: E402  pylint: disable=wrong-import-position
-from netlib import INFERIX, Network  # noqa: E402  pylint: disable=wrong-import-position
+from netlib import INFERIX, Network, engine_info  # noqa: E402  pylint: disable=wrong-import-position
 
 PROJECT = "/work/shared/scenes/project"
 for candidate in (os.environ.get("INFERIX_SCENES_DIR"),
@@ -54,12 +54,10 @@ def put(url, body, headers):
 class S3UploadsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        path = os.environ.get("INFERIX_TEST_S3")
-        if not path:
+        cls.info = engine_info("INFERIX_TEST_S3")
+        if cls.info is None:
             raise unittest.SkipTest("set INFERIX_TEST_S3 to an s3.json of tests/engines/engines.py "
                                     "(ctest's `s3` fixture does)")
-        with open(path, encoding="utf-8") as f:
-            cls.info = json.load(f)
         cls.s3 = engines.s3_client(cls.info)
         cls.addClassCleanup(cls.s3.close)
         os.environ["AWS_ACCESS_KEY_ID"] = cls.info["access_key"]
