@@ -51,6 +51,9 @@ struct HttpResponse {
   /// Long-poll: when > 0 the server sends nothing yet, waits this many milliseconds without holding a thread,
   /// and calls the handler again with the same request (unless the client has gone away).
   int64_t retry_after_ms = 0;
+  /// With retry_after_ms: the key the wait is parked under. HttpServer::Wake(wait_key) ends the wait early,
+  /// and the handler is called again at once. Empty: the wait lasts retry_after_ms.
+  std::string wait_key;
 };
 
 /// The most bytes one ranged answer carries.

@@ -37,10 +37,12 @@
 #include <boost/beast/ssl.hpp>
 
 #include "core/crypto.hpp"
+#include "net/http_connection.hpp"
 #include "net/http_exchange.hpp"
 #include "net/http_io.hpp"
 #include "net/http_server_util.hpp"
 #include "net/spool_body.hpp"
+#include "net/wait_list.hpp"
 
 namespace inferix::net {
 namespace {
@@ -72,35 +74,9 @@ using internal::TooLarge;
 using internal::WithDeadline;
 using internal::WriteResponse;
 
-// One accepted connection, plain or TLS. Only its own coroutine and closures posted to its strand touch it.
-struct Connection {
-  explicit Connection(std::string peer) : address(std::move(peer)) {}
-  virtual ~Connection() = default;
-  // Makes every pending and future operation fail; must run on the connection's strand.
-  virtual void Close() = 0;
-  virtual asio::any_io_executor Executor() = 0;
-  const std::string address;  // the client's IP address, for the per-address cap
-};
-
-template <class Stream>
-struct BasicConnection final : Connection {
-  template <class... Args>
-  explicit BasicConnection(std::string peer, Args&&... args)
-      : Connection(std::move(peer)), stream(std::forward<Args>(args)...), timer(stream.get_executor()) {}
-  void Close() override {
-    auto& layer = beast::get_lowest_layer(stream);
-    beast::error_code ec;
-    layer.socket().shutdown(tcp::socket::shutdown_both, ec);
-    layer.close();
-    timer.cancel();
-  }
-  asio::any_io_executor Executor() override { return stream.get_executor(); }
-  Stream stream;
-  asio::steady_timer timer;
-};
-
-using PlainConnection = BasicConnection<beast::tcp_stream>;
-using TlsConnection = BasicConnection<beast::ssl_stream<beast::tcp_stream>>;
+using internal::Connection;
+using internal::PlainConnection;
+using internal::TlsConnection;
 
 }  // namespace
 
@@ -202,6 +178,7 @@ struct HttpServer::Impl {
 
   uint16_t port() const { return port_; }
   const LimitCounters& counters() const { return counters_; }
+  WaitList& waiting() { return waiting_; }
 
  private:
   static void RunLoop(asio::io_context& io, const char* name) {
@@ -454,7 +431,7 @@ struct HttpServer::Impl {
       }
       request.received_ms = internal::NowMs();
 
-      std::optional<HttpResponse> response = co_await Respond(*connection, request, buffer.size() == 0);
+      std::optional<HttpResponse> response = co_await Respond(connection, request, buffer.size() == 0);
       spooled.reset();           // the handler is done with the body: gone before the client hears the answer
       if (!response) co_return;  // the client went away, or the server is stopping
       if (stopping_) keep_alive = false;
@@ -513,17 +490,29 @@ struct HttpServer::Impl {
     });
   }
 
-  // Runs `fn` on the handler thread; the awaiting coroutine resumes on its own strand afterwards.
+  // Runs `fn` on the handler thread; the awaiting coroutine resumes on its own executor afterwards. A posted
+  // function, not a co_spawn onto handler_io_: co_spawn from a thread that does not run the target context
+  // raced in Asio 1.81 (a null awaitable_thread, once a double free, under several I/O threads; Asio issue
+  // 552).
   template <class T, class Fn>
   asio::awaitable<T> OnHandlerThread(Fn fn) {
-    co_return co_await asio::co_spawn(
-        handler_io_, [&fn]() -> asio::awaitable<T> { co_return fn(); }, asio::use_awaitable);
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(T)>(
+        [this, &fn](auto handler) {
+          asio::post(handler_io_, [&fn, handler = std::move(handler)]() mutable {
+            T result = fn();
+            auto resume_on = asio::get_associated_executor(handler);
+            asio::post(resume_on, [handler = std::move(handler), result = std::move(result)]() mutable {
+              std::move(handler)(std::move(result));
+            });
+          });
+        },
+        asio::use_awaitable);
   }
 
   // Calls the handler, waiting between calls while it asks for a long-poll retry. nullopt: send nothing.
   template <class C>
-  asio::awaitable<std::optional<HttpResponse>> Respond(C& connection, const HttpRequest& request,
-                                                       bool watch_client) {
+  asio::awaitable<std::optional<HttpResponse>> Respond(const std::shared_ptr<C>& connection,
+                                                       const HttpRequest& request, bool watch_client) {
     std::optional<HttpRequest> retry;  // made on the first retry: says when the handler last ran for it
     for (;;) {
       const int64_t started_ms = internal::NowMs();
@@ -534,8 +523,18 @@ struct HttpServer::Impl {
       if (stopping_) co_return std::nullopt;
       if (!retry) retry = request;
       retry->previous_attempt_ms = started_ms;
+      WaitList::Token parked = 0;
+      if (!response.wait_key.empty()) {
+        const uint64_t id = ++wait_sequence_;
+        connection->wait_id = id;
+        parked = waiting_.Park(response.wait_key, [weak = std::weak_ptr<C>(connection), id] {
+          if (auto c = weak.lock()) asio::post(c->Executor(), [c, id] { c->EndWait(id); });
+        });
+      }
       const bool alive =
-          co_await LongPollWait(connection.stream, connection.timer, response.retry_after_ms, watch_client);
+          co_await LongPollWait(connection->stream, connection->timer, response.retry_after_ms, watch_client);
+      connection->wait_id = 0;
+      if (parked != 0) waiting_.Leave(parked);
       if (!alive || stopping_) co_return std::nullopt;
     }
   }
@@ -557,6 +556,8 @@ struct HttpServer::Impl {
   int reserve_fd_ = -1;  // given up to accept (and refuse) one connection when out of descriptors
   std::atomic<int> refusing_ = 0;
   std::atomic<uint64_t> spool_sequence_ = 0;
+  std::atomic<uint64_t> wait_sequence_ = 0;
+  WaitList waiting_;  // parked long polls by wait key
   asio::io_context io_;
   asio::io_context handler_io_{1};
   // Declared after handler_io_ so that it is destroyed first.
@@ -592,5 +593,9 @@ const LimitCounters& HttpServer::counters() const { return impl_->counters(); }
 void HttpServer::Post(std::function<void()> fn) { impl_->Post(std::move(fn)); }
 
 void HttpServer::Stop() { impl_->Stop(); }
+
+size_t HttpServer::Wake(const std::string& key, size_t n) { return impl_->waiting().Wake(key, n); }
+
+size_t HttpServer::Waiting(const std::string& key) const { return impl_->waiting().Waiting(key); }
 
 }  // namespace inferix::net

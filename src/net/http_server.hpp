@@ -67,6 +67,11 @@ class HttpServer {
   void Post(std::function<void()> fn);
   /// Stops accepting, closes connections and joins the threads.
   void Stop();
+  /// Ends the waits of up to `n` long polls parked under `key` (HttpResponse::wait_key), oldest first: their
+  /// handlers run again now. Any thread. Returns how many were woken.
+  size_t Wake(const std::string& key, size_t n);
+  /// How many long polls are parked under `key`.
+  size_t Waiting(const std::string& key) const;
 
  private:
   struct Impl;

@@ -21,19 +21,8 @@ using testing::RawConnection;
 using testing::TempDir;
 using testing::WaitFor;
 
-std::unique_ptr<HttpServer> StartServer(Handler handler, ServerOptions options) {
-  auto server = std::make_unique<HttpServer>(std::move(options), std::move(handler));
-  auto started = server->Start();
-  EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().message);
-  return server;
-}
-
-HttpResponse Text(std::string body) {
-  HttpResponse response;
-  response.content_type = "text/plain";
-  response.body = std::move(body);
-  return response;
-}
+using testing::StartServer;
+using testing::Text;
 
 std::string Put(const std::string& path, uint64_t length) {
   return "PUT " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";

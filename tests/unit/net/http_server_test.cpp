@@ -18,24 +18,9 @@ using testing::RawConnection;
 using testing::TempDir;
 using testing::WaitFor;
 
-std::unique_ptr<HttpServer> StartServer(Handler handler, ServerOptions options = {}) {
-  auto server = std::make_unique<HttpServer>(std::move(options), std::move(handler));
-  auto started = server->Start();
-  EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().message);
-  return server;
-}
-
-std::string Url(const HttpServer& server, const std::string& target) {
-  return "http://127.0.0.1:" + std::to_string(server.port()) + target;
-}
-
-HttpResponse Text(std::string body, int status = 200) {
-  HttpResponse response;
-  response.status = status;
-  response.content_type = "text/plain";
-  response.body = std::move(body);
-  return response;
-}
+using testing::StartServer;
+using testing::Text;
+using testing::Url;
 
 TEST(HttpRequestTest, HeaderLookupIgnoresCase) {
   HttpRequest request;

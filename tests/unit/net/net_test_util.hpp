@@ -17,6 +17,10 @@
 #include <string>
 #include <thread>
 
+#include <gtest/gtest.h>
+
+#include "net/http_server.hpp"
+
 namespace inferix::net::testing {
 
 /// A temporary folder, removed with its content at the end of the test.
@@ -150,5 +154,27 @@ class RawConnection {
   bool connected_ = false;
   std::string buffer_;
 };
+
+/// A started server (a failed start fails the test).
+inline std::unique_ptr<HttpServer> StartServer(Handler handler, ServerOptions options = {}) {
+  auto server = std::make_unique<HttpServer>(std::move(options), std::move(handler));
+  auto started = server->Start();
+  EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().message);
+  return server;
+}
+
+/// The server's URL of `target`.
+inline std::string Url(const HttpServer& server, const std::string& target) {
+  return "http://127.0.0.1:" + std::to_string(server.port()) + target;
+}
+
+/// A plain-text answer.
+inline HttpResponse Text(std::string body, int status = 200) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "text/plain";
+  response.body = std::move(body);
+  return response;
+}
 
 }  // namespace inferix::net::testing

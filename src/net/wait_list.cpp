@@ -1,0 +1,49 @@
+#include "net/wait_list.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace inferix::net {
+
+WaitList::Token WaitList::Park(const std::string& key, std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  const Token token = next_++;
+  Queue& queue = by_key_[key];
+  queue.push_back({token, std::move(wake)});
+  where_.emplace(token, std::make_pair(&queue, std::prev(queue.end())));
+  return token;
+}
+
+bool WaitList::Leave(Token token) {
+  std::lock_guard lock(mu_);
+  auto found = where_.find(token);
+  if (found == where_.end()) return false;
+  found->second.first->erase(found->second.second);
+  where_.erase(found);
+  return true;
+}
+
+size_t WaitList::Wake(const std::string& key, size_t n) {
+  std::vector<std::function<void()>> woken;
+  {
+    std::lock_guard lock(mu_);
+    auto queue = by_key_.find(key);
+    if (queue == by_key_.end()) return 0;
+    while (woken.size() < n && !queue->second.empty()) {
+      Entry& first = queue->second.front();
+      woken.push_back(std::move(first.wake));
+      where_.erase(first.token);
+      queue->second.pop_front();
+    }
+  }
+  for (auto& wake : woken) wake();
+  return woken.size();
+}
+
+size_t WaitList::Waiting(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto queue = by_key_.find(key);
+  return queue == by_key_.end() ? 0 : queue->second.size();
+}
+
+}  // namespace inferix::net
