@@ -121,6 +121,8 @@ class Store {
   virtual Result<std::optional<Node>> FindNodeByTokenHash(const std::string& token_hash) = 0;
   virtual Result<std::optional<Node>> GetNode(int64_t id) = 0;
   virtual Result<std::vector<Node>> ListNodes() = 0;
+  /// The nodes among `ids` that exist, by id (a repeated id gives one node).
+  virtual Result<std::vector<Node>> GetNodes(const std::vector<int64_t>& ids) = 0;
   /// Writes name, capabilities_json, banned, ban_reason, det_class, last_seen_ms, accepted, rejected and
   /// streak; role and public_key are fixed.
   virtual Result<void> UpdateNode(const Node& node) = 0;
@@ -156,6 +158,9 @@ class Store {
   virtual Result<std::vector<Frame>> ListFrames(int64_t job_id) = 0;
   /// Frame counts by state of each of the user's jobs that has frames, by job id.
   virtual Result<std::map<int64_t, FrameCounts>> CountFramesByJob(int64_t user_id) = 0;
+  /// The job's frames counted by state (all zero for an unknown job). Costs the same for any number of
+  /// frames: the adapters keep the counts in the transactions that write frames.
+  virtual Result<FrameCounts> CountJobFrames(int64_t job_id) = 0;
 
   virtual Result<int64_t> CreateTask(const Task& task) = 0;
   virtual Result<std::optional<Task>> GetTask(int64_t id) = 0;

@@ -48,18 +48,16 @@ json ProgressToJson(const domain::Job& job, const domain::FrameCounts& c, int64_
           {"eta_s", eta ? json(std::round(*eta)) : json(nullptr)}};
 }
 
-json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,
-                 const std::vector<domain::Node>& nodes) {
+json FrameToJson(const domain::Frame& frame, const std::vector<const domain::Output*>& outputs,
+                 const NodeNames& names) {
   auto node_name = [&](int64_t id) -> std::string {
-    for (const auto& n : nodes) {
-      if (n.id == id) return n.name;
-    }
-    return "";
+    auto found = names.find(id);
+    return found == names.end() ? "" : found->second;
   };
   json attempts = json::array();
   json current = nullptr;
-  for (const auto& o : outputs) {
-    if (o.frame != frame.number) continue;
+  for (const domain::Output* op : outputs) {
+    const domain::Output& o = *op;
     json item = {{"output_id", o.id},
                  {"worker_id", o.node_id},
                  {"worker", node_name(o.node_id)},
@@ -205,14 +203,11 @@ std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build)
   return ClassesOf(node, {build}).front();
 }
 
-json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,
-                     const std::vector<domain::Node>& nodes) {
+json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries, const NodeNames& names) {
   json out = json::array();
   for (const auto& e : entries) {
-    std::string name;
-    for (const auto& n : nodes) {
-      if (n.id == e.node_id) name = n.name;
-    }
+    auto found = names.find(e.node_id);
+    const std::string name = found == names.end() ? "" : found->second;
     out.push_back(
         {{"worker_id", e.node_id}, {"worker", name}, {"reason", e.reason}, {"since_ms", e.created_ms}});
   }

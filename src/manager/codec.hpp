@@ -3,6 +3,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.hpp"
@@ -19,12 +20,14 @@ nlohmann::json JobToJson(const domain::Job& job);
 /// A job's progress: frame counts by state, frames rendered (verifying or delivered), and the estimated
 /// seconds left (`eta_s`, null when unknown or the job has ended).
 nlohmann::json ProgressToJson(const domain::Job& job, const domain::FrameCounts& counts, int64_t now_ms);
-/// A frame with its current output's verdict, worker and timings.
-nlohmann::json FrameToJson(const domain::Frame& frame, const std::vector<domain::Output>& outputs,
-                           const std::vector<domain::Node>& nodes);
+/// Node names by id: the nodes a view names, not the whole farm.
+using NodeNames = std::unordered_map<int64_t, std::string>;
+/// A frame with its current output's verdict, worker and timings; `attempts` are the frame's outputs, oldest
+/// first.
+nlohmann::json FrameToJson(const domain::Frame& frame, const std::vector<const domain::Output*>& attempts,
+                           const NodeNames& names);
 /// The workers kept off a job, with their names and why.
-nlohmann::json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries,
-                               const std::vector<domain::Node>& nodes);
+nlohmann::json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries, const NodeNames& names);
 /// A node as users and operators see it (no credentials).
 nlohmann::json NodeToJson(const domain::Node& node);
 /// Checks the machine description a node registers with, which every user's workers page shows: an object of

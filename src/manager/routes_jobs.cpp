@@ -1,7 +1,9 @@
 // Jobs: submitting one, the user's list, one job with its frames, its delivered outputs, and canceling it.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
+#include <vector>
 
 #include "manager/api_routes.hpp"
 #include "manager/api_util.hpp"
@@ -94,14 +96,32 @@ HttpResponse JobDetail(Call& c) {
   auto view = LoadJobView(c);
   if (!view) return Fail(view.error());
   const domain::Job& job = view->job;
-  auto nodes = c.api.store.ListNodes();
+  auto blocked = c.api.store.ListBlocklist(job.id);
+  if (!blocked) return Fail(blocked.error());
+  // The names of the nodes this job names (its workers, verifiers and blocklist), not of the whole farm, and
+  // each frame's outputs grouped once: the view costs the job's size, whatever the farm's.
+  std::vector<int64_t> ids;
+  std::map<int, std::vector<const domain::Output*>> by_frame;
+  for (const auto& o : view->outputs) {
+    ids.push_back(o.node_id);
+    if (o.verifier_node_id != 0) ids.push_back(o.verifier_node_id);
+    by_frame[o.frame].push_back(&o);
+  }
+  for (const auto& b : *blocked) ids.push_back(b.node_id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  auto nodes = c.api.store.GetNodes(ids);
   if (!nodes) return Fail(nodes.error());
+  NodeNames names;
+  for (const auto& n : *nodes) names[n.id] = n.name;
   json item = JobToJson(job);
   item["owner"] = c.user->name;
   item["progress"] = ProgressToJson(job, domain::CountFrames(view->frames), c.api.clock.NowMs());
   json fl = json::array();
+  const std::vector<const domain::Output*> none;
   for (const auto& f : view->frames) {
-    json frame = FrameToJson(f, view->outputs, *nodes);
+    auto attempts = by_frame.find(f.number);
+    json frame = FrameToJson(f, attempts == by_frame.end() ? none : attempts->second, names);
     // A delivered frame's image and thumbnail, through signed URLs (what <img> and links can fetch).
     if (const domain::Output* o = view->DeliveredOf(f)) {
       frame["output"]["url"] = OutputUrl(c.api, *o);
@@ -111,9 +131,7 @@ HttpResponse JobDetail(Call& c) {
   }
   item["frames"] = fl;
   item["video_url"] = job.video_state == "ready" ? json(c.api.Sign("GET", job.video_key)) : json(nullptr);
-  auto blocked = c.api.store.ListBlocklist(job.id);
-  if (!blocked) return Fail(blocked.error());
-  item["blocklist"] = BlocklistToJson(*blocked, *nodes);
+  item["blocklist"] = BlocklistToJson(*blocked, names);
   return Json(200, item);
 }
 

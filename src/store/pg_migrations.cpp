@@ -190,6 +190,36 @@ CREATE TABLE node_claims (
   PRIMARY KEY (node_id, hour)
 );
 )sql"},
+      // Issue #16: each job's frames counted by state, kept by a trigger in the transaction that changes a
+      // frame (SQLite's migration 11). Every transaction that changes a job's frames has locked the job's row
+      // first (the scheduler's lock order), so two managers never wait on each other's count rows in a cycle.
+      {2, R"sql(
+CREATE TABLE frame_counts (
+  job_id BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  n BIGINT NOT NULL,
+  PRIMARY KEY (job_id, state)
+);
+INSERT INTO frame_counts (job_id, state, n) SELECT job_id, state, COUNT(*) FROM frames GROUP BY job_id, state;
+CREATE FUNCTION frames_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.state = NEW.state THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE frame_counts SET n = n - 1 WHERE job_id = OLD.job_id AND state = OLD.state;
+    DELETE FROM frame_counts WHERE job_id = OLD.job_id AND state = OLD.state AND n = 0;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO frame_counts (job_id, state, n) VALUES (NEW.job_id, NEW.state, 1)
+      ON CONFLICT (job_id, state) DO UPDATE SET n = frame_counts.n + 1;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER frames_counted AFTER INSERT OR DELETE OR UPDATE OF state ON frames
+  FOR EACH ROW EXECUTE FUNCTION frames_counted();
+)sql"},
   };
   return kMigrations;
 }

@@ -199,6 +199,14 @@ Result<std::vector<Node>> PgStore::ListNodes() {
   return ReadAll<Node>(*r, ReadNode);
 }
 
+Result<std::vector<Node>> PgStore::GetNodes(const std::vector<int64_t>& ids) {
+  auto r = Exec(std::string("SELECT ") + kNodeCols + " FROM nodes WHERE id = ANY($1::bigint[]) ORDER BY id" +
+                    ForUpdate(locking()),
+                Params().Add(ArrayInts(ids)));
+  if (!r) return r.error();
+  return ReadAll<Node>(*r, ReadNode);
+}
+
 Result<void> PgStore::TouchNode(int64_t id, int64_t now_ms) {
   auto r = Exec("UPDATE nodes SET last_seen_ms = GREATEST(last_seen_ms, $1::bigint) WHERE id = $2::bigint",
                 Params().Add(now_ms).Add(id));

@@ -88,6 +88,7 @@ class PgStore final : public domain::Store {
   Result<std::optional<domain::Node>> FindNodeByTokenHash(const std::string& token_hash) override;
   Result<std::optional<domain::Node>> GetNode(int64_t id) override;
   Result<std::vector<domain::Node>> ListNodes() override;
+  Result<std::vector<domain::Node>> GetNodes(const std::vector<int64_t>& ids) override;
   Result<void> UpdateNode(const domain::Node& node) override;
   Result<void> TouchNode(int64_t id, int64_t now_ms) override;
   Result<void> AddUserFile(int64_t user_id, const std::string& sha256, int64_t size) override;
@@ -106,6 +107,7 @@ class PgStore final : public domain::Store {
   Result<std::vector<domain::Frame>> GetFrames(int64_t job_id, const std::vector<int>& numbers) override;
   Result<std::vector<domain::Frame>> ListFrames(int64_t job_id) override;
   Result<std::map<int64_t, domain::FrameCounts>> CountFramesByJob(int64_t user_id) override;
+  Result<domain::FrameCounts> CountJobFrames(int64_t job_id) override;
   Result<int64_t> CreateTask(const domain::Task& task) override;
   Result<std::optional<domain::Task>> GetTask(int64_t id) override;
   Result<void> UpdateTask(const domain::Task& task) override;

@@ -84,12 +84,7 @@ Result<void> PgStore::UpdateJob(const Job& j) {
            p));
 }
 
-namespace {
-constexpr const char* kFrameUpsert =
-    " ON CONFLICT (job_id, number) DO UPDATE SET state = EXCLUDED.state, task_id = EXCLUDED.task_id, "
-    "output_id = EXCLUDED.output_id, failures = EXCLUDED.failures, errors = EXCLUDED.errors, "
-    "excluded = EXCLUDED.excluded";
-}  // namespace
+namespace {}  // namespace
 
 Result<void> PgStore::PutFrame(const Frame& f) {
   Params p;
@@ -150,8 +145,8 @@ Result<std::vector<Frame>> PgStore::ListFrames(int64_t job_id) {
 }
 Result<std::map<int64_t, domain::FrameCounts>> PgStore::CountFramesByJob(int64_t user_id) {
   auto r = Exec(
-      "SELECT f.job_id, f.state, COUNT(*) FROM frames f JOIN jobs j ON j.id = f.job_id WHERE j.user_id = "
-      "$1::bigint GROUP BY f.job_id, f.state",
+      "SELECT c.job_id, c.state, c.n FROM frame_counts c JOIN jobs j ON j.id = c.job_id WHERE j.user_id = "
+      "$1::bigint AND c.n > 0",
       Params().Add(user_id));
   if (!r) return r.error();
   std::map<int64_t, domain::FrameCounts> out;
@@ -159,6 +154,18 @@ Result<std::map<int64_t, domain::FrameCounts>> PgStore::CountFramesByJob(int64_t
     auto state = domain::ParseFrameState(r->Text(i, 1));
     if (!state) continue;
     domain::AddFrames(out[r->Int(i, 0)], *state, static_cast<int>(r->Int(i, 2)));
+  }
+  return out;
+}
+
+Result<domain::FrameCounts> PgStore::CountJobFrames(int64_t job_id) {
+  auto r =
+      Exec("SELECT state, n FROM frame_counts WHERE job_id = $1::bigint AND n > 0", Params().Add(job_id));
+  if (!r) return r.error();
+  domain::FrameCounts out;
+  for (int i = 0; i < r->size(); ++i) {
+    auto state = domain::ParseFrameState(r->Text(i, 0));
+    if (state) domain::AddFrames(out, *state, static_cast<int>(r->Int(i, 1)));
   }
   return out;
 }

@@ -39,6 +39,12 @@ inline constexpr const char* kTaskCols =
     "level, progress, progress_ms";
 inline constexpr const char* kFrameCols =
     "job_id, number, state, task_id, output_id, failures, errors, excluded";
+// The tail of an INSERT INTO frames that makes it PutFrame's upsert (both engines' syntax). Never INSERT OR
+// REPLACE: its delete does not fire SQLite's delete trigger, and frame_counts would drift.
+inline constexpr const char* kFrameUpsert =
+    " ON CONFLICT (job_id, number) DO UPDATE SET state = EXCLUDED.state, task_id = EXCLUDED.task_id, "
+    "output_id = EXCLUDED.output_id, failures = EXCLUDED.failures, errors = EXCLUDED.errors, "
+    "excluded = EXCLUDED.excluded";
 inline constexpr const char* kOutputCols =
     "id, job_id, frame, task_id, node_id, blob_key, sha256, render_seconds, verdict, verdict_detail, "
     "verifier_node_id, verify_seconds, created_ms, preview_key, render_cpu_seconds, verify_cpu_seconds, "

@@ -231,6 +231,13 @@ class SqliteStore final : public detail::SqliteRetention {
     Stmt s(db_, (std::string("SELECT ") + kNodeCols + " FROM nodes ORDER BY id").c_str());
     return QueryAll<Node>(s, ReadNode);
   }
+  Result<std::vector<Node>> GetNodes(const std::vector<int64_t>& ids) override {
+    Stmt s(db_, (std::string("SELECT ") + kNodeCols +
+                 " FROM nodes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id")
+                    .c_str());
+    s.Bind(JsonInts(ids));
+    return QueryAll<Node>(s, ReadNode);
+  }
   Result<void> TouchNode(int64_t id, int64_t now_ms) override {
     Stmt s(db_, "UPDATE nodes SET last_seen_ms = MAX(last_seen_ms, ?) WHERE id = ?");
     s.Bind(now_ms).Bind(id);
@@ -315,9 +322,9 @@ class SqliteStore final : public detail::SqliteRetention {
   }
 
   Result<void> PutFrame(const Frame& f) override {
-    Stmt s(db_,
-           (std::string("INSERT OR REPLACE INTO frames (") + kFrameCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-               .c_str());
+    Stmt s(db_, (std::string("INSERT INTO frames (") + kFrameCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)" +
+                 kFrameUpsert)
+                    .c_str());
     s.Bind(f.job_id).Bind(f.number).Bind(domain::ToString(f.state)).Bind(f.task_id).Bind(f.output_id);
     s.Bind(f.failures).Bind(f.errors).Bind(JoinInts(f.excluded_nodes));
     return s.Run();
@@ -350,16 +357,27 @@ class SqliteStore final : public detail::SqliteRetention {
     return QueryAll<Frame>(s, ReadFrame);
   }
   Result<std::map<int64_t, domain::FrameCounts>> CountFramesByJob(int64_t user_id) override {
-    Stmt s(
-        db_,
-        "SELECT f.job_id, f.state, COUNT(*) FROM frames f JOIN jobs j ON j.id = f.job_id WHERE j.user_id = ? "
-        "GROUP BY f.job_id, f.state");
+    Stmt s(db_,
+           "SELECT c.job_id, c.state, c.n FROM frame_counts c JOIN jobs j ON j.id = c.job_id WHERE j.user_id "
+           "= ? "
+           "AND c.n > 0");
     s.Bind(user_id);
     std::map<int64_t, domain::FrameCounts> out;
     while (s.Step()) {
       auto state = domain::ParseFrameState(s.Text(1));
       if (!state) continue;
       domain::AddFrames(out[s.Int(0)], *state, static_cast<int>(s.Int(2)));
+    }
+    INFERIX_TRY(s.Status());
+    return out;
+  }
+  Result<domain::FrameCounts> CountJobFrames(int64_t job_id) override {
+    Stmt s(db_, "SELECT state, n FROM frame_counts WHERE job_id = ? AND n > 0");
+    s.Bind(job_id);
+    domain::FrameCounts out;
+    while (s.Step()) {
+      auto state = domain::ParseFrameState(s.Text(0));
+      if (state) domain::AddFrames(out, *state, static_cast<int>(s.Int(1)));
     }
     INFERIX_TRY(s.Status());
     return out;

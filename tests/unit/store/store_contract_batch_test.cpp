@@ -266,5 +266,61 @@ TEST_P(StoreContract, AUsersFilesAndEventsAreNeverAnothers) {
   EXPECT_EQ(store_->ListEvents(bob, bobs_job, 0, 10, false)->size(), 1u);
 }
 
+TEST_P(StoreContract, CountJobFramesFollowsEveryWrite) {
+  const int64_t a = NewJob(0, JobState::kCanceled);
+  const int64_t b = NewJob();
+  std::vector<Frame> frames;
+  for (int n = 1; n <= 4; ++n) frames.push_back(FrameOf(a, n));
+  frames.push_back(FrameOf(b, 1));
+  ASSERT_TRUE(store_->PutFrames(frames).ok());
+  EXPECT_EQ(store_->CountJobFrames(a)->queued, 4);
+  Frame f = FrameOf(a, 2);
+  f.state = FrameState::kRendering;
+  ASSERT_TRUE(store_->PutFrame(f).ok());
+  f = FrameOf(a, 3);
+  f.state = FrameState::kDelivered;
+  ASSERT_TRUE(store_->PutFrame(f).ok());
+  f = FrameOf(a, 4);  // written again in the same state: counted once
+  f.errors = "a retry";
+  ASSERT_TRUE(store_->PutFrame(f).ok());
+  auto r = store_->Transaction([&]() -> Result<void> {  // rolled back: not counted
+    Frame g = FrameOf(a, 1);
+    g.state = FrameState::kFailed;
+    INFERIX_TRY(store_->PutFrame(g));
+    return MakeError(Errc::kInvalidArgument, "no");
+  });
+  ASSERT_FALSE(r.ok());
+  auto counts = *store_->CountJobFrames(a);
+  EXPECT_EQ(counts.queued, 2);
+  EXPECT_EQ(counts.rendering, 1);
+  EXPECT_EQ(counts.delivered, 1);
+  EXPECT_EQ(counts.failed, 0);
+  EXPECT_EQ(counts.Total(), 4);
+  EXPECT_EQ(store_->CountJobFrames(b)->Total(), 1);
+  EXPECT_EQ(store_->CountJobFrames(9999)->Total(), 0);
+  EXPECT_EQ(store_->CountFramesByJob(alice_)->at(a).rendering, 1);
+  ASSERT_TRUE(store_->DeleteJob(a).ok());
+  EXPECT_EQ(store_->CountJobFrames(a)->Total(), 0);
+  EXPECT_EQ(store_->CountFramesByJob(alice_)->count(a), 0u);
+  EXPECT_EQ(store_->CountJobFrames(b)->queued, 1);
+}
+
+TEST_P(StoreContract, GetNodesReadsMany) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    Node n;
+    n.name = "node-" + std::to_string(i);
+    n.role = NodeRole::kWorker;
+    n.public_key = "key";
+    ids.push_back(*store_->CreateNode(n, "token-" + std::to_string(i)));
+  }
+  auto got = *store_->GetNodes({ids[2], ids[0], ids[0], 9999});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, ids[0]);
+  EXPECT_EQ(got[0].name, "node-0");
+  EXPECT_EQ(got[1].id, ids[2]);
+  EXPECT_THAT(*store_->GetNodes({}), IsEmpty());
+}
+
 }  // namespace
 }  // namespace inferix::store::contract
