@@ -25,10 +25,13 @@ std::string ApiServices::Sign(const std::string& method, const std::string& key)
   return url ? *url : std::string();
 }
 
-bool ApiServices::NothingNew(const net::HttpRequest& req, bool tasks) const {
+bool ApiServices::NothingNew(const net::HttpRequest& req, std::optional<domain::TaskKind> kind) const {
   constexpr int64_t kReadAtLeastEveryMs = 5'000;
-  if (changes == nullptr || req.previous_attempt_ms == 0 || !changes->Listening()) return false;
-  const int64_t changed = tasks ? changes->TasksChangedMs() : changes->EventsChangedMs();
+  if (req.previous_attempt_ms == 0) return false;
+  if (kind && wakeups != nullptr && wakeups->QueuedMs(*kind) >= req.previous_attempt_ms) return false;
+  if (changes == nullptr) return kind.has_value() && wakeups != nullptr;
+  if (!changes->Listening()) return false;
+  const int64_t changed = kind ? changes->TasksChangedMs() : changes->EventsChangedMs();
   if (changed >= req.previous_attempt_ms) return false;
   // The server's clock: previous_attempt_ms and received_ms are read off the system clock too.
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -100,7 +103,7 @@ std::optional<HttpResponse> Authenticate(Call& call, Auth auth) {
     if (!user) return Fail(user.error());
     call.user = *user;
   } else if (auth == Auth::kNode) {
-    auto node = AuthenticateNode(call.api.store, call.api.clock, call.req);
+    auto node = AuthenticateNode(call.api.store, call.api.clock, call.req, call.api.seen);
     if (!node) return Fail(node.error());
     call.node = *node;
   }
@@ -184,7 +187,7 @@ void Api::CountBlobBytes(const HttpRequest& request, const HttpResponse& respons
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   if (!request.path.starts_with("/api/v1/")) return ServeDashboard(request);
-  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_};
+  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_, &wakeups_, &seen_};
   try {
     HttpResponse response = Dispatch(services, request);
     if (request.path.starts_with("/api/v1/files/")) {
@@ -209,7 +212,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
 net::Admission Api::Admit(const HttpRequest& head) {
   net::Admission in_memory{std::nullopt, options_.max_json_bytes, false};
   if (!head.path.starts_with("/api/v1/")) return in_memory;  // the dashboard's pages
-  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_};
+  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_, &wakeups_, &seen_};
   try {
     RouteMatch match = FindRoute(head);
     const Auth auth = match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts);

@@ -7,9 +7,11 @@
 
 #include "core/clock.hpp"
 #include "domain/ports.hpp"
+#include "manager/identity.hpp"
 #include "manager/quotas.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
+#include "manager/wakeups.hpp"
 #include "net/http.hpp"
 #include "net/limits.hpp"
 
@@ -79,6 +81,10 @@ class Api {
   /// Long polls consult `feed` (other managers' wake-ups) before reading the tables again; it outlives the
   /// Api.
   void SetChangeFeed(const store::ChangeFeed* feed) { changes_ = feed; }
+  /// The wake-ups of waiting claims (the manager wires them to the server and the scheduler).
+  Wakeups& wakeups() { return wakeups_; }
+  /// Writes when nodes were last heard from (the manager calls it on the store thread, twice a second).
+  Result<void> FlushSeenNodes() { return seen_.Flush(store_); }
 
  private:
   domain::Store& store_;
@@ -90,6 +96,8 @@ class Api {
   Traffic traffic_;
   net::RateLimiter limiter_;
   const store::ChangeFeed* changes_ = nullptr;
+  Wakeups wakeups_;
+  SeenNodes seen_;
 };
 
 }  // namespace inferix::manager

@@ -12,6 +12,7 @@
 #include "manager/api.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
+#include "manager/wakeups.hpp"
 #include "net/http.hpp"
 #include "store/change_feed.hpp"
 
@@ -26,12 +27,18 @@ struct ApiServices {
   const ApiOptions& options;
   /// Wake-ups from the other managers sharing the database (PostgreSQL); null on SQLite.
   const store::ChangeFeed* changes = nullptr;
+  /// This manager's own wake-ups of waiting claims.
+  Wakeups* wakeups = nullptr;
+  /// Nodes heard from, written in batches; null: each sign of life is written at once.
+  SeenNodes* seen = nullptr;
 
-  /// Whether a long-poll retry of `req` may answer "still nothing" without reading the tables (claims:
-  /// `tasks`, else events): the change feed is listening and has heard nothing since the request's previous
-  /// attempt, and no 5-second mark since the request arrived was passed meanwhile (the tables are read at
-  /// least that often, whatever the feed says). False on a first attempt and without a feed.
-  bool NothingNew(const net::HttpRequest& req, bool tasks) const;
+  /// Whether a long-poll retry of `req` may answer "still nothing" without reading the tables (claims of
+  /// `kind`, or events when nullopt). False on a first attempt. On a shared database (a change feed): the
+  /// feed is listening and has heard nothing since the request's previous attempt, nor did this manager queue
+  /// tasks of that kind, and no 5-second mark since the request arrived was passed meanwhile (the tables are
+  /// read at least that often, whatever the feed says). Alone on its database (SQLite) a manager sees every
+  /// queuing itself: claims are "nothing new" until it queues tasks of their kind; events are always read.
+  bool NothingNew(const net::HttpRequest& req, std::optional<domain::TaskKind> kind) const;
 
   /// A presigned URL of the object store for `method` ("GET" or "PUT") on `key`, good for the API's URL
   /// lifetime; "" for a key the store refuses (it never holds one).

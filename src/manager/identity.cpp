@@ -1,5 +1,6 @@
 #include "manager/identity.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "domain/tokens.hpp"
@@ -52,7 +53,31 @@ std::string UtcTime(int64_t ms) {
   return buf;
 }
 
-Result<domain::Node> AuthenticateNode(domain::Store& store, const Clock& clock, const net::HttpRequest& req) {
+void SeenNodes::Note(int64_t node_id, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  int64_t& at = pending_[node_id];
+  at = std::max(at, now_ms);
+}
+
+Result<void> SeenNodes::Flush(domain::Store& store) {
+  std::unordered_map<int64_t, int64_t> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(pending_);
+  }
+  if (batch.empty()) return Ok();
+  auto written = store.Transaction([&]() -> Result<void> {
+    for (const auto& [id, at] : batch) INFERIX_TRY(store.TouchNode(id, at));
+    return Ok();
+  });
+  if (!written) {
+    for (const auto& [id, at] : batch) Note(id, at);
+  }
+  return written;
+}
+
+Result<domain::Node> AuthenticateNode(domain::Store& store, const Clock& clock, const net::HttpRequest& req,
+                                      SeenNodes* seen) {
   const std::string header = req.Header("authorization");  // the token is a view into it
   auto token = domain::BearerToken(header);
   if (domain::TokenKindOf(token) != domain::TokenKind::kNode) {
@@ -70,7 +95,11 @@ Result<domain::Node> AuthenticateNode(domain::Store& store, const Clock& clock, 
   // long-poll, so once a second is plenty.
   const int64_t now = clock.NowMs();
   if (now - (*node)->last_seen_ms >= 1000) {
-    INFERIX_TRY(store.TouchNode((*node)->id, now));
+    if (seen != nullptr) {
+      seen->Note((*node)->id, now);
+    } else {
+      INFERIX_TRY(store.TouchNode((*node)->id, now));
+    }
     (*node)->last_seen_ms = now;
   }
   return **node;

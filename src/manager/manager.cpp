@@ -143,6 +143,9 @@ class ManagerImpl final : public Manager {
     scheduler_.SetHooks([this](const domain::Job& job,
                                const domain::Output& out) { postprocessor_.FrameDelivered(job, out); },
                         [this](const domain::Job& job) { postprocessor_.JobCompleted(job); });
+    // Queued tasks wake as many waiting claims of their kind at once (manager/wakeups.hpp).
+    api_.wakeups().SetWake([this](const std::string& key, size_t n) { return server_.Wake(key, n); });
+    scheduler_.OnTasksQueued([this](domain::TaskKind kind, int n) { api_.wakeups().Queued(kind, n); });
   }
 
   ~ManagerImpl() override { Stop(); }
@@ -196,7 +199,8 @@ class ManagerImpl final : public Manager {
   }
 
  private:
-  // Expires leases about once a second, on the store thread like every other store access.
+  // Expires leases and writes when nodes were last heard from, twice a second, on the store thread like every
+  // other store access.
   void SweepLoop() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
@@ -206,6 +210,8 @@ class ManagerImpl final : public Manager {
         auto n = scheduler_.ExpireLeases();
         if (!n) spdlog::error("lease sweep: {}", n.error().message);
         if (n && *n > 0) spdlog::warn("{} task lease(s) expired; their frames are queued again", *n);
+        auto seen = api_.FlushSeenNodes();
+        if (!seen) spdlog::error("writing when nodes were last heard from: {}", seen.error().message);
       });
     }
   }

@@ -45,7 +45,7 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
     if (task->kind != TaskKind::kRender) return NotARenderTask(task_id);
     INFERIX_TRY(domain::Transition(*task, TaskState::kFailed, "its node reported the render failed"));
     task->message = error.substr(0, 4000);
-    INFERIX_TRY(store_.UpdateTask(*task));
+    INFERIX_TRY(WriteTask(*task));
     INFERIX_TRY(WorkerChanged(node.id));  // now idle
     if (task->level == domain::kReplicaCheck) return ReplicaEnded(*task);
     auto job = Found(store_.GetJob(task->job_id), "job");

@@ -48,7 +48,8 @@ HttpResponse Events(Call& c) {
   }
   // A waiting stream reads the table again only when an event was appended since its last look, or every few
   // seconds whatever the wake-ups say (PostgreSQL; on SQLite it reads every time).
-  if (c.api.NothingNew(req, false) && c.api.clock.NowMs() - req.received_ms < c.api.options.long_poll_ms) {
+  if (c.api.NothingNew(req, std::nullopt) &&
+      c.api.clock.NowMs() - req.received_ms < c.api.options.long_poll_ms) {
     HttpResponse wait;
     wait.retry_after_ms = 200;
     return wait;

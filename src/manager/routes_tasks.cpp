@@ -19,6 +19,13 @@ namespace {
 using json = nlohmann::json;
 using net::HttpResponse;
 
+// How long a waiting claim waits before it looks again when no wake-up came. Alone on its database the
+// manager wakes claims itself for every task it queues, so this only catches a task that the woken claims
+// could not take (the look costs no table read unless something was queued since). On a shared database
+// another manager's tasks are heard through the change feed, which is read at this pace.
+constexpr int64_t kClaimRecheckMs = 2'000;
+constexpr int64_t kSharedClaimRecheckMs = 250;
+
 // The task id of the path, or the not-found answer.
 Result<int64_t> TaskId(const Call& c) {
   auto id = ParseId(c.params.at(0));
@@ -44,26 +51,30 @@ HttpResponse ClaimTask(Call& c) {
     busy.headers["Retry-After"] = std::to_string(refusal.retry_after_s);
     return busy;
   }
-  // A waiting claim reads the tables again only when another manager (or this one) queued a task since its
-  // last look, or every few seconds whatever the wake-ups say (PostgreSQL; on SQLite it reads every time).
-  if (c.api.NothingNew(c.req, true) && c.api.clock.NowMs() - c.req.received_ms < c.api.options.long_poll_ms) {
-    HttpResponse wait;
-    wait.retry_after_ms = 250;
-    return wait;
-  }
+  // A waiting claim is parked under its kind's key and runs again as soon as this manager queues a task of
+  // that kind (Wakeups); otherwise it looks again after a pause, and reads the tables only when a task may
+  // have been queued since its last look: by this manager, or by another one sharing the database (its
+  // change feed; then also every few seconds whatever the feed says).
+  const domain::TaskKind kind =
+      c.node->role == domain::NodeRole::kWorker ? domain::TaskKind::kRender : domain::TaskKind::kVerify;
+  auto wait = [&] {
+    HttpResponse waiting;
+    waiting.retry_after_ms = c.api.changes != nullptr ? kSharedClaimRecheckMs : kClaimRecheckMs;
+    waiting.wait_key = Wakeups::Key(kind);
+    return waiting;
+  };
+  const bool in_poll = c.api.clock.NowMs() - c.req.received_ms < c.api.options.long_poll_ms;
+  if (in_poll && c.api.NothingNew(c.req, kind)) return wait();
   auto claim = c.api.scheduler.ClaimTask(*c.node, request->cached);
   if (!claim) return Fail(claim.error());
   if (!claim->has_value()) {
-    if (c.api.clock.NowMs() - c.req.received_ms < c.api.options.long_poll_ms) {
-      HttpResponse wait;
-      wait.retry_after_ms = 250;
-      return wait;
-    }
+    if (in_poll) return wait();
     HttpResponse none;
     none.status = 204;
     return none;
   }
   const Claim& claimed = **claim;
+  if (c.api.wakeups != nullptr) c.api.wakeups->Claimed(kind);
   spdlog::info("task {} ({} of job {}, frames {}) claimed by {}", claimed.task.id,
                domain::ToString(claimed.task.kind), claimed.job.id, json(claimed.task.frames).dump(),
                SafeText(c.node->name));

@@ -65,7 +65,7 @@ Result<domain::Job> Scheduler::CreateJob(int64_t user_id, domain::Job job) {
     job.id = *id;
     for (auto& t : compiled->tasks) {
       t.job_id = job.id;
-      auto tid = store_.CreateTask(t);
+      auto tid = InsertTask(t);
       if (!tid) return tid.error();
       for (int n : t.frames) {
         domain::Frame f;
@@ -210,7 +210,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     task.progress = 0;
     task.progress_ms = clock_.NowMs();
-    INFERIX_TRY(store_.UpdateTask(task));
+    INFERIX_TRY(WriteTask(task));
     INFERIX_TRY(store_.CountNodeClaim(node.id, clock_.NowMs()));
     INFERIX_TRY(WorkerChanged(node.id));  // now busy
     Claim c{task, best_job, std::nullopt, std::nullopt, best_build};
@@ -290,7 +290,7 @@ Result<HeartbeatAction> Scheduler::Heartbeat(const domain::Node& node, int64_t t
     task->lease_expires_ms = task->kind == TaskKind::kRender
                                  ? std::min(now + options_.lease_ms, task->progress_ms + options_.stall_ms)
                                  : now + options_.lease_ms;
-    return store_.UpdateTask(*task);
+    return WriteTask(*task);
   }));
   return action;
 }
@@ -375,7 +375,7 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     INFERIX_TRY(QueueCheck(out, level));
     task->lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     task->progress_ms = clock_.NowMs();  // a reported frame is progress
-    INFERIX_TRY(store_.UpdateTask(*task));
+    INFERIX_TRY(WriteTask(*task));
     if (replica) return Ok();
     return Emit(*job, "frame",
                 FrameEvent(*job, frame, FrameState::kVerifying, domain::Verdict::kPending, out));
@@ -391,7 +391,7 @@ Result<void> Scheduler::QueueCheck(const domain::Output& out, int level) {
   verify.output_id = out.id;
   verify.level = level;
   verify.created_ms = clock_.NowMs();
-  auto id = store_.CreateTask(verify);
+  auto id = InsertTask(verify);
   return id ? Ok() : Result<void>(id.error());
 }
 
@@ -416,7 +416,7 @@ Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<
     }
   }
   t.created_ms = clock_.NowMs();
-  auto id = store_.CreateTask(t);
+  auto id = InsertTask(t);
   if (!id) return id.error();
   for (auto& f : *stored) {
     INFERIX_TRY(domain::Transition(f, FrameState::kQueued, "it is rendered again"));
@@ -428,10 +428,15 @@ Result<void> Scheduler::RequeueFrames(const domain::Job& job, const std::vector<
 Result<void> Scheduler::UpdateJobState(int64_t job_id) {
   auto job = Found(store_.GetJob(job_id), "job " + std::to_string(job_id));
   if (!job) return job.error();
-  auto frames = store_.ListFrames(job_id);
-  if (!frames) return frames.error();
-  JobState next = domain::DeriveJobState(job->state, domain::CountFrames(*frames));
+  // Counted by the store (one row per state), not by listing the frames: this runs on every change of a
+  // frame, and the job's frames are listed only on the one change that ends it.
+  auto counts = store_.CountJobFrames(job_id);
+  if (!counts) return counts.error();
+  JobState next = domain::DeriveJobState(job->state, *counts);
   if (next == job->state) return Ok();
+  Result<std::vector<domain::Frame>> frames = std::vector<domain::Frame>{};
+  if (next == JobState::kCompleted || next == JobState::kFailed) frames = store_.ListFrames(job_id);
+  if (!frames) return frames.error();
   if (next == JobState::kCompleted) {
     // A delivered frame being checked again (its worker was caught) keeps the job open: the job completes
     // only with frames whose checks are settled, so a frame that fails its re-check is rendered again.
@@ -472,7 +477,7 @@ Result<void> Scheduler::CancelOpenTasks(int64_t job_id, const std::string& why) 
       const bool held = t.state == TaskState::kActive && t.node_id != 0;
       INFERIX_TRY(domain::Transition(t, TaskState::kCanceled, why));
       t.message = why;
-      INFERIX_TRY(store_.UpdateTask(t));
+      INFERIX_TRY(WriteTask(t));
       if (held) {
         INFERIX_TRY(WorkerChanged(t.node_id));  // now idle
       }
@@ -492,7 +497,7 @@ Result<void> Scheduler::CompleteTask(const domain::Node& node, int64_t task_id) 
     INFERIX_TRY(WorkerChanged(node.id));  // now idle
     if (task->level == domain::kReplicaCheck) {
       INFERIX_TRY(domain::Transition(*task, TaskState::kDone, "its node completed it"));
-      INFERIX_TRY(store_.UpdateTask(*task));
+      INFERIX_TRY(WriteTask(*task));
       auto reported = store_.FindOutput(task_id, task->frames.empty() ? 0 : task->frames.front());
       if (!reported) return reported.error();
       return reported->has_value() ? Ok() : ReplicaEnded(*task);
@@ -515,7 +520,7 @@ Result<void> Scheduler::ReleaseRenderTask(domain::Task& t, domain::TaskState end
   }
   INFERIX_TRY(domain::Transition(t, end, why.empty() ? "its node ended it" : why));
   t.message = why;
-  INFERIX_TRY(store_.UpdateTask(t));
+  INFERIX_TRY(WriteTask(t));
   return RequeueFrames(*job, unreported, excluded);
 }
 
@@ -532,7 +537,7 @@ Result<int> Scheduler::ExpireLeases() {
       if (t.kind == TaskKind::kVerify || t.level == domain::kReplicaCheck) {
         INFERIX_TRY(domain::Transition(t, TaskState::kQueued, "its lease expired; offered again"));
         t.node_id = 0;
-        INFERIX_TRY(store_.UpdateTask(t));
+        INFERIX_TRY(WriteTask(t));
         continue;
       }
       const bool stalled = t.progress_ms + options_.stall_ms <= clock_.NowMs();

@@ -3,6 +3,7 @@
 // Runs on the store thread only; every operation is one store transaction.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -158,6 +159,10 @@ class Scheduler {
     on_job_completed_ = std::move(on_job_completed);
   }
 
+  /// Called after the transaction that queued tasks (new, or handed back) commits, with how many of each kind
+  /// (or right after the write, outside a transaction): the manager wakes as many waiting claims.
+  void OnTasksQueued(std::function<void(domain::TaskKind, int)> fn) { on_tasks_queued_ = std::move(fn); }
+
   /// Checks that the node holds an active lease on the task.
   Result<domain::Task> HeldTask(const domain::Node& node, int64_t task_id);
   /// The task a node reports the end of: nullopt when the node already ended it in state `ended` (a repeated
@@ -172,6 +177,11 @@ class Scheduler {
   Result<void> Atomically(const std::function<Result<void>()>& fn);
   /// Appends `event` now, or at the end of the running Atomically.
   Result<void> Record(domain::Event event);
+  /// store_.CreateTask and store_.UpdateTask, counting the tasks they leave queued for OnTasksQueued.
+  Result<int64_t> InsertTask(const domain::Task& task);
+  Result<void> WriteTask(const domain::Task& task);
+  /// Tells OnTasksQueued what was queued (after the commit), and forgets it.
+  void TellQueued();
   /// Saves a node's counts, trust or ban, and tells the network.
   Result<void> SaveNode(const domain::Node& node);
   Result<void> RequeueFrames(const domain::Job& job, const std::vector<int>& frames,
@@ -214,6 +224,8 @@ class Scheduler {
   Random rng_;
   std::function<void(const domain::Job&, const domain::Output&)> on_frame_delivered_;
   std::function<void(const domain::Job&)> on_job_completed_;
+  std::function<void(domain::TaskKind, int)> on_tasks_queued_;
+  std::map<domain::TaskKind, int> queued_;     ///< tasks queued in the running Atomically
   int depth_ = 0;                              ///< Atomically calls running
   std::vector<domain::Event> pending_events_;  ///< recorded in the running Atomically, appended at its end
 };

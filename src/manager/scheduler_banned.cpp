@@ -34,11 +34,11 @@ Result<int> Scheduler::ReleaseBannedWork() {
       if (t.kind == TaskKind::kVerify) {
         INFERIX_TRY(domain::Transition(t, TaskState::kQueued, "its verifier was banned; offered again"));
         t.node_id = 0;
-        INFERIX_TRY(store_.UpdateTask(t));
+        INFERIX_TRY(WriteTask(t));
       } else if (t.level == domain::kReplicaCheck) {
         INFERIX_TRY(domain::Transition(t, TaskState::kFailed, "the node was banned"));
         t.message = "the node was banned";
-        INFERIX_TRY(store_.UpdateTask(t));
+        INFERIX_TRY(WriteTask(t));
         INFERIX_TRY(ReplicaEnded(t));
       } else {
         INFERIX_TRY(ReleaseRenderTask(t, TaskState::kFailed, "the node was banned", {node_id}));
@@ -70,7 +70,7 @@ Result<void> Scheduler::DiscardOfBanned(domain::Output& o, const std::string& wh
       continue;
     INFERIX_TRY(domain::Transition(t, TaskState::kCanceled, "its output was discarded"));
     t.message = "output discarded: " + why;
-    INFERIX_TRY(store_.UpdateTask(t));
+    INFERIX_TRY(WriteTask(t));
   }
   if (o.replica_of != 0) {
     // A discarded second render settles nothing: the original needs another.

@@ -10,7 +10,9 @@
 namespace inferix::manager {
 
 Result<void> Scheduler::Atomically(const std::function<Result<void>()>& fn) {
-  return store_.Transaction([&]() -> Result<void> {
+  const bool outermost = depth_ == 0;
+  if (outermost) queued_.clear();
+  auto done = store_.Transaction([&]() -> Result<void> {
     const bool outer = depth_ == 0;
     if (outer) pending_events_.clear();
     ++depth_;
@@ -31,6 +33,39 @@ Result<void> Scheduler::Atomically(const std::function<Result<void>()>& fn) {
     }
     return Ok();
   });
+  if (outermost) {
+    if (done) {
+      TellQueued();
+    } else {
+      queued_.clear();  // rolled back: nothing was queued
+    }
+  }
+  return done;
+}
+
+Result<int64_t> Scheduler::InsertTask(const domain::Task& task) {
+  auto id = store_.CreateTask(task);
+  if (id && task.state == domain::TaskState::kQueued) {
+    ++queued_[task.kind];
+    if (depth_ == 0) TellQueued();
+  }
+  return id;
+}
+
+Result<void> Scheduler::WriteTask(const domain::Task& task) {
+  INFERIX_TRY(store_.UpdateTask(task));
+  if (task.state == domain::TaskState::kQueued) {
+    ++queued_[task.kind];
+    if (depth_ == 0) TellQueued();
+  }
+  return Ok();
+}
+
+void Scheduler::TellQueued() {
+  auto queued = std::move(queued_);
+  queued_.clear();
+  if (!on_tasks_queued_) return;
+  for (const auto& [kind, n] : queued) on_tasks_queued_(kind, n);
 }
 
 Result<void> Scheduler::Record(domain::Event event) {

@@ -41,7 +41,7 @@ Result<void> Scheduler::RecordVerdict(const domain::Node& verifier, int64_t task
     if (!job) return job.error();
     INFERIX_TRY(domain::Transition(*task, TaskState::kDone, "the verifier reported its verdict"));
     task->message = report.verdict;
-    INFERIX_TRY(store_.UpdateTask(*task));
+    INFERIX_TRY(WriteTask(*task));
     INFERIX_TRY(WorkerChanged(verifier.id));  // now idle
     out->verifier_node_id = verifier.id;
     out->verify_seconds += report.verify_seconds;
@@ -212,7 +212,7 @@ Result<void> Scheduler::CountRejection(domain::Node& worker, const domain::Job& 
       if (t.level == domain::kReplicaCheck) {
         INFERIX_TRY(domain::Transition(t, TaskState::kFailed, "the node was banned"));
         t.message = "the node was banned";
-        INFERIX_TRY(store_.UpdateTask(t));
+        INFERIX_TRY(WriteTask(t));
         INFERIX_TRY(ReplicaEnded(t));
       } else {
         INFERIX_TRY(ReleaseRenderTask(t, TaskState::kFailed, "the node was banned", {worker.id}));
@@ -326,7 +326,7 @@ Result<void> Scheduler::NewReplica(const domain::Job& job, const domain::Output&
                          original.verdict_detail.substr(0, 500) + ")");
   }
   t.created_ms = clock_.NowMs();
-  auto id = store_.CreateTask(t);
+  auto id = InsertTask(t);
   return id ? Ok() : Result<void>(id.error());
 }
 
