@@ -85,7 +85,7 @@ struct HttpServer::Impl {
       : options_(std::move(options)),
         handler_(std::move(handler)),
         counters_(options_.counters != nullptr ? *options_.counters : own_counters_),
-        io_(std::max(1, options_.io_threads)),
+        io_(1),
         acceptor_(asio::make_strand(io_)) {}
 
   ~Impl() {
@@ -133,8 +133,7 @@ struct HttpServer::Impl {
     asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
     handler_work_.emplace(handler_io_.get_executor());
     handler_thread_ = std::thread([this] { RunLoop(handler_io_, "handler"); });
-    const int threads = std::max(1, options_.io_threads);
-    for (int i = 0; i < threads; ++i) io_threads_.emplace_back([this] { RunLoop(io_, "io"); });
+    io_threads_.emplace_back([this] { RunLoop(io_, "io"); });
     return Ok();
   }
 

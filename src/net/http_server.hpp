@@ -13,8 +13,10 @@
 
 namespace inferix::net {
 
-/// Called for every request. Runs on the server's single handler thread, one request at a time, never on an
-/// io thread, so a handler may block on SQLite or the disk without stalling other connections' I/O.
+/// Called for every request. Runs on the server's single handler thread, one request at a time, never on the
+/// I/O thread, so a handler may block on SQLite or the disk without stalling other connections' I/O. The I/O
+/// is one thread: Asio 1.81's awaitable operators (the deadlines' `||`) are not safe when one connection's
+/// coroutine moves between threads (asio issue 1348; a double free under ASan with three I/O threads).
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 /// Decides, from a request's head (HttpRequest without its body; body_size is the announced Content-Length,
@@ -27,8 +29,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;                     ///< 0: any free port (see HttpServer::port())
   uint64_t max_body_bytes = 1ull << 30;  ///< larger bodies get 413 with a JSON error, whatever `admit` says
-  int io_threads = 1;
-  std::string tls_cert_file;  ///< both set: serve HTTPS (PEM certificate chain and key)
+  std::string tls_cert_file;             ///< both set: serve HTTPS (PEM certificate chain and key)
   std::string tls_key_file;
   /// Called with each request's head before its body is read; empty: every body up to max_body_bytes (and the
   /// in-memory cap) is admitted into memory, without involving the handler thread.
