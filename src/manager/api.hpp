@@ -6,7 +6,9 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "core/metrics.hpp"
 #include "domain/ports.hpp"
+#include "manager/api_metrics.hpp"
 #include "manager/quotas.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
@@ -35,6 +37,9 @@ struct ApiOptions {
   double rate_burst = 2000;
   /// With an S3 store, scene files larger than this go up in parts (POST /files/{sha}/upload)
   int64_t multipart_threshold_bytes = int64_t{4096} << 20;
+  /// Where the API keeps its request metrics and what GET /metrics renders; null: the process's registry
+  /// (metrics::DefaultRegistry), where the store's metrics are too. Tests that count give their own.
+  metrics::Registry* metrics = nullptr;
 };
 
 /// The bytes this manager process carried itself, as GET /api/v1/health reports them ("traffic"): with an
@@ -57,8 +62,9 @@ class Api {
         scheduler_(scheduler),
         clock_(clock),
         options_(options),
-        limiter_(clock, options.rate_per_s, options.rate_burst) {}
-  /// Answers one request; never throws for bad input.
+        limiter_(clock, options.rate_per_s, options.rate_burst),
+        metrics_(options.metrics != nullptr ? *options.metrics : metrics::DefaultRegistry()) {}
+  /// Answers one request; never throws for bad input. Each run is recorded in the request metrics.
   net::HttpResponse Handle(const net::HttpRequest& request);
   /// Decides from a request's head, before its body is read (net::Admit): authenticates the caller exactly
   /// as the route will (401/403 otherwise), takes one request of the credential's rate (429 with
@@ -74,13 +80,15 @@ class Api {
   net::LimitCounters& counters() { return counters_; }
   /// Counts a request to the presigned-URL route (its admission, refused or not).
   void CountBlobRequest() { ++traffic_.blob_requests; }
-  /// Counts the bytes of an answered request to the presigned-URL route.
+  /// Counts the bytes of an answered request to the presigned-URL route, and the request in the metrics.
   void CountBlobBytes(const net::HttpRequest& request, const net::HttpResponse& response);
   /// Long polls consult `feed` (other managers' wake-ups) before reading the tables again; it outlives the
   /// Api.
   void SetChangeFeed(const store::ChangeFeed* feed) { changes_ = feed; }
 
  private:
+  /// Handle without the metrics, telling them the route and the node as it finds them.
+  net::HttpResponse Answer(const net::HttpRequest& request, Routed& routed);
   domain::Store& store_;
   domain::ObjectStore& blobs_;
   Scheduler& scheduler_;
@@ -89,6 +97,7 @@ class Api {
   net::LimitCounters counters_;
   Traffic traffic_;
   net::RateLimiter limiter_;
+  RequestMetrics metrics_;
   const store::ChangeFeed* changes_ = nullptr;
 };
 
