@@ -4,9 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -229,7 +227,6 @@ TEST_F(MetricsRouteTest, TheNetworksStateIsReadWhenScraped) {
   EXPECT_EQ(Value(text, R"(inferix_http_refused_total{reason="rate_limited"})"), 0);
   EXPECT_GT(Value(text, "process_resident_memory_bytes"), 0);
   EXPECT_GT(Value(text, "process_open_fds"), 0);
-  if (std::getenv("INFERIX_PRINT_SCRAPE") != nullptr) std::cout << text;
 }
 
 // Without a registry of its own, the Api keeps its metrics in the process's, where the store's are too.
