@@ -259,6 +259,16 @@ class Store {
   virtual Result<int64_t> TrimUserSessions(int64_t user_id, int keep) = 0;
   /// Those of `keys` that an output records as its blob_key or preview_key, in the order of `keys`.
   virtual Result<std::vector<std::string>> ReferencedOutputKeys(const std::vector<std::string>& keys) = 0;
+
+  // Metrics (issue #16): what GET /metrics reads when it is scraped, one query each. The contract:
+  // tests/unit/store/store_contract_metrics_test.cpp.
+  /// Queued tasks a node could claim (of the jobs ListClaimableTasks takes them from), counted by kind and,
+  /// for checks, by the determinism class of the output under check; the class is "" for render tasks and
+  /// for outputs without one.
+  virtual Result<std::map<std::pair<TaskKind, std::string>, int64_t>> CountQueuedTasks() = 0;
+  /// The highest id an event was appended with, those retention removed included (EventsRemovedThrough);
+  /// 0 when none: how many events were appended, as a number that never goes down.
+  virtual Result<int64_t> MaxEventId() = 0;
 };
 
 }  // namespace inferix::domain

@@ -63,8 +63,8 @@ struct CompiledRoute {
 const std::vector<CompiledRoute>& RouteTable() {
   static const std::vector<CompiledRoute> table = [] {
     std::vector<CompiledRoute> all;
-    for (const auto& routes :
-         {SessionRoutes(), FileRoutes(), JobRoutes(), EventRoutes(), NodeRoutes(), TaskRoutes()}) {
+    for (const auto& routes : {SessionRoutes(), FileRoutes(), JobRoutes(), EventRoutes(), NodeRoutes(),
+                               TaskRoutes(), MetricRoutes()}) {
       for (const Route& r : routes) all.push_back({r, Split(r.pattern)});
     }
     return all;
@@ -97,10 +97,15 @@ Auth AuthOfUnknown(const std::vector<std::string>& parts) {
 
 // Authenticates the call as the route asks; an error answer when it may not go on.
 std::optional<HttpResponse> Authenticate(Call& call, Auth auth) {
-  if (auth == Auth::kUser) {
+  if (auth == Auth::kUser || auth == Auth::kOperator) {
     Sessions sessions = call.api.BrowserSessions();
     auto user = AuthenticateUser(call.api.store, sessions, call.req);
     if (!user) return Fail(user.error());
+    if (auth == Auth::kOperator && user->role != domain::UserRole::kOperator) {
+      return Fail(Errc::kPermissionDenied,
+                  "only an operator may ask this; an operator's API token is made with inferix admin token "
+                  "create --user NAME --operator");
+    }
     call.user = *user;
   } else if (auth == Auth::kNode) {
     auto node = AuthenticateNode(call.api.store, call.api.clock, call.req, call.api.seen);
@@ -136,12 +141,15 @@ bool IsSpooled(const Route& route) {
   return std::string_view(route.method) == "PUT" && std::string_view(route.pattern) == "files/:sha256";
 }
 
-HttpResponse Dispatch(ApiServices& api, const HttpRequest& req) {
+// Answers the request by its route, telling the request metrics which route and which node.
+HttpResponse Dispatch(ApiServices& api, const HttpRequest& req, Routed& routed) {
   RouteMatch match = FindRoute(req);
+  routed.route = match.found != nullptr ? "/api/v1/" + std::string(match.found->pattern) : "other";
   Call call{req, api, std::move(match.params), std::nullopt, std::nullopt};
   if (auto refused =
           Authenticate(call, match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts)))
     return *refused;
+  if (call.node) routed.node_role = domain::ToString(call.node->role);
   if (match.found == nullptr)
     return Fail(Errc::kNotFound, "no such endpoint: " + req.method + " " + req.path);
   return match.found->handler(call);
@@ -183,13 +191,24 @@ nlohmann::json TrafficJson(const Traffic& t) {
 
 void Api::CountBlobBytes(const HttpRequest& request, const HttpResponse& response) {
   traffic_.blob_bytes += BodyBytes(request, response);
+  metrics_.RecordBlob(request, response);
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  Routed routed;
+  HttpResponse response = Answer(request, routed);
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  metrics_.Record(request, routed, response, took.count());
+  return response;
+}
+
+HttpResponse Api::Answer(const HttpRequest& request, Routed& routed) {
   if (!request.path.starts_with("/api/v1/")) return ServeDashboard(request);
-  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_, &wakeups_, &seen_};
+  ApiServices services{store_,   blobs_,     scheduler_, clock_,    options_,
+                       changes_, &wakeups_, &seen_,     &counters_, &metrics_.registry()};
   try {
-    HttpResponse response = Dispatch(services, request);
+    HttpResponse response = Dispatch(services, request, routed);
     if (request.path.starts_with("/api/v1/files/")) {
       ++traffic_.file_requests;
       traffic_.file_bytes += BodyBytes(request, response);
@@ -212,7 +231,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
 net::Admission Api::Admit(const HttpRequest& head) {
   net::Admission in_memory{std::nullopt, options_.max_json_bytes, false};
   if (!head.path.starts_with("/api/v1/")) return in_memory;  // the dashboard's pages
-  ApiServices services{store_, blobs_, scheduler_, clock_, options_, changes_, &wakeups_, &seen_};
+  ApiServices services{store_,   blobs_,     scheduler_, clock_,    options_,
+                       changes_, &wakeups_, &seen_,     &counters_, &metrics_.registry()};
   try {
     RouteMatch match = FindRoute(head);
     const Auth auth = match.found != nullptr ? match.found->auth : AuthOfUnknown(match.parts);

@@ -6,8 +6,10 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "core/metrics.hpp"
 #include "domain/ports.hpp"
 #include "manager/identity.hpp"
+#include "manager/api_metrics.hpp"
 #include "manager/quotas.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
@@ -37,6 +39,9 @@ struct ApiOptions {
   double rate_burst = 2000;
   /// With an S3 store, scene files larger than this go up in parts (POST /files/{sha}/upload)
   int64_t multipart_threshold_bytes = int64_t{4096} << 20;
+  /// Where the API keeps its request metrics and what GET /metrics renders; null: the process's registry
+  /// (metrics::DefaultRegistry), where the store's metrics are too. Tests that count give their own.
+  metrics::Registry* metrics = nullptr;
 };
 
 /// The bytes this manager process carried itself, as GET /api/v1/health reports them ("traffic"): with an
@@ -59,8 +64,9 @@ class Api {
         scheduler_(scheduler),
         clock_(clock),
         options_(options),
-        limiter_(clock, options.rate_per_s, options.rate_burst) {}
-  /// Answers one request; never throws for bad input.
+        limiter_(clock, options.rate_per_s, options.rate_burst),
+        metrics_(options.metrics != nullptr ? *options.metrics : metrics::DefaultRegistry()) {}
+  /// Answers one request; never throws for bad input. Each run is recorded in the request metrics.
   net::HttpResponse Handle(const net::HttpRequest& request);
   /// Decides from a request's head, before its body is read (net::Admit): authenticates the caller exactly
   /// as the route will (401/403 otherwise), takes one request of the credential's rate (429 with
@@ -76,7 +82,7 @@ class Api {
   net::LimitCounters& counters() { return counters_; }
   /// Counts a request to the presigned-URL route (its admission, refused or not).
   void CountBlobRequest() { ++traffic_.blob_requests; }
-  /// Counts the bytes of an answered request to the presigned-URL route.
+  /// Counts the bytes of an answered request to the presigned-URL route, and the request in the metrics.
   void CountBlobBytes(const net::HttpRequest& request, const net::HttpResponse& response);
   /// Long polls consult `feed` (other managers' wake-ups) before reading the tables again; it outlives the
   /// Api.
@@ -87,6 +93,8 @@ class Api {
   Result<void> FlushSeenNodes() { return seen_.Flush(store_); }
 
  private:
+  /// Handle without the metrics, telling them the route and the node as it finds them.
+  net::HttpResponse Answer(const net::HttpRequest& request, Routed& routed);
   domain::Store& store_;
   domain::ObjectStore& blobs_;
   Scheduler& scheduler_;
@@ -95,6 +103,7 @@ class Api {
   net::LimitCounters counters_;
   Traffic traffic_;
   net::RateLimiter limiter_;
+  RequestMetrics metrics_;
   const store::ChangeFeed* changes_ = nullptr;
   Wakeups wakeups_;
   SeenNodes seen_;

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/metrics.hpp"
 #include "domain/ports.hpp"
 #include "manager/api.hpp"
 #include "manager/scheduler.hpp"
 #include "manager/sessions.hpp"
 #include "manager/wakeups.hpp"
 #include "net/http.hpp"
+#include "net/limits.hpp"
 #include "store/change_feed.hpp"
 
 namespace inferix::manager {
@@ -31,6 +33,10 @@ struct ApiServices {
   Wakeups* wakeups = nullptr;
   /// Nodes heard from, written in batches; null: each sign of life is written at once.
   SeenNodes* seen = nullptr;
+  /// The server's refusals (GET /metrics reports them); null where not given.
+  const net::LimitCounters* limits = nullptr;
+  /// The metrics GET /metrics renders; null: the process's (metrics::DefaultRegistry).
+  metrics::Registry* registry = nullptr;
 
   /// Whether a long-poll retry of `req` may answer "still nothing" without reading the tables (claims of
   /// `kind`, or events when nullopt). False on a first attempt. On a shared database (a change feed): the
@@ -50,16 +56,16 @@ struct ApiServices {
 };
 
 /// Who must be authenticated for a route: nobody (it checks its own credentials, or none), a user (API
-/// token or session cookie), or a node (its node token; a banned node is refused, and each call counts as a
-/// sign of life).
-enum class Auth { kNone, kUser, kNode };
+/// token or session cookie), an operator (a user with the operator role; another user is refused with 403),
+/// or a node (its node token; a banned node is refused, and each call counts as a sign of life).
+enum class Auth { kNone, kUser, kOperator, kNode };
 
 /// One request being answered.
 struct Call {
   const net::HttpRequest& req;
   ApiServices& api;
   std::vector<std::string> params;   ///< the path segments the route's ":name" segments matched, in order
-  std::optional<domain::User> user;  ///< set for Auth::kUser routes
+  std::optional<domain::User> user;  ///< set for Auth::kUser and Auth::kOperator routes
   std::optional<domain::Node> node;  ///< set for Auth::kNode routes
 };
 
@@ -81,6 +87,7 @@ std::vector<Route> EventRoutes();    // routes_events.cpp: the event stream
 std::vector<Route> SessionRoutes();  // routes_sessions.cpp: dashboard sessions, whoami, health
 std::vector<Route> NodeRoutes();     // routes_nodes.cpp: enrollment, capabilities, the workers page
 std::vector<Route> TaskRoutes();     // routes_tasks.cpp: the node protocol (claims, reports, verdicts)
+std::vector<Route> MetricRoutes();   // routes_metrics.cpp: GET /metrics (Prometheus), for operators
 
 /// The job `id_text` names if it belongs to `user`; another user's job is reported as not found.
 Result<domain::Job> OwnJob(ApiServices& api, const domain::User& user, const std::string& id_text);

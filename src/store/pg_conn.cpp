@@ -366,6 +366,20 @@ std::optional<Error> ResultError(pg_conn* conn, pg_result* result) {
   return MakeError(transient ? Errc::kUnavailable : Errc::kInternal, std::move(message));
 }
 
+// Whether a statement that succeeded with command tag `tag`, having changed `changed` rows by that tag,
+// wrote: an INSERT, UPDATE, DELETE or MERGE that changed a row, or a WITH whose data-modifying part hides
+// behind the outer SELECT's tag (counted whether or not it changed a row: the tag does not tell).
+bool IsWrite(std::string_view sql, std::string_view tag, int64_t changed) {
+  for (std::string_view verb : {"INSERT ", "UPDATE ", "DELETE ", "MERGE "}) {
+    if (tag.starts_with(verb)) return changed > 0;
+  }
+  if (!sql.starts_with("WITH ")) return false;
+  for (std::string_view part : {"AS (INSERT ", "AS (UPDATE ", "AS (DELETE "}) {
+    if (sql.find(part) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // A failed statement is never sent again here: on a lost connection a write may have committed before the
@@ -383,6 +397,7 @@ Result<Rows> Conn::Exec(std::string_view sql, const Params& params) {
   if (auto error = ResultError(conn_, rows.result_)) {
     return MakeError(error->code, ReplaceAll(std::move(error->message), password_));
   }
+  if (IsWrite(text, PQcmdStatus(rows.result_), rows.Affected())) ++writes_;
   return rows;
 }
 

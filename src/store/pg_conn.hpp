@@ -107,6 +107,10 @@ class Conn {
   std::vector<std::pair<std::string, std::string>> TakeNotifications();
   /// The socket, to wait on for notifications (poll/select); -1 when closed.
   int Socket() const;
+  /// How many statements Exec ran that wrote: an INSERT, UPDATE, DELETE or MERGE that changed a row, or a
+  /// WITH that does one (its tag is the outer SELECT's, so it counts even when it changed none). The store
+  /// counts write transactions by it (store_metrics.hpp).
+  int64_t writes() const { return writes_; }
 
  private:
   explicit Conn(pg_conn* conn, std::string redacted_target, std::string password);
@@ -119,6 +123,7 @@ class Conn {
   /// An Error from libpq's connection message, password removed, prefixed with "database: ".
   Error ConnError(Errc code, std::string_view what) const;
   pg_conn* conn_;
+  int64_t writes_ = 0;
   std::string redacted_target_;
   std::string password_;  // only to scrub it from libpq's messages
   friend class Pool;

@@ -6,6 +6,7 @@
 #include "store/pg_migrations.hpp"
 #include "store/pg_rows.hpp"
 #include "store/pg_store_impl.hpp"
+#include "store/store_metrics.hpp"
 
 namespace inferix::store {
 namespace pg {
@@ -25,6 +26,8 @@ Result<void> PgStore::Transaction(const std::function<Result<void>()>& fn) {
   auto lease = pool_->Borrow();
   if (!lease) return lease.error();
   Conn& conn = **lease;
+  TransactionTimer timer(Engine::kPostgres);
+  const int64_t writes = conn.writes();
   INFERIX_TRY(conn.ExecScript("BEGIN"));
   tx_ = &conn;
   tx_error_.reset();
@@ -46,8 +49,9 @@ Result<void> PgStore::Transaction(const std::function<Result<void>()>& fn) {
     return r;
   }
   // A COMMIT that fails (serialization failure, deadlock, lost connection) leaves nothing committed.
-  auto c = conn.ExecScript("COMMIT");
+  auto c = timer.Commit(conn.ExecScript("COMMIT"));
   if (!c) (void)conn.ExecScript("ROLLBACK");
+  if (c && conn.writes() != writes) MetricsOf(Engine::kPostgres).writes.Inc();
   return c;
 }
 

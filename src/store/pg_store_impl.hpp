@@ -190,6 +190,10 @@ class PgStore final : public domain::Store {
     return With([&](Conn& c, bool) { return pg::ReferencedOutputKeys(c, keys); });
   }
 
+  // Metrics: pg_store_metrics.cpp.
+  Result<std::map<std::pair<domain::TaskKind, std::string>, int64_t>> CountQueuedTasks() override;
+  Result<int64_t> MaxEventId() override;
+
  private:
   /// Wakes the managers' waiting claims (a task of `kind` was queued).
   Result<void> NotifyQueued(domain::TaskKind kind);
@@ -206,10 +210,15 @@ class PgStore final : public domain::Store {
     }
     auto lease = pool_->Borrow();
     if (!lease) return lease.error();
+    const int64_t writes = (*lease)->writes();
     auto r = fn(**lease, false);
+    // Each writing statement outside a Transaction commits on its own.
+    if (const int64_t wrote = (*lease)->writes() - writes; wrote > 0) CountWrites(wrote);
     if (r) return r;
     return Described(r.error());
   }
+  /// Counts commits that wrote (inferix_store_write_transactions_total).
+  static void CountWrites(int64_t commits);
   /// The error, a missing reference named as the Store contract names it ("FOREIGN KEY").
   static Error Described(const Error& e);
   /// One statement on With's connection (callers that read rows append ForUpdate(locking())).

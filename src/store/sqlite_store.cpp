@@ -11,6 +11,7 @@
 #include "store/migrations.hpp"
 #include "store/sqlite_claims.hpp"
 #include "store/sqlite_rows.hpp"
+#include "store/store_metrics.hpp"
 
 namespace inferix::store {
 namespace {
@@ -74,7 +75,8 @@ class SqliteStore final : public detail::SqliteRetention {
   }
 
   Result<void> Transaction(const std::function<Result<void>()>& fn) override {
-    if (in_transaction_) return fn();  // nested: part of the outer transaction
+    if (in_transaction_) return fn();         // nested: part of the outer transaction
+    TransactionTimer timer(Engine::kSqlite);  // the wait for the write lock (BEGIN IMMEDIATE) included
     INFERIX_TRY(Exec("BEGIN IMMEDIATE"));
     in_transaction_ = true;
     Result<void> r = Ok();
@@ -90,7 +92,7 @@ class SqliteStore final : public detail::SqliteRetention {
       (void)Exec("ROLLBACK");
       return r;
     }
-    auto c = Exec("COMMIT");
+    auto c = timer.Commit(Exec("COMMIT"));
     if (!c) (void)Exec("ROLLBACK");
     return c;
   }

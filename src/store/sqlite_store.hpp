@@ -2,6 +2,7 @@
 // The embedded Store: SQLite in WAL mode with numbered migrations.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,11 +17,31 @@ struct sqlite3;  // the accounts functions below work on the store's connection
 namespace inferix::store {
 
 namespace detail {
+/// The SQLite store's metrics calls (domain::Store's metrics block, issue #16) and its count of commits that
+/// wrote (inferix_store_write_transactions_total), kept in sqlite_store_metrics.cpp: hooks on the connection
+/// see every commit, a Transaction's or a single statement's.
+class SqliteFigures : public domain::Store {
+ public:
+  /// Hooks `db`'s commits, rollbacks and row changes; `db` is closed before this object goes (the store's
+  /// destructor closes it), so no hook outlives it.
+  explicit SqliteFigures(sqlite3* db);
+  Result<std::map<std::pair<domain::TaskKind, std::string>, int64_t>> CountQueuedTasks() override;
+  Result<int64_t> MaxEventId() override;
+
+ private:
+  static int OnCommit(void* self);
+  static void OnRollback(void* self);
+  /// `rowid` is an sqlite3_int64 (long long), which this header does not include.
+  static void OnUpdate(void* self, int op, const char* db, const char* table, long long rowid);
+  sqlite3* fdb_;
+  bool changed_ = false;  ///< a row changed since the last commit or rollback
+};
+
 /// The SQLite store's retention calls (domain::Store's retention block, issue #14), kept in
 /// sqlite_store_retention.cpp: the SQLite store derives from this class, which works on its connection.
-class SqliteRetention : public domain::Store {
+class SqliteRetention : public SqliteFigures {
  public:
-  explicit SqliteRetention(sqlite3* db) : rdb_(db) {}
+  explicit SqliteRetention(sqlite3* db) : SqliteFigures(db), rdb_(db) {}
   Result<std::vector<domain::Job>> ListExpiredJobs(int64_t before_ms, int limit) override;
   Result<void> DeleteJob(int64_t job_id) override;
   Result<std::vector<domain::Output>> ListExpiredRejectedOutputs(int64_t before_ms, int limit) override;

@@ -393,6 +393,13 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual(health["status"], "ok")
         self.assertEqual(health["limits"]["too_large"], 0)
         me = self.call("whoami", token=alice, expect=200)
+        # The metrics are an operator's (the tests' users are operators unless made otherwise).
+        metrics = self.call("getMetrics", token=alice, expect=200).decode()
+        self.assertEqual(self.last_headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+        self.assertIn('inferix_http_requests_total{route="/api/v1/whoami",method="GET",code="2xx"} ', metrics)
+        self.assertIn('\ninferix_nodes{role="worker",state="idle"} ', metrics)
+        self.call("getMetrics", token=self.net.user_token("carol", operator=False), expect=403,
+                  code="permission_denied")
         # No event of hers yet: the latest is the network's (the nodes joining), where following from now starts.
         joined = self.stream(alice, query="?workers=1", last_id=0)
         self.assertEqual({e[1] for e in joined}, {"worker"})
