@@ -442,7 +442,11 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"worker", "verifier"}));
   enroll_create->add_option("--ttl", ttl_s, "seconds the token stays valid");
-  enroll_create->add_flag("--json", as_json, "print {\"role\", \"ttl_s\", \"token\"}");
+  int enroll_count = 1;
+  enroll_create->add_option("--count", enroll_count, "tokens to make, one per line (a farm's nodes at once)")
+      ->check(CLI::Range(1, 100000));
+  enroll_create->add_flag("--json", as_json,
+                          "print {\"role\", \"ttl_s\", \"token\"}, with \"tokens\": [...] when --count > 1");
   std::string node_ref;
   std::string reason;
   auto* node_cmd = admin->add_subcommand("node", "enrolled workers and verifiers");
@@ -545,8 +549,14 @@ int main(int argc, char** argv) {
                       "message");
   }
   if (enroll_create->parsed()) {
-    return PrintAdmin(inferix::manager::CreateEnrollmentToken(AdminStore(data, store_url), role, ttl_s),
-                      as_json, {{"role", role}, {"ttl_s", ttl_s}}, "token");
+    auto tokens =
+        inferix::manager::CreateEnrollmentTokens(AdminStore(data, store_url), role, ttl_s, enroll_count);
+    if (!tokens) return PrintAdmin(tokens.error(), as_json, {}, "token");
+    nlohmann::json answer = {{"role", role}, {"ttl_s", ttl_s}};
+    if (enroll_count > 1) answer["tokens"] = *tokens;
+    std::string lines;
+    for (const auto& t : *tokens) lines += (lines.empty() ? "" : "\n") + t;
+    return PrintAdmin(as_json || enroll_count == 1 ? tokens->front() : lines, as_json, answer, "token");
   }
   InstallSignalHandlers();
   if (manager->parsed()) {

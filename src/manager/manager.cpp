@@ -324,16 +324,24 @@ Result<std::string> CreateUserToken(const std::string& store_url, const std::str
   return CreateUserToken(store_url, request);
 }
 
-Result<std::string> CreateEnrollmentToken(const std::string& store_url, const std::string& role,
-                                          int64_t ttl_s) {
+Result<std::vector<std::string>> CreateEnrollmentTokens(const std::string& store_url, const std::string& role,
+                                                        int64_t ttl_s, int count) {
   auto parsed = domain::ParseNodeRole(role);
   if (!parsed) return MakeError(Errc::kInvalidArgument, "role must be worker or verifier");
+  if (count < 1) return MakeError(Errc::kInvalidArgument, "the count of tokens must be at least 1");
   auto store = store::OpenStore(store_url);
   if (!store) return store.error();
-  std::string token = domain::NewToken(domain::TokenKind::kEnrollment);
-  INFERIX_TRY(
-      (*store)->CreateEnrollment(domain::TokenHash(token), *parsed, SystemClock().NowMs() + ttl_s * 1000));
-  return token;
+  std::vector<std::string> tokens;
+  const int64_t expires_ms = SystemClock().NowMs() + ttl_s * 1000;
+  INFERIX_TRY((*store)->Transaction([&]() -> Result<void> {
+    for (int i = 0; i < count; ++i) {
+      std::string token = domain::NewToken(domain::TokenKind::kEnrollment);
+      INFERIX_TRY((*store)->CreateEnrollment(domain::TokenHash(token), *parsed, expires_ms));
+      tokens.push_back(std::move(token));
+    }
+    return Ok();
+  }));
+  return tokens;
 }
 
 Result<std::string> RevokeNode(const std::string& store_url, const std::string& node,

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "manager/quotas.hpp"
@@ -70,9 +71,10 @@ class Manager {
 
 /// Creates a user (if new) and a new API token for it; returns the token.
 Result<std::string> CreateUserToken(const std::string& store_url, const std::string& user);
-/// Creates a one-time enrollment token for a node of `role` ("worker" or "verifier"), valid `ttl_s` seconds.
-Result<std::string> CreateEnrollmentToken(const std::string& store_url, const std::string& role,
-                                          int64_t ttl_s);
+/// Creates `count` one-time enrollment tokens for nodes of `role` ("worker" or "verifier"), valid `ttl_s`
+/// seconds, in one transaction (a farm of thousands of nodes is enrolled in one command); returns them.
+Result<std::vector<std::string>> CreateEnrollmentTokens(const std::string& store_url, const std::string& role,
+                                                        int64_t ttl_s, int count = 1);
 
 /// Revokes a node (by id or name): every later call of the node is refused (403, with the reason), as for a
 /// ban; its leases end when they expire. Returns the node's description.
