@@ -2,6 +2,7 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 
 #include "core/crypto.hpp"
@@ -194,8 +195,21 @@ void Api::CountBlobBytes(const HttpRequest& request, const HttpResponse& respons
   metrics_.RecordBlob(request, response);
 }
 
-HttpResponse Api::Handle(const HttpRequest& request) {
+namespace {
+// Prometheus' default path, /metrics, is GET /api/v1/metrics (the dashboard owns the other paths outside
+// /api/v1/). `storage` holds the renamed copy.
+const HttpRequest& Renamed(const HttpRequest& request, std::optional<HttpRequest>& storage) {
+  if (request.path != "/metrics") return request;
+  storage = request;
+  storage->path = "/api/v1/metrics";
+  return *storage;
+}
+}  // namespace
+
+HttpResponse Api::Handle(const HttpRequest& original) {
   const auto started = std::chrono::steady_clock::now();
+  std::optional<HttpRequest> renamed;
+  const HttpRequest& request = Renamed(original, renamed);
   Routed routed;
   HttpResponse response = Answer(request, routed);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
@@ -205,7 +219,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
 
 HttpResponse Api::Answer(const HttpRequest& request, Routed& routed) {
   if (!request.path.starts_with("/api/v1/")) return ServeDashboard(request);
-  ApiServices services{store_,   blobs_,     scheduler_, clock_,    options_,
+  ApiServices services{store_,   blobs_,    scheduler_, clock_,     options_,
                        changes_, &wakeups_, &seen_,     &counters_, &metrics_.registry()};
   try {
     HttpResponse response = Dispatch(services, request, routed);
@@ -228,10 +242,12 @@ HttpResponse Api::Answer(const HttpRequest& request, Routed& routed) {
   }
 }
 
-net::Admission Api::Admit(const HttpRequest& head) {
+net::Admission Api::Admit(const HttpRequest& original) {
+  std::optional<HttpRequest> renamed;
+  const HttpRequest& head = Renamed(original, renamed);
   net::Admission in_memory{std::nullopt, options_.max_json_bytes, false};
   if (!head.path.starts_with("/api/v1/")) return in_memory;  // the dashboard's pages
-  ApiServices services{store_,   blobs_,     scheduler_, clock_,    options_,
+  ApiServices services{store_,   blobs_,    scheduler_, clock_,     options_,
                        changes_, &wakeups_, &seen_,     &counters_, &metrics_.registry()};
   try {
     RouteMatch match = FindRoute(head);
