@@ -144,7 +144,8 @@ class ManagerImpl final : public Manager {
                                const domain::Output& out) { postprocessor_.FrameDelivered(job, out); },
                         [this](const domain::Job& job) { postprocessor_.JobCompleted(job); });
     // Queued tasks wake as many waiting claims of their kind at once (manager/wakeups.hpp).
-    api_.wakeups().SetWake([this](const std::string& key, size_t n) { return server_.Wake(key, n); });
+    api_.wakeups().SetWake([this](const std::string& key, size_t n) { return server_.Wake(key, n); },
+                           [this](const std::string& key) { return server_.Waiting(key); });
     scheduler_.OnTasksQueued([this](domain::TaskKind kind, int n) { api_.wakeups().Queued(kind, n); });
   }
 

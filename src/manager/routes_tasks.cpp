@@ -19,11 +19,10 @@ namespace {
 using json = nlohmann::json;
 using net::HttpResponse;
 
-// How long a waiting claim waits before it looks again when no wake-up came. Alone on its database the
-// manager wakes claims itself for every task it queues, so this only catches a task that the woken claims
-// could not take (the look costs no table read unless something was queued since). On a shared database
-// another manager's tasks are heard through the change feed, which is read at this pace.
-constexpr int64_t kClaimRecheckMs = 2'000;
+// How long a waiting claim waits before it looks again when no wake-up came, on a shared database: another
+// manager's tasks are heard through the change feed, which is read at this pace. Alone on its database the
+// manager wakes claims itself for every task it queues, and the pause grows with the claims waiting
+// (Wakeups::RecheckMs): it only catches a task that the woken claims could not take.
 constexpr int64_t kSharedClaimRecheckMs = 250;
 
 // The task id of the path, or the not-found answer.
@@ -59,7 +58,9 @@ HttpResponse ClaimTask(Call& c) {
       c.node->role == domain::NodeRole::kWorker ? domain::TaskKind::kRender : domain::TaskKind::kVerify;
   auto wait = [&] {
     HttpResponse waiting;
-    waiting.retry_after_ms = c.api.changes != nullptr ? kSharedClaimRecheckMs : kClaimRecheckMs;
+    waiting.retry_after_ms = c.api.changes != nullptr || c.api.wakeups == nullptr
+                                 ? kSharedClaimRecheckMs
+                                 : c.api.wakeups->RecheckMs(kind, c.api.options.long_poll_ms);
     waiting.wait_key = Wakeups::Key(kind);
     return waiting;
   };

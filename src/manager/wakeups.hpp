@@ -5,6 +5,7 @@
 // claim that gets a task wakes one more, so a burst of tasks drains through the waiting nodes even when a
 // woken node could not take what woke it. The time of the last queuing lets a waiting claim's fallback re-run
 // skip the tables when nothing was queued since its last look.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -21,7 +22,13 @@ class Wakeups {
   /// Wakes up to n waiters parked under a key (net::HttpServer::Wake); returns how many.
   using Wake = std::function<size_t(const std::string& key, size_t n)>;
 
-  void SetWake(Wake wake) { wake_ = std::move(wake); }
+  /// How many waiters are parked under a key (net::HttpServer::Waiting).
+  using Waiting = std::function<size_t(const std::string& key)>;
+
+  void SetWake(Wake wake, Waiting waiting) {
+    wake_ = std::move(wake);
+    waiting_ = std::move(waiting);
+  }
 
   /// The key claims of `kind` wait under.
   static std::string Key(domain::TaskKind kind) {
@@ -38,6 +45,13 @@ class Wakeups {
   void Claimed(domain::TaskKind kind) {
     if (wake_) wake_(Key(kind), 1);
   }
+  /// How long a claim of `kind` with nothing to take waits before it looks again when no wake-up comes: 2 ms
+  /// per claim waiting (at least 2 s, at most `most_ms`), so that a large idle farm's fallback looks cost the
+  /// manager about 500 a second whatever its size. Wake-ups, not this, are how waiting claims get work.
+  int64_t RecheckMs(domain::TaskKind kind, int64_t most_ms) const {
+    const auto waiting = static_cast<int64_t>(waiting_ ? waiting_(Key(kind)) : 0);
+    return std::max<int64_t>(std::min<int64_t>(2 * waiting, most_ms), std::min<int64_t>(2'000, most_ms));
+  }
   /// When tasks of `kind` were last queued by this manager (system clock, ms, as HttpRequest's times); 0
   /// before any.
   int64_t QueuedMs(domain::TaskKind kind) const {
@@ -49,6 +63,7 @@ class Wakeups {
     return kind == domain::TaskKind::kRender ? render_ms_ : verify_ms_;
   }
   Wake wake_;
+  Waiting waiting_;
   std::atomic<int64_t> render_ms_{0};
   std::atomic<int64_t> verify_ms_{0};
 };
