@@ -255,6 +255,18 @@ CREATE TRIGGER frames_counted_delete AFTER DELETE ON frames BEGIN
   DELETE FROM frame_counts WHERE job_id = OLD.job_id AND state = OLD.state AND n = 0;
 END;
 )sql"},
+      // Issue #16: a queued task carries its job's priority, so that a claim walks one index in the claim
+      // order (priority, then oldest task) and stops at the first tasks it can take, instead of sorting every
+      // queued task of the farm on each claim. CreateTask copies the job's priority; a trigger follows
+      // changes.
+      {12, R"sql(
+ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+UPDATE tasks SET priority = COALESCE((SELECT priority FROM jobs WHERE jobs.id = tasks.job_id), 0);
+CREATE INDEX tasks_claim_order ON tasks(kind, priority DESC, id) WHERE state = 'queued';
+CREATE TRIGGER jobs_priority_to_tasks AFTER UPDATE OF priority ON jobs WHEN OLD.priority <> NEW.priority BEGIN
+  UPDATE tasks SET priority = NEW.priority WHERE job_id = NEW.id;
+END;
+)sql"},
   };
   return kMigrations;
 }

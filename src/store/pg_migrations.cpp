@@ -220,6 +220,21 @@ $$;
 CREATE TRIGGER frames_counted AFTER INSERT OR DELETE OR UPDATE OF state ON frames
   FOR EACH ROW EXECUTE FUNCTION frames_counted();
 )sql"},
+      // Issue #16: a queued task carries its job's priority, so that a claim walks one index in the claim
+      // order (SQLite's migration 12).
+      {3, R"sql(
+ALTER TABLE tasks ADD COLUMN priority BIGINT NOT NULL DEFAULT 0;
+UPDATE tasks t SET priority = j.priority FROM jobs j WHERE j.id = t.job_id;
+CREATE INDEX tasks_claim_order ON tasks(kind, priority DESC, id) WHERE state = 'queued';
+CREATE FUNCTION jobs_priority_to_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE tasks SET priority = NEW.priority WHERE job_id = NEW.id;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER jobs_priority_to_tasks AFTER UPDATE OF priority ON jobs
+  FOR EACH ROW WHEN (OLD.priority IS DISTINCT FROM NEW.priority) EXECUTE FUNCTION jobs_priority_to_tasks();
+)sql"},
   };
   return kMigrations;
 }

@@ -71,7 +71,7 @@ Result<std::vector<Task>> ListClaimableTasks(Conn& conn, bool locking, const dom
     if (!marks.empty()) sql += " OR o.det_class IN (" + marks + ")";
     sql += ")";
   }
-  sql += " ORDER BY j.priority DESC, t.id LIMIT " + LimitArg(p, limit) + " OFFSET " +
+  sql += " ORDER BY t.priority DESC, t.id LIMIT " + LimitArg(p, limit) + " OFFSET " +
          Arg(p, offset < 0 ? 0 : offset) + "::bigint";
   if (locking) sql += " FOR UPDATE OF t SKIP LOCKED";
   return All<Task>(conn, sql, p, ReadTask);

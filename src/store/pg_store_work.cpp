@@ -178,8 +178,9 @@ Result<int64_t> PgStore::CreateTask(const Task& t) {
   p.Add(t.progress_ms);
   auto id = Id(
       Exec("INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
-           "message, created_ms, level, progress, progress_ms) VALUES ($1::bigint, $2, $3, $4, $5::bigint, "
-           "$6::bigint, $7::bigint, $8, $9, $10::bigint, $11::bigint, $12::bigint, $13::bigint) RETURNING id",
+           "message, created_ms, level, progress, progress_ms, priority) VALUES ($1::bigint, $2, $3, $4, "
+           "$5::bigint, $6::bigint, $7::bigint, $8, $9, $10::bigint, $11::bigint, $12::bigint, $13::bigint, "
+           "COALESCE((SELECT priority FROM jobs WHERE id = $1::bigint), 0)) RETURNING id",
            p));
   if (id && t.state == domain::TaskState::kQueued) INFERIX_TRY(NotifyQueued(t.kind));
   return id;

@@ -386,10 +386,11 @@ class SqliteStore final : public detail::SqliteRetention {
   }
 
   Result<int64_t> CreateTask(const Task& t) override {
-    Stmt s(
-        db_,
-        "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
-        "message, created_ms, level, progress, progress_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Stmt s(db_,
+           "INSERT INTO tasks (job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, "
+           "message, created_ms, level, progress, progress_ms, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+           "?, ?, ?, ?, "
+           "COALESCE((SELECT priority FROM jobs WHERE id = ?1), 0))");
     s.Bind(t.job_id).Bind(domain::ToString(t.kind)).Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames));
     s.Bind(t.output_id)
         .Bind(t.node_id)

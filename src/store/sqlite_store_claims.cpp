@@ -55,7 +55,7 @@ Result<std::vector<Task>> ListClaimableTasks(sqlite3* db, const domain::ClaimFil
     if (!marks.empty()) sql += " OR o.det_class IN (" + marks + ")";
     sql += ")";
   }
-  sql += " ORDER BY j.priority DESC, t.id LIMIT ? OFFSET ?";
+  sql += " ORDER BY t.priority DESC, t.id LIMIT ? OFFSET ?";  // tasks_claim_order: no sort
   Stmt s(db, sql.c_str());
   s.Bind(domain::ToString(filter.kind));
   if (filter.node_id != 0) s.Bind(std::to_string(filter.node_id)).Bind(filter.node_id);
