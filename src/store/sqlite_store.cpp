@@ -359,30 +359,10 @@ class SqliteStore final : public detail::SqliteRetention {
     return QueryAll<Frame>(s, ReadFrame);
   }
   Result<std::map<int64_t, domain::FrameCounts>> CountFramesByJob(int64_t user_id) override {
-    Stmt s(db_,
-           "SELECT c.job_id, c.state, c.n FROM frame_counts c JOIN jobs j ON j.id = c.job_id WHERE j.user_id "
-           "= ? "
-           "AND c.n > 0");
-    s.Bind(user_id);
-    std::map<int64_t, domain::FrameCounts> out;
-    while (s.Step()) {
-      auto state = domain::ParseFrameState(s.Text(1));
-      if (!state) continue;
-      domain::AddFrames(out[s.Int(0)], *state, static_cast<int>(s.Int(2)));
-    }
-    INFERIX_TRY(s.Status());
-    return out;
+    return sqlite::CountFramesByJob(db_, user_id);
   }
   Result<domain::FrameCounts> CountJobFrames(int64_t job_id) override {
-    Stmt s(db_, "SELECT state, n FROM frame_counts WHERE job_id = ? AND n > 0");
-    s.Bind(job_id);
-    domain::FrameCounts out;
-    while (s.Step()) {
-      auto state = domain::ParseFrameState(s.Text(0));
-      if (state) domain::AddFrames(out, *state, static_cast<int>(s.Int(1)));
-    }
-    INFERIX_TRY(s.Status());
-    return out;
+    return sqlite::CountJobFrames(db_, job_id);
   }
 
   Result<int64_t> CreateTask(const Task& t) override {

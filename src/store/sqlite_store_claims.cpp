@@ -146,4 +146,31 @@ Result<std::vector<int64_t>> ListBlocklistedJobs(sqlite3* db, int64_t node_id) {
   return QueryAll<int64_t>(s, [](const Stmt& r) { return r.Int(0); });
 }
 
+Result<std::map<int64_t, domain::FrameCounts>> CountFramesByJob(sqlite3* db, int64_t user_id) {
+  Stmt s(db,
+         "SELECT c.job_id, c.state, c.n FROM frame_counts c JOIN jobs j ON j.id = c.job_id "
+         "WHERE j.user_id = ? AND c.n > 0");
+  s.Bind(user_id);
+  std::map<int64_t, domain::FrameCounts> out;
+  while (s.Step()) {
+    auto state = domain::ParseFrameState(s.Text(1));
+    if (!state) continue;
+    domain::AddFrames(out[s.Int(0)], *state, static_cast<int>(s.Int(2)));
+  }
+  INFERIX_TRY(s.Status());
+  return out;
+}
+
+Result<domain::FrameCounts> CountJobFrames(sqlite3* db, int64_t job_id) {
+  Stmt s(db, "SELECT state, n FROM frame_counts WHERE job_id = ? AND n > 0");
+  s.Bind(job_id);
+  domain::FrameCounts out;
+  while (s.Step()) {
+    auto state = domain::ParseFrameState(s.Text(0));
+    if (state) domain::AddFrames(out, *state, static_cast<int>(s.Int(1)));
+  }
+  INFERIX_TRY(s.Status());
+  return out;
+}
+
 }  // namespace inferix::store::sqlite
