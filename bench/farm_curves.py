@@ -112,6 +112,7 @@ def plot():
     ax = axes[1][0]
     draw(ax, series("job_size", lambda r: r.get("manager_cpu_ms_per_frame")), "manager CPU ms per frame")
     draw(ax, series("job_size", lambda r: r.get("frames_per_s")), "frames delivered per s", "s--")
+    draw(ax, series("job_size", lambda r: r.get("tasks_per_s")), "render tasks per s", "^:")
     ax.set_xscale("log")
     ax.set_title("One job of F frames, 100 workers, zero-length renders")
     ax.set_xlabel("frames in the job")
