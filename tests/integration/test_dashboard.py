@@ -6,6 +6,8 @@ Screenshots are kept in build/test-artifacts/dashboard/ (or $INFERIX_ARTIFACTS_D
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
 import unittest
 
 from netlib import HERE, NODE_ENV, SOURCE_DIR, Network, artifacts_dir, ensure_node_modules, make_scene
@@ -33,11 +35,6 @@ class DashboardTest(unittest.TestCase):
         # Event answers end every 3 s with nothing new, so the page notices an ended session quickly.
         self.net.start_manager(extra=("--long-poll-ms", "3000"))
         token = self.net.user_token("ada")
-        self.net.start_node("worker", "worker-a", extra=("--threads", "1"))
-        self.net.start_node("verifier", "verifier-a")
-        # A cheating worker: its frames are rejected, and the page must show and explain that.
-        self.net.start_node("worker", "worker-b", blender=os.path.join(HERE, "rogue_blender.py"),
-                            extra=("--threads", "1"))
 
         r = self.net.cli(token, "submit", watched, "--frames", "1-%d" % FRAMES_A, "--chunk", "2", "--priority", "10",
                          "--name", "Orbit shot")
@@ -52,10 +49,34 @@ class DashboardTest(unittest.TestCase):
         env = dict(NODE_ENV, DASHBOARD_URL=self.net.url + "/", TOKEN=token, JOB_A=str(job_a), JOB_B=str(job_b),
                    FRAMES_A=str(FRAMES_A), ARTIFACTS=out, CHROMIUM=chromium,
                    ENROLLMENT=self.net.enroll("worker"))  # for a worker that joins while the page is open
-        p = subprocess.run(["node", os.path.join(BROWSER_DIR, "dashboard.mjs")], capture_output=True, text=True,
-                           env=env, timeout=600)
-        print(p.stdout)
-        self.assertEqual(p.returncode, 0, "browser checks failed:\n" + p.stdout[-4000:] + p.stderr[-4000:])
+        # The nodes start once the page lists the jobs, so that the page is open while job A renders and its
+        # thumbnails arrive one chunk at a time (with nodes already running, a fast manager could deliver most
+        # frames before Chromium has started).
+        with tempfile.TemporaryFile(mode="w+") as errors:
+            p = subprocess.Popen(["node", os.path.join(BROWSER_DIR, "dashboard.mjs")], stdout=subprocess.PIPE,
+                                 stderr=errors, text=True, env=env)
+            killer = threading.Timer(600, p.kill)
+            killer.start()
+            try:
+                seen = []
+                for line in p.stdout:
+                    seen.append(line)
+                    if "ok: both jobs are listed" in line:
+                        break
+                self.net.start_node("worker", "worker-a", extra=("--threads", "1"))
+                self.net.start_node("verifier", "verifier-a")
+                # A cheating worker: its frames are rejected, and the page must show and explain that.
+                self.net.start_node("worker", "worker-b", blender=os.path.join(HERE, "rogue_blender.py"),
+                                    extra=("--threads", "1"))
+                seen.append(p.stdout.read())
+                p.wait()
+            finally:
+                killer.cancel()
+            errors.seek(0)
+            stderr = errors.read()
+        stdout = "".join(seen)
+        print(stdout)
+        self.assertEqual(p.returncode, 0, "browser checks failed:\n" + stdout[-4000:] + stderr[-4000:])
 
         # What the browser did happened: job A completed, job B was canceled, by the user.
         status, a = self.net.call("GET", "/api/v1/jobs/%d" % job_a, token)
@@ -70,7 +91,7 @@ class DashboardTest(unittest.TestCase):
                      "07-job-canceled", "08-worker-joined", "09-session-ended"):
             path = os.path.join(out, name + ".png")
             self.assertTrue(os.path.getsize(path) > 1000, path)
-        self.net.assert_no_secrets(p.stdout, p.stderr)
+        self.net.assert_no_secrets(stdout, stderr)
 
 
 if __name__ == "__main__":
