@@ -16,6 +16,9 @@ ASAN_INTEGRATION ?= integration_test_(bad_input|cancel|dashboard|events|faults|o
 # Under ThreadSanitizer: fast tests that start the real manager, its HTTP threads, long polls, event streams and
 # sessions, and cancel work in flight.
 TSAN_INTEGRATION ?= integration_test_(cancel|events|session|skeleton)
+# The unit tests under ThreadSanitizer: the modules with threads, locks, atomics or a connection pool. Left out:
+# domain, blend and image: pure, single-threaded code (parsers, pixels) whose errors the ASan build looks for.
+TSAN_UNIT_MODULES ?= core;net;store;blob;render;agent;manager;worker;verifier;client
 JOBS ?= 2
 # Tests run this many at a time (ctest -j). Most integration tests spend their time waiting on the network they
 # start (long polls, leases, restarts, Blender starting), not on the CPU, so two at a time on CI's 2 cores cut
@@ -79,7 +82,8 @@ test-sanitize: configure-sanitize
 
 configure-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_TSAN=ON $(SANITIZER_OPTIONS) >/dev/null
+		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only" -DINFERIX_TSAN=ON $(SANITIZER_OPTIONS) \
+		"-DINFERIX_UNIT_MODULES=$(TSAN_UNIT_MODULES)" >/dev/null
 
 test-tsan: configure-tsan
 	@ninja -C $(TSAN_BUILD) -j$(JOBS)

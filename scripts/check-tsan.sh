@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the tests of a ThreadSanitizer build (make test-tsan): every unit test, then the integration tests named by
+# Runs the tests of a ThreadSanitizer build (make test-tsan): its unit tests (the modules TSAN_UNIT_MODULES in the
+# Makefile names), then the integration tests named by
 # the regular expression TSAN_INTEGRATION (those that start the real manager and exercise its threads).
 #   usage: scripts/check-tsan.sh BUILD_DIR   (TEST_JOBS: how many tests at a time, default 2, CI's cores)
 # ThreadSanitizer (LLVM 16) needs the address space layout it was built for: on kernels with more mmap
