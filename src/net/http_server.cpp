@@ -101,31 +101,21 @@ struct HttpServer::Impl {
       INFERIX_TRY(LoadTlsContext(options_.tls_cert_file, options_.tls_key_file, tls_));
     if (!options_.spool_dir.empty()) INFERIX_TRY(EmptySpoolFolder(options_.spool_dir));
     max_connections_ = options_.max_connections > 0 ? options_.max_connections : ConnectionCapFromFileLimit();
-    const std::string where = options_.host + ":" + std::to_string(options_.port);
     beast::error_code ec;
-    tcp::resolver resolver(io_);
-    auto endpoints = resolver.resolve(options_.host, std::to_string(options_.port),
-                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-    if (ec || endpoints.empty()) {
-      return MakeError(Errc::kInvalidArgument, "HTTP server: cannot resolve listen address " + where + ": " +
-                                                   ec.message() +
-                                                   "; give an IP address or a resolvable host name");
+    if (options_.listen_fd >= 0) {
+      INFERIX_TRY(internal::AdoptListeningSocket(acceptor_, options_.listen_fd));
+    } else {
+      INFERIX_TRY(internal::Listen(acceptor_, options_.host, options_.port));
     }
-    tcp::endpoint endpoint = endpoints.begin()->endpoint();
-    auto fail = [&](const char* step) -> Result<void> {
-      beast::error_code ignored;
-      acceptor_.close(ignored);
-      return MakeError(Errc::kUnavailable, std::string("HTTP server: cannot ") + step + " " + where + ": " +
-                                               ec.message() + "; is another process using the port?");
-    };
-    if (acceptor_.open(endpoint.protocol(), ec)) return fail("open a socket for");
-    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec)) return fail("set SO_REUSEADDR on");
-    if (acceptor_.bind(endpoint, ec)) return fail("bind");
-    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen on");
     port_ = acceptor_.local_endpoint(ec).port();
-    if (ec) return fail("read the bound port of");
+    if (ec) {
+      return MakeError(Errc::kUnavailable, "HTTP server: cannot read the bound port: " + ec.message());
+    }
     // Accepting one connection while out of descriptors (ShedOneConnection) must fail rather than wait.
-    if (acceptor_.non_blocking(true, ec)) return fail("make non-blocking the socket of");
+    if (acceptor_.non_blocking(true, ec)) {
+      return MakeError(Errc::kUnavailable,
+                       "HTTP server: cannot make the listening socket non-blocking: " + ec.message());
+    }
     reserve_fd_ = OpenReserveDescriptor();
 
     started_ = true;

@@ -27,7 +27,10 @@ using Admit = std::function<Admission(const HttpRequest& head)>;
 /// Listening address and limits.
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;                     ///< 0: any free port (see HttpServer::port())
+  uint16_t port = 0;  ///< 0: any free port (see HttpServer::port())
+  /// >= 0: serve on this listening TCP socket, inherited from whoever started the process (host and port are
+  /// then unused): its address is known, and connections queue in it, before the server starts.
+  int listen_fd = -1;
   uint64_t max_body_bytes = 1ull << 30;  ///< larger bodies get 413 with a JSON error, whatever `admit` says
   std::string tls_cert_file;             ///< both set: serve HTTPS (PEM certificate chain and key)
   std::string tls_key_file;

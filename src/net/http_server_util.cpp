@@ -1,6 +1,7 @@
 #include "net/http_server_util.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <exception>
@@ -98,6 +99,50 @@ Result<void> LoadTlsContext(const std::string& cert_file, const std::string& key
     return MakeError(Errc::kInvalidArgument, "cannot use the TLS key " + key_file + ": " + ec.message() +
                                                  "; give the certificate's PEM private key");
   }
+  return Ok();
+}
+
+Result<void> Listen(tcp::acceptor& acceptor, const std::string& host, uint16_t port) {
+  const std::string where = host + ":" + std::to_string(port);
+  beast::error_code ec;
+  tcp::resolver resolver(acceptor.get_executor());
+  auto endpoints = resolver.resolve(host, std::to_string(port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return MakeError(Errc::kInvalidArgument, "HTTP server: cannot resolve listen address " + where + ": " +
+                                                 ec.message() +
+                                                 "; give an IP address or a resolvable host name");
+  }
+  tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  auto fail = [&](const char* step) -> Result<void> {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    return MakeError(Errc::kUnavailable, std::string("HTTP server: cannot ") + step + " " + where + ": " +
+                                             ec.message() + "; is another process using the port?");
+  };
+  if (acceptor.open(endpoint.protocol(), ec)) return fail("open a socket for");
+  if (acceptor.set_option(asio::socket_base::reuse_address(true), ec)) return fail("set SO_REUSEADDR on");
+  if (acceptor.bind(endpoint, ec)) return fail("bind");
+  if (acceptor.listen(asio::socket_base::max_listen_connections, ec)) return fail("listen on");
+  return Ok();
+}
+
+Result<void> AdoptListeningSocket(tcp::acceptor& acceptor, int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  int listening = 0;
+  socklen_t size = sizeof listening;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||  // NOLINT
+      (address.ss_family != AF_INET && address.ss_family != AF_INET6) ||
+      ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) {
+    return MakeError(Errc::kInvalidArgument,
+                     "HTTP server: descriptor " + std::to_string(fd) + " is not a listening TCP socket");
+  }
+  beast::error_code ec;
+  acceptor.assign(address.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+  if (ec)
+    return MakeError(Errc::kUnavailable,
+                     "HTTP server: cannot serve on descriptor " + std::to_string(fd) + ": " + ec.message());
   return Ok();
 }
 

@@ -58,6 +58,13 @@ bool ShedOneConnection(boost::asio::ip::tcp::acceptor& acceptor, int& reserve_fd
 // A descriptor held in reserve for ShedOneConnection (-1 when none could be opened).
 int OpenReserveDescriptor();
 
+/// Opens `acceptor` on host:port (resolved; port 0: any free one), bound and listening.
+Result<void> Listen(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host, uint16_t port);
+
+/// Serves on `fd`, a TCP socket that listens already (ServerOptions::listen_fd, socket activation); an error
+/// for any other descriptor.
+Result<void> AdoptListeningSocket(boost::asio::ip::tcp::acceptor& acceptor, int fd);
+
 // Makes the spool folder and removes what it holds (bodies of requests a crash interrupted).
 Result<void> EmptySpoolFolder(const std::filesystem::path& folder);
 
