@@ -168,11 +168,43 @@ class PosixBlenderProcess final : public BlenderProcess {
                                             "\nBlender's log (" + options_.log_file.string() + "):\n" +
                                             LogTail(options_.log_file));
     }
-    if (ev->kind != DriverEvent::Kind::kReady || !ev->scene) {
+    if (ev->kind != DriverEvent::Kind::kReady || options_.spare == ev->scene.has_value()) {
       Kill();
-      return MakeError(Errc::kInternal, "the Blender driver sent another event before \"ready\"");
+      return MakeError(Errc::kInternal, options_.spare && ev->kind == DriverEvent::Kind::kReady
+                                            ? "a spare Blender's driver loaded a scene"
+                                            : "the Blender driver sent another event before \"ready\"");
     }
-    scene_ = *ev->scene;
+    if (ev->scene) scene_ = *ev->scene;
+    return Ok();
+  }
+
+  Result<void> Open(const fs::path& scene, int resolution_percentage) override {
+    if (!options_.spare || opened_) return BlenderProcess::Open(scene, resolution_percentage);
+    const fs::path host = Absolute(scene);
+    if (!IsUnder(host, options_.scene_dir)) {
+      return MakeError(Errc::kInvalidArgument,
+                       "scene " + host.string() + " is not inside the spare's folder " +
+                           options_.scene_dir.string() + ", so the sandbox would hide it");
+    }
+    opened_ = true;
+    options_.scene = host;
+    const fs::path shown = options_.sandbox ? SandboxScenePath(options_) : host;
+    std::optional<SceneInfo> info;
+    auto r = RunCommand(
+        EncodeOpenCommand(shown.string(), resolution_percentage) + "\n", "loading",
+        [&](const DriverEvent& ev) {
+          if (ev.kind == DriverEvent::Kind::kReady) info = ev.scene;
+        },
+        nullptr, Clock::now() + kReadyTimeout);
+    if (!r.ok()) {
+      Kill();
+      return MakeError(Errc::kInternal, "Blender could not load " + host.string() + ": " + r.error().message);
+    }
+    if (!info) {
+      Kill();
+      return MakeError(Errc::kInternal, "the Blender driver opened " + host.string() + " but sent no scene");
+    }
+    scene_ = *info;
     return Ok();
   }
 
@@ -374,6 +406,7 @@ class PosixBlenderProcess final : public BlenderProcess {
   int status_ = 0;
   std::string buffer_;
   SceneInfo scene_;
+  bool opened_ = false;  // a spare's Open was called (once only)
 };
 
 // Owns file descriptors until they are handed over.
@@ -400,7 +433,13 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
   options.blender = ResolveExecutable(given.blender);
 
   std::error_code ec;
-  if (!fs::is_regular_file(options.scene, ec)) {
+  if (options.spare) {
+    options.scene.clear();
+    if (given.scene_dir.empty() || !fs::is_directory(options.scene_dir, ec)) {
+      return MakeError(Errc::kInvalidArgument, "a spare Blender needs its (empty) scene folder");
+    }
+    if (options.sandbox) INFERIX_TRY(CheckSpareSceneFolder(options));
+  } else if (!fs::is_regular_file(options.scene, ec)) {
     return MakeError(Errc::kNotFound, "scene " + options.scene.string() + " does not exist or is not a file");
   }
   if (!fs::is_directory(options.work_dir, ec)) {
@@ -416,7 +455,7 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
   }
   const bool listed = std::find(options.read_only_files.begin(), options.read_only_files.end(),
                                 options.scene) != options.read_only_files.end();
-  if (options.sandbox && !listed && !IsUnder(options.scene, options.scene_dir)) {
+  if (options.sandbox && !options.spare && !listed && !IsUnder(options.scene, options.scene_dir)) {
     return MakeError(Errc::kInvalidArgument, "scene " + options.scene.string() +
                                                  " is not inside its folder " + options.scene_dir.string() +
                                                  ", so the sandbox would hide it");
@@ -446,16 +485,13 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
   }
 
   std::vector<std::string> argv = {(options.sandbox ? SandboxBlenderPath(options) : options.blender).string(),
-                                   "-b",
-                                   (options.sandbox ? SandboxScenePath(options) : options.scene).string(),
-                                   "-Y",
-                                   "--factory-startup",
-                                   "-noaudio",
-                                   "--python-exit-code",
-                                   "1",
-                                   "--python",
-                                   (options.sandbox ? SandboxDriverPath() : options.driver).string()};
-  if (options.resolution_percentage >= 1 && options.resolution_percentage <= 100) {
+                                   "-b"};
+  if (!options.spare) argv.push_back((options.sandbox ? SandboxScenePath(options) : options.scene).string());
+  argv.insert(argv.end(), {"-Y", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python",
+                           (options.sandbox ? SandboxDriverPath() : options.driver).string()});
+  if (options.spare) {
+    argv.insert(argv.end(), {"--", "--spare"});
+  } else if (options.resolution_percentage >= 1 && options.resolution_percentage <= 100) {
     argv.insert(argv.end(), {"--", "--resolution-percentage", std::to_string(options.resolution_percentage)});
   }
   if (options.sandbox) {

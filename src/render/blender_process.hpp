@@ -29,6 +29,10 @@ struct BlenderOptions {
   int resolution_percentage =
       0;                ///< 1-100: render at that share of the scene's resolution; 0: the scene's own
   bool sandbox = true;  ///< false only in unit tests of the runner itself
+  /// A spare: Blender starts with no scene (`scene` empty) so that its own start overlaps other work, and
+  /// BlenderProcess::Open loads the scene later. `scene_dir` is then an empty folder, shown whole at
+  /// `scene_root` (or its own path), into which the scene's files are put before Open.
+  bool spare = false;
 };
 
 /// A running Blender with the driver loaded.
@@ -37,8 +41,17 @@ class BlenderProcess {
   /// Starts Blender in the bubblewrap sandbox and waits for the driver's "ready" event (scene loaded).
   static Result<std::unique_ptr<BlenderProcess>> Start(const BlenderOptions& options);
   virtual ~BlenderProcess() = default;
-  /// The scene facts from the "ready" event.
+  /// The scene facts from the "ready" event (empty for a spare until Open).
   virtual const SceneInfo& scene() const = 0;
+  /// A spare's one and only scene: `scene` is a .blend on the node inside BlenderOptions::scene_dir, shown to
+  /// Blender at the same place under scene_root as a Start with it would; `resolution_percentage` as in
+  /// BlenderOptions. Waits for the scene's "ready". An error for a process that is not a spare or has a
+  /// scene.
+  virtual Result<void> Open(const std::filesystem::path& scene, int resolution_percentage) {
+    (void)scene;
+    (void)resolution_percentage;
+    return MakeError(Errc::kInvalidArgument, "this Blender was started with its scene");
+  }
   /// Runs one render command; calls `on_event` for each event until the command's "done". `cancel` is polled
   /// about every 100 ms: when it returns true, Blender is killed and an error says so. When Blender dies, the
   /// error carries the last lines of its log (Blender's own error text).

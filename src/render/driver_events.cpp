@@ -134,9 +134,8 @@ Result<DriverEvent> ParseDriverEvent(std::string_view line) {
     DriverEvent ev;
     if (kind == "ready") {
       ev.kind = DriverEvent::Kind::kReady;
-      const json* s = Find(j, "scene");
-      if (s == nullptr) throw FieldError{"missing field \"scene\""};
-      ev.scene = ParseScene(*s);
+      // Without a scene: a spare Blender, started before its scene was known, waiting for "open".
+      if (const json* s = Find(j, "scene"); s != nullptr) ev.scene = ParseScene(*s);
     } else if (kind == "frame_started") {
       ev.kind = DriverEvent::Kind::kFrameStarted;
       ev.frame = GetInt(j, "frame", true);
@@ -176,6 +175,10 @@ Result<DriverEvent> ParseDriverEvent(std::string_view line) {
     std::string what = kind.empty() ? "driver event" : "driver event \"" + kind + "\"";
     return MakeError(Errc::kInvalidArgument, what + ": " + e.message + ": " + Excerpt(line));
   }
+}
+
+std::string EncodeOpenCommand(const std::string& scene, int resolution_percentage) {
+  return json{{"cmd", "open"}, {"scene", scene}, {"resolution_percentage", resolution_percentage}}.dump();
 }
 
 std::string EncodeRenderCommand(const RenderCommand& cmd) {

@@ -54,7 +54,7 @@ struct DriverEvent {
   double render_seconds = 0.0;             ///< kFrameSaved
   std::string message;                     ///< kError
   std::vector<SceneDependency> files;      ///< kFiles: what the scene needs
-  std::optional<SceneInfo> scene;          ///< kReady
+  std::optional<SceneInfo> scene;          ///< kReady (none from a spare, before "open")
   std::vector<PreflightProblem> problems;  ///< kPreflight
 };
 
@@ -88,5 +88,9 @@ struct RenderCommand {
 
 /// The JSON line for a render command.
 std::string EncodeRenderCommand(const RenderCommand& cmd);
+
+/// The JSON line (no newline) for a spare's "open": the scene's path as Blender sees it, and the resolution
+/// percentage (1-100; 0: the scene's own).
+std::string EncodeOpenCommand(const std::string& scene, int resolution_percentage);
 
 }  // namespace inferix::render

@@ -30,6 +30,15 @@ struct Bind {
   bool writable = false;
 };
 
+// True when a folder shown whole at `target` would hide /tmp (the sandbox's own empty folder: scene files may
+// appear inside it, never replace it), a system folder or one of `own`.
+bool Covers(const fs::path& target, const std::vector<fs::path>& own) {
+  bool covers = IsUnder(fs::path("/tmp"), target);
+  for (auto system : domain::kSystemFolders) covers = covers || IsStrictlyUnder(fs::path(system), target);
+  for (const auto& p : own) covers = covers || IsStrictlyUnder(p, target);
+  return covers;
+}
+
 // Binds scene_dir's contents at `target` (the artist's folder), splitting a folder into its entries wherever
 // showing it whole would cover one of the sandbox's own paths (`own`: the work folder), /tmp or a system
 // folder: those stay the node's. A scene file that would land on or inside one of them is an error. A folder
@@ -53,11 +62,7 @@ Result<void> BindSceneAt(const fs::path& source, const fs::path& target, const s
                                                    p.string() + ", the sandbox's own");
     }
   }
-  // /tmp is the sandbox's own empty folder: scene files may appear inside it, never replace it.
-  bool covers = IsUnder(fs::path("/tmp"), target);
-  for (auto system : domain::kSystemFolders) covers = covers || IsStrictlyUnder(fs::path(system), target);
-  for (const auto& p : own) covers = covers || IsStrictlyUnder(p, target);
-  if (!covers) {
+  if (!Covers(target, own)) {
     out.push_back({source, target, false});
     return Ok();
   }
@@ -74,6 +79,20 @@ Result<void> BindSceneAt(const fs::path& source, const fs::path& target, const s
 }
 
 }  // namespace
+
+Result<void> CheckSpareSceneFolder(const BlenderOptions& options) {
+  const fs::path source = Absolute(options.scene_dir);
+  const fs::path target = options.scene_root.empty() ? source : options.scene_root;
+  const std::vector<fs::path> own = {Absolute(options.work_dir)};
+  std::vector<Bind> binds;
+  INFERIX_TRY(BindSceneAt(source, target, own, binds));
+  if (binds.size() != 1 || binds[0].source != source) {
+    return MakeError(Errc::kInvalidArgument, "a spare Blender cannot show its scene folder at " +
+                                                 target.string() +
+                                                 ": it would cover the sandbox's own folders");
+  }
+  return Ok();
+}
 
 fs::path SandboxDriverPath() { return "/run/inferix/driver.py"; }
 

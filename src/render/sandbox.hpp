@@ -17,6 +17,10 @@ inline constexpr const char* kSceneChecksFile = "scene_checks.py";
 /// own).
 Result<std::vector<std::string>> SandboxArgv(const BlenderOptions& options,
                                              const std::vector<std::string>& argv);
+/// A spare's scene folder (BlenderOptions::spare) must be shown whole at scene_root, so that files put into
+/// it later appear inside: an error when the sandbox would have to split it (scene_root / or /tmp, or one
+/// that holds a system folder or the work folder).
+Result<void> CheckSpareSceneFolder(const BlenderOptions& options);
 /// Where the scene file appears inside the sandbox.
 std::filesystem::path SandboxScenePath(const BlenderOptions& options);
 /// Where the driver appears inside the sandbox: under /run/inferix, a system folder no scene file may use.

@@ -8,6 +8,11 @@ Started as:
 --resolution-percentage N renders the scene at N% of its resolution (the user asked for it: previews, tests) for
 every command of this process, and the "ready" event reports that size.
 
+A spare (a Blender started before its scene is known, so that Blender's own start, about 1.4 s, overlaps other
+work) is started without SCENE and with `-- --spare`: its "ready" has no scene, and its first command must be
+"open", which loads the scene (scripts stay off: -Y, and use_scripts=False) and answers with the scene's "ready".
+A process opens one scene in its life: a second "open" is refused.
+
 It reads one JSON command per line on stdin and writes one JSON event per line to file descriptor 3. Blender's
 own status lines go to stdout and stderr, where they can break lines apart, so no event is ever written there.
 
@@ -17,6 +22,7 @@ Commands:
      "denoise": true, "reduce": null | {"width", "height", "samples_divisor"}}
     {"cmd": "list_files"}      (every file the scene needs: scene_checks.dependencies())
     {"cmd": "preflight"}       (what would stop the scene rendering on a worker; DESIGN.md section 5)
+    {"cmd": "open", "scene": "/path/x.blend", "resolution_percentage": 0}   (a spare only: load the scene)
     {"cmd": "quit"}            (end of input quits too)
 
 Events: ready (with the scene's facts), frame_started, frame_saved, files, preflight, error, done (ends every
@@ -291,18 +297,43 @@ def line_buffer_blender_output():
 def launch_options():
     """The driver's own options, after Blender's "--"."""
     args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
-    options = {"resolution_percentage": 0}
+    options = {"resolution_percentage": 0, "spare": False}
     for i, arg in enumerate(args):
         if arg == "--resolution-percentage" and i + 1 < len(args):
             options["resolution_percentage"] = int(args[i + 1])
+        elif arg == "--spare":
+            options["spare"] = True
     return options
+
+
+def loaded_scene(percentage):
+    """The scene of the file just loaded, at `percentage`% of its resolution (1-100; otherwise its own)."""
+    scene = bpy.context.scene
+    if 1 <= percentage <= 100:
+        scene.render.resolution_percentage = percentage
+    return scene
+
+
+def open_scene(command):
+    """A spare's "open": loads the scene as `blender -b SCENE -Y` would, scripts off."""
+    path = command.get("scene")
+    if not isinstance(path, str) or not path.endswith(".blend"):
+        raise ValueError("\"open\" needs the path of a .blend in \"scene\"")
+    # use_scripts=False keeps the file's auto-run scripts off: -Y does not cover a file opened later, which
+    # runs them with use_scripts=True (measured with Blender 3.4 and the trap scene of the unit tests).
+    # load_ui=False: a background render has no use for the file's screens.
+    result = bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=False)
+    if "FINISHED" not in result or not bpy.data.filepath:
+        raise RuntimeError("Blender could not load %s" % path)
+    return loaded_scene(int(command.get("resolution_percentage") or 0))
 
 
 def main():
     line_buffer_blender_output()
     sys.stdout.flush()
     events = Events(3)
-    if not bpy.data.filepath:
+    options = launch_options()
+    if not bpy.data.filepath and not options["spare"]:
         events.emit("error", message="Blender did not load the scene file")
         sys.exit(1)
     # Blender 3.1+ subdivides meshes on the GPU for Eevee and Workbench once its cache is ready, that is from the
@@ -313,12 +344,13 @@ def main():
     system = bpy.context.preferences.system
     if hasattr(system, "use_gpu_subdivision"):
         system.use_gpu_subdivision = False
-    scene = bpy.context.scene
-    percentage = launch_options()["resolution_percentage"]
-    if 1 <= percentage <= 100:
-        scene.render.resolution_percentage = percentage
-    state = SceneState(scene)
-    events.emit("ready", scene=scene_checks.scene_info(scene))
+    scene, state = None, None
+    if options["spare"]:
+        events.emit("ready")  # no scene yet: the first command opens it
+    else:
+        scene = loaded_scene(options["resolution_percentage"])
+        state = SceneState(scene)
+        events.emit("ready", scene=scene_checks.scene_info(scene))
 
     while True:
         line = sys.stdin.readline()
@@ -334,7 +366,15 @@ def main():
             name = command.get("cmd")
             if name == "quit":
                 break
-            if name == "render":
+            if name == "open":
+                if scene is not None:
+                    raise ValueError("a scene is open already: a Blender process opens one scene")
+                scene = open_scene(command)
+                state = SceneState(scene)
+                events.emit("ready", scene=scene_checks.scene_info(scene))
+            elif scene is None:
+                raise ValueError("no scene is open: a spare's first command is \"open\"")
+            elif name == "render":
                 state.restore_format(scene)
                 render(events, state, command)
             elif name == "list_files":

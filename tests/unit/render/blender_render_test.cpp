@@ -268,6 +268,57 @@ TEST_F(BlenderRender, WarmProcessServesCommands) {
   }
 }
 
+// A spare: Blender started before its scene is known (the worker's, while the client's preflight runs), then
+// given the scene to open. It renders like a process started with the scene, at the resolution Open asks for,
+// and the scene's Python stays off (use_scripts=False, -Y).
+TEST_F(BlenderRender, ASpareOpensItsSceneLaterWithoutTheScenesPython) {
+  const fs::path spare_dir = root_ / "spare";
+  fs::create_directories(spare_dir);
+  BlenderOptions o = Options();
+  o.spare = true;
+  o.scene.clear();
+  o.scene_dir = spare_dir;
+  o.scene_root = root_ / "project";  // the artist's folder, where the sandbox shows the spare's
+  o.log_file = root_ / "spare.log";
+  auto started = BlenderProcess::Start(o);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  auto& spare = **started;
+  EXPECT_EQ(spare.scene().width, 0) << "no scene yet";
+  auto early = spare.Render(Command({1}, "spare_early"), nullptr, nullptr);
+  ASSERT_FALSE(early.ok());
+  EXPECT_NE(early.error().message.find("no scene is open"), std::string::npos) << early.error().message;
+
+  // The scene's files arrive in the spare's folder after it started.
+  fs::copy(scene_.parent_path(), spare_dir, fs::copy_options::recursive);
+  auto outside = spare.Open(scene_, 50);
+  ASSERT_FALSE(outside.ok()) << "a scene outside the spare's folder would be hidden by the sandbox";
+  EXPECT_EQ(outside.error().code, Errc::kInvalidArgument);
+  auto opened = spare.Open(spare_dir / scene_.filename(), 50);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_EQ(spare.scene().width, 32);
+  EXPECT_EQ(spare.scene().height, 24);
+  EXPECT_EQ(spare.scene().frame_end, 3);
+  std::vector<std::string> saved;
+  auto r = spare.Render(
+      Command({2}, "spare"),
+      [&](const DriverEvent& ev) {
+        if (ev.kind == Kind::kFrameSaved) saved.push_back(ev.path);
+      },
+      nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(PngSize(saved[0]), std::make_pair(32, 24));
+  EXPECT_FALSE(fs::exists(marker_)) << "the scene's registered text block ran in a spare";
+  EXPECT_FALSE(fs::exists(escape_)) << "a File Output node wrote outside the job folder";
+
+  // One scene per process: a second Open is refused, and the process serves on.
+  auto again = spare.Open(spare_dir / scene_.filename(), 100);
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(spare.Alive());
+  // A process started with its scene opens no other.
+  EXPECT_FALSE(warm_->Open(scene_, 100).ok());
+}
+
 // A file Blender cannot open fails Start with Blender's own words (no scene to generate: these are quick).
 class BlenderCorruptScene : public ::testing::Test {
  protected:

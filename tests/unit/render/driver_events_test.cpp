@@ -109,6 +109,18 @@ TEST(ParseDriverEvent, UnknownEventIsAnError) {
   EXPECT_NE(ev.error().message.find("progress"), std::string::npos) << ev.error().message;
 }
 
+TEST(ParseDriverEvent, ASparesReadyHasNoScene) {
+  auto ev = ParseDriverEvent(R"({"event":"ready"})");
+  ASSERT_TRUE(ev.ok()) << ev.error().message;
+  EXPECT_EQ(ev->kind, DriverEvent::Kind::kReady);
+  EXPECT_FALSE(ev->scene.has_value());
+}
+
+TEST(EncodeOpenCommand, NamesTheSceneAndTheResolution) {
+  EXPECT_EQ(EncodeOpenCommand("/studio/film/a \"b\".blend", 50),
+            R"({"cmd":"open","resolution_percentage":50,"scene":"/studio/film/a \"b\".blend"})");
+}
+
 TEST(ParseDriverEvent, MalformedLinesAreErrorsNamingTheProblem) {
   struct Case {
     const char* line;
@@ -122,7 +134,6 @@ TEST(ParseDriverEvent, MalformedLinesAreErrorsNamingTheProblem) {
       {R"("done")", "not a JSON object"},
       {R"({"frame":1})", "missing field \"event\""},
       {R"({"event":7})", "\"event\" is not a string"},
-      {R"({"event":"ready"})", "missing field \"scene\""},
       {R"({"event":"ready","scene":[]})", "\"scene\" is not an object"},
       {R"({"event":"ready","scene":{"blender_version":"3.4.1","width":"64","height":48,"file_format":"PNG"}})",
        "\"width\" is not an integer"},

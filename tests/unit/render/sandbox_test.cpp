@@ -195,6 +195,23 @@ TEST_F(SceneRootBinds, TheSceneFolderAppearsAtTheArtistsPath) {
   EXPECT_EQ(SandboxScenePath(o_), o_.scene) << "older jobs: where the node keeps it";
 }
 
+// A spare's folder is empty when Blender starts: it must be shown whole, so that the files put into it later
+// appear inside; a root the sandbox would split into entries cannot have a spare.
+TEST_F(SceneRootBinds, ASpareShowsItsFolderWholeOrNotAtAll) {
+  o_.spare = true;
+  for (const char* root : {"/home/artist", "/srv/film/shots", ""}) {
+    SCOPED_TRACE(root);
+    o_.scene_root = root;
+    EXPECT_TRUE(CheckSpareSceneFolder(o_).ok());
+  }
+  // Over /tmp (the sandbox's own), over the work folder, over a system folder, or inside one.
+  for (const fs::path& root : {fs::path("/"), fs::path("/tmp"), t_.path(), fs::path("/usr/share")}) {
+    SCOPED_TRACE(root);
+    o_.scene_root = root;
+    EXPECT_FALSE(CheckSpareSceneFolder(o_).ok());
+  }
+}
+
 TEST_F(SceneRootBinds, ARootOverTheNodesOwnFoldersIsSplitIntoItsEntries) {
   // The artist's files lay in the very folder that holds this node's work folder: only their own entries are
   // shown there, and the work folder stays the node's.
