@@ -167,6 +167,8 @@ int main(int argc, char** argv) {
   std::string data;
   auto* manager = app.add_subcommand("manager", "run a manager");
   manager->add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
+  manager->add_option("--listen-fd", mo.listen_fd,
+                      "serve on this inherited listening socket instead (socket activation; inferix render)");
   manager
       ->add_option("--data", data, "data folder (blobs, signing secret; the SQLite database unless --store)")
       ->required();
@@ -359,6 +361,9 @@ int main(int argc, char** argv) {
   worker->add_option("--name", wo.name, "name shown to users and operators");
   worker->add_option("--threads", wo.threads, "render threads (0: automatic)");
   worker->add_option("--ca", wo.ca_file, "certificate authority to trust for HTTPS");
+  worker->add_option(
+      "--warm-scene-root", wo.warm_scene_root,
+      "start a spare Blender at once for scenes in this folder (inferix render passes its scene's)");
 
   inferix::verifier::VerifierOptions vo;
   auto* verifier = app.add_subcommand("verifier", "run a verifier: check workers' frames");
@@ -369,6 +374,9 @@ int main(int argc, char** argv) {
       "--blender", vo.blenders,
       "Blender executable; repeat it to check with several builds (the first is the default)");
   verifier->add_option("--name", vo.name, "name shown to operators");
+  verifier->add_option(
+      "--warm-scene-root", vo.warm_scene_root,
+      "start a spare Blender at once for scenes in this folder (inferix render passes its scene's)");
   verifier
       ->add_option("--regions", vo.regions, "regions drawn uniformly and re-rendered per frame (at least)")
       ->check(CLI::Range(0, 64));

@@ -9,6 +9,7 @@
 
 #include "agent/machine.hpp"
 #include "agent/scene_cache.hpp"
+#include "domain/scene_layout.hpp"
 
 namespace inferix::agent {
 
@@ -39,14 +40,72 @@ NodeAgent::NodeAgent(NodeOptions options, const std::atomic<bool>& stop, NodeSer
   }
 }
 
-NodeAgent::~NodeAgent() { StopBlender(); }
+NodeAgent::~NodeAgent() {
+  StopBlender();
+  if (spare_.valid()) spare_.wait();  // its Blender, if it started, is stopped with the future
+}
 
 void NodeAgent::Sleep(int64_t ms) const {
   if (!stop_) services_.sleep(ms);
 }
 
 std::filesystem::path NodeAgent::JobDir(int64_t job_id) const {
+  if (auto it = job_dirs_.find(job_id); it != job_dirs_.end()) return it->second;
   return options_.data_dir / "jobs" / std::to_string(job_id);
+}
+
+void NodeAgent::StartSpare() {
+  if (options_.warm_scene_root.empty() || spare_.valid()) return;
+  options_.warm_scene_root = std::filesystem::absolute(options_.warm_scene_root).lexically_normal();
+  const auto dir = options_.data_dir / "spare";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);  // a previous run's: its Blender died with that run
+  std::filesystem::create_directories(dir / "scene", ec);
+  std::filesystem::create_directories(dir / "work", ec);
+  render::BlenderOptions bo;
+  bo.blender = options_.blenders.front();
+  bo.spare = true;
+  bo.scene_dir = dir / "scene";
+  bo.scene_root = options_.warm_scene_root;
+  bo.work_dir = dir / "work";
+  bo.driver = driver_;
+  bo.log_file = dir / "blender.log";
+  spdlog::info("starting a spare Blender for scenes in {}", options_.warm_scene_root.string());
+  spare_ = std::async(std::launch::async, services_.start_blender, bo);
+}
+
+std::unique_ptr<render::BlenderProcess> NodeAgent::TakeSpare(int64_t job_id, const net::SceneRef& scene,
+                                                             const std::string& build) {
+  if (!spare_.valid()) return nullptr;
+  const auto spare_root = options_.warm_scene_root.lexically_normal();
+  const std::filesystem::path root = std::filesystem::path(scene.root).lexically_normal();
+  const bool fits = !scene.root.empty() && domain::PathIsUnder(root.string(), spare_root.string()) &&
+                    ChooseBlender(options_.blenders, caps_, build) == options_.blenders.front();
+  auto spare = spare_.get();  // waits for one still starting; destroyed (stopped) unless used
+  if (!spare) {
+    spdlog::warn("the spare Blender did not start: {}", spare.error().message);
+    return nullptr;
+  }
+  if (!fits) {
+    spdlog::info("the spare Blender was for scenes in {}; job {} starts its own", spare_root.string(),
+                 job_id);
+    return nullptr;
+  }
+  const auto dir = options_.data_dir / "spare";
+  const auto rel = root.lexically_relative(spare_root);
+  auto main = FetchScene(*manager_, scene, options_.data_dir / "cache",
+                         rel == "." ? dir / "scene" : dir / "scene" / rel);
+  if (!main) {
+    spdlog::warn("job {}: cannot put the scene into the spare Blender's folder: {}", job_id,
+                 main.error().message);
+    return nullptr;
+  }
+  if (auto opened = (*spare)->Open(*main, scene.resolution_percentage); !opened) {
+    spdlog::warn("job {}: the spare Blender could not open the scene: {}", job_id, opened.error().message);
+    return nullptr;
+  }
+  job_dirs_[job_id] = dir;
+  return std::move(*spare);
 }
 
 Result<void> NodeAgent::Start(const std::string& token, const std::string& name, const std::string& role) {
@@ -55,6 +114,7 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
   auto driver = render::InstallDriverScript(options_.data_dir);
   if (!driver) return driver.error();
   driver_ = *driver;
+  StartSpare();  // Blender's own start overlaps enrollment and the wait for the first task
   caps_ = services_.describe_machine(options_.blenders);
   int64_t backoff_ms = 500;
   // A node that enrolls now registers what it lends; one started again may lend other Blender builds than
@@ -125,6 +185,14 @@ Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const net:
   if (blender_ && blender_job_ == job_id && blender_build_ == build && blender_->Alive())
     return blender_.get();
   StopBlender();
+  if (auto spare = TakeSpare(job_id, scene, build)) {
+    spdlog::info("job {} opened in the spare Blender", job_id);
+    blender_ = std::move(spare);
+    blender_job_ = job_id;
+    blender_build_ = build;
+    return blender_.get();
+  }
+  job_dirs_.erase(job_id);  // a spare's folder serves only the spare's process
   auto bo = OptionsFor(job_id, scene, build);
   if (!bo) return bo.error();
   spdlog::info("starting Blender for job {}", job_id);

@@ -82,6 +82,7 @@ class ManagerImpl final : public Manager {
     net::ServerOptions server;
     server.host = options.host;
     server.port = options.port;
+    server.listen_fd = options.listen_fd;
     server.max_body_bytes = options.max_body_bytes;
     server.tls_cert_file = options.tls_cert_file;
     server.tls_key_file = options.tls_key_file;

@@ -26,6 +26,7 @@ struct ManagerOptions {
   std::filesystem::path url_secret_file;
   std::string host = "127.0.0.1";
   uint16_t port = 0;
+  int listen_fd = -1;  ///< >= 0: serve on this inherited listening socket (net::ServerOptions::listen_fd)
   SchedulerOptions scheduler;
   int64_t long_poll_ms = 25'000;         ///< how long a claim waits for work before answering 204
   uint64_t max_body_bytes = 4ull << 30;  ///< largest request body (scene files are uploaded in one request)

@@ -35,8 +35,9 @@ double OwnCpuSeconds() {
 Verifier::Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent::NodeServices services)
     : options_(std::move(options)),
       stop_(stop),
-      node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders}, stop,
-            std::move(services)) {}
+      node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
+             options_.warm_scene_root},
+            stop, std::move(services)) {}
 
 Result<void> Verifier::Start() {
   return node_.Start(options_.token, options_.name.empty() ? agent::HostName() + "-verifier" : options_.name,
@@ -73,8 +74,7 @@ void Verifier::Verify(const net::ClaimedTask& task) {
     result.detail =
         "verifier could not load the scene: " + (blender ? std::string("no frame") : blender.error().message);
   } else {
-    const auto work =
-        options_.data_dir / "jobs" / std::to_string(job_id) / "work" / ("verify-" + std::to_string(task_id));
+    const auto work = node_.JobDir(job_id) / "work" / ("verify-" + std::to_string(task_id));
     std::error_code ec;
     std::filesystem::create_directories(work, ec);
     const auto file = work / "output";

@@ -23,6 +23,7 @@ struct VerifierOptions {
   std::vector<std::string> blenders = {"blender"};  ///< the Blender builds it lends (--blender, repeatable)
   std::string name;
   std::string ca_file;
+  std::filesystem::path warm_scene_root;  ///< agent::NodeOptions::warm_scene_root (--warm-scene-root)
   // A task may ask for more regions (the manager escalates an inconclusive check); these are the least.
   int regions = 2;         ///< regions drawn uniformly, re-rendered per frame
   int detail_regions = 1;  ///< regions drawn where the output shows detail

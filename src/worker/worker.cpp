@@ -73,8 +73,9 @@ class Heartbeater {
 Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::NodeServices services)
     : options_(std::move(options)),
       stop_(stop),
-      node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders}, stop,
-            std::move(services)) {}
+      node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
+             options_.warm_scene_root},
+            stop, std::move(services)) {}
 
 Result<void> Worker::Start() {
   return node_.Start(options_.token, options_.name.empty() ? agent::HostName() : options_.name, "worker");

@@ -22,7 +22,8 @@ struct WorkerOptions {
   std::string name;                                 ///< defaults to the host name
   int threads = 0;                                  ///< Blender render threads; 0: automatic
   std::string ca_file;
-  int64_t idle_blender_ms = 120'000;  ///< a warm Blender with no task for this long is stopped
+  int64_t idle_blender_ms = 120'000;      ///< a warm Blender with no task for this long is stopped
+  std::filesystem::path warm_scene_root;  ///< agent::NodeOptions::warm_scene_root (--warm-scene-root)
   int upload_attempts = 9;  ///< tries of each frame's upload and report while the manager is unreachable
 };
 

@@ -22,14 +22,16 @@ using inferix::testing::FakeManager;
 class NodeAgentTest : public ::testing::Test {
  protected:
   std::unique_ptr<NodeAgent> MakeAgent(std::vector<std::string> blenders = {"blender"},
-                                       std::vector<std::string> versions = {"4.2.0"}) {
+                                       std::vector<std::string> versions = {"4.2.0"},
+                                       std::filesystem::path warm_scene_root = {}) {
     NodeServices services;
     services.manager = manager_;
     services.start_blender = inferix::testing::FakeBlenderFactory(blender_);
     services.describe_machine = inferix::testing::FakeMachine(std::move(versions));
     services.sleep = [this](int64_t ms) { sleeps_.push_back(ms); };
     return std::make_unique<NodeAgent>(
-        NodeOptions{"http://manager.test", "", dir_.path(), std::move(blenders)}, stop_, std::move(services));
+        NodeOptions{"http://manager.test", "", dir_.path(), std::move(blenders), std::move(warm_scene_root)},
+        stop_, std::move(services));
   }
 
   inferix::testing::TempFolder dir_;
@@ -164,6 +166,67 @@ TEST_F(NodeAgentTest, StartsTheBlenderBuildTheManagerChose) {
   EXPECT_EQ(node->blender_job(), 0);
   // The scene file was fetched once: the second start found it in the cache.
   EXPECT_EQ(manager_->downloads.size(), 1u);
+}
+
+TEST_F(NodeAgentTest, ASpareBlenderOpensTheFirstJobWhoseFolderLiesInItsOwn) {
+  auto node = MakeAgent({"blender"}, {"4.2.0"}, "/studio");
+  ASSERT_TRUE(node->Start("enroll-token", "box", "worker"));
+  auto scene = inferix::testing::ServeScene(*manager_);
+  scene.root = "/studio/film";  // the project folder lies in the spare's: its files go where Blender sees it
+  scene.resolution_percentage = 50;
+  ASSERT_TRUE(node->BlenderFor(7, scene));
+  ASSERT_EQ(blender_->started.size(), 1u);
+  EXPECT_TRUE(blender_->started[0].spare);
+  EXPECT_EQ(blender_->started[0].scene_root, "/studio");
+  const auto spare = dir_.path() / "spare";
+  EXPECT_EQ(blender_->started[0].scene_dir, spare / "scene");
+  EXPECT_EQ(blender_->started[0].work_dir, spare / "work");
+  ASSERT_EQ(blender_->opened.size(), 1u);
+  EXPECT_EQ(blender_->opened[0], spare / "scene" / "film" / "shot" / "main.blend");
+  EXPECT_EQ(inferix::testing::ReadAll(blender_->opened[0]), "BLENDER-v402 scene");
+  // The job works in the spare's folder, the only one its Blender may write.
+  EXPECT_EQ(node->JobDir(7), spare);
+  EXPECT_EQ(node->blender_job(), 7);
+  // The next job starts a Blender of its own (there is one spare, for the first job).
+  ASSERT_TRUE(node->BlenderFor(8, scene));
+  ASSERT_EQ(blender_->started.size(), 2u);
+  EXPECT_FALSE(blender_->started[1].spare);
+  EXPECT_EQ(node->JobDir(8), dir_.path() / "jobs" / "8");
+  EXPECT_EQ(blender_->alive, 1);
+}
+
+TEST_F(NodeAgentTest, ASpareIsDiscardedForAJobElsewhereOrAnotherBuild) {
+  for (const std::string root : {"/elsewhere", "", "/studiofilm"}) {
+    SCOPED_TRACE(root);
+    blender_ = std::make_shared<FakeBlenderLog>();
+    auto node = MakeAgent({"blender"}, {"4.2.0"}, "/studio");
+    ASSERT_TRUE(node->Start("enroll-token", "box", "worker"));
+    auto scene = inferix::testing::ServeScene(*manager_);
+    scene.root = root;
+    ASSERT_TRUE(node->BlenderFor(3, scene));
+    ASSERT_EQ(blender_->started.size(), 2u);
+    EXPECT_FALSE(blender_->started[1].spare);
+    EXPECT_EQ(blender_->opened.size(), 0u);
+    EXPECT_EQ(node->JobDir(3), dir_.path() / "jobs" / "3");
+    EXPECT_EQ(blender_->alive, 1);  // the spare was stopped
+  }
+  // A task for another Blender build than the spare's (the default).
+  blender_ = std::make_shared<FakeBlenderLog>();
+  auto node = MakeAgent({"/opt/b36/blender", "/opt/b42/blender"}, {"3.6.0", "4.2.0"}, "/studio");
+  ASSERT_TRUE(node->Start("enroll-token", "box", "worker"));
+  auto scene = inferix::testing::ServeScene(*manager_);
+  scene.root = "/studio";
+  ASSERT_TRUE(node->BlenderFor(4, scene, "4.2.0"));
+  ASSERT_EQ(blender_->started.size(), 2u);
+  EXPECT_EQ(blender_->started[1].blender, "/opt/b42/blender");
+  EXPECT_EQ(blender_->opened.size(), 0u);
+}
+
+TEST_F(NodeAgentTest, WithoutAWarmFolderNoSpareStarts) {
+  auto node = MakeAgent();
+  ASSERT_TRUE(node->Start("enroll-token", "box", "worker"));
+  EXPECT_TRUE(blender_->started.empty());
+  EXPECT_EQ(blender_->alive, 0);
 }
 
 TEST(ChooseBlender, TheBuildOfTheNamedVersionElseTheDefault) {

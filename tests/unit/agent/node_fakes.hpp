@@ -245,7 +245,8 @@ struct FakeBlenderLog {
   std::function<std::string(int frame)> image;  ///< the bytes a frame is saved as
   std::vector<render::BlenderOptions> started;  ///< every start, in order
   std::vector<render::RenderCommand> commands;
-  int alive = 0;  ///< fake Blenders not yet stopped
+  std::vector<std::filesystem::path> opened;  ///< every spare's Open, in order
+  int alive = 0;                              ///< fake Blenders not yet stopped
 };
 
 class FakeBlender : public render::BlenderProcess {
@@ -253,6 +254,11 @@ class FakeBlender : public render::BlenderProcess {
   explicit FakeBlender(std::shared_ptr<FakeBlenderLog> log) : log_(std::move(log)) { ++log_->alive; }
   ~FakeBlender() override { --log_->alive; }
   const render::SceneInfo& scene() const override { return log_->scene; }
+  Result<void> Open(const std::filesystem::path& scene, int resolution_percentage) override {
+    (void)resolution_percentage;
+    log_->opened.push_back(scene);
+    return Ok();
+  }
   Result<void> Render(const render::RenderCommand& cmd,
                       const std::function<void(const render::DriverEvent&)>& on_event,
                       const std::function<bool()>& cancel) override {
