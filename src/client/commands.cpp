@@ -161,10 +161,20 @@ Result<Downloaded> DownloadOutputs(net::ApiClient& api, const json& job, const s
     }
     written.frames.push_back(dest);
   }
-  // The video is assembled after the last frame is delivered; wait for it (bounded) when it is on its way.
+  // The video is assembled after the last frame is delivered; wait for it (bounded) when it is on its way: on
+  // the job's event stream, which answers as soon as the manager records the video (or anything else).
   std::string video = outputs->value("video", "none");
-  for (int i = 0; video == "pending" && i < 600; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  int64_t seen = 0;  // the last event of the job read so far
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+       video == "pending" && std::chrono::steady_clock::now() < deadline;) {
+    auto body = api.CallText("GET", "/api/v1/events?job=" + std::to_string(job_id),
+                             {{"Accept", "text/event-stream"}, {"Last-Event-ID", std::to_string(seen)}}, 120);
+    if (!body) {
+      if (body.error().code != Errc::kUnavailable) return body.error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // manager restarting
+    } else {
+      for (const auto& e : ParseEventStream(*body)) seen = std::max(seen, e.id);
+    }
     outputs = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id) + "/outputs");
     if (!outputs) return outputs.error();
     video = outputs->value("video", "none");

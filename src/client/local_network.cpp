@@ -1,20 +1,27 @@
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
 
 #include "agent/machine.hpp"
 #include "client/client.hpp"
 #include "client/internal.hpp"
 #include "core/files.hpp"
+#include "domain/scene_layout.hpp"
 #include "net/node_client.hpp"
 
 namespace inferix::client {
@@ -23,11 +30,12 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// A child process of the local network, its output in a log file; stopped when this object goes.
+// A child process of the local network, its output in a log file; stopped when this object goes. `pass_fd`
+// (>= 0): a descriptor the child inherits as its descriptor 3.
 class Child {
  public:
   Child(const std::filesystem::path& exe, const std::vector<std::string>& args,
-        const std::filesystem::path& log) {
+        const std::filesystem::path& log, int pass_fd = -1) {
     std::vector<std::string> argv = {exe.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     pid_ = ::fork();
@@ -40,6 +48,11 @@ class Child {
         ::dup2(fd, 2);
       }
       if (null >= 0) ::dup2(null, 0);
+      if (pass_fd == 3) {
+        ::fcntl(3, F_SETFD, 0);  // keep it across exec
+      } else if (pass_fd >= 0) {
+        ::dup2(pass_fd, 3);  // the copy does not close on exec
+      }
       std::vector<char*> cargv;
       cargv.reserve(argv.size() + 1);
       for (auto& a : argv) cargv.push_back(a.data());
@@ -59,6 +72,10 @@ class Child {
       return false;
     }
     return true;
+  }
+  // Asks the process to stop (SIGTERM); Stop waits for it.
+  void Signal() {
+    if (pid_ > 0) ::kill(pid_, SIGTERM);
   }
   void Stop() {
     if (pid_ <= 0) return;
@@ -93,6 +110,38 @@ Result<std::string> Capture(const std::filesystem::path& exe, const std::vector<
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   if (rc != 0) return MakeError(Errc::kInternal, cmd + " failed");
   return out;
+}
+
+// A TCP socket listening on a free port of 127.0.0.1 (close-on-exec: only the child given it keeps it), and
+// that port. The manager serves on it (--listen-fd): its URL is known, and the nodes may connect (their
+// requests wait in the socket's queue), before the manager has started.
+Result<std::pair<int, uint16_t>> ListenOnLoopback() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return MakeError(Errc::kInternal, std::string("cannot open a socket: ") + std::strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  auto* raw = reinterpret_cast<sockaddr*>(&address);  // NOLINT
+  if (::bind(fd, raw, sizeof address) != 0 || ::listen(fd, SOMAXCONN) != 0 ||
+      ::getsockname(fd, raw, &length) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    return MakeError(Errc::kInternal, "cannot listen on 127.0.0.1 for the local manager: " + why);
+  }
+  return std::make_pair(fd, ntohs(address.sin_port));
+}
+
+// Where the local nodes' spare Blenders expect the scene's project folder
+// (agent::NodeOptions::warm_scene_root) before preflight has found it: the folder above the scene's, so that
+// assets in a sibling folder still fit, unless that is / or /tmp or a system folder, which a sandbox cannot
+// show whole; then the scene's own folder.
+std::filesystem::path WarmSceneRoot(const std::filesystem::path& scene) {
+  const auto folder = std::filesystem::absolute(scene).lexically_normal().parent_path();
+  const auto above = folder.parent_path();
+  bool whole = above.has_relative_path() && above != "/tmp";
+  for (auto system : domain::kSystemFolders) whole = whole && !domain::PathIsUnder(above.string(), system);
+  return whole ? above : folder;
 }
 
 }  // namespace
@@ -138,49 +187,67 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   const auto manager_dir = state / "manager";
   std::filesystem::create_directories(manager_dir, ec);
   std::filesystem::remove(manager_dir / "manager.url", ec);
-  std::vector<std::string> manager_args = {"manager", "--listen", "127.0.0.1:0", "--data",
-                                           manager_dir.string()};
-  manager_args.insert(manager_args.end(), o.manager_options.begin(), o.manager_options.end());
-  Child manager(self_exe, manager_args, state / "manager.log");
-  std::string url;
-  for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
-    auto text = ReadFile(manager_dir / "manager.url");
-    if (text && !text->empty() && text->back() == '\n') {
-      url = text->substr(0, text->size() - 1);
-      break;
-    }
-    if (!manager.Running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (url.empty()) {
-    return PrintError(MakeError(Errc::kInternal,
-                                "the local manager did not start; see " + (state / "manager.log").string()),
-                      o.json);
-  }
+  // The user's token and the nodes' enrollment tokens go into the manager's database before it starts, and
+  // the manager serves on a socket opened here, so its URL is known at once: the nodes (and their spare
+  // Blenders) start beside the manager instead of after it.
   auto token =
       Capture(self_exe, {"admin", "token", "create", "--data", manager_dir.string(), "--user", "local"});
   if (!token) return PrintError(token.error(), o.json);
-
   const int workers = std::max(1, o.workers);
+  std::vector<std::string> enrollments;  // one per node, the verifier's last
+  for (int i = 0; i <= workers; ++i) {
+    auto enroll = Capture(self_exe, {"admin", "enroll", "create", "--data", manager_dir.string(), "--role",
+                                     i == workers ? "verifier" : "worker"});
+    if (!enroll) return PrintError(enroll.error(), o.json);
+    enrollments.push_back(*enroll);
+  }
+  auto listening = ListenOnLoopback();
+  if (!listening) return PrintError(listening.error(), o.json);
+  const std::string url = fmt::format("http://127.0.0.1:{}", listening->second);
+  std::vector<std::string> manager_args = {"manager", "--listen-fd", "3", "--data", manager_dir.string()};
+  manager_args.insert(manager_args.end(), o.manager_options.begin(), o.manager_options.end());
+  Child manager(self_exe, manager_args, state / "manager.log", listening->first);
+  ::close(listening->first);  // the manager's now: when it stops, the nodes' connections are refused
+
   const int threads = o.threads > 0
                           ? o.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers);
+  const std::string warm_root = WarmSceneRoot(o.scene).string();
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i <= workers; ++i) {
     const bool verifier = i == workers;
-    const std::string role = verifier ? "verifier" : "worker";
-    auto enroll =
-        Capture(self_exe, {"admin", "enroll", "create", "--data", manager_dir.string(), "--role", role});
-    if (!enroll) return PrintError(enroll.error(), o.json);
     const std::string name = verifier ? "local-verifier" : "local-worker-" + std::to_string(i + 1);
-    std::vector<std::string> args = {
-        role,        "--manager", url,      "--token", *enroll, "--data", (state / name).string(),
-        "--blender", o.blender,   "--name", name};
+    std::vector<std::string> args = {verifier ? "verifier" : "worker",
+                                     "--manager",
+                                     url,
+                                     "--token",
+                                     enrollments[i],
+                                     "--data",
+                                     (state / name).string(),
+                                     "--blender",
+                                     o.blender,
+                                     "--name",
+                                     name,
+                                     "--warm-scene-root",
+                                     warm_root};
     if (!verifier) {
       args.push_back("--threads");
       args.push_back(std::to_string(threads));
     }
     children.push_back(std::make_unique<Child>(self_exe, args, state / (name + ".log")));
+  }
+  // The manager writes its URL once it serves; one that stopped instead says why in its log.
+  bool serving = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline && !serving;) {
+    auto text = ReadFile(manager_dir / "manager.url");
+    serving = text && !text->empty() && text->back() == '\n';
+    if (!serving && !manager.Running()) break;
+    if (!serving) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!serving) {
+    return PrintError(MakeError(Errc::kInternal,
+                                "the local manager did not start; see " + (state / "manager.log").string()),
+                      o.json);
   }
 
   auto plan = checked_plan();
@@ -252,6 +319,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
     if (!ok && !detail->value("message", "").empty())
       std::cout << Shown(detail->value("message", "")) << "\n";
   }
+  // Every node is asked to stop at once (each stops its Blender), then waited for.
+  for (auto& child : children) child->Signal();
   children.clear();
   manager.Stop();
   return ok ? 0 : 1;
