@@ -63,6 +63,8 @@ def main():
     parser.add_argument("--height", type=int, default=270)
     parser.add_argument("--samples", type=int, default=24)
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each (default 3)")
+    parser.add_argument("--compare-inferix", default="",
+                        help="another inferix binary (an earlier build) run in the same alternation")
     parser.add_argument("--manager-option", action="append", default=[],
                         help="verification policy for the local manager, e.g. --manager-option=--trust-bound=0")
     args = parser.parse_args()
@@ -78,6 +80,8 @@ def main():
                     os.path.join(tmp, "ref", "f_####"), "-s", str(first), "-e", str(last), "-a"]
         net_cmd = [args.inferix, "render", scene, "--frames", args.frames, "-o", os.path.join(tmp, "out"),
                    "--workers", "1", *("--manager-option=" + o for o in args.manager_option)]
+        other_cmd = [args.compare_inferix] + net_cmd[1:] if args.compare_inferix else None
+        other_total = [0.0, 0.0]
         frames = last - first + 1
         print("scene: example, %dx%d, %d samples, frames %s (%d), %d cores" % (
             args.width, args.height, args.samples, args.frames, frames, os.cpu_count()))
@@ -94,9 +98,20 @@ def main():
             print("run %d: blender -b -a wall %6.1f s cpu %6.1f s | inferix render wall %6.1f s cpu %6.1f s | "
                   "ratio wall %.3f cpu %.3f" % (run + 1, base_wall, base_cpu, net_wall, net_cpu,
                                                  net_wall / base_wall, net_cpu / base_cpu), flush=True)
+            if other_cmd:
+                shutil.rmtree(os.path.join(tmp, "out"), ignore_errors=True)
+                other_wall, other_cpu, _ = measure(other_cmd)
+                other_total[0] += other_wall
+                other_total[1] += other_cpu
+                print("       %s: wall %6.1f s cpu %6.1f s | ratio to blender wall %.3f cpu %.3f" % (
+                    args.compare_inferix, other_wall, other_cpu, other_wall / base_wall, other_cpu / base_cpu),
+                    flush=True)
         print("blender -b -a : wall %7.1f s  cpu %7.1f s  (total of %d runs)" % (totals[0], totals[1], args.repeat))
         print("inferix render: wall %7.1f s  cpu %7.1f s  (1 worker, verifier on)" % (totals[2], totals[3]))
         print("ratio         : wall %7.3f    cpu %7.3f" % (totals[2] / totals[0], totals[3] / totals[1]))
+        if other_cmd:
+            print("compared build: wall %7.1f s  cpu %7.1f s  ratio wall %.3f cpu %.3f" % (
+                other_total[0], other_total[1], other_total[0] / totals[0], other_total[1] / totals[1]))
         print("cpu measured by: " + how)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
