@@ -196,13 +196,10 @@ class PosixBlenderProcess final : public BlenderProcess {
           if (ev.kind == DriverEvent::Kind::kReady) info = ev.scene;
         },
         nullptr, Clock::now() + kReadyTimeout);
-    if (!r.ok()) {
+    if (!r.ok() || !info) {
       Kill();
-      return MakeError(Errc::kInternal, "Blender could not load " + host.string() + ": " + r.error().message);
-    }
-    if (!info) {
-      Kill();
-      return MakeError(Errc::kInternal, "the Blender driver opened " + host.string() + " but sent no scene");
+      return MakeError(Errc::kInternal, "Blender could not load " + host.string() + ": " +
+                                            (r.ok() ? "the driver sent no scene" : r.error().message));
     }
     scene_ = *info;
     return Ok();
