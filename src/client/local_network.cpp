@@ -134,14 +134,19 @@ Result<std::pair<int, uint16_t>> ListenOnLoopback() {
 
 // Where the local nodes' spare Blenders expect the scene's project folder
 // (agent::NodeOptions::warm_scene_root) before preflight has found it: the folder above the scene's, so that
-// assets in a sibling folder still fit, unless that is / or /tmp or a system folder, which a sandbox cannot
-// show whole; then the scene's own folder.
-std::filesystem::path WarmSceneRoot(const std::filesystem::path& scene) {
+// assets in a sibling folder still fit, else the scene's own folder; never one a sandbox cannot show whole
+// (/, /tmp, a system folder, one holding the network's state). Empty: no spare.
+std::filesystem::path WarmSceneRoot(const std::filesystem::path& scene, const std::filesystem::path& state) {
   const auto folder = std::filesystem::absolute(scene).lexically_normal().parent_path();
-  const auto above = folder.parent_path();
-  bool whole = above.has_relative_path() && above != "/tmp";
-  for (auto system : domain::kSystemFolders) whole = whole && !domain::PathIsUnder(above.string(), system);
-  return whole ? above : folder;
+  const auto own = std::filesystem::absolute(state).lexically_normal().string();
+  for (const auto& candidate : {folder.parent_path(), folder}) {
+    bool whole =
+        candidate.has_relative_path() && candidate != "/tmp" && !domain::PathIsUnder(own, candidate.string());
+    for (auto system : domain::kSystemFolders)
+      whole = whole && !domain::PathIsUnder(candidate.string(), system);
+    if (whole) return candidate;
+  }
+  return {};
 }
 
 }  // namespace
@@ -212,7 +217,7 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   const int threads = o.threads > 0
                           ? o.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers);
-  const std::string warm_root = WarmSceneRoot(o.scene).string();
+  const std::string warm_root = WarmSceneRoot(o.scene, state).string();
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i <= workers; ++i) {
     const bool verifier = i == workers;
@@ -227,9 +232,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
                                      "--blender",
                                      o.blender,
                                      "--name",
-                                     name,
-                                     "--warm-scene-root",
-                                     warm_root};
+                                     name};
+    if (!warm_root.empty()) args.insert(args.end(), {"--warm-scene-root", warm_root});
     if (!verifier) {
       args.push_back("--threads");
       args.push_back(std::to_string(threads));

@@ -506,7 +506,8 @@ struct HttpServer::Impl {
     for (;;) {
       const int64_t started_ms = internal::NowMs();
       const HttpRequest* current =
-          retry ? &*retry : &request;  // not a ?: inside co_await (clang's coroutines)
+          retry ? &*retry : &request;                  // not a ?: inside co_await (clang's coroutines)
+      const uint64_t wakes_before = waiting_.Wakes();  // a wake-up after the handler's look is not lost
       HttpResponse response = co_await RunHandler(*current);
       if (response.retry_after_ms <= 0) co_return response;
       if (stopping_) co_return std::nullopt;
@@ -516,9 +517,12 @@ struct HttpServer::Impl {
       if (!response.wait_key.empty()) {
         const uint64_t id = ++wait_sequence_;
         connection->wait_id = id;
-        parked = waiting_.Park(response.wait_key, [weak = std::weak_ptr<C>(connection), id] {
-          if (auto c = weak.lock()) asio::post(c->Executor(), [c, id] { c->EndWait(id); });
-        });
+        parked = waiting_.Park(
+            response.wait_key,
+            [weak = std::weak_ptr<C>(connection), id] {
+              if (auto c = weak.lock()) asio::post(c->Executor(), [c, id] { c->EndWait(id); });
+            },
+            wakes_before);
       }
       const bool alive =
           co_await LongPollWait(connection->stream, connection->timer, response.retry_after_ms, watch_client);

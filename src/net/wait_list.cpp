@@ -5,8 +5,18 @@
 
 namespace inferix::net {
 
-WaitList::Token WaitList::Park(const std::string& key, std::function<void()> wake) {
+uint64_t WaitList::Wakes() const {
   std::lock_guard lock(mu_);
+  return wakes_;
+}
+
+WaitList::Token WaitList::Park(const std::string& key, std::function<void()> wake, uint64_t since) {
+  std::unique_lock lock(mu_);
+  if (auto last = last_wake_.find(key); last != last_wake_.end() && last->second > since) {
+    lock.unlock();
+    wake();  // woken while it was on its way here
+    return 0;
+  }
   const Token token = next_++;
   Queue& queue = by_key_[key];
   queue.push_back({token, std::move(wake)});
@@ -27,6 +37,7 @@ size_t WaitList::Wake(const std::string& key, size_t n) {
   std::vector<std::function<void()>> woken;
   {
     std::lock_guard lock(mu_);
+    last_wake_.insert_or_assign(key, ++wakes_);
     auto queue = by_key_.find(key);
     if (queue == by_key_.end()) return 0;
     while (woken.size() < n && !queue->second.empty()) {

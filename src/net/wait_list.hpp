@@ -18,9 +18,13 @@ namespace inferix::net {
 class WaitList {
  public:
   using Token = uint64_t;
+  /// How many Wake calls there have been, whether or not they found waiters. A handler notes it before it
+  /// looks for work, and passes it to Park: a wake-up that came between its look and its park is not lost.
+  uint64_t Wakes() const;
   /// Parks a waiter under `key`. `wake` is called once, outside the list's lock and on the waking thread,
-  /// if the waiter is woken before it leaves.
-  Token Park(const std::string& key, std::function<void()> wake);
+  /// if the waiter is woken before it leaves. When `key` was woken after `since` (a Wakes() value), the
+  /// waiter is not parked: `wake` is called at once, and the token is 0.
+  Token Park(const std::string& key, std::function<void()> wake, uint64_t since = UINT64_MAX);
   /// The waiter's wait has ended (woken or not): it leaves the list. False when it had been woken.
   bool Leave(Token token);
   /// Wakes up to `n` of `key`'s longest-waiting waiters; returns how many were woken.
@@ -37,6 +41,8 @@ class WaitList {
   mutable std::mutex mu_;
   std::map<std::string, Queue, std::less<>> by_key_;
   std::unordered_map<Token, std::pair<Queue*, Queue::iterator>> where_;
+  std::map<std::string, uint64_t, std::less<>> last_wake_;  // each key's latest Wake, as a Wakes() value
+  uint64_t wakes_ = 0;
   Token next_ = 1;
 };
 

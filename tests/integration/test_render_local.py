@@ -18,7 +18,8 @@ class RenderLocalTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_render_delivers_every_frame_and_the_video(self):
-        scene = make_scene(os.path.join(self.dir, "local.blend"), frames=4, samples=8)
+        os.makedirs(os.path.join(self.dir, "project"))
+        scene = make_scene(os.path.join(self.dir, "project", "local.blend"), frames=4, samples=8)
         out = os.path.join(self.dir, "out")
         state = os.path.join(self.dir, "state")
         r = subprocess.run([INFERIX, "render", scene, "--frames", "1-4", "-o", out, "--workers", "2", "--state",
@@ -37,8 +38,15 @@ class RenderLocalTest(unittest.TestCase):
             ok, text = images_match(os.path.join(out, "local_%04d.png" % n), os.path.join(ref, "ref_%04d.png" % n))
             self.assertTrue(ok, text)
         # Its own manager, two workers and a verifier ran, each with its own state and log.
+        logs = {}
         for name in ("manager", "local-worker-1", "local-worker-2", "local-verifier"):
-            self.assertTrue(os.path.exists(os.path.join(state, name + ".log")), name)
+            with open(os.path.join(state, name + ".log"), errors="replace") as f:
+                logs[name] = f.read()
+        # The nodes started a spare Blender while preflight ran, and the job opened in it (the frames above
+        # match plain Blender's, and the verifier's checks of them passed).
+        spares = [n for n in logs if "job 1 opened in the spare Blender" in logs[n]]
+        self.assertIn("local-verifier", spares, logs["local-verifier"][-3000:])
+        self.assertTrue([n for n in spares if n.startswith("local-worker")], logs["local-worker-1"][-3000:])
 
     def test_render_fails_with_the_cause_when_preflight_refuses(self):
         bad = os.path.join(self.dir, "notes.blend")

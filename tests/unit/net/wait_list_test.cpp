@@ -37,6 +37,28 @@ TEST(WaitListTest, AWaiterThatLeftIsNotWokenAndLeaveSaysWhetherItWas) {
   EXPECT_EQ(list.Waiting("k"), 0u);
 }
 
+TEST(WaitListTest, AWakeUpBetweenALookAndItsParkIsNotLost) {
+  WaitList list;
+  int calls = 0;
+  const uint64_t before = list.Wakes();  // the handler looks for work: none
+  EXPECT_EQ(list.Wake("k", 1), 0u);      // work arrives before the waiter parks: nobody to wake
+  EXPECT_EQ(list.Wake("other", 1), 0u);
+  EXPECT_EQ(list.Park(
+                "k", [&] { ++calls; }, before),
+            0u);  // woken at once instead of parked
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(list.Waiting("k"), 0u);
+  // A waiter that looked after the last wake-up of its key parks, whatever other keys did since.
+  const uint64_t after = list.Wakes();
+  EXPECT_EQ(list.Wake("other", 1), 0u);
+  auto token = list.Park(
+      "k", [&] { ++calls; }, after);
+  EXPECT_NE(token, 0u);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(list.Wake("k", 1), 1u);
+  EXPECT_EQ(calls, 2);
+}
+
 TEST(WaitListTest, ParkWakeAndLeaveFromManyThreads) {
   WaitList list;
   std::atomic<int> woken = 0;
