@@ -48,6 +48,19 @@ class RenderLocalTest(unittest.TestCase):
         self.assertIn("local-verifier", spares, logs["local-verifier"][-3000:])
         self.assertTrue([n for n in spares if n.startswith("local-worker")], logs["local-worker-1"][-3000:])
 
+    def test_version_names_the_commit_and_the_blender(self):
+        r = subprocess.run([INFERIX, "--version"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Built from this checkout: the commit it was built from (and -dirty with uncommitted changes).
+        self.assertRegex(r.stdout, r"^inferix \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?\)\n")
+        blender = shutil.which("blender")
+        self.assertIn("blender: %s, Blender " % os.path.realpath(blender), r.stdout)
+        self.assertRegex(r.stdout, r"Blender \d+\.\d+(\.\d+)?, denoisers: ")
+        r = subprocess.run([INFERIX, "--version"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, PATH="/nonexistent"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("blender: not found on PATH", r.stdout)
+
     def test_render_fails_with_the_cause_when_preflight_refuses(self):
         bad = os.path.join(self.dir, "notes.blend")
         with open(bad, "w") as f:
