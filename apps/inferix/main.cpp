@@ -13,17 +13,13 @@
 #include <string_view>
 #include <thread>
 
-#include "agent/machine.hpp"
 #include "client/client.hpp"
 #include "core/files.hpp"
 #include "manager/manager.hpp"
 #include "store/store_url.hpp"
 #include "verifier/verifier.hpp"
+#include "version.hpp"
 #include "worker/worker.hpp"
-
-namespace inferix::app {
-extern const char* const kCommit;  // commit.cpp, written at build time (apps/inferix/cmake/version.cmake)
-}  // namespace inferix::app
 
 namespace {
 
@@ -116,31 +112,12 @@ std::string AdminStore(const std::string& data, const std::string& store_url) {
   return store_url.empty() ? inferix::store::DefaultStoreUrl(data) : store_url;
 }
 
-// What `inferix --version` says, as a bug report needs it: the version, the commit it was built from, and the
-// Blender on PATH (the default of --blender) with its version and denoisers.
-std::string VersionText() {
-  std::string text = std::string("inferix ") + INFERIX_VERSION + " (commit " + inferix::app::kCommit + ")\n";
-  const auto blender = inferix::ResolveExecutable("blender");
-  if (!blender.is_absolute())
-    return text + "blender: not found on PATH (render, worker and verifier take --blender)";
-  const auto described = inferix::agent::DescribeBlender(blender.string());
-  const std::string version = described.value("version", "");
-  std::string denoisers;
-  for (const auto& d : described.value("denoisers", std::vector<std::string>{}))
-    denoisers += (denoisers.empty() ? "" : ", ") + d;
-  return text + "blender: " + blender.string() + ", " +
-         (version.empty() ? std::string("version unknown (blender --version printed none)")
-                          : "Blender " + version) +
-         ", denoisers: " + (denoisers.empty() ? std::string("none") : denoisers);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"inferix: a decentralized render network for Blender scenes"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", VersionText,
-                       "print the version, the commit and the Blender found, then exit");
+  app.set_version_flag("--version", inferix::app::VersionText, "print the version, commit and Blender found");
   signal(SIGPIPE, SIG_IGN);
   // spdlog makes its registry and default logger on first use. Made here, before any thread, so that threads
   // logging for the first time only read them: a first use from two threads at once is safe (a static local)
@@ -386,9 +363,7 @@ int main(int argc, char** argv) {
   worker->add_option("--name", wo.name, "name shown to users and operators");
   worker->add_option("--threads", wo.threads, "render threads (0: automatic)");
   worker->add_option("--ca", wo.ca_file, "certificate authority to trust for HTTPS");
-  worker->add_option(
-      "--warm-scene-root", wo.warm_scene_root,
-      "start a spare Blender at once for scenes in this folder (inferix render passes its scene's)");
+  worker->add_option("--warm-scene-root", wo.warm_scene_root, "start a spare Blender for scenes there");
 
   inferix::verifier::VerifierOptions vo;
   auto* verifier = app.add_subcommand("verifier", "run a verifier: check workers' frames");
@@ -399,9 +374,7 @@ int main(int argc, char** argv) {
       "--blender", vo.blenders,
       "Blender executable; repeat it to check with several builds (the first is the default)");
   verifier->add_option("--name", vo.name, "name shown to operators");
-  verifier->add_option(
-      "--warm-scene-root", vo.warm_scene_root,
-      "start a spare Blender at once for scenes in this folder (inferix render passes its scene's)");
+  verifier->add_option("--warm-scene-root", vo.warm_scene_root, "start a spare Blender for scenes there");
   verifier
       ->add_option("--regions", vo.regions, "regions drawn uniformly and re-rendered per frame (at least)")
       ->check(CLI::Range(0, 64));
