@@ -1,7 +1,8 @@
 # Writes OUT (a C++ file defining inferix::app::kCommit) from `git describe` of SOURCE_DIR, replacing it only when
 # the text changes, so that a build compiles it again only after a new commit. Run at every build (see
 # apps/inferix/CMakeLists.txt): `inferix --version` names the commit it was built from, as bug reports need.
-execute_process(COMMAND git -C "${SOURCE_DIR}" describe --always --dirty --abbrev=12
+# safe.directory: a checkout owned by another user than the one building it is still read.
+execute_process(COMMAND git -c safe.directory=* -C "${SOURCE_DIR}" describe --always --dirty --abbrev=12
   OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE failed)
 if(failed OR commit STREQUAL "")
   set(commit "unknown (not built from a git checkout)")
