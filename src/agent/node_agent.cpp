@@ -77,7 +77,7 @@ void NodeAgent::StartSpare() {
 std::unique_ptr<render::BlenderProcess> NodeAgent::TakeSpare(int64_t job_id, const net::SceneRef& scene,
                                                              const std::string& build) {
   if (!spare_.valid()) return nullptr;
-  const auto spare_root = options_.warm_scene_root.lexically_normal();
+  const auto& spare_root = options_.warm_scene_root;  // absolute and normal (StartSpare)
   const std::filesystem::path root = std::filesystem::path(scene.root).lexically_normal();
   const bool fits = !scene.root.empty() && domain::PathIsUnder(root.string(), spare_root.string()) &&
                     ChooseBlender(options_.blenders, caps_, build) == options_.blenders.front();

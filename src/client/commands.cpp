@@ -102,6 +102,16 @@ std::vector<StreamEvent> ParseEventStream(const std::string& body) {
   return events;
 }
 
+// The job's events after event `after` (0: from its first), as soon as there are any (the stream's long
+// poll).
+Result<std::vector<StreamEvent>> JobEvents(net::ApiClient& api, int64_t job_id, int64_t after) {
+  std::map<std::string, std::string> headers{{"Accept", "text/event-stream"}};
+  if (after > 0) headers["Last-Event-ID"] = std::to_string(after);
+  auto body = api.CallText("GET", "/api/v1/events?job=" + std::to_string(job_id), headers, 120);
+  if (!body) return body.error();
+  return ParseEventStream(*body);
+}
+
 Result<json> FollowJob(net::ApiClient& api, int64_t job_id, ProgressDisplay& display,
                        const std::function<void(const StreamEvent&)>& on_event) {
   // Whatever is printed after this (a result, an error) starts on a line of its own.
@@ -112,23 +122,20 @@ Result<json> FollowJob(net::ApiClient& api, int64_t job_id, ProgressDisplay& dis
   int64_t last_id = 0;
   int64_t backoff_ms = 500;
   while (true) {
-    std::map<std::string, std::string> headers{{"Accept", "text/event-stream"}};
-    if (last_id > 0) headers["Last-Event-ID"] = std::to_string(last_id);
-    auto body = api.CallText("GET", "/api/v1/events?job=" + std::to_string(job_id), headers, 120);
-    if (!body) {
-      if (body.error().code != Errc::kUnavailable) return body.error();
+    auto events = JobEvents(api, job_id, last_id);
+    if (!events) {
+      if (events.error().code != Errc::kUnavailable) return events.error();
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));  // manager restarting: resume after
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 10'000);
       continue;
     }
     backoff_ms = 500;
-    auto events = ParseEventStream(*body);
-    for (const auto& e : events) {
+    for (const auto& e : *events) {
       last_id = std::max(last_id, e.id);
       if (on_event) on_event(e);
       if (auto message = EventMessage(e.type, e.data)) display.Message(*message);
     }
-    if (events.empty()) continue;
+    if (events->empty()) continue;
     // The stream says something changed: show where the job stands now.
     auto job = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id));
     if (!job) {
@@ -167,13 +174,12 @@ Result<Downloaded> DownloadOutputs(net::ApiClient& api, const json& job, const s
   int64_t seen = 0;  // the last event of the job read so far
   for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
        video == "pending" && std::chrono::steady_clock::now() < deadline;) {
-    auto body = api.CallText("GET", "/api/v1/events?job=" + std::to_string(job_id),
-                             {{"Accept", "text/event-stream"}, {"Last-Event-ID", std::to_string(seen)}}, 120);
-    if (!body) {
-      if (body.error().code != Errc::kUnavailable) return body.error();
+    auto events = JobEvents(api, job_id, seen);
+    if (!events) {
+      if (events.error().code != Errc::kUnavailable) return events.error();
       std::this_thread::sleep_for(std::chrono::milliseconds(500));  // manager restarting
     } else {
-      for (const auto& e : ParseEventStream(*body)) seen = std::max(seen, e.id);
+      for (const auto& e : *events) seen = std::max(seen, e.id);
     }
     outputs = api.Call("GET", "/api/v1/jobs/" + std::to_string(job_id) + "/outputs");
     if (!outputs) return outputs.error();

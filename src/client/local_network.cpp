@@ -14,6 +14,7 @@
 #include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -23,6 +24,7 @@
 #include "core/files.hpp"
 #include "domain/scene_layout.hpp"
 #include "net/node_client.hpp"
+#include "render/sandbox.hpp"
 
 namespace inferix::client {
 namespace {
@@ -134,17 +136,19 @@ Result<std::pair<int, uint16_t>> ListenOnLoopback() {
 
 // Where the local nodes' spare Blenders expect the scene's project folder
 // (agent::NodeOptions::warm_scene_root) before preflight has found it: the folder above the scene's, so that
-// assets in a sibling folder still fit, else the scene's own folder; never one a sandbox cannot show whole
-// (/, /tmp, a system folder, one holding the network's state). Empty: no spare.
+// assets in a sibling folder still fit, else the scene's own folder; only one the nodes' sandboxes can show
+// whole beside their work folders under `state` (render::CheckSpareSceneFolder, the rule the nodes apply).
+// Empty: no spare.
 std::filesystem::path WarmSceneRoot(const std::filesystem::path& scene, const std::filesystem::path& state) {
   const auto folder = std::filesystem::absolute(scene).lexically_normal().parent_path();
-  const auto own = std::filesystem::absolute(state).lexically_normal().string();
+  render::BlenderOptions spare;
+  spare.spare = true;
+  spare.scene_dir = state / "spare";
+  spare.work_dir = state;  // the nodes' spare folders lie in it: the folder must not hold it
   for (const auto& candidate : {folder.parent_path(), folder}) {
-    bool whole =
-        candidate.has_relative_path() && candidate != "/tmp" && !domain::PathIsUnder(own, candidate.string());
-    for (auto system : domain::kSystemFolders)
-      whole = whole && !domain::PathIsUnder(candidate.string(), system);
-    if (whole) return candidate;
+    spare.scene_root = candidate;
+    if (domain::CheckSceneRoot(candidate.string()).ok() && render::CheckSpareSceneFolder(spare).ok())
+      return candidate;
   }
   return {};
 }
@@ -200,11 +204,15 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   if (!token) return PrintError(token.error(), o.json);
   const int workers = std::max(1, o.workers);
   std::vector<std::string> enrollments;  // one per node, the verifier's last
-  for (int i = 0; i <= workers; ++i) {
-    auto enroll = Capture(self_exe, {"admin", "enroll", "create", "--data", manager_dir.string(), "--role",
-                                     i == workers ? "verifier" : "worker"});
-    if (!enroll) return PrintError(enroll.error(), o.json);
-    enrollments.push_back(*enroll);
+  for (const auto& [role, count] : {std::pair{"worker", workers}, std::pair{"verifier", 1}}) {
+    auto tokens = Capture(self_exe, {"admin", "enroll", "create", "--data", manager_dir.string(), "--role",
+                                     role, "--count", std::to_string(count)});
+    if (!tokens) return PrintError(tokens.error(), o.json);
+    std::istringstream lines(*tokens);
+    for (std::string line; std::getline(lines, line) && !line.empty();) enrollments.push_back(line);
+  }
+  if (enrollments.size() != static_cast<size_t>(workers) + 1) {
+    return PrintError(MakeError(Errc::kInternal, "inferix admin enroll create gave too few tokens"), o.json);
   }
   auto listening = ListenOnLoopback();
   if (!listening) return PrintError(listening.error(), o.json);

@@ -5,10 +5,7 @@
 
 namespace inferix::net {
 
-uint64_t WaitList::Wakes() const {
-  std::lock_guard lock(mu_);
-  return wakes_;
-}
+uint64_t WaitList::Wakes() const { return wakes_.load(); }
 
 WaitList::Token WaitList::Park(const std::string& key, std::function<void()> wake, uint64_t since) {
   std::unique_lock lock(mu_);

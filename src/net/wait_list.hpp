@@ -3,6 +3,7 @@
 // handler that has nothing to answer yet names a key (HttpResponse::wait_key); whoever makes that answer
 // possible wakes the key's oldest waiters, so a waiting request runs again at once instead of at its next
 // poll.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -42,7 +43,7 @@ class WaitList {
   std::map<std::string, Queue, std::less<>> by_key_;
   std::unordered_map<Token, std::pair<Queue*, Queue::iterator>> where_;
   std::map<std::string, uint64_t, std::less<>> last_wake_;  // each key's latest Wake, as a Wakes() value
-  uint64_t wakes_ = 0;
+  std::atomic<uint64_t> wakes_ = 0;  // written under mu_; read without it (every request reads it)
   Token next_ = 1;
 };
 

@@ -179,14 +179,14 @@ class PosixBlenderProcess final : public BlenderProcess {
   }
 
   Result<void> Open(const fs::path& scene, int resolution_percentage) override {
-    if (!options_.spare || opened_) return BlenderProcess::Open(scene, resolution_percentage);
+    // A spare's scene is set by its one Open.
+    if (!options_.spare || !options_.scene.empty()) return BlenderProcess::Open(scene, resolution_percentage);
     const fs::path host = Absolute(scene);
     if (!IsUnder(host, options_.scene_dir)) {
       return MakeError(Errc::kInvalidArgument,
                        "scene " + host.string() + " is not inside the spare's folder " +
                            options_.scene_dir.string() + ", so the sandbox would hide it");
     }
-    opened_ = true;
     options_.scene = host;
     const fs::path shown = options_.sandbox ? SandboxScenePath(options_) : host;
     std::optional<SceneInfo> info;
@@ -403,7 +403,6 @@ class PosixBlenderProcess final : public BlenderProcess {
   int status_ = 0;
   std::string buffer_;
   SceneInfo scene_;
-  bool opened_ = false;  // a spare's Open was called (once only)
 };
 
 // Owns file descriptors until they are handed over.
