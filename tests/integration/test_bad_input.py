@@ -250,20 +250,26 @@ class BadInputTest(unittest.TestCase):
 
 
 class FullDiskTest(unittest.TestCase):
-    """The manager's data folder on a 3 MiB tmpfs: an upload that does not fit is a clear 503, leaves no partial
-    file, and the manager keeps serving (and stores what fits once space is free)."""
+    """The manager's data folder on an 8 MiB tmpfs: an upload that does not fit is a clear 503, leaves no partial
+    file, and the manager keeps serving (and stores what fits once space is free). The tmpfs is mounted with
+    huge=never: a kernel whose tmpfs default is huge pages charges a small file 2 MiB, and the sizes here would
+    then mean something else (a CI machine failed the first 1 MiB upload into 3 MiB that way)."""
 
     def setUp(self):
         if os.geteuid() != 0:
             self.skipTest("mounting a small tmpfs needs root (CI runs as root)")
         self.net = Network()
         os.makedirs(self.net.manager_dir)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", self.net.manager_dir], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,huge=never", "tmpfs", self.net.manager_dir], check=True)
 
     def tearDown(self):
         self.net.stop()
         subprocess.run(["umount", self.net.manager_dir], check=False)
         self.net.cleanup()
+
+    def usage(self):
+        """What the data folder holds, for a failure's message."""
+        return subprocess.run(["du", "-ak", self.net.manager_dir], capture_output=True, text=True).stdout
 
     def put(self, token, data):
         sha = hashlib.sha256(data).hexdigest()
@@ -273,8 +279,8 @@ class FullDiskTest(unittest.TestCase):
         self.net.start_manager()
         token = self.net.user_token("nina")
         _, (status, answer) = self.put(token, os.urandom(1 << 20))
-        self.assertEqual(status, 201, answer)
-        sha, (status, answer) = self.put(token, os.urandom(3 << 20))
+        self.assertEqual(status, 201, (answer, self.usage()))
+        sha, (status, answer) = self.put(token, os.urandom(8 << 20))
         self.assertEqual(status, 503, answer)
         self.assertEqual(answer["error"]["code"], "unavailable")
         self.assertIn("no space left on the disk", answer["error"]["message"])
@@ -286,7 +292,7 @@ class FullDiskTest(unittest.TestCase):
         self.assertEqual((status, answer["missing"]), (200, [sha]))
         # Still serving, and a file that fits is stored.
         _, (status, answer) = self.put(token, os.urandom(256 << 10))
-        self.assertEqual(status, 201, answer)
+        self.assertEqual(status, 201, (answer, self.usage()))
         self.assertIsNone(self.net.manager.poll())
 
 
