@@ -18,6 +18,7 @@
 #include "manager/manager.hpp"
 #include "store/store_url.hpp"
 #include "verifier/verifier.hpp"
+#include "node_commands.hpp"
 #include "version.hpp"
 #include "worker/worker.hpp"
 
@@ -354,39 +355,10 @@ int main(int argc, char** argv) {
 
   // worker and verifier
   inferix::worker::WorkerOptions wo;
-  auto* worker = app.add_subcommand("worker", "run a worker: render tasks for the network");
-  worker->add_option("--manager", wo.manager_url, "manager URL")->envname("INFERIX_MANAGER")->required();
-  worker->add_option("--token", wo.token, "enrollment token (first start only)")->envname("INFERIX_TOKEN");
-  worker->add_option("--data", data, "data folder (credentials, scene cache)")->required();
-  worker->add_option("--blender", wo.blenders,
-                     "Blender executable; repeat it to lend several builds (the first is the default)");
-  worker->add_option("--name", wo.name, "name shown to users and operators");
-  worker->add_option("--threads", wo.threads, "render threads (0: automatic)");
-  worker->add_option("--ca", wo.ca_file, "certificate authority to trust for HTTPS");
-  worker->add_option("--warm-scene-root", wo.warm_scene_root, "start a spare Blender for scenes there");
-
   inferix::verifier::VerifierOptions vo;
-  auto* verifier = app.add_subcommand("verifier", "run a verifier: check workers' frames");
-  verifier->add_option("--manager", vo.manager_url, "manager URL")->envname("INFERIX_MANAGER")->required();
-  verifier->add_option("--token", vo.token, "enrollment token (first start only)")->envname("INFERIX_TOKEN");
-  verifier->add_option("--data", data, "data folder")->required();
-  verifier->add_option(
-      "--blender", vo.blenders,
-      "Blender executable; repeat it to check with several builds (the first is the default)");
-  verifier->add_option("--name", vo.name, "name shown to operators");
-  verifier->add_option("--warm-scene-root", vo.warm_scene_root, "start a spare Blender for scenes there");
-  verifier
-      ->add_option("--regions", vo.regions, "regions drawn uniformly and re-rendered per frame (at least)")
-      ->check(CLI::Range(0, 64));
-  verifier
-      ->add_option("--detail-regions", vo.detail_regions,
-                   "regions drawn where the frame shows detail (at least)")
-      ->check(CLI::Range(0, 64));
-  verifier->add_option("--region-size", vo.region_size, "region side in pixels, margin included")
-      ->check(CLI::Range(8, 4096));
-  verifier->add_option("--margin", vo.margin, "pixels left out at each region's edge")
-      ->check(CLI::Range(0, 64));
-  verifier->add_option("--ca", vo.ca_file, "certificate authority to trust for HTTPS");
+  bool list_devices = false;
+  auto* worker = AddWorkerCommand(app, wo, data, list_devices);
+  auto* verifier = AddVerifierCommand(app, vo, data);
 
   // admin
   auto* admin = app.add_subcommand("admin", "operator commands on a manager's data folder");
@@ -585,10 +557,7 @@ int main(int argc, char** argv) {
     (*m)->Stop();
     return 0;
   }
-  if (worker->parsed()) {
-    wo.data_dir = inferix::Absolute(data);
-    return Report(inferix::worker::RunWorker(wo, g_stop));
-  }
+  if (worker->parsed()) return Report(RunWorkerCommand(list_devices, wo, data, g_stop));
   if (verifier->parsed()) {
     vo.data_dir = inferix::Absolute(data);
     return Report(inferix::verifier::RunVerifier(vo, g_stop));

@@ -11,13 +11,14 @@
 #include <functional>
 
 #include "core/crypto.hpp"
+#include "agent/run_probe.hpp"
 #include "core/files.hpp"
 
 namespace inferix::agent {
 
 using json = nlohmann::json;
 
-namespace {
+namespace internal {
 
 std::string RunAndRead(const std::string& cmd) {
   std::string out;
@@ -34,6 +35,13 @@ std::string ShellQuote(const std::string& s) {
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
+
+}  // namespace internal
+
+namespace {
+
+using internal::RunAndRead;
+using internal::ShellQuote;
 
 // The cache key: which file the executable is and when it last changed, so that an upgrade (a new file or new
 // contents) is never answered from the cache. Empty when the file cannot be examined.

@@ -51,13 +51,29 @@ void NodeAgent::Sleep(int64_t ms) const {
 
 std::filesystem::path NodeAgent::JobDir(int64_t job_id) const {
   if (auto it = job_dirs_.find(job_id); it != job_dirs_.end()) return it->second;
-  return options_.data_dir / "jobs" / std::to_string(job_id);
+  return WorkRoot() / "jobs" / std::to_string(job_id);
+}
+
+std::string NodeAgent::SlotId() const {
+  return options_.slot < options_.slots.size() ? options_.slots[options_.slot].id : std::string();
+}
+
+std::filesystem::path NodeAgent::WorkRoot() const {
+  if (options_.slots.size() <= 1) return options_.data_dir;
+  std::string dir = SlotId();
+  std::replace(dir.begin(), dir.end(), ':', '-');
+  return options_.data_dir / "slots" / dir;
+}
+
+render::RenderDevice NodeAgent::SlotDevice() const {
+  if (options_.slot >= options_.slots.size()) return {};
+  return RenderDeviceOf(options_.slots[options_.slot], options_.simulated_devices);
 }
 
 void NodeAgent::StartSpare() {
   if (options_.warm_scene_root.empty() || spare_.valid()) return;
   options_.warm_scene_root = std::filesystem::absolute(options_.warm_scene_root).lexically_normal();
-  const auto dir = options_.data_dir / "spare";
+  const auto dir = WorkRoot() / "spare";
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);  // a previous run's: its Blender died with that run
   std::filesystem::create_directories(dir / "scene", ec);
@@ -70,6 +86,7 @@ void NodeAgent::StartSpare() {
   bo.work_dir = dir / "work";
   bo.driver = driver_;
   bo.log_file = dir / "blender.log";
+  bo.device = SlotDevice();
   spdlog::info("starting a spare Blender for scenes in {}", options_.warm_scene_root.string());
   spare_ = std::async(std::launch::async, services_.start_blender, bo);
 }
@@ -91,7 +108,7 @@ std::unique_ptr<render::BlenderProcess> NodeAgent::TakeSpare(int64_t job_id, con
                  job_id);
     return nullptr;
   }
-  const auto dir = options_.data_dir / "spare";
+  const auto dir = WorkRoot() / "spare";
   const auto rel = root.lexically_relative(spare_root);
   auto main = FetchScene(*manager_, scene, options_.data_dir / "cache",
                          rel == "." ? dir / "scene" : dir / "scene" / rel);
@@ -116,6 +133,16 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
   driver_ = *driver;
   StartSpare();  // Blender's own start overlaps enrollment and the wait for the first task
   caps_ = services_.describe_machine(options_.blenders);
+  if (!options_.slots.empty()) {
+    // What the machine has and what its owner lends: each slot claims and renders on its own, and its
+    // outputs are of its device's determinism class.
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& d : options_.devices) devices.push_back(DeviceJson(d));
+    nlohmann::json slots = nlohmann::json::array();
+    for (const auto& d : options_.slots) slots.push_back(DeviceJson(d));
+    caps_["devices"] = devices;
+    caps_["slots"] = slots;
+  }
   int64_t backoff_ms = 500;
   // A node that enrolls now registers what it lends; one started again may lend other Blender builds than
   // when it enrolled, and tells the manager.
@@ -146,7 +173,7 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
 
 Result<std::optional<net::ClaimedTask>> NodeAgent::Claim() {
   while (!stop_) {
-    auto task = manager_->Claim({CachedHashes(options_.data_dir / "cache")});
+    auto task = manager_->Claim({CachedHashes(options_.data_dir / "cache"), SlotId()});
     if (task) {
       claim_backoff_ms_ = 500;
       return task;
@@ -177,6 +204,7 @@ Result<render::BlenderOptions> NodeAgent::OptionsFor(int64_t job_id, const net::
   bo.work_dir = job_dir / "work";
   bo.driver = driver_;
   bo.log_file = job_dir / "blender.log";
+  bo.device = SlotDevice();
   return bo;
 }
 
@@ -190,6 +218,7 @@ Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const net:
     blender_ = std::move(spare);
     blender_job_ = job_id;
     blender_build_ = build;
+    LogDevice();
     return blender_.get();
   }
   job_dirs_.erase(job_id);  // a spare's folder serves only the spare's process
@@ -201,7 +230,20 @@ Result<render::BlenderProcess*> NodeAgent::BlenderFor(int64_t job_id, const net:
   blender_ = std::move(*proc);
   blender_job_ = job_id;
   blender_build_ = build;
+  LogDevice();
   return blender_.get();
+}
+
+void NodeAgent::LogDevice() const {
+  // What Cycles' preferences say inside Blender, read back by the driver: the owner's check that a slot
+  // renders on its own card and no other.
+  const render::DeviceState& d = blender_->scene().device;
+  std::string enabled;
+  for (const auto& id : d.enabled) enabled += (enabled.empty() ? "" : ", ") + id;
+  spdlog::info("job {}{}: Blender renders on {} (Cycles: {}, enabled: {}; scene on the {}{})", blender_job_,
+               SlotId().empty() ? "" : " on slot " + SlotId(), d.assigned.empty() ? "?" : d.assigned, d.type,
+               enabled.empty() ? "none" : enabled, d.scene_device,
+               d.simulated ? "; simulated: recorded devices, rendered on the CPU" : "");
 }
 
 void NodeAgent::StopBlender() {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/credentials.hpp"
+#include "agent/devices.hpp"
 #include "core/result.hpp"
 #include "net/manager_client.hpp"
 #include "net/node_protocol.hpp"
@@ -34,6 +35,15 @@ struct NodeOptions {
   /// Blender is then ready without Blender's own start (about 1.4 s). Any other job's first task discards
   /// it. `inferix render` passes the folder of the scene it renders.
   std::filesystem::path warm_scene_root;
+  /// Every render slot the node lends (each lent GPU; the CPU where its owner said so), listed in its machine
+  /// description; this agent claims and renders for slots[slot]. Empty: the CPU, unnamed (a node of one slot).
+  /// A node of several slots keeps each slot's jobs in a folder of its own (data_dir/slots/<id>).
+  std::vector<Device> slots;
+  size_t slot = 0;
+  /// Every device the machine has (the description lists them, lent or not).
+  std::vector<Device> devices;
+  /// The devices are recorded answers (tests): a GPU slot's renders run on the CPU (RenderDevice::simulated).
+  bool simulated_devices = false;
 };
 
 /// What a node's session works with; an empty member takes the production default.
@@ -75,6 +85,8 @@ class NodeAgent {
   void Sleep(int64_t ms) const;
   /// The folder of a job's scene and work (the spare's, for the job it served).
   std::filesystem::path JobDir(int64_t job_id) const;
+  /// The slot this agent renders for ("" for a node of one unnamed slot).
+  std::string SlotId() const;
 
   net::ManagerClient& manager() { return *manager_; }
   const NodeCredentials& credentials() const { return creds_; }
@@ -84,6 +96,12 @@ class NodeAgent {
   // Fetches the scene and says how to start its Blender (the build chosen by version).
   Result<render::BlenderOptions> OptionsFor(int64_t job_id, const net::SceneRef& scene,
                                             const std::string& build);
+  // The folder of this slot's jobs and spare: the data folder, or data_dir/slots/<id> for a node of several.
+  std::filesystem::path WorkRoot() const;
+  // The device this agent's Blenders render on.
+  render::RenderDevice SlotDevice() const;
+  // Logs the device the warm Blender renders on, as its driver read it back from Cycles.
+  void LogDevice() const;
   // Starts the spare Blender in the background (NodeOptions::warm_scene_root).
   void StartSpare();
   // The spare, with `scene` fetched into its folder and opened, when it suits the job; null otherwise (the

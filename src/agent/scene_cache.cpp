@@ -18,7 +18,8 @@ Result<std::filesystem::path> FetchScene(net::ManagerClient& manager, const net:
     }
     const auto cached = cache_dir / f.sha256;
     if (!std::filesystem::exists(cached, ec)) {
-      const auto part = cache_dir / (f.sha256 + ".download");
+      // A name of its own: the slots of one worker may fetch the same file at once.
+      const auto part = cache_dir / (f.sha256 + ".download-" + RandomHex(6));
       INFERIX_TRY(manager.Download(f.url, part));
       auto got = Sha256File(part);
       if (!got || *got != f.sha256) {

@@ -134,6 +134,9 @@ struct Task {
   /// progress (claimed, a frame reported, the counter rose): its lease is not renewed long after that.
   int64_t progress = 0;
   int64_t progress_ms = 0;
+  /// Render and verify: the slot of its node that holds it (the device it runs on: "cpu", "cuda:0"); its
+  /// outputs' determinism class follows that device. "" for a node that has one slot and did not name it.
+  std::string slot;
 };
 
 /// One frame of a job.

@@ -1,6 +1,7 @@
 #include "manager/codec.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "domain/trust.hpp"
@@ -137,6 +138,19 @@ Result<void> CheckCapabilities(const json& caps) {
       }
     }
   }
+  for (const char* list : {"devices", "slots"}) {
+    if (!caps.contains(list)) continue;
+    const json& devices = caps[list];
+    if (!devices.is_array() || devices.size() > kMaxGpus)
+      return bad(std::string(list) + " must be a list of at most 64 devices");
+    for (const json& d : devices) {
+      if (!d.is_object() || !d.contains("id") || !is_text(d["id"]) || !d.contains("type") ||
+          !is_text(d["type"]) || (d.contains("name") && !is_text(d["name"])) ||
+          (d.contains("memory_bytes") && !d["memory_bytes"].is_number_integer()))
+        return bad(std::string(list) +
+                   ": each device must be an object with a string id and type (and name, memory_bytes)");
+    }
+  }
   if (caps.contains("gpus")) {
     const json& gpus = caps["gpus"];
     if (!gpus.is_array() || gpus.size() > kMaxGpus) return bad("gpus must be a list of at most 64 GPUs");
@@ -183,24 +197,90 @@ std::string ClassFrom(const json& caps, const std::string& version) {
 
 }  // namespace
 
+namespace {
+
+// The slots a machine description lists (CheckCapabilities checked their shape).
+json SlotList(const json& caps) {
+  const json slots = caps.is_object() ? caps.value("slots", json::array()) : json::array();
+  return slots.is_array() ? slots : json::array();
+}
+
+std::string DeviceOfSlot(const json& slot) {
+  std::string type = slot.value("type", std::string("cpu"));
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (type == "cpu") return "cpu";
+  const std::string name = slot.value("name", std::string());
+  return name.empty() ? type : type + " " + name;
+}
+
+}  // namespace
+
 std::string DefaultClassOf(const json& caps) {
   const json version = caps.is_object() ? caps.value("blender_version", json()) : json();
+  // A node of several slots: its first slot's class.
+  const json slots = SlotList(caps);
+  if (!slots.empty() && slots.front().is_object()) {
+    json first = caps;
+    first["device"] = DeviceOfSlot(slots.front());
+    return ClassFrom(first, version.is_string() ? version.get<std::string>() : std::string());
+  }
   return ClassFrom(caps, version.is_string() ? version.get<std::string>() : std::string());
 }
 
-std::vector<std::string> ClassesOf(const domain::Node& node,
-                                   const std::vector<domain::BlenderBuild>& builds) {
+std::vector<std::string> SlotsOf(const domain::Node& node) {
+  std::vector<std::string> ids;
+  for (const json& s : SlotList(json::parse(node.capabilities_json, nullptr, false))) {
+    if (s.is_object() && s.value("id", json()).is_string()) ids.push_back(s["id"].get<std::string>());
+  }
+  return ids;
+}
+
+Result<std::string> SlotDevice(const domain::Node& node, const std::string& slot) {
   const json caps = json::parse(node.capabilities_json, nullptr, false);
+  const json slots = SlotList(caps);
+  if (slots.empty()) {
+    if (!slot.empty() && slot != "cpu")
+      return MakeError(Errc::kInvalidArgument, "this node registered no slot " + slot + " (it lends the CPU only)");
+    const json device = caps.is_object() ? caps.value("device", json()) : json();
+    return device.is_string() ? device.get<std::string>() : std::string("cpu");
+  }
+  for (const json& s : slots) {
+    if (!s.is_object()) continue;
+    if (slot.empty() || s.value("id", std::string()) == slot) return DeviceOfSlot(s);
+  }
+  return MakeError(Errc::kInvalidArgument,
+                   "this node registered no slot " + slot + "; it registered " + json(SlotsOf(node)).dump() +
+                       " (a worker started with other devices registers them when it starts)");
+}
+
+std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<domain::BlenderBuild>& builds,
+                                   const std::string& slot) {
+  json caps = json::parse(node.capabilities_json, nullptr, false);
   // A node that listed no builds has the one class it registered with.
   const bool listed = caps.is_object() && caps.contains("blenders");
+  auto device = SlotDevice(node, slot);
+  if (listed && device) caps["device"] = *device;
   std::vector<std::string> classes;
   classes.reserve(builds.size());
   for (const auto& b : builds) classes.push_back(listed ? ClassFrom(caps, b.version) : node.det_class);
   return classes;
 }
 
-std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build) {
-  return ClassesOf(node, {build}).front();
+std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build, const std::string& slot) {
+  return ClassesOf(node, {build}, slot).front();
+}
+
+std::vector<std::string> AllClassesOf(const domain::Node& node) {
+  const auto builds = BuildsOf(node);
+  std::vector<std::string> slots = SlotsOf(node);
+  if (slots.empty()) slots.emplace_back();
+  std::vector<std::string> all;
+  for (const auto& slot : slots) {
+    for (auto& c : ClassesOf(node, builds, slot)) {
+      if (std::find(all.begin(), all.end(), c) == all.end()) all.push_back(std::move(c));
+    }
+  }
+  return all;
 }
 
 json BlocklistToJson(const std::vector<domain::BlocklistEntry>& entries, const NodeNames& names) {

@@ -39,11 +39,21 @@ Result<void> CheckCapabilities(const nlohmann::json& caps);
 /// of nodes from before builds were listed), the default first; never empty (a node that described nothing
 /// has one build of unknown version).
 std::vector<domain::BlenderBuild> BuildsOf(const domain::Node& node);
-/// The determinism class of a node rendering with one of its builds (DESIGN.md section 6); for a node that
-/// listed no builds, the class it registered with.
-std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build);
-/// ClassOf of each of `builds`, reading the node's machine description once.
-std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<domain::BlenderBuild>& builds);
+/// The render slots a node lends ("slots" of its machine description: one per lent GPU, and the CPU where
+/// its owner said so), by id ("cpu", "cuda:0"); empty for a node from before slots, which has one.
+std::vector<std::string> SlotsOf(const domain::Node& node);
+/// The device part of the determinism class of `slot` ("" : the node's first slot, or its description's
+/// "device" when it lists none): "cpu" for the CPU, the type and model for a GPU ("optix NVIDIA GeForce RTX
+/// 4090": two GPU models may render a frame differently). kInvalidArgument for a slot the node did not list.
+Result<std::string> SlotDevice(const domain::Node& node, const std::string& slot);
+/// The determinism class of a node rendering with one of its builds on one of its slots (DESIGN.md section
+/// 6); for a node that listed no builds, the class it registered with.
+std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build, const std::string& slot = "");
+/// ClassOf of each of `builds` on `slot`, reading the node's machine description once.
+std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<domain::BlenderBuild>& builds,
+                                   const std::string& slot = "");
+/// Every class the node renders in: each build on each of its slots.
+std::vector<std::string> AllClassesOf(const domain::Node& node);
 /// A node's default class, from its machine description: `blender <blender_version> / <arch> / <device>`
 /// (unknown where absent, device cpu).
 std::string DefaultClassOf(const nlohmann::json& capabilities);

@@ -152,11 +152,12 @@ Result<CapabilitiesRequest> DecodeCapabilities(const net::HttpRequest& req) {
 }
 
 Result<ClaimRequest> DecodeClaim(const net::HttpRequest& req) {
-  auto body = ParseBody(req, {"cached"});
+  auto body = ParseBody(req, {"cached", "slot"});
   if (!body) return body.error();
   ClaimRequest r;
   BodyReader in(*body);
   in.Optional("cached", r.cached).Check(r.cached.size() <= 10000, "cached may list at most 10000 hashes");
+  in.Text("slot", r.slot, 256, false);
   INFERIX_TRY(in.Done());
   return r;
 }

@@ -127,6 +127,7 @@ Result<CapabilitiesRequest> DecodeCapabilities(const net::HttpRequest& req);
 /// POST /tasks/claim.
 struct ClaimRequest {
   std::vector<std::string> cached;  ///< hashes of the scene files the node holds
+  std::string slot;                 ///< the node's slot that asks ("cpu", "cuda:0"); "": its first
 };
 Result<ClaimRequest> DecodeClaim(const net::HttpRequest& req);
 

@@ -90,7 +90,7 @@ Result<std::vector<ScrapedFamily>> Backlog(domain::Store& store, const std::vect
   std::set<std::string> verified;
   for (const auto& n : nodes) {
     if (n.banned) continue;
-    for (auto& c : ClassesOf(n, BuildsOf(n))) {
+    for (auto& c : AllClassesOf(n)) {
       if (c.empty()) continue;
       if (n.role == NodeRole::kVerifier) verified.insert(c);
       classes.insert(std::move(c));

@@ -74,10 +74,11 @@ HttpResponse ListNodes(Call& c) {
   if (!nodes) return Fail(nodes.error());
   auto active = c.api.store.ListActiveTasks();
   if (!active) return Fail(active.error());
-  std::map<int64_t, const domain::Task*> current_of;  // each node's first task (by id)
+  std::map<int64_t, std::vector<const domain::Task*>> held_by;  // each node's tasks (by id): one per slot
   std::vector<int64_t> job_ids;
   for (const auto& t : *active) {
-    if (current_of.emplace(t.node_id, &t).second) job_ids.push_back(t.job_id);
+    held_by[t.node_id].push_back(&t);
+    job_ids.push_back(t.job_id);
   }
   auto jobs = c.api.store.GetJobs(job_ids);
   if (!jobs) return Fail(jobs.error());
@@ -89,18 +90,20 @@ HttpResponse ListNodes(Call& c) {
   for (const auto& n : *nodes) {
     json j = op ? NodeToJson(n) : PlainNodeJson(n);
     if (op) j["details"] = true;
-    auto held = current_of.find(n.id);
-    json current = nullptr;
-    if (held != current_of.end()) {
-      const domain::Task& t = *held->second;
-      auto job = job_of.find(t.job_id);
+    auto held = held_by.find(n.id);
+    json tasks = json::array();
+    for (const domain::Task* t : held == held_by.end() ? std::vector<const domain::Task*>{} : held->second) {
+      auto job = job_of.find(t->job_id);
       const bool own = job != job_of.end() && job->second->user_id == c.user->id;
-      current = {{"kind", domain::ToString(t.kind)}, {"frames", t.frames}};
-      current["job_id"] = own ? json(t.job_id) : json(nullptr);
-      current["job_name"] = own ? json(job->second->name) : json(nullptr);
+      json task = {{"kind", domain::ToString(t->kind)}, {"frames", t->frames}, {"slot", t->slot}};
+      task["job_id"] = own ? json(t->job_id) : json(nullptr);
+      task["job_name"] = own ? json(job->second->name) : json(nullptr);
+      tasks.push_back(task);
     }
-    j["current_task"] = current;
-    j["state"] = NodeState(n, held != current_of.end(), now, recent);
+    j["current_task"] = tasks.empty() ? json(nullptr) : tasks.front();
+    j["tasks"] = tasks;  // what each of its slots holds
+    if (op) j["slots"] = SlotsOf(n);
+    j["state"] = NodeState(n, held != held_by.end(), now, recent);
     // The chance that the worker's next output gets layer 2 (adaptive trust).
     if (op && n.role == domain::NodeRole::kWorker)
       j["check_rate"] = domain::CheckRate(c.api.scheduler.options().trust, n.streak);

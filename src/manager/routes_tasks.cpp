@@ -66,7 +66,7 @@ HttpResponse ClaimTask(Call& c) {
   };
   const bool in_poll = c.api.clock.NowMs() - c.req.received_ms < c.api.options.long_poll_ms;
   if (in_poll && c.api.NothingNew(c.req, kind)) return wait();
-  auto claim = c.api.scheduler.ClaimTask(*c.node, request->cached);
+  auto claim = c.api.scheduler.ClaimTask(*c.node, request->cached, request->slot);
   if (!claim) return Fail(claim.error());
   if (!claim->has_value()) {
     if (in_poll) return wait();

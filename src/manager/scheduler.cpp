@@ -109,7 +109,9 @@ Result<domain::Job> Scheduler::CancelJob(const domain::Job& job_in, const std::s
 }
 
 Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
-                                                  const std::vector<std::string>& cached_files) {
+                                                  const std::vector<std::string>& cached_files,
+                                                  const std::string& slot) {
+  INFERIX_TRY(SlotDevice(node, slot));
   const TaskKind kind = node.role == domain::NodeRole::kWorker ? TaskKind::kRender : TaskKind::kVerify;
   std::optional<Claim> claim;
   INFERIX_TRY(Atomically([&]() -> Result<void> {
@@ -117,7 +119,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     if (!capped) return capped.error();
     if (capped->has_value()) return Ok();
     const auto builds = BuildsOf(node);
-    const auto classes = ClassesOf(node, builds);
+    const auto classes = ClassesOf(node, builds, slot);
     // The store leaves out what this node may never take (tasks that exclude it, jobs it is kept off, its own
     // outputs, checks of another class); the rest (Blender builds and denoisers) is checked here, page by
     // page in the store's order, until a task is found: no number of tasks ahead hides one it can take.
@@ -207,6 +209,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     domain::Task task = *best;
     INFERIX_TRY(domain::Transition(task, TaskState::kActive, "claimed by node " + std::to_string(node.id)));
     task.node_id = node.id;
+    task.slot = slot;
     task.lease_expires_ms = clock_.NowMs() + options_.lease_ms;
     task.progress = 0;
     task.progress_ms = clock_.NowMs();
@@ -346,7 +349,7 @@ Result<ReportOutcome> Scheduler::ReportFrame(const domain::Node& node, int64_t t
     // The class of the build this node renders the job with (the claim chose it the same way).
     const auto builds = BuildsOf(node);
     const auto build = domain::ChooseBuild(domain::NeedsOf(*job), builds);
-    out.det_class = build ? ClassOf(node, builds[*build]) : node.det_class;
+    out.det_class = build ? ClassOf(node, builds[*build], task->slot) : node.det_class;
     out.replica_of = replica ? task->output_id : 0;
     out.created_ms = clock_.NowMs();
     auto out_id = store_.CreateOutput(out);

@@ -102,10 +102,14 @@ class Scheduler {
   /// node already holds: jobs whose main file is among them come first.
   /// A node at one of its caps (ClaimCaps) gets nothing. The tasks it cannot take (another class's checks, a
   /// job it is kept off) are left out by the store's query, however many wait ahead of one it can.
+  /// `slot` is the node's slot (device) that asks ("": its first, or its only one): the task records it, a
+  /// check is one of that slot's class, and the outputs it renders are of that slot's class. A slot the node
+  /// did not register is kInvalidArgument.
   Result<std::optional<Claim>> ClaimTask(const domain::Node& node,
-                                         const std::vector<std::string>& cached_files);
-  /// The cap that keeps `node` from claiming now, if any: its tasks in flight (max_node_tasks) or its claims
-  /// in the last day (max_node_claims_per_day).
+                                         const std::vector<std::string>& cached_files,
+                                         const std::string& slot = "");
+  /// The cap that keeps `node` from claiming now, if any: its tasks in flight (max_node_tasks, plus one for
+  /// each slot it lends beyond the first) or its claims in the last day (max_node_claims_per_day).
   Result<std::optional<ClaimRefusal>> ClaimCaps(const domain::Node& node);
   /// Renews the lease of a task the node holds while it shows progress: `progress` is the node's counter
   /// for the task (render events seen); a value above the last one counts as progress. Without progress for

@@ -14,12 +14,15 @@ Result<std::optional<ClaimRefusal>> Scheduler::ClaimCaps(const domain::Node& nod
   const std::string who = std::string(domain::ToString(node.role)) + " " + node.name;
   auto held = store_.ListNodeTasks(node.id);
   if (!held) return held.error();
-  if (static_cast<int64_t>(held->size()) >= options_.max_node_tasks) {
+  // Each slot beyond the first renders a task of its own at the same time.
+  const int64_t slots = static_cast<int64_t>(std::max<size_t>(1, SlotsOf(node).size()));
+  const int64_t most = options_.max_node_tasks + slots - 1;
+  if (static_cast<int64_t>(held->size()) >= most) {
     return std::optional<ClaimRefusal>(ClaimRefusal{
         "tasks_in_flight",
         who + " holds " + std::to_string(held->size()) + " tasks, the most one node may hold at once (" +
-            std::to_string(options_.max_node_tasks) +
-            ", the manager's --max-node-tasks); finish or fail one before claiming another",
+            std::to_string(most) + ": the manager's --max-node-tasks, plus one for each slot beyond the first" +
+            "); finish or fail one before claiming another",
         std::max<int64_t>(1, options_.heartbeat_ms / 1000)});
   }
   const int64_t now = clock_.NowMs();
@@ -46,7 +49,7 @@ Result<std::vector<WaitingClass>> ClassesWithoutVerifier(domain::Store& store) {
   std::set<std::string> verified;  // the classes of the verifiers' builds
   for (const auto& n : *nodes) {
     if (n.role != domain::NodeRole::kVerifier || n.banned) continue;
-    for (auto& c : ClassesOf(n, BuildsOf(n))) verified.insert(std::move(c));
+    for (auto& c : AllClassesOf(n)) verified.insert(std::move(c));
   }
   std::vector<WaitingClass> out;
   for (const auto& [det_class, checks] : *waiting) {

@@ -125,7 +125,11 @@ json ToJson(const ClaimedTask& task) {
   return j;
 }
 
-json ToJson(const ClaimRequest& request) { return {{"cached", request.cached}}; }
+json ToJson(const ClaimRequest& request) {
+  json j = {{"cached", request.cached}};
+  if (!request.slot.empty()) j["slot"] = request.slot;
+  return j;
+}
 
 json ToJson(const HeartbeatRequest& request) {
   json j = json::object();

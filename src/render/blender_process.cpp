@@ -480,16 +480,7 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
     return MakeError(Errc::kInternal, Errno("cannot arrange Blender's file descriptors"));
   }
 
-  std::vector<std::string> argv = {(options.sandbox ? SandboxBlenderPath(options) : options.blender).string(),
-                                   "-b"};
-  if (!options.spare) argv.push_back((options.sandbox ? SandboxScenePath(options) : options.scene).string());
-  argv.insert(argv.end(), {"-Y", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python",
-                           (options.sandbox ? SandboxDriverPath() : options.driver).string()});
-  if (options.spare) {
-    argv.insert(argv.end(), {"--", "--spare"});
-  } else if (options.resolution_percentage >= 1 && options.resolution_percentage <= 100) {
-    argv.insert(argv.end(), {"--", "--resolution-percentage", std::to_string(options.resolution_percentage)});
-  }
+  std::vector<std::string> argv = BlenderArgv(options);
   if (options.sandbox) {
     auto wrapped = SandboxArgv(options, argv);
     if (!wrapped) return wrapped.error();

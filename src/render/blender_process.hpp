@@ -11,6 +11,18 @@
 
 namespace inferix::render {
 
+/// The one device a Blender renders on (its node's slot): Cycles' compute device type and one GPU by its Cycles
+/// id, or the CPU. The driver enables exactly that device and no other; the sandbox shows only its device files.
+struct RenderDevice {
+  std::string type = "CPU";  ///< "CPU", "CUDA", "OPTIX", "HIP", "ONEAPI"
+  std::string cycles_id;     ///< Cycles' id of the GPU ("CUDA_NVIDIA GeForce RTX 4090_0000:01:00"); "" for the CPU
+  /// The device files the sandbox shows (/dev/nvidia0, /dev/nvidiactl, /dev/dri/renderD128, /dev/kfd); those
+  /// missing on the machine are left out.
+  std::vector<std::filesystem::path> device_files;
+  /// Tests only (a worker given recorded GPU answers): the driver renders on the CPU but reports this device.
+  bool simulated = false;
+};
+
 /// How to start Blender.
 struct BlenderOptions {
   std::filesystem::path blender = "blender";  ///< executable (a wrapper script is fine); resolved via PATH
@@ -33,6 +45,7 @@ struct BlenderOptions {
   /// BlenderProcess::Open loads the scene later. `scene_dir` is then an empty folder, shown whole at
   /// `scene_root` (or its own path), into which the scene's files are put before Open.
   bool spare = false;
+  RenderDevice device;  ///< where it renders (default: the CPU)
 };
 
 /// A running Blender with the driver loaded.

@@ -90,6 +90,14 @@ SceneInfo ParseScene(const json& s) {
   info.has_camera = GetBool(s, "has_camera", false);
   info.engine = GetString(s, "engine", false);
   info.denoisers = GetStrings(s, "denoisers");
+  if (const json* d = Find(s, "device"); d != nullptr) {
+    if (!d->is_object()) throw FieldError{"field \"device\" is not an object"};
+    info.device.type = GetString(*d, "type", true);
+    info.device.assigned = GetString(*d, "assigned", false);
+    info.device.enabled = GetStrings(*d, "enabled");
+    info.device.scene_device = GetString(*d, "scene_device", false);
+    info.device.simulated = GetBool(*d, "simulated", false);
+  }
   return info;
 }
 

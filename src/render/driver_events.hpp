@@ -9,6 +9,15 @@
 
 namespace inferix::render {
 
+/// What Cycles will render on, read back from its preferences inside Blender once the driver set the device.
+struct DeviceState {
+  std::string type;                  ///< Cycles' compute device type: "NONE" (the CPU), "CUDA", "OPTIX", ...
+  std::string assigned;              ///< what the driver was told: "CPU", "CUDA:<cycles id>"
+  std::vector<std::string> enabled;  ///< the ids of the devices enabled (none for the CPU)
+  std::string scene_device;          ///< the scene's Cycles device: "CPU" or "GPU"
+  bool simulated = false;            ///< a recorded device (tests): rendered on the CPU
+};
+
 /// The scene facts the driver reports when it has loaded the file.
 struct SceneInfo {
   std::string blender_version;  ///< of the running Blender, "3.4.1"
@@ -25,6 +34,7 @@ struct SceneInfo {
   bool has_camera = false;
   std::string engine;                  ///< "CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH", ...
   std::vector<std::string> denoisers;  ///< what its final render asks for: "OPENIMAGEDENOISE", "OPTIX"
+  DeviceState device;                  ///< where it renders (an older driver: empty)
 };
 
 /// One thing a scene needs to render (scene_checks.dependencies()): a file, a linked library, a sequence,

@@ -107,6 +107,23 @@ fs::path SandboxScenePath(const BlenderOptions& options) {
   return options.scene_root / options.scene.lexically_relative(options.scene_dir);
 }
 
+std::vector<std::string> BlenderArgv(const BlenderOptions& options) {
+  std::vector<std::string> argv = {(options.sandbox ? SandboxBlenderPath(options) : options.blender).string(),
+                                   "-b"};
+  if (!options.spare) argv.push_back((options.sandbox ? SandboxScenePath(options) : options.scene).string());
+  argv.insert(argv.end(), {"-Y", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python",
+                           (options.sandbox ? SandboxDriverPath() : options.driver).string(), "--"});
+  if (options.spare) {
+    argv.emplace_back("--spare");
+  } else if (options.resolution_percentage >= 1 && options.resolution_percentage <= 100) {
+    argv.insert(argv.end(), {"--resolution-percentage", std::to_string(options.resolution_percentage)});
+  }
+  argv.insert(argv.end(), {"--device", options.device.type});
+  if (!options.device.cycles_id.empty()) argv.insert(argv.end(), {"--device-id", options.device.cycles_id});
+  if (options.device.simulated) argv.emplace_back("--device-simulated");
+  return argv;
+}
+
 Result<std::vector<std::string>> SandboxArgv(const BlenderOptions& options,
                                              const std::vector<std::string>& argv) {
   std::vector<std::string> a = {"bwrap", "--ro-bind", "/usr", "/usr"};
@@ -130,6 +147,12 @@ Result<std::vector<std::string>> SandboxArgv(const BlenderOptions& options,
     a.insert(a.end(), {"--dev-bind", dev, dev});
   }
   a.insert(a.end(), {"--tmpfs", "/dev/shm"});
+  // The slot's GPU and its driver's control files, and no other GPU (another slot's, or one not lent).
+  for (const auto& dev : options.device.device_files) {
+    std::error_code ec;
+    if (dev.is_absolute() && IsUnder(dev, "/dev") && fs::exists(dev, ec))
+      a.insert(a.end(), {"--dev-bind", dev.string(), dev.string()});
+  }
 
   // The node's own files appear under /run/inferix (a system folder: no scene file can land there), wherever
   // they are on the node: the driver, its module, and a Blender installed outside /usr.

@@ -79,6 +79,7 @@ Task ReadTask(const Rows& r, int row) {
   t.level = static_cast<int>(r.Int(row, 11));
   t.progress = r.Int(row, 12);
   t.progress_ms = r.Int(row, 13);
+  t.slot = r.Text(row, 14);
   return t;
 }
 Frame ReadFrame(const Rows& r, int row) {

@@ -195,10 +195,11 @@ Result<void> PgStore::UpdateTask(const Task& t) {
       .Add(JoinInts(t.frames))
       .Add(t.node_id)
       .Add(t.lease_expires_ms);
-  p.Add(JoinInts(t.excluded_nodes)).Add(t.message).Add(t.progress).Add(t.progress_ms).Add(t.id);
+  p.Add(JoinInts(t.excluded_nodes)).Add(t.message).Add(t.progress).Add(t.progress_ms).Add(t.id).Add(t.slot);
   INFERIX_TRY(Done(Exec(
       "UPDATE tasks SET state = $1, frames = $2, node_id = $3::bigint, lease_expires_ms = $4::bigint, "
-      "excluded = $5, message = $6, progress = $7::bigint, progress_ms = $8::bigint WHERE id = $9::bigint",
+      "excluded = $5, message = $6, progress = $7::bigint, progress_ms = $8::bigint, slot = $10 WHERE id = "
+      "$9::bigint",
       p)));
   if (t.state == domain::TaskState::kQueued) return NotifyQueued(t.kind);
   return Ok();

@@ -36,7 +36,7 @@ inline constexpr const char* kJobCols =
     "denoisers, without_denoiser, resolution_percentage";
 inline constexpr const char* kTaskCols =
     "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
-    "level, progress, progress_ms";
+    "level, progress, progress_ms, slot";
 inline constexpr const char* kFrameCols =
     "job_id, number, state, task_id, output_id, failures, errors, excluded";
 // The tail of an INSERT INTO frames that makes it PutFrame's upsert (both engines' syntax). Never INSERT OR

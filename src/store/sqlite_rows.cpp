@@ -50,6 +50,7 @@ Task ReadTask(const Stmt& s) {
   t.level = static_cast<int>(s.Int(11));
   t.progress = s.Int(12);
   t.progress_ms = s.Int(13);
+  t.slot = s.Text(14);
   return t;
 }
 Frame ReadFrame(const Stmt& s) {

@@ -389,9 +389,10 @@ class SqliteStore final : public detail::SqliteRetention {
   Result<void> UpdateTask(const Task& t) override {
     Stmt s(db_,
            "UPDATE tasks SET state = ?, frames = ?, node_id = ?, lease_expires_ms = ?, excluded = ?, message "
-           "= ?, progress = ?, progress_ms = ? WHERE id = ?");
+           "= ?, progress = ?, progress_ms = ?, slot = ? WHERE id = ?");
     s.Bind(domain::ToString(t.state)).Bind(JoinInts(t.frames)).Bind(t.node_id).Bind(t.lease_expires_ms);
-    s.Bind(JoinInts(t.excluded_nodes)).Bind(t.message).Bind(t.progress).Bind(t.progress_ms).Bind(t.id);
+    s.Bind(JoinInts(t.excluded_nodes)).Bind(t.message).Bind(t.progress).Bind(t.progress_ms).Bind(t.slot);
+    s.Bind(t.id);
     return s.Run();
   }
   // Claims: sqlite_store_claims.cpp.

@@ -32,11 +32,13 @@ double OwnCpuSeconds() {
 
 }  // namespace
 
-Verifier::Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent::NodeServices services)
+Verifier::Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent::NodeServices services,
+                   std::optional<agent::Device> slot, std::vector<agent::Device> devices)
     : options_(std::move(options)),
       stop_(stop),
       node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
-             options_.warm_scene_root},
+             options_.warm_scene_root, slot ? std::vector<agent::Device>{*slot} : std::vector<agent::Device>{}, 0,
+             std::move(devices), !options_.device_answers.empty()},
             stop, std::move(services)) {}
 
 Result<void> Verifier::Start() {
@@ -163,7 +165,17 @@ Result<std::pair<bool, std::string>> Verifier::CompareWithOriginal(const net::Or
 }
 
 Result<void> RunVerifier(const VerifierOptions& options, const std::atomic<bool>& stop) {
-  Verifier v(options, stop);
+  auto found = agent::FindDevices(options.blenders.empty() ? std::string("blender") : options.blenders.front(),
+                                  options.device, options.device_answers);
+  if (!found) return found.error();
+  if (found->slots.size() > 1 && options.device != "auto") {
+    return MakeError(Errc::kInvalidArgument, "--device " + options.device +
+                                                 ": a verifier checks on one device; start one verifier for each");
+  }
+  const agent::Device& slot = found->slots.front();  // "auto": the first GPU, else the CPU
+  spdlog::info("verifier checks on {} ({}){}", slot.id, slot.name,
+               found->simulated ? " (recorded answers: GPU renders are simulated on the CPU)" : "");
+  Verifier v(options, stop, {}, slot, found->devices);
   return v.Run();
 }
 

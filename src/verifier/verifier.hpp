@@ -4,6 +4,7 @@
 // them).
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,10 @@ struct VerifierOptions {
   std::string name;
   std::string ca_file;
   std::filesystem::path warm_scene_root;  ///< agent::NodeOptions::warm_scene_root (--warm-scene-root)
+  /// The one device it checks on (--device, agent::ChooseSlots): "auto" (the first GPU, else the CPU), "cpu",
+  /// or a device id; it checks the outputs of that device's class. One verifier per device to check several.
+  std::string device = "auto";
+  std::filesystem::path device_answers;  ///< tests only: recorded device answers (WorkerOptions::device_answers)
   // A task may ask for more regions (the manager escalates an inconclusive check); these are the least.
   int regions = 2;         ///< regions drawn uniformly, re-rendered per frame
   int detail_regions = 1;  ///< regions drawn where the output shows detail
@@ -35,7 +40,9 @@ struct VerifierOptions {
 class Verifier {
  public:
   /// `services` are the node's manager client, Blender factory and probes (production ones when empty).
-  Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent::NodeServices services = {});
+  /// `slot`: the device it checks on (none: the CPU, unnamed); `devices`: every device of the machine.
+  Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent::NodeServices services = {},
+           std::optional<agent::Device> slot = std::nullopt, std::vector<agent::Device> devices = {});
   /// Enrolls, or loads the node's credentials (retrying while the manager is unreachable).
   Result<void> Start();
   /// One turn of the loop: claims a verify task and reports its verdict. An error only when the manager

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -70,11 +72,13 @@ class Heartbeater {
 
 }  // namespace
 
-Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::NodeServices services)
+Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::NodeServices services,
+               std::vector<agent::Device> slots, size_t slot, std::vector<agent::Device> devices)
     : options_(std::move(options)),
       stop_(stop),
       node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
-             options_.warm_scene_root},
+             options_.warm_scene_root, std::move(slots), slot, std::move(devices),
+             !options_.device_answers.empty()},
             stop, std::move(services)) {}
 
 Result<void> Worker::Start() {
@@ -200,9 +204,41 @@ void Worker::RunTask(const net::ClaimedTask& task) {
   if (!done) spdlog::error("could not report task {} done: {}", task_id, done.error().message);
 }
 
+Result<agent::FoundDevices> FindDevices(const WorkerOptions& options) {
+  return agent::FindDevices(options.blenders.empty() ? std::string("blender") : options.blenders.front(),
+                            options.device, options.device_answers);
+}
+
 Result<void> RunWorker(const WorkerOptions& options, const std::atomic<bool>& stop) {
-  Worker w(options, stop);
-  return w.Run();
+  auto found = FindDevices(options);
+  if (!found) return found.error();
+  std::string lent;
+  for (const auto& s : found->slots) lent += (lent.empty() ? "" : ", ") + s.id + " (" + s.name + ")";
+  spdlog::info("devices of this machine:\n{}lent: {}{}", agent::DescribeDevices(found->devices), lent,
+               found->simulated ? " (recorded answers: GPU renders are simulated on the CPU)" : "");
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t i = 0; i < found->slots.size(); ++i) {
+    WorkerOptions o = options;
+    if (i > 0) o.warm_scene_root.clear();  // one spare Blender: the first slot's
+    workers.push_back(std::make_unique<Worker>(o, stop, agent::NodeServices{}, found->slots, i, found->devices));
+  }
+  // The first slot enrolls (or loads the credentials); the others then load them.
+  for (auto& w : workers) INFERIX_TRY(w->Start());
+  if (workers.size() == 1) return workers.front()->Run();
+  std::vector<std::future<Result<void>>> running;
+  running.reserve(workers.size());
+  for (auto& w : workers) {
+    running.push_back(std::async(std::launch::async, [&w, &stop]() -> Result<void> {
+      while (!stop) INFERIX_TRY(w->Step());
+      return Ok();
+    }));
+  }
+  Result<void> result = Ok();
+  for (auto& r : running) {
+    auto one = r.get();
+    if (!one && result) result = one;
+  }
+  return result;
 }
 
 }  // namespace inferix::worker

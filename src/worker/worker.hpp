@@ -25,13 +25,21 @@ struct WorkerOptions {
   int64_t idle_blender_ms = 120'000;      ///< a warm Blender with no task for this long is stopped
   std::filesystem::path warm_scene_root;  ///< agent::NodeOptions::warm_scene_root (--warm-scene-root)
   int upload_attempts = 9;  ///< tries of each frame's upload and report while the manager is unreachable
+  /// What the owner lends (--device, agent::ChooseSlots): "auto" (every GPU, else the CPU), "cpu", or device
+  /// ids ("cuda:0,cuda:1"). Each lent device is a slot that renders a task of its own.
+  std::string device = "auto";
+  /// Tests only (--device-answers): the machine's devices from a recorded answer (agent::ReadDeviceProbe)
+  /// instead of asking this machine; renders of its GPUs are simulated on the CPU.
+  std::filesystem::path device_answers;
 };
 
 /// A worker's session: Start, then Step until stopped (Run does both).
 class Worker {
  public:
   /// `services` are the node's manager client, Blender factory and probes (production ones when empty).
-  Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::NodeServices services = {});
+  /// `slots` are every slot the node lends (empty: the CPU, unnamed); this worker renders for slots[slot].
+  Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::NodeServices services = {},
+         std::vector<agent::Device> slots = {}, size_t slot = 0, std::vector<agent::Device> devices = {});
   /// Enrolls, or loads the node's credentials (retrying while the manager is unreachable).
   Result<void> Start();
   /// One turn of the loop: claims a task and runs it, or, with none to do, stops a Blender idle for too long.
@@ -54,7 +62,12 @@ class Worker {
   std::chrono::steady_clock::time_point last_task_end_ = std::chrono::steady_clock::now();
 };
 
-/// Runs until `stop` becomes true; reconnects with backoff while the manager is unreachable.
+/// The machine's devices (asked of it, or read from WorkerOptions::device_answers) and the slots the owner
+/// lends of them (WorkerOptions::device).
+Result<agent::FoundDevices> FindDevices(const WorkerOptions& options);
+
+/// Runs a worker for each slot the owner lends until `stop` becomes true (the first enrolls, the others share
+/// its credentials); each reconnects with backoff while the manager is unreachable.
 Result<void> RunWorker(const WorkerOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace inferix::worker

@@ -3,7 +3,14 @@
 Started as:
 
     blender -b SCENE -Y --factory-startup -noaudio --python-exit-code 1 --python driver.py \
-        [-- --resolution-percentage N]
+        [-- [--resolution-percentage N] [--device TYPE [--device-id ID] [--device-simulated]]]
+
+--device TYPE (CPU, CUDA, OPTIX, HIP, ONEAPI) with --device-id (Cycles' id of one GPU) renders on exactly that
+device and no other: Cycles' compute device type is set to TYPE, only the device with that id is enabled, and the
+scene renders on the GPU (the CPU: type NONE, every device off, the scene on the CPU). A GPU this Blender does not
+list is an error before "ready". --device-simulated (tests only: a worker given recorded GPU answers) renders on the
+CPU but reports the device it was given. The "ready" event's scene has "device": what Cycles' preferences say once
+set, read back ({"type", "assigned", "enabled", "scene_device", "simulated"}).
 
 --resolution-percentage N renders the scene at N% of its resolution (the user asked for it: previews, tests) for
 every command of this process, and the "ready" event reports that size.
@@ -297,24 +304,91 @@ def line_buffer_blender_output():
 def launch_options():
     """The driver's own options, after Blender's "--"."""
     args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
-    options = {"resolution_percentage": 0, "spare": False}
+    options = {"resolution_percentage": 0, "spare": False, "device": "CPU", "device_id": "",
+               "device_simulated": False}
     for i, arg in enumerate(args):
         if arg == "--resolution-percentage" and i + 1 < len(args):
             options["resolution_percentage"] = int(args[i + 1])
         elif arg == "--spare":
             options["spare"] = True
+        elif arg == "--device" and i + 1 < len(args):
+            options["device"] = args[i + 1]
+        elif arg == "--device-id" and i + 1 < len(args):
+            options["device_id"] = args[i + 1]
+        elif arg == "--device-simulated":
+            options["device_simulated"] = True
     return options
 
 
-def loaded_scene(percentage):
-    """The scene of the file just loaded, at `percentage`% of its resolution (1-100; otherwise its own)."""
+GPU_TYPES = ("CUDA", "OPTIX", "HIP", "ONEAPI", "METAL")
+
+
+def cycles_preferences():
+    addon = bpy.context.preferences.addons.get("cycles")
+    return addon.preferences if addon is not None else None
+
+
+def use_device(options):
+    """Enables exactly the node's device in Cycles' preferences (this process's only: --factory-startup, nothing
+    is saved): one GPU by its Cycles id, or none (the CPU). An error when this Blender does not list the GPU."""
+    kind = options["device"]
+    prefs = cycles_preferences()
+    if kind == "CPU" or options["device_simulated"]:
+        if prefs is not None:
+            prefs.compute_device_type = "NONE"
+            for d in prefs.devices:
+                d.use = False
+        return
+    if kind not in GPU_TYPES:
+        raise ValueError("unknown device type %s (CPU, %s)" % (kind, ", ".join(GPU_TYPES)))
+    if prefs is None:
+        raise RuntimeError("this Blender has no Cycles: it cannot render on %s" % kind)
+    try:
+        prefs.compute_device_type = kind
+    except TypeError:
+        raise RuntimeError("this Blender's Cycles was built without %s" % kind)
+    listed = [d for d in prefs.get_devices_for_type(kind) if d.type == kind]
+    if not any(d.id == options["device_id"] for d in listed):
+        raise RuntimeError("this Blender's Cycles does not list the %s device %s (it lists: %s)" % (
+            kind, options["device_id"] or "(no id)", ", ".join(d.id for d in listed) or "none"))
+    for d in prefs.devices:
+        d.use = d.type == kind and d.id == options["device_id"]
+
+
+def device_state(scene, options):
+    """What Cycles will render the scene on, read back from its preferences and the scene."""
+    prefs = cycles_preferences()
+    cycles = getattr(scene, "cycles", None)
+    return {
+        "type": prefs.compute_device_type if prefs is not None else "NONE",
+        "assigned": options["device"] + (":" + options["device_id"] if options["device_id"] else ""),
+        "enabled": [d.id for d in prefs.devices if d.use] if prefs is not None else [],
+        "scene_device": getattr(cycles, "device", "") if cycles is not None else "",
+        "simulated": options["device_simulated"],
+    }
+
+
+def loaded_scene(percentage, options):
+    """The scene of the file just loaded, at `percentage`% of its resolution (1-100; otherwise its own), set to
+    render on the node's device (the scene's Cycles device follows the node: a CPU slot renders on the CPU, a
+    GPU slot on its one enabled GPU)."""
     scene = bpy.context.scene
     if 1 <= percentage <= 100:
         scene.render.resolution_percentage = percentage
+    cycles = getattr(scene, "cycles", None)
+    if cycles is not None:
+        gpu = options["device"] in GPU_TYPES and not options["device_simulated"]
+        set_if_different(cycles, "device", "GPU" if gpu else "CPU")
     return scene
 
 
-def open_scene(command):
+def ready_scene(scene, options):
+    info = scene_checks.scene_info(scene)
+    info["device"] = device_state(scene, options)
+    return info
+
+
+def open_scene(command, options):
     """A spare's "open": loads the scene as `blender -b SCENE -Y` would, scripts off."""
     path = command.get("scene")
     if not isinstance(path, str) or not path.endswith(".blend"):
@@ -325,7 +399,7 @@ def open_scene(command):
     result = bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=False)
     if "FINISHED" not in result or not bpy.data.filepath:
         raise RuntimeError("Blender could not load %s" % path)
-    return loaded_scene(int(command.get("resolution_percentage") or 0))
+    return loaded_scene(int(command.get("resolution_percentage") or 0), options)
 
 
 def main():
@@ -344,13 +418,18 @@ def main():
     system = bpy.context.preferences.system
     if hasattr(system, "use_gpu_subdivision"):
         system.use_gpu_subdivision = False
+    try:
+        use_device(options)
+    except Exception as e:
+        events.emit("error", message=str(e))
+        sys.exit(1)
     scene, state = None, None
     if options["spare"]:
         events.emit("ready")  # no scene yet: the first command opens it
     else:
-        scene = loaded_scene(options["resolution_percentage"])
+        scene = loaded_scene(options["resolution_percentage"], options)
         state = SceneState(scene)
-        events.emit("ready", scene=scene_checks.scene_info(scene))
+        events.emit("ready", scene=ready_scene(scene, options))
 
     while True:
         line = sys.stdin.readline()
@@ -369,9 +448,9 @@ def main():
             if name == "open":
                 if scene is not None:
                     raise ValueError("a scene is open already: a Blender process opens one scene")
-                scene = open_scene(command)
+                scene = open_scene(command, options)
                 state = SceneState(scene)
-                events.emit("ready", scene=scene_checks.scene_info(scene))
+                events.emit("ready", scene=ready_scene(scene, options))
             elif scene is None:
                 raise ValueError("no scene is open: a spare's first command is \"open\"")
             elif name == "render":

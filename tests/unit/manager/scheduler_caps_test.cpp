@@ -43,6 +43,24 @@ TEST_P(CapsTest, ANodeHoldsAtMostItsCapOfTasks) {
   MustClaim(worker_);
 }
 
+TEST_P(CapsTest, ANodeMayHoldOneMoreTaskForEachSlotBeyondItsFirst) {
+  const nlohmann::json slots = {{{"id", "cuda:0"}, {"type", "CUDA"}, {"name", "A"}},
+                                {{"id", "cuda:1"}, {"type", "CUDA"}, {"name", "A"}}};
+  Describe(worker_, {{"blender_version", "3.4.1"}, {"slots", slots}});
+  Submit("1-9", 1);
+  for (const char* slot : {"cuda:0", "cuda:1", "cuda:0"}) {  // 2 (--max-node-tasks) + 1 for the second slot
+    auto c = scheduler_->ClaimTask(worker_, {}, slot);
+    ASSERT_TRUE(c.ok() && c->has_value()) << slot;
+  }
+  auto fourth = scheduler_->ClaimTask(worker_, {}, "cuda:1");
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_FALSE(fourth->has_value());
+  auto capped = scheduler_->ClaimCaps(worker_);
+  ASSERT_TRUE(capped.ok() && capped->has_value());
+  EXPECT_THAT((*capped)->reason, HasSubstr("holds 3 tasks"));
+  EXPECT_THAT((*capped)->reason, HasSubstr("one for each slot beyond the first"));
+}
+
 TEST_P(CapsTest, ANodesClaimsPerDayAreCappedUntilTheOldestLeavesTheDay) {
   Submit("1-10", 1);
   for (int i = 0; i < 5; ++i) {

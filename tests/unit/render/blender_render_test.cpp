@@ -319,6 +319,38 @@ TEST_F(BlenderRender, ASpareOpensItsSceneLaterWithoutTheScenesPython) {
   EXPECT_FALSE(warm_->Open(scene_, 100).ok());
 }
 
+// The driver enables exactly the slot's device, and says so from Cycles' own preferences read back inside
+// Blender: the CPU (the warm process of the tests above: nothing enabled, the scene on the CPU); a GPU this
+// Blender does not list (none here) is refused before "ready"; a recorded GPU (tests) renders on the CPU.
+TEST_F(BlenderRender, TheDriverEnablesExactlyTheSlotsDevice) {
+  const DeviceState& cpu = warm_->scene().device;
+  EXPECT_EQ(cpu.type, "NONE");
+  EXPECT_EQ(cpu.assigned, "CPU");
+  EXPECT_TRUE(cpu.enabled.empty());
+  EXPECT_EQ(cpu.scene_device, "CPU");
+  EXPECT_FALSE(cpu.simulated);
+
+  BlenderOptions o = Options();
+  o.log_file = root_ / "gpu.log";
+  o.device.type = "CUDA";
+  o.device.cycles_id = "CUDA_NVIDIA GeForce RTX 4090_0000:01:00";
+  auto absent = BlenderProcess::Start(o);
+  ASSERT_FALSE(absent.ok()) << "this machine has no GPU: Cycles cannot list one";
+  EXPECT_NE(absent.error().message.find("does not list the CUDA device CUDA_NVIDIA GeForce RTX 4090_0000:01:00"),
+            std::string::npos)
+      << absent.error().message;
+
+  o.device.simulated = true;
+  o.log_file = root_ / "simulated.log";
+  auto simulated = BlenderProcess::Start(o);
+  ASSERT_TRUE(simulated.ok()) << simulated.error().message;
+  const DeviceState& sim = (*simulated)->scene().device;
+  EXPECT_TRUE(sim.simulated);
+  EXPECT_EQ(sim.assigned, "CUDA:CUDA_NVIDIA GeForce RTX 4090_0000:01:00");
+  EXPECT_EQ(sim.type, "NONE");
+  EXPECT_EQ(sim.scene_device, "CPU");
+}
+
 // A file Blender cannot open fails Start with Blender's own words (no scene to generate: these are quick).
 class BlenderCorruptScene : public ::testing::Test {
  protected:

@@ -95,6 +95,45 @@ TEST(SandboxArgv, Shape) {
   }
 }
 
+TEST(SandboxArgv, ShowsOnlyTheSlotsDeviceFilesThatExist) {
+  BlenderOptions o;
+  o.blender = "/usr/bin/blender";
+  o.work_dir = "/tmp/w";
+  o.driver = "/tmp/d/driver.py";
+  auto count = [](const std::vector<std::string>& a, const std::string& what) {
+    int n = 0;
+    for (size_t i = 0; i + 2 < a.size(); ++i) n += a[i] == "--dev-bind" && a[i + 1] == what ? 1 : 0;
+    return n;
+  };
+  auto cpu = SandboxArgv(o, {"blender"});
+  ASSERT_TRUE(cpu.ok());
+  // "/dev/full" stands for a GPU's device file: one that exists on every machine.
+  o.device.device_files = {"/dev/full", "/dev/nvidia7-absent", "/etc/passwd", "relative"};
+  auto gpu = SandboxArgv(o, {"blender"});
+  ASSERT_TRUE(gpu.ok());
+  EXPECT_EQ(count(*gpu, "/dev/full"), count(*cpu, "/dev/full") + 1);
+  EXPECT_EQ(count(*gpu, "/dev/nvidia7-absent"), 0) << "a missing device is left out";
+  EXPECT_EQ(count(*gpu, "/etc/passwd"), 0) << "only device files under /dev";
+  EXPECT_EQ(count(*gpu, "relative"), 0);
+}
+
+TEST(BlenderArgv, TellsTheDriverItsDevice) {
+  BlenderOptions o;
+  o.blender = "/usr/bin/blender";
+  o.scene = "/s/a.blend";
+  o.driver = "/d/driver.py";
+  o.sandbox = false;
+  auto cpu = BlenderArgv(o);
+  const std::vector<std::string> cpu_tail(cpu.end() - 3, cpu.end());
+  EXPECT_EQ(cpu_tail, (std::vector<std::string>{"--", "--device", "CPU"}));
+  o.device = {"OPTIX", "OPTIX_X_0000:01:00", {}, true};
+  auto gpu = BlenderArgv(o);
+  const std::vector<std::string> gpu_tail(gpu.end() - 5, gpu.end());
+  EXPECT_EQ(gpu_tail,
+            (std::vector<std::string>{"--device", "OPTIX", "--device-id", "OPTIX_X_0000:01:00",
+                                      "--device-simulated"}));
+}
+
 TEST(SandboxArgv, NestedFoldersAreBoundOuterFirst) {
   TempDir t;
   BlenderOptions o;

@@ -1,0 +1,106 @@
+"""Issue #17: a worker's devices. Started with the recorded answers of a machine with two NVIDIA cards
+(tests/data/devices/nvidia-2.json; this machine has no GPU, so their renders are simulated on the CPU), the worker
+registers both cards as slots and renders two tasks at once, each Blender told one device; the outputs of each
+card are of its own determinism class and checked by a verifier of that class; every frame equals plain
+Blender's. Without recorded answers, this machine's worker finds no GPU and lends its CPU."""
+
+import os
+import re
+import subprocess
+import time
+import unittest
+
+from netlib import INFERIX, Network, images_match, make_scene, reference_render
+
+SOURCE = os.environ.get("INFERIX_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+TWO_GPUS = os.path.join(SOURCE, "tests", "data", "devices", "nvidia-2.json")
+FRAMES = 6
+
+
+class DeviceSlotsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.net = Network()
+        scene_dir = os.path.join(cls.net.dir, "scene")
+        os.makedirs(scene_dir)
+        cls.scene = make_scene(os.path.join(scene_dir, "slots.blend"), frames=FRAMES, width=64, height=48,
+                               samples=16)
+        cls.net.start_manager()
+        cls.token = cls.net.user_token("alice")
+        answers = ("--device-answers", TWO_GPUS)
+        cls.net.start_node("worker", "gpus", extra=(*answers, "--device", "cuda:0,cuda:1", "--threads", "1"))
+        # One verifier per card: a card's outputs are checked only on its own model.
+        cls.net.start_node("verifier", "v4090", extra=(*answers, "--device", "cuda:0"))
+        cls.net.start_node("verifier", "v3090", extra=(*answers, "--device", "cuda:1"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.cleanup()
+
+    def test_two_cards_render_two_tasks_at_once_each_on_its_own_device(self):
+        r = self.net.cli(self.token, "submit", self.scene, "--frames", "1-%d" % FRAMES, "--chunk", "1")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        job_id = int(r.stdout.split()[0])
+
+        # The workers page shows the node's two slots, and at some moment a task on each.
+        both = None
+        deadline = time.time() + 300
+        while time.time() < deadline and both is None:
+            status, body = self.net.call("GET", "/api/v1/workers", self.token)
+            self.assertEqual(status, 200, body)
+            node = next(n for n in body["nodes"] if n.get("name") == "gpus")
+            self.assertEqual(node["slots"], ["cuda:0", "cuda:1"])
+            slots = sorted(t["slot"] for t in node["tasks"] if t["kind"] == "render")
+            if slots == ["cuda:0", "cuda:1"]:
+                both = node["tasks"]
+            time.sleep(0.1)
+        self.assertIsNotNone(both, "the worker never held a task on each card at once")
+
+        job = self.net.wait_job(self.token, job_id, timeout=600)
+        self.assertEqual(job["state"], "completed", job.get("message"))
+        classes = set()
+        for f in job["frames"]:
+            self.assertEqual(f["verdict"], "accepted", f)
+            classes.add(f["output"].get("class", ""))
+        self.assertEqual(classes, {"blender %s / x86_64 / cuda NVIDIA GeForce RTX 4090" % self.version(),
+                                   "blender %s / x86_64 / cuda NVIDIA GeForce RTX 3090" % self.version()}, job)
+
+        # Each slot's Blender was told its one card (the driver's read-back, logged by the worker).
+        log = self.net.log("gpus")
+        told = set(re.findall(r"renders on CUDA:(CUDA_NVIDIA GeForce RTX \d+_[0-9a-f:]+)", log))
+        self.assertEqual(told, {"CUDA_NVIDIA GeForce RTX 4090_0000:01:00", "CUDA_NVIDIA GeForce RTX 3090_0000:41:00"},
+                         log[-3000:])
+        # Each slot keeps its jobs in a folder of its own.
+        for slot in ("cuda-0", "cuda-1"):
+            self.assertTrue(os.path.isdir(os.path.join(self.net.node_dir("gpus"), "slots", slot, "jobs")), slot)
+
+        # Every frame equals plain Blender's.
+        reference = os.path.join(self.net.dir, "reference")
+        reference_render(self.scene, reference, 1, FRAMES)
+        out_dir = os.path.join(self.net.dir, "out")
+        r = self.net.cli(self.token, "download", str(job_id), out_dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for frame in range(1, FRAMES + 1):
+            got = os.path.join(out_dir, "slots_%04d.png" % frame)
+            self.assertTrue(os.path.exists(got), got)
+            ok, text = images_match(got, os.path.join(reference, "ref_%04d.png" % frame))
+            self.assertTrue(ok, "frame %d differs from blender -b -a:\n%s" % (frame, text))
+
+    def version(self):
+        out = subprocess.run(["blender", "--version"], capture_output=True, text=True).stdout
+        return out.splitlines()[0].replace("Blender ", "").strip()
+
+
+class ThisMachineTest(unittest.TestCase):
+    def test_this_machine_lends_its_cpu_and_names_what_it_has(self):
+        r = subprocess.run([INFERIX, "worker", "--list-devices"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"lent by --device auto:\n  cpu ")
+        r = subprocess.run([INFERIX, "worker", "--list-devices", "--device", "cuda:0"], capture_output=True,
+                           text=True, timeout=120)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("this machine has no device cuda:0", r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
