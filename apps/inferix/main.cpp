@@ -458,6 +458,12 @@ int main(int argc, char** argv) {
           "--resolution-percentage", so.resolution_percentage,
           "Blender's Resolution %: render at N% of the scene's X and Y, in place of its own % (1-100)")
       ->check(CLI::Range(1, 100));
+  submit->add_option("--require-device", so.require_device, "render only on: cpu, gpu, cuda, optix, hip, oneapi")
+      ->check(CLI::IsMember({"cpu", "gpu", "cuda", "optix", "hip", "oneapi"}));
+  submit->add_option("--min-gpu-memory", so.min_gpu_memory_gib, "render only on a GPU with this many GiB")
+      ->check(CLI::NonNegativeNumber);
+  submit->add_option("--blender-min", so.blender_min, "render only with a Blender build at least this version");
+  submit->add_option("--blender-max", so.blender_max, "render only with a Blender build at most this version");
   submit->add_flag("--wait", so.wait, "wait for the job to end; exit 0 only if it completed");
   submit->add_option("--download", so.download_dir, "with --wait, write the delivered frames here");
   add_conn(submit);

@@ -26,6 +26,12 @@ struct SubmitOptions {
   std::string blender = "blender";  ///< used (sandboxed) to list the scene's referenced files
   bool without_denoiser = false;    ///< accept frames rendered with denoising off when no worker has it
   int resolution_percentage = 0;    ///< 1-100: render at that share of the scene's resolution; 0: its own
+  /// What the job requires of the slots that render it (the API's "requirements"): a device ("cpu", "gpu",
+  /// "cuda", "optix", "hip", "oneapi"; "" any), a GPU's memory in GiB (0: any), a Blender range ("3.6").
+  std::string require_device;
+  double min_gpu_memory_gib = 0;
+  std::string blender_min;
+  std::string blender_max;
   bool wait = false;
   std::filesystem::path download_dir;
   bool json = false;

@@ -35,7 +35,8 @@ int PrintError(const Error& e, bool as_json) {
   return e.code == Errc::kInvalidArgument || e.code == Errc::kNotFound ? 2 : 1;
 }
 
-Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o) {
+Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o,
+                                std::string* waiting_for) {
   json hashes = json::array();
   for (const auto& f : plan.files) hashes.push_back(f.sha256);
   auto check = api.Call("POST", "/api/v1/files/check", {{"sha256", hashes}});
@@ -52,8 +53,15 @@ Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, cons
   if (format.empty()) {
     format = domain::ParseOutputFormat(plan.info.file_format) ? plan.info.file_format : "PNG";
   }
+  json requirements = json::object();
+  if (!o.require_device.empty()) requirements["device"] = o.require_device;
+  if (o.min_gpu_memory_gib > 0)
+    requirements["min_gpu_memory_bytes"] = static_cast<int64_t>(o.min_gpu_memory_gib * 1024 * 1024 * 1024);
+  if (!o.blender_min.empty()) requirements["blender_min"] = o.blender_min;
+  if (!o.blender_max.empty()) requirements["blender_max"] = o.blender_max;
   auto job = api.Call("POST", "/api/v1/jobs",
                       {{"name", o.name.empty() ? o.scene.filename().string() : o.name},
+                       {"requirements", requirements},
                        {"main", plan.files.front().path},
                        {"files", files},
                        {"frames", o.frames},
@@ -66,6 +74,7 @@ Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, cons
                        {"without_denoiser", o.without_denoiser},
                        {"resolution_percentage", o.resolution_percentage}});
   if (!job) return job.error();
+  if (waiting_for != nullptr) *waiting_for = job->value("waiting_for", "");
   return job->value("id", int64_t{0});
 }
 
@@ -204,12 +213,15 @@ int Submit(const Connection& c, const SubmitOptions& o) {
   CheckNetwork(*plan, NetworkBuilds(*workers), o.without_denoiser);
   auto checked = ReportProblems(*plan, o.json);
   if (!checked) return PrintError(checked.error(), o.json);
-  auto id = UploadAndCreate(api, *plan, o);
+  std::string waiting_for;
+  auto id = UploadAndCreate(api, *plan, o, &waiting_for);
   if (!id) return PrintError(id.error(), o.json);
+  if (!waiting_for.empty() && !o.json) std::cerr << "warning: job " << *id << ": " << Shown(waiting_for) << "\n";
   if (!o.wait) {
     if (o.json) {
       json warnings = json::array();
       for (const auto& p : plan->problems) warnings.push_back({{"code", p.code}, {"message", p.message}});
+      if (!waiting_for.empty()) warnings.push_back({{"code", "no_worker"}, {"message", waiting_for}});
       std::cout << json{{"job_id", *id}, {"warnings", warnings}}.dump() << "\n";
     } else {
       std::cout << *id << "\n";
@@ -275,6 +287,7 @@ int Status(const Connection& c, int64_t job_id, bool as_json, bool follow) {
   }
   std::cout << line(*r) << "\n";
   if (!r->value("message", "").empty()) std::cout << "  " << Shown(r->value("message", "")) << "\n";
+  if (!r->value("waiting_for", "").empty()) std::cout << "  " << Shown(r->value("waiting_for", "")) << "\n";
   for (const auto& f : (*r)["frames"]) {
     std::string worker;
     std::string how;

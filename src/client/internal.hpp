@@ -78,7 +78,10 @@ Result<void> ReportProblems(const ScenePlan& plan, bool as_json);
 Result<void> UploadSceneFile(net::ApiClient& api, const std::string& sha, const std::filesystem::path& path);
 
 /// Uploads the files the manager lacks for this user and creates the job; returns its id.
-Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o);
+/// `waiting_for`, when given, receives why no registered worker can render the job as required ("" when one
+/// can).
+Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, const SubmitOptions& o,
+                                std::string* waiting_for = nullptr);
 /// One server-sent event.
 struct StreamEvent {
   int64_t id = 0;

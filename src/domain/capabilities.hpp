@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.hpp"
 #include "domain/model.hpp"
 
 namespace inferix::domain {
@@ -20,6 +21,7 @@ struct BlenderBuild {
 struct RenderNeeds {
   int blender_version = 0;             ///< of the scene's file, major * 100 + minor (304); 0: unknown
   std::vector<std::string> denoisers;  ///< denoisers it must have; empty when none (or the user waived them)
+  JobRequirements requirements = {};   ///< its user's: a build in its Blender range (BuildMeets)
 };
 
 /// What a job needs: its file's version, and its denoisers unless the user waived them.
@@ -31,7 +33,7 @@ int VersionNumber(std::string_view version);
 std::string VersionName(int version_number);
 
 /// True when `build` can render a job with these needs: at least as new as the scene's file (a build of
-/// unknown version ranks as the newest) and with every needed denoiser.
+/// unknown version ranks as the newest), with every needed denoiser, and in its user's Blender range.
 bool CanRender(const RenderNeeds& needs, const BlenderBuild& build);
 
 /// The build of `builds` that renders a job: the oldest one at least as new as the scene's file (the closest
@@ -41,6 +43,26 @@ std::optional<size_t> ChooseBuild(const RenderNeeds& needs, const std::vector<Bl
 
 /// Why none of `builds` can render a job, for its user ("needs Blender 4.2 or newer; this worker has 3.4.1").
 std::string WhyNoBuild(const RenderNeeds& needs, const std::vector<BlenderBuild>& builds);
+
+/// A render slot as the scheduler sees it: its device type and memory (a node's machine description).
+struct SlotOffer {
+  std::string type = "CPU";  ///< Cycles' type: "CPU", "CUDA", "OPTIX", "HIP", "ONEAPI"
+  int64_t memory_bytes = 0;  ///< a GPU's memory (0: unknown)
+};
+
+/// True when `slot` meets what `req` asks of the device (type and GPU memory; an unknown memory never meets a
+/// minimum).
+bool SlotMeets(const JobRequirements& req, const SlotOffer& slot);
+/// True when `build`'s version lies in `req`'s Blender range (a build of unknown version meets none).
+bool BuildMeets(const JobRequirements& req, const BlenderBuild& build);
+/// What `req` asks, for people: "a GPU with at least 16 GiB of memory, Blender 3.6 to 4.2"; "" when nothing.
+std::string RequirementsText(const JobRequirements& req);
+/// Checks a user's requirements: a known device, and a version range that is not empty.
+Result<void> CheckRequirements(const JobRequirements& req);
+/// The stored form ("device=gpu;min_gpu_memory_bytes=17179869184;blender_min=306;blender_max=402") and back;
+/// an unreadable text decodes as no requirements.
+std::string EncodeRequirements(const JobRequirements& req);
+JobRequirements DecodeRequirements(std::string_view text);
 
 /// A denoiser's name for people: "OpenImageDenoise", "OptiX".
 std::string DenoiserName(std::string_view denoiser);

@@ -82,6 +82,18 @@ inline std::optional<UserRole> ParseUserRole(std::string_view s) {
   return std::nullopt;
 }
 
+/// What a job requires of the slot that renders it, beyond what its scene needs (RenderNeeds): set by its
+/// user. A render task goes only to a slot that meets them all.
+struct JobRequirements {
+  /// "" (any), "cpu", "gpu" (any GPU), or a Cycles device type in lower case: "cuda", "optix", "hip",
+  /// "oneapi".
+  std::string device;
+  int64_t min_gpu_memory_bytes = 0;  ///< a GPU with at least this much memory (0: no minimum)
+  int blender_min = 0;               ///< a Blender build at least this version, major * 100 + minor (0: any)
+  int blender_max = 0;               ///< at most this version, major * 100 + minor (0: any)
+  bool operator==(const JobRequirements&) const = default;
+};
+
 /// A render job: one scene, a set of frames, one output format.
 struct Job {
   int64_t id = 0;
@@ -98,6 +110,7 @@ struct Job {
       0;  ///< the Blender that saved the main file (its header), major * 100 + minor; 0: unknown
   std::vector<std::string> denoisers;  ///< what the scene's render asks for ("OPENIMAGEDENOISE", "OPTIX")
   bool without_denoiser = false;       ///< the user accepted frames rendered with denoising off
+  JobRequirements requirements;        ///< what its user requires of the slot that renders it
   int resolution_percentage = 0;  ///< 1-100: rendered at that share of the scene's resolution; 0: its own
   std::string frames_spec;
   OutputFormat format = OutputFormat::kPng;

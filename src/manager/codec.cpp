@@ -32,7 +32,13 @@ json JobToJson(const domain::Job& job) {
           {"blender_version", job.blender_version > 0 ? domain::VersionName(job.blender_version) : ""},
           {"denoisers", job.denoisers},
           {"without_denoiser", job.without_denoiser},
-          {"resolution_percentage", job.resolution_percentage}};
+          {"resolution_percentage", job.resolution_percentage},
+          {"requirements",
+           {{"device", job.requirements.device},
+            {"min_gpu_memory_bytes", job.requirements.min_gpu_memory_bytes},
+            {"blender_min", job.requirements.blender_min > 0 ? domain::VersionName(job.requirements.blender_min) : ""},
+            {"blender_max", job.requirements.blender_max > 0 ? domain::VersionName(job.requirements.blender_max) : ""},
+            {"text", domain::RequirementsText(job.requirements)}}}};
 }
 
 json ProgressToJson(const domain::Job& job, const domain::FrameCounts& c, int64_t now_ms) {
@@ -251,6 +257,15 @@ Result<std::string> SlotDevice(const domain::Node& node, const std::string& slot
   return MakeError(Errc::kInvalidArgument,
                    "this node registered no slot " + slot + "; it registered " + json(SlotsOf(node)).dump() +
                        " (a worker started with other devices registers them when it starts)");
+}
+
+domain::SlotOffer OfferOf(const domain::Node& node, const std::string& slot) {
+  for (const json& s : SlotList(json::parse(node.capabilities_json, nullptr, false))) {
+    if (!s.is_object() || (!slot.empty() && s.value("id", std::string()) != slot)) continue;
+    const json memory = s.value("memory_bytes", json());
+    return {s.value("type", std::string("CPU")), memory.is_number_integer() ? memory.get<int64_t>() : 0};
+  }
+  return {};
 }
 
 std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<domain::BlenderBuild>& builds,

@@ -52,6 +52,9 @@ std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build,
 /// ClassOf of each of `builds` on `slot`, reading the node's machine description once.
 std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<domain::BlenderBuild>& builds,
                                    const std::string& slot = "");
+/// What `slot` of the node offers a job's requirements (its type and memory; the CPU for a node that lists
+/// no slots).
+domain::SlotOffer OfferOf(const domain::Node& node, const std::string& slot);
 /// Every class the node renders in: each build on each of its slots.
 std::vector<std::string> AllClassesOf(const domain::Node& node);
 /// A node's default class, from its machine description: `blender <blender_version> / <arch> / <device>`

@@ -2,6 +2,7 @@
 
 #include "core/crypto.hpp"
 #include "core/text.hpp"
+#include "domain/capabilities.hpp"
 #include "domain/job_compiler.hpp"
 #include "manager/api_util.hpp"
 #include "manager/codec.hpp"
@@ -87,11 +88,34 @@ Result<std::vector<domain::SceneFile>> DecodeSceneFiles(const json& body) {
   return out;
 }
 
+// A job's "requirements": {"device": "gpu", "min_gpu_memory_bytes": N, "blender_min": "3.6", "blender_max":
+// "4.2"}, each optional.
+Result<void> ReadRequirements(const nlohmann::json& j, domain::JobRequirements& out) {
+  if (!j.is_object()) return MakeError(Errc::kInvalidArgument, "requirements must be an object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "device" && key != "min_gpu_memory_bytes" && key != "blender_min" && key != "blender_max")
+      return MakeError(Errc::kInvalidArgument, "requirements: unknown field \"" + SafeText(key, 64) + "\"");
+    if (key == "min_gpu_memory_bytes" ? !value.is_number_integer() : !value.is_string())
+      return MakeError(Errc::kInvalidArgument,
+                       "requirements." + key + (key == "min_gpu_memory_bytes" ? " must be an integer" : " must be a string"));
+  }
+  out.device = j.value("device", "");
+  out.min_gpu_memory_bytes = j.value("min_gpu_memory_bytes", int64_t{0});
+  for (const char* key : {"blender_min", "blender_max"}) {
+    const std::string text = j.value(key, "");
+    const int version = domain::VersionNumber(text);
+    if (!text.empty() && version == 0)
+      return MakeError(Errc::kInvalidArgument, std::string("requirements.") + key + " must be a version such as 3.6");
+    (std::string_view(key) == "blender_min" ? out.blender_min : out.blender_max) = version;
+  }
+  return domain::CheckRequirements(out);
+}
+
 }  // namespace
 
 Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
   auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps",
-                              "root", "denoisers", "without_denoiser", "resolution_percentage"});
+                              "root", "denoisers", "without_denoiser", "resolution_percentage", "requirements"});
   if (!body) return body.error();
   CreateJobRequest r;
   domain::Job& job = r.job;
@@ -111,6 +135,7 @@ Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
       .Integer("chunk_size", job.chunk_size, 1, domain::kMaxChunkSize)
       .Integer("priority", job.priority, kMinPriority, kMaxPriority);
   INFERIX_TRY(in.Done());
+  if (body->contains("requirements")) INFERIX_TRY(ReadRequirements((*body)["requirements"], job.requirements));
   auto parsed = domain::ParseOutputFormat(format);
   if (!parsed) return MakeError(Errc::kInvalidArgument, "format must be PNG, EXR or JPEG");
   job.format = *parsed;

@@ -31,7 +31,11 @@ HttpResponse CreateJob(Call& c) {
   if (!created) return Fail(created.error());
   spdlog::info("job {} created by {}: {} frames {}", created->id, SafeText(c.user->name),
                SafeText(created->name), SafeText(created->frames_spec));
-  return Json(201, JobToJson(*created));
+  json answer = JobToJson(*created);
+  auto waiting = NoWorkerFor(c.api.store, *created);
+  if (!waiting) return Fail(waiting.error());
+  answer["waiting_for"] = *waiting;  // said at once: the job is kept, and starts when such a worker joins
+  return Json(201, answer);
 }
 
 HttpResponse ListJobs(Call& c) {
@@ -116,6 +120,9 @@ HttpResponse JobDetail(Call& c) {
   for (const auto& n : *nodes) names[n.id] = n.name;
   json item = JobToJson(job);
   item["owner"] = c.user->name;
+  auto waiting = domain::IsFinal(job.state) ? Result<std::string>(std::string()) : NoWorkerFor(c.api.store, job);
+  if (!waiting) return Fail(waiting.error());
+  item["waiting_for"] = *waiting;
   item["progress"] = ProgressToJson(job, domain::CountFrames(view->frames), c.api.clock.NowMs());
   json fl = json::array();
   const std::vector<const domain::Output*> none;

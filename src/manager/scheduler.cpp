@@ -120,6 +120,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     if (capped->has_value()) return Ok();
     const auto builds = BuildsOf(node);
     const auto classes = ClassesOf(node, builds, slot);
+    const domain::SlotOffer offer = OfferOf(node, slot);
     // The store leaves out what this node may never take (tasks that exclude it, jobs it is kept off, its own
     // outputs, checks of another class); the rest (Blender builds and denoisers) is checked here, page by
     // page in the store's order, until a task is found: no number of tasks ahead hides one it can take.
@@ -166,10 +167,14 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
         }
         // A Blender build that can open the scene (as new as the Blender that saved it) with the denoisers it
         // asks for, unless its user waived them.
+        // A render goes only to a slot that meets what the job's user requires of the device.
+        if (kind == TaskKind::kRender && !domain::SlotMeets(job.requirements, offer)) continue;
         const auto needs = domain::NeedsOf(job);
         auto opens = needs;
-        if (kind == TaskKind::kVerify)
+        if (kind == TaskKind::kVerify) {
           opens.denoisers.clear();  // layer 1 only opens the scene; layer 2: below
+          opens.requirements = {};
+        }
         auto build = domain::ChooseBuild(opens, builds);
         if (kind == TaskKind::kVerify) {
           auto out_it = output_of.find(t.output_id);

@@ -63,6 +63,10 @@ struct WaitingClass {
 /// operator's view of outputs no one can verify (`inferix admin checks`). By class.
 Result<std::vector<WaitingClass>> ClassesWithoutVerifier(domain::Store& store);
 
+/// Why no registered worker (not banned) can render `job` as its user requires (JobRequirements): what it
+/// requires and what the workers lend; "" when one can, or the job requires nothing.
+Result<std::string> NoWorkerFor(domain::Store& store, const domain::Job& job);
+
 /// A claimed task with everything a node needs.
 struct Claim {
   domain::Task task;

@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <map>
 #include <set>
+#include <string>
 
 #include "manager/codec.hpp"
 #include "manager/manager.hpp"
@@ -39,6 +41,38 @@ Result<std::optional<ClaimRefusal>> Scheduler::ClaimCaps(const domain::Node& nod
                      std::max<int64_t>(1, (frees_ms - now + 999) / 1000)});
   }
   return std::optional<ClaimRefusal>();
+}
+
+Result<std::string> NoWorkerFor(domain::Store& store, const domain::Job& job) {
+  if (job.requirements == domain::JobRequirements{}) return std::string();
+  auto nodes = store.ListNodes();
+  if (!nodes) return nodes.error();
+  const auto needs = domain::NeedsOf(job);
+  std::map<std::string, int> lent;  // what the workers lend, for the message: "cuda NVIDIA ..., 12 GiB" -> count
+  for (const auto& n : *nodes) {
+    if (n.role != domain::NodeRole::kWorker || n.banned) continue;
+    const auto builds = BuildsOf(n);
+    const bool build = std::any_of(builds.begin(), builds.end(),
+                                   [&](const domain::BlenderBuild& b) { return domain::CanRender(needs, b); });
+    std::vector<std::string> slots = SlotsOf(n);
+    if (slots.empty()) slots.emplace_back();
+    for (const auto& slot : slots) {
+      const domain::SlotOffer offer = OfferOf(n, slot);
+      if (build && domain::SlotMeets(job.requirements, offer)) return std::string();
+      auto device = SlotDevice(n, slot);
+      std::string what = device ? *device : std::string("cpu");
+      if (offer.memory_bytes > 0 && what != "cpu")
+        what += ", " + std::to_string(offer.memory_bytes >> 30) + " GiB";
+      if (!build) what += " (no Blender build in the range)";
+      ++lent[what];
+    }
+  }
+  std::string have;
+  for (const auto& [what, count] : lent)
+    have += (have.empty() ? "" : "; ") + what + (count > 1 ? " x" + std::to_string(count) : "");
+  return "no registered worker can render it: it requires " + domain::RequirementsText(job.requirements) +
+         (have.empty() ? "; no worker is registered" : "; the workers lend: " + have) +
+         ". It waits until such a worker joins (or cancel it and submit with other requirements)";
 }
 
 Result<std::vector<WaitingClass>> ClassesWithoutVerifier(domain::Store& store) {

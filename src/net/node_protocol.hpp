@@ -76,7 +76,7 @@ struct ClaimedTask {
 /// The body of POST /tasks/claim: the scene files the node has cached.
 struct ClaimRequest {
   std::vector<std::string> cached;
-  std::string slot;  ///< which of the node's slots (devices) asks; "": its first (nodes of one slot)
+  std::string slot = {};  ///< which of the node's slots (devices) asks; "": its first (nodes of one slot)
 };
 
 /// The body of POST /tasks/{id}/heartbeat: how far the node got with the task. `progress` counts what the

@@ -267,10 +267,11 @@ CREATE TRIGGER jobs_priority_to_tasks AFTER UPDATE OF priority ON jobs WHEN OLD.
   UPDATE tasks SET priority = NEW.priority WHERE job_id = NEW.id;
 END;
 )sql"},
-      // Issue #17: a task records the slot (device) of its node that holds it; its outputs' determinism
-      // class follows that device.
+      // Issue #17: a task records the slot (device) of its node that holds it (its outputs' determinism
+      // class follows that device), and a job what its user requires of the slots that render it.
       {13, R"sql(
 ALTER TABLE tasks ADD COLUMN slot TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
 )sql"},
   };
   return kMigrations;

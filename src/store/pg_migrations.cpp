@@ -235,9 +235,11 @@ $$;
 CREATE TRIGGER jobs_priority_to_tasks AFTER UPDATE OF priority ON jobs
   FOR EACH ROW WHEN (OLD.priority IS DISTINCT FROM NEW.priority) EXECUTE FUNCTION jobs_priority_to_tasks();
 )sql"},
-      // Issue #17: the slot (device) of the node that holds a task (SQLite's migration 13).
+      // Issue #17: the slot (device) of the node that holds a task, and a job's requirements (SQLite's
+      // migration 13).
       {4, R"sql(
 ALTER TABLE tasks ADD COLUMN slot TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
 )sql"},
   };
   return kMigrations;

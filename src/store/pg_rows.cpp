@@ -1,5 +1,7 @@
 #include "store/pg_rows.hpp"
 
+#include "domain/capabilities.hpp"
+
 namespace inferix::store::pg {
 
 using domain::Frame;
@@ -61,6 +63,7 @@ Job ReadJob(const Rows& r, int row) {
   j.denoisers = SplitWords(r.Text(row, 19));
   j.without_denoiser = r.Int(row, 20) != 0;
   j.resolution_percentage = static_cast<int>(r.Int(row, 21));
+  j.requirements = domain::DecodeRequirements(r.Text(row, 22));
   return j;
 }
 Task ReadTask(const Rows& r, int row) {

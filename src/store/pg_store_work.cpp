@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "domain/capabilities.hpp"
 #include "store/pg_rows.hpp"
 #include "store/pg_store.hpp"
 #include "store/pg_store_impl.hpp"
@@ -46,13 +47,13 @@ Result<int64_t> PgStore::CreateJob(const Job& j) {
   p.Add(std::string(domain::ToString(j.format))).Add(j.chunk_size).Add(j.priority);
   p.Add(std::string(domain::ToString(j.state))).Add(j.message).Add(j.created_ms).Add(j.finished_ms);
   p.Add(j.fps).Add(j.started_ms).Add(j.scene_root).Add(j.blender_version).Add(JoinWords(j.denoisers));
-  p.Add(j.without_denoiser ? 1 : 0).Add(j.resolution_percentage);
+  p.Add(j.without_denoiser ? 1 : 0).Add(j.resolution_percentage).Add(domain::EncodeRequirements(j.requirements));
   return Id(Exec(
       "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, "
       "message, created_ms, finished_ms, fps, started_ms, scene_root, blender_version, denoisers, "
-      "without_denoiser, resolution_percentage) VALUES ($1::bigint, $2, $3, $4, $5, $6, $7::bigint, "
-      "$8::bigint, $9, $10, $11::bigint, $12::bigint, $13::double precision, $14::bigint, $15, $16::bigint, "
-      "$17, $18::bigint, $19::bigint) RETURNING id",
+      "without_denoiser, resolution_percentage, requirements) VALUES ($1::bigint, $2, $3, $4, $5, $6, "
+      "$7::bigint, $8::bigint, $9, $10, $11::bigint, $12::bigint, $13::double precision, $14::bigint, $15, "
+      "$16::bigint, $17, $18::bigint, $19::bigint, $20) RETURNING id",
       p));
 }
 Result<std::optional<Job>> PgStore::GetJob(int64_t id) {

@@ -1,5 +1,7 @@
 #include "store/sqlite_rows.hpp"
 
+#include "domain/capabilities.hpp"
+
 namespace inferix::store::sqlite {
 
 using domain::Frame;
@@ -32,6 +34,7 @@ Job ReadJob(const Stmt& s) {
   j.denoisers = SplitWords(s.Text(19));
   j.without_denoiser = s.Int(20) != 0;
   j.resolution_percentage = static_cast<int>(s.Int(21));
+  j.requirements = domain::DecodeRequirements(s.Text(22));
   return j;
 }
 Task ReadTask(const Stmt& s) {

@@ -91,6 +91,53 @@ class DeviceSlotsTest(unittest.TestCase):
         return out.splitlines()[0].replace("Blender ", "").strip()
 
 
+class GpuMemoryTest(unittest.TestCase):
+    """A job requiring 16 GiB of GPU memory: no CPU worker takes it, and its user is told why, at submit time and
+    in its status, until a worker with such a card joins and renders it."""
+
+    def setUp(self):
+        self.net = Network()
+        os.makedirs(os.path.join(self.net.dir, "scene"))
+        self.scene = make_scene(os.path.join(self.net.dir, "scene", "big.blend"), frames=2, width=48, height=36,
+                                samples=8)
+        self.net.start_manager()
+        self.token = self.net.user_token("alice")
+        self.net.start_node("worker", "cpu-worker")
+
+    def tearDown(self):
+        self.net.cleanup()
+
+    def test_it_waits_for_a_card_with_enough_memory_and_says_so(self):
+        time.sleep(3)  # the CPU worker registered and waits for work
+        r = self.net.cli(self.token, "submit", self.scene, "--frames", "1-2", "--chunk", "1", "--min-gpu-memory",
+                         "16")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        job_id = int(r.stdout.split()[0])
+        self.assertIn("no registered worker can render it: it requires a GPU with at least 16 GiB of memory",
+                      r.stderr)
+        self.assertIn("the workers lend: cpu", r.stderr)
+        time.sleep(4)  # long enough for the idle CPU worker to have claimed it, were it allowed to
+        status, job = self.net.call("GET", "/api/v1/jobs/%d" % job_id, self.token)
+        self.assertEqual(status, 200, job)
+        self.assertEqual(job["state"], "queued", job)
+        self.assertIn("requires a GPU with at least 16 GiB", job["waiting_for"])
+        self.assertEqual(job["requirements"]["min_gpu_memory_bytes"], 16 << 30)
+        shown = self.net.cli(self.token, "status", str(job_id))
+        self.assertIn("no registered worker can render it", shown.stdout)
+        self.assertNotIn("task", self.net.log("cpu-worker").split("ready;")[-1])
+
+        # A machine with a 24 GiB card joins (recorded answers), and a verifier of its class.
+        answers = ("--device-answers", TWO_GPUS, "--device", "optix:0")
+        self.net.start_node("worker", "gpu-worker", extra=answers)
+        self.net.start_node("verifier", "v4090", extra=answers)
+        job = self.net.wait_job(self.token, job_id, timeout=300)
+        self.assertEqual(job["state"], "completed", job.get("message"))
+        self.assertEqual(job["waiting_for"], "")
+        for f in job["frames"]:
+            self.assertEqual(f["output"]["worker"], "gpu-worker", f)
+            self.assertTrue(f["output"]["class"].endswith("/ optix NVIDIA GeForce RTX 4090"), f)
+
+
 class ThisMachineTest(unittest.TestCase):
     def test_this_machine_lends_its_cpu_and_names_what_it_has(self):
         r = subprocess.run([INFERIX, "worker", "--list-devices"], capture_output=True, text=True, timeout=120)

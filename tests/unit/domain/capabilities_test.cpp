@@ -164,5 +164,68 @@ TEST(DenoiserName, NamesForPeople) {
   EXPECT_EQ(DenoiserName("NLM"), "NLM");  // unknown: as it is
 }
 
+// ---- A job's requirements of the slot that renders it (issue #17) ----------------------------------------
+
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+TEST(Requirements, TheDeviceAndItsMemory) {
+  const SlotOffer cpu{"CPU", 64 * kGiB};
+  const SlotOffer cuda12{"CUDA", 12 * kGiB};
+  const SlotOffer optix24{"OPTIX", 24 * kGiB};
+  const SlotOffer hip_unknown{"HIP", 0};
+  EXPECT_TRUE(SlotMeets({}, cpu));
+  EXPECT_TRUE(SlotMeets({"cpu", 0, 0, 0}, cpu));
+  EXPECT_FALSE(SlotMeets({"cpu", 0, 0, 0}, cuda12));
+  EXPECT_FALSE(SlotMeets({"gpu", 0, 0, 0}, cpu));
+  EXPECT_TRUE(SlotMeets({"gpu", 0, 0, 0}, hip_unknown));
+  EXPECT_TRUE(SlotMeets({"optix", 0, 0, 0}, optix24));
+  EXPECT_FALSE(SlotMeets({"cuda", 0, 0, 0}, optix24));
+  // A minimum of GPU memory: never the CPU (whatever the machine's memory), never a GPU of unknown memory.
+  const JobRequirements big{"", 16 * kGiB, 0, 0};
+  EXPECT_FALSE(SlotMeets(big, cpu));
+  EXPECT_FALSE(SlotMeets(big, cuda12));
+  EXPECT_TRUE(SlotMeets(big, optix24));
+  EXPECT_FALSE(SlotMeets(big, hip_unknown));
+}
+
+TEST(Requirements, TheBlenderRange) {
+  const JobRequirements range{"", 0, 306, 402};
+  EXPECT_FALSE(BuildMeets(range, {"3.4.1", {}}));
+  EXPECT_TRUE(BuildMeets(range, {"3.6.5", {}}));
+  EXPECT_TRUE(BuildMeets(range, {"4.2.3 LTS", {}}));
+  EXPECT_FALSE(BuildMeets(range, {"4.4.0", {}}));
+  EXPECT_FALSE(BuildMeets(range, {"", {}})) << "an unknown version is in no range";
+  EXPECT_TRUE(BuildMeets({}, {"", {}}));
+  // The range is part of what a job needs of a build: the oldest build in it renders.
+  RenderNeeds needs;
+  needs.blender_version = 304;
+  needs.requirements = range;
+  EXPECT_THAT(ChooseBuild(needs, {{"3.4.1", {}}, {"4.2.0", {}}, {"3.6.0", {}}}), Optional(2u));
+  EXPECT_EQ(ChooseBuild(needs, {{"3.4.1", {}}}), std::nullopt);
+  EXPECT_THAT(WhyNoBuild(needs, {{"3.4.1", {}}}), HasSubstr("requires Blender 3.6 to 4.2"));
+}
+
+TEST(Requirements, AreSaidForPeopleAndChecked) {
+  EXPECT_EQ(RequirementsText({}), "");
+  EXPECT_EQ(RequirementsText({"", 16 * kGiB, 0, 0}), "a GPU with at least 16 GiB of memory");
+  EXPECT_EQ(RequirementsText({"optix", 0, 306, 0}), "an OptiX GPU, Blender 3.6 or newer");
+  EXPECT_EQ(RequirementsText({"cpu", 0, 0, 401}), "the CPU, Blender 4.1 or older");
+  EXPECT_TRUE(CheckRequirements({"hip", 8 * kGiB, 304, 402}).ok());
+  EXPECT_FALSE(CheckRequirements({"tpu", 0, 0, 0}).ok());
+  EXPECT_FALSE(CheckRequirements({"cpu", kGiB, 0, 0}).ok());
+  EXPECT_FALSE(CheckRequirements({"", -1, 0, 0}).ok());
+  auto empty = CheckRequirements({"", 0, 402, 306});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.error().message, HasSubstr("4.2 is newer than 3.6"));
+}
+
+TEST(Requirements, RoundTripThroughTheirStoredForm) {
+  const JobRequirements req{"gpu", 16 * kGiB, 306, 402};
+  EXPECT_EQ(DecodeRequirements(EncodeRequirements(req)), req);
+  EXPECT_EQ(EncodeRequirements({}), "");
+  EXPECT_EQ(DecodeRequirements(""), JobRequirements{});
+  EXPECT_EQ(DecodeRequirements("garbage;=;device"), JobRequirements{});
+}
+
 }  // namespace
 }  // namespace inferix::domain

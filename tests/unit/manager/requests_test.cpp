@@ -67,6 +67,29 @@ TEST(CreateJobRequest, DecodesWithDefaults) {
   EXPECT_EQ(j.files[0].size, 3);
 }
 
+TEST(CreateJobRequest, DecodesWhatTheJobRequiresOfItsSlots) {
+  json b = AJob();
+  b["requirements"] = {{"device", "gpu"}, {"min_gpu_memory_bytes", int64_t{16} << 30}, {"blender_min", "3.6"},
+                       {"blender_max", "4.2 LTS"}};
+  auto r = DecodeCreateJob(Post(b));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->job.requirements, (domain::JobRequirements{"gpu", int64_t{16} << 30, 306, 402}));
+  auto with = [](const json& requirements) {
+    json body = AJob();
+    body["requirements"] = requirements;
+    auto d = DecodeCreateJob(Post(body));
+    return d.ok() ? std::string("ok") : d.error().message;
+  };
+  EXPECT_EQ(with(json::object()), "ok");
+  EXPECT_EQ(with("gpu"), "requirements must be an object");
+  EXPECT_EQ(with({{"colour", "red"}}), "requirements: unknown field \"colour\"");
+  EXPECT_EQ(with({{"device", 3}}), "requirements.device must be a string");
+  EXPECT_EQ(with({{"min_gpu_memory_bytes", "16G"}}), "requirements.min_gpu_memory_bytes must be an integer");
+  EXPECT_EQ(with({{"blender_min", "latest"}}), "requirements.blender_min must be a version such as 3.6");
+  EXPECT_THAT(with({{"device", "tpu"}}), HasSubstr("cpu, gpu, cuda, optix, hip or oneapi"));
+  EXPECT_THAT(with({{"blender_min", "4.2"}, {"blender_max", "3.6"}}), HasSubstr("range is empty"));
+}
+
 TEST(CreateJobRequest, RefusesWhatIsWrongWithAClearError) {
   auto with = [](const char* field, const json& value) {
     json b = AJob();

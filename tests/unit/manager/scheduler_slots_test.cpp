@@ -99,6 +99,35 @@ TEST_P(SchedulerTest, AClassOfGpuOutputsWithNoVerifierIsNamed) {
   EXPECT_TRUE(ClassesWithoutVerifier(*store_)->empty());
 }
 
+TEST_P(SchedulerTest, AJobRequiringGpuMemoryGoesToNoCpuWorkerAndSaysWhyUntilOneCan) {
+  json small = Machine(json::array({Slot("cuda:0", "CUDA", "NVIDIA GeForce RTX 3060")}));
+  small["slots"][0]["memory_bytes"] = int64_t{12} << 30;
+  Describe(worker2_, small);
+  Job req = Request(alice_, "1-2", 1);
+  req.requirements.min_gpu_memory_bytes = int64_t{16} << 30;
+  auto job = scheduler_->CreateJob(alice_, req);
+  ASSERT_TRUE(job.ok()) << job.error().message;
+  EXPECT_FALSE(TryClaim(worker_).has_value()) << "a CPU worker";
+  EXPECT_FALSE(ClaimOn(*scheduler_, worker2_, "cuda:0").has_value()) << "a GPU of 12 GiB";
+  auto why = NoWorkerFor(*store_, *job);
+  ASSERT_TRUE(why.ok());
+  EXPECT_THAT(*why, HasSubstr("requires a GPU with at least 16 GiB of memory"));
+  EXPECT_THAT(*why, HasSubstr("cuda NVIDIA GeForce RTX 3060, 12 GiB"));
+  EXPECT_THAT(*why, HasSubstr("cpu"));
+  // A worker with a card of 24 GiB joins: it takes the job, and nothing is missing any more.
+  Node big = NewNode("w3", NodeRole::kWorker);
+  Describe(big, Machine(kTwoGpus));
+  EXPECT_EQ(*NoWorkerFor(*store_, *job), "");
+  auto c = ClaimOn(*scheduler_, big, "optix:1");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->job.id, job->id);
+}
+
+TEST_P(SchedulerTest, AJobOfNoRequirementsNeedsNoMessage) {
+  Job job = SubmitScene("1", 304);
+  EXPECT_EQ(*NoWorkerFor(*store_, job), "");
+}
+
 TEST(SlotClasses, TheNodesDefaultClassIsItsFirstSlots) {
   EXPECT_EQ(DefaultClassOf({{"blender_version", "3.4.1"}, {"arch", "x86_64"}, {"slots", kTwoGpus}}),
             "blender 3.4.1 / x86_64 / optix NVIDIA GeForce RTX 4090");

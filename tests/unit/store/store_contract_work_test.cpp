@@ -47,9 +47,11 @@ TEST_P(StoreContract, JobSceneFieldsRoundTrip) {
   in.denoisers = {"OPENIMAGEDENOISE", "OPTIX"};
   in.without_denoiser = true;
   in.resolution_percentage = 50;
+  in.requirements = {"gpu", int64_t{16} << 30, 306, 402};
   auto id = store_->CreateJob(in);
   ASSERT_TRUE(id.ok()) << id.error().message;
   const Job got = **store_->GetJob(*id);
+  EXPECT_EQ(got.requirements, in.requirements);
   EXPECT_EQ(got.scene_root, "/home/a/My Project (v2)");
   EXPECT_EQ(got.blender_version, 402);
   EXPECT_THAT(got.denoisers, ElementsAre("OPENIMAGEDENOISE", "OPTIX"));
@@ -65,6 +67,7 @@ TEST_P(StoreContract, JobSceneFieldsRoundTrip) {
   EXPECT_THAT(l.denoisers, ElementsAre("OPENIMAGEDENOISE", "OPTIX"));
   EXPECT_TRUE(l.without_denoiser);
   EXPECT_EQ(l.resolution_percentage, 50);
+  EXPECT_EQ(l.requirements, in.requirements);
   auto active = store_->ListJobsInState(JobState::kQueued);
   ASSERT_TRUE(active.ok());
   ASSERT_EQ(active->size(), 1u);
@@ -223,8 +226,10 @@ TEST_P(StoreContract, TaskRoundTripAndUpdate) {
   u.frames = {1};
   u.excluded_nodes = {};
   u.message = "";
+  u.slot = "cuda:1";
   ASSERT_TRUE(store_->UpdateTask(u).ok());
   Task after = **store_->GetTask(id);
+  EXPECT_EQ(after.slot, "cuda:1");
   EXPECT_EQ(after.state, TaskState::kActive);
   EXPECT_EQ(after.node_id, 9);
   EXPECT_EQ(after.lease_expires_ms, 123456);
