@@ -10,8 +10,10 @@
 #   4. one small frame rendered on each GPU device type Cycles lists, and the same frame on the CPU: the time
 #      each took (the first GPU render includes building the kernels, when Blender has to) and how far the GPU
 #      frame is from the CPU frame (a GPU and a CPU render differ: determinism classes follow the device).
-# Inferix's own check of a GPU frame (a worker with --device and a verifier of the same class) joins this once
-# issue #17's worker options exist.
+#   5. Inferix's own view: `inferix worker --list-devices`, the machine's device answer in the format of
+#      tests/data/devices/ (to record it as a fixture), and one job of 2 frames through a local network whose
+#      worker and verifier lend the first GPU (--device), with the worker's log line of what Cycles' preferences
+#      said inside the sandboxed Blender (the device enabled, and nothing else).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -127,3 +129,48 @@ fi
 if ! grep -q '^RENDER \(CUDA\|OPTIX\|HIP\|ONEAPI\|METAL\) ' "$out/blender.log"; then
   echo "gpu-check: Cycles lists no GPU device here: CPU only"
 fi
+
+section "Inferix: devices, and a frame on the first GPU through a worker and a verifier of its class"
+inferix=${INFERIX:-$(command -v inferix || echo build/apps/inferix/inferix)}
+if [ ! -x "$inferix" ] && ! command -v "$inferix" >/dev/null 2>&1; then
+  echo "no inferix binary (set INFERIX): skipped"
+  exit 0
+fi
+"$inferix" worker --list-devices --blender "$blender" || true
+# The device answer in the fixtures' format (tests/data/devices/README.md).
+python3 - "$out/blender.log" "$out/device-answer.json" <<'PY' || true
+import json, os, re, subprocess, sys
+log, dest = sys.argv[1], sys.argv[2]
+cycles = {}
+for line in open(log, errors="replace"):
+    if line.startswith("DEVICES "):
+        listed = json.loads(line[len("DEVICES "):])  # {type: [{name, type, id}]}: as Cycles' own lists
+        cycles = {t: [[d.get("name", ""), d.get("type", ""), d.get("id", ""), False] for d in devices]
+                  for t, devices in listed.items() if t != "CPU"}
+smi = ""
+try:
+    smi = subprocess.run(["nvidia-smi", "--query-gpu=index,name,memory.total,pci.bus_id",
+                          "--format=csv,noheader,nounits"], capture_output=True, text=True).stdout
+except OSError:
+    pass
+minors = {}
+for bus in os.listdir("/proc/driver/nvidia/gpus") if os.path.isdir("/proc/driver/nvidia/gpus") else []:
+    text = open(os.path.join("/proc/driver/nvidia/gpus", bus, "information")).read()
+    m = re.search(r"Device Minor:\s*(\d+)", text)
+    if m:
+        minors[bus.lower()[:10] if len(bus) > 10 else bus.lower()] = int(m.group(1))
+json.dump({"cycles": cycles, "nvidia_smi": smi, "nvidia_minors": minors}, open(dest, "w"), indent=2)
+print("device answer:", dest)
+PY
+first=$("$inferix" worker --list-devices --blender "$blender" 2>/dev/null | sed -n '/^lent by/,$p' | awk 'NR==2 {print $1}')
+if [ -z "$first" ] || [ "$first" = cpu ]; then
+  echo "no GPU lent by --device auto: the Inferix step is skipped"
+  exit 0
+fi
+net="$out/network"
+mkdir -p "$net"
+"$blender" -b --factory-startup -noaudio --python "$(dirname "$0")/../examples/make_scene.py" -- "$net/gpu.blend" \
+  --width 160 --height 90 --samples 32 --frames 2 >"$net/make_scene.log" 2>&1 || true
+timeout 900 "$inferix" render "$net/gpu.blend" --frames 1-2 --workers 1 --device "$first" --output "$net/out" \
+  --state "$net/state" --blender "$blender" 2>&1 | tail -n 20 || echo "inferix render on $first failed"
+grep -h "Blender renders on" "$net"/state/*.log 2>/dev/null || true

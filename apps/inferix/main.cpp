@@ -16,9 +16,9 @@
 #include "client/client.hpp"
 #include "core/files.hpp"
 #include "manager/manager.hpp"
+#include "node_commands.hpp"
 #include "store/store_url.hpp"
 #include "verifier/verifier.hpp"
-#include "node_commands.hpp"
 #include "version.hpp"
 #include "worker/worker.hpp"
 
@@ -158,6 +158,8 @@ int main(int argc, char** argv) {
                      "keep the local network's state (databases, logs) in this folder");
   render->add_option("--chunk", ro.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
   render->add_option("--threads", ro.threads, "render threads per worker (default: cores / workers)");
+  render->add_option("--device", ro.device, "what the local workers render on: cpu, auto, or ids such as cuda:0")
+      ->capture_default_str();
   render
       ->add_option("--manager-option", ro.manager_options,
                    "option for the local manager, e.g. --manager-option=--trust-bound=0 (repeatable)")
@@ -458,12 +460,16 @@ int main(int argc, char** argv) {
           "--resolution-percentage", so.resolution_percentage,
           "Blender's Resolution %: render at N% of the scene's X and Y, in place of its own % (1-100)")
       ->check(CLI::Range(1, 100));
-  submit->add_option("--require-device", so.require_device, "render only on: cpu, gpu, cuda, optix, hip, oneapi")
+  submit
+      ->add_option("--require-device", so.require_device,
+                   "render only on: cpu, gpu, cuda, optix, hip, oneapi")
       ->check(CLI::IsMember({"cpu", "gpu", "cuda", "optix", "hip", "oneapi"}));
   submit->add_option("--min-gpu-memory", so.min_gpu_memory_gib, "render only on a GPU with this many GiB")
       ->check(CLI::NonNegativeNumber);
-  submit->add_option("--blender-min", so.blender_min, "render only with a Blender build at least this version");
-  submit->add_option("--blender-max", so.blender_max, "render only with a Blender build at most this version");
+  submit->add_option("--blender-min", so.blender_min,
+                     "render only with a Blender build at least this version");
+  submit->add_option("--blender-max", so.blender_max,
+                     "render only with a Blender build at most this version");
   submit->add_flag("--wait", so.wait, "wait for the job to end; exit 0 only if it completed");
   submit->add_option("--download", so.download_dir, "with --wait, write the delivered frames here");
   add_conn(submit);

@@ -51,9 +51,10 @@ CLI::App* AddVerifierCommand(CLI::App& app, inferix::verifier::VerifierOptions& 
       ->check(CLI::Range(0, 64));
   verifier->add_option("--ca", vo.ca_file, "certificate authority to trust for HTTPS");
   verifier
-      ->add_option("--device", vo.device,
-                   "the one device it checks on: auto (the first GPU, else the CPU), cpu, or a device id such "
-                   "as cuda:0; it checks outputs of that device's class")
+      ->add_option(
+          "--device", vo.device,
+          "the one device it checks on: auto (the first GPU, else the CPU), cpu, or a device id such "
+          "as cuda:0; it checks outputs of that device's class")
       ->capture_default_str();
   verifier->add_option("--device-answers", vo.device_answers,
                        "tests only: read the machine's devices from this recorded answer");
@@ -65,8 +66,8 @@ inferix::Result<void> RunWorkerCommand(bool list_devices, inferix::worker::Worke
   if (list_devices) {
     auto found = inferix::worker::FindDevices(wo);
     if (!found) return found.error();
-    std::cout << "devices:\n" << inferix::agent::DescribeDevices(found->devices) << "lent by --device "
-              << wo.device << ":\n"
+    std::cout << "devices:\n"
+              << inferix::agent::DescribeDevices(found->devices) << "lent by --device " << wo.device << ":\n"
               << inferix::agent::DescribeDevices(found->slots);
     return inferix::Ok();
   }

@@ -109,15 +109,18 @@ DeviceProbe ProbeDevices(const std::string& blender, bool always_ask_blender) {
   for (const auto& node : fs::directory_iterator("/dev/dri", ec)) {
     if (node.path().filename().string().starts_with("renderD")) gpu_files = true;
   }
-  const std::string out = !gpu_files && !always_ask_blender ? std::string() : RunAndRead(ShellQuote(blender) +
-                                     " -b --factory-startup -noaudio --python-exit-code 1 --python-expr " +
-                                     ShellQuote(kDeviceProbe) + " 2>/dev/null");
+  const std::string out =
+      !gpu_files && !always_ask_blender
+          ? std::string()
+          : RunAndRead(ShellQuote(blender) +
+                       " -b --factory-startup -noaudio --python-exit-code 1 --python-expr " +
+                       ShellQuote(kDeviceProbe) + " 2>/dev/null");
   const std::string mark = "INFERIX-DEVICES ";
   if (const size_t at = out.find(mark); at != std::string::npos) {
     const size_t end = out.find('\n', at);
-    json lists = json::parse(out.substr(at + mark.size(), end == std::string::npos ? std::string::npos
-                                                                                   : end - at - mark.size()),
-                             nullptr, false);
+    json lists = json::parse(
+        out.substr(at + mark.size(), end == std::string::npos ? std::string::npos : end - at - mark.size()),
+        nullptr, false);
     if (lists.is_object()) probe.cycles = lists;
   }
   probe.nvidia_smi = RunAndRead(
@@ -158,8 +161,9 @@ Result<DeviceProbe> ReadDeviceProbe(const fs::path& file) {
   if (!text) return MakeError(Errc::kInvalidArgument, "cannot read the device answers " + file.string());
   json j = json::parse(*text, nullptr, false);
   if (!j.is_object() || !j.value("cycles", json()).is_object())
-    return MakeError(Errc::kInvalidArgument,
-                     file.string() + " is not a device answer: a JSON object with \"cycles\" (lists by type)");
+    return MakeError(
+        Errc::kInvalidArgument,
+        file.string() + " is not a device answer: a JSON object with \"cycles\" (lists by type)");
   DeviceProbe probe;
   probe.recorded = true;
   try {
@@ -208,7 +212,8 @@ std::vector<Device> DevicesFrom(const DeviceProbe& probe) {
         d.device_files = {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"};
         if (minor >= 0) d.device_files.emplace_back("/dev/nvidia" + std::to_string(minor));
       } else if (d.type == "HIP") {
-        if (auto v = probe.vram_bytes.find(d.pci_bus); v != probe.vram_bytes.end()) d.memory_bytes = v->second;
+        if (auto v = probe.vram_bytes.find(d.pci_bus); v != probe.vram_bytes.end())
+          d.memory_bytes = v->second;
         d.device_files = {"/dev/kfd"};
         if (auto r = probe.render_nodes.find(d.pci_bus); r != probe.render_nodes.end())
           d.device_files.emplace_back("/dev/dri/" + r->second);
@@ -248,15 +253,18 @@ Result<std::vector<Device>> ChooseSlots(const std::vector<Device>& devices, cons
     if (id.empty()) continue;
     auto found = std::find_if(devices.begin(), devices.end(), [&](const Device& d) { return d.id == id; });
     if (found == devices.end()) {
-      return MakeError(Errc::kInvalidArgument, "--device " + spec_in + ": this machine has no device " + id +
-                                                   "; it has:\n" + DescribeDevices(devices));
+      std::string message = "--device " + spec_in;
+      message += ": this machine has no device " + id;
+      message += "; it has:\n" + DescribeDevices(devices);
+      return MakeError(Errc::kInvalidArgument, message);
     }
-    const std::string card = found->type == "CPU" ? "cpu" : found->pci_bus.empty() ? found->cycles_id
-                                                                                     : found->pci_bus;
+    const std::string card = found->type == "CPU"     ? "cpu"
+                             : found->pci_bus.empty() ? found->cycles_id
+                                                      : found->pci_bus;
     if (!cards.insert(card).second) {
-      return MakeError(Errc::kInvalidArgument,
-                       "--device " + spec_in + ": " + id +
-                           " is a card already named (a card listed under CUDA and OptiX is lent once)");
+      std::string message = "--device " + spec_in;
+      message += ": " + id + " is a card already named (a card listed under CUDA and OptiX is lent once)";
+      return MakeError(Errc::kInvalidArgument, message);
     }
     slots.push_back(*found);
   }
@@ -264,7 +272,8 @@ Result<std::vector<Device>> ChooseSlots(const std::vector<Device>& devices, cons
   return slots;
 }
 
-Result<FoundDevices> FindDevices(const std::string& blender, const std::string& spec, const fs::path& answers) {
+Result<FoundDevices> FindDevices(const std::string& blender, const std::string& spec,
+                                 const fs::path& answers) {
   FoundDevices found;
   DeviceProbe probe;
   if (!answers.empty()) {
@@ -292,7 +301,8 @@ render::RenderDevice RenderDeviceOf(const Device& slot, bool simulated) {
 }
 
 json DeviceJson(const Device& device) {
-  return {{"id", device.id}, {"type", device.type}, {"name", device.name}, {"memory_bytes", device.memory_bytes}};
+  return {
+      {"id", device.id}, {"type", device.type}, {"name", device.name}, {"memory_bytes", device.memory_bytes}};
 }
 
 std::string DescribeDevices(const std::vector<Device>& devices) {

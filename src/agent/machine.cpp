@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <functional>
 
-#include "core/crypto.hpp"
 #include "agent/run_probe.hpp"
+#include "core/crypto.hpp"
 #include "core/files.hpp"
 
 namespace inferix::agent {

@@ -36,8 +36,8 @@ struct NodeOptions {
   /// it. `inferix render` passes the folder of the scene it renders.
   std::filesystem::path warm_scene_root;
   /// Every render slot the node lends (each lent GPU; the CPU where its owner said so), listed in its machine
-  /// description; this agent claims and renders for slots[slot]. Empty: the CPU, unnamed (a node of one slot).
-  /// A node of several slots keeps each slot's jobs in a folder of its own (data_dir/slots/<id>).
+  /// description; this agent claims and renders for slots[slot]. Empty: the CPU, unnamed (a node of one
+  /// slot). A node of several slots keeps each slot's jobs in a folder of its own (data_dir/slots/<id>).
   std::vector<Device> slots;
   size_t slot = 0;
   /// Every device the machine has (the description lists them, lent or not).

@@ -64,6 +64,9 @@ struct RenderOptions {
   std::filesystem::path state_dir;  ///< empty: a new temporary folder, removed afterwards
   int chunk_size = 4;
   int threads = 0;  ///< per worker; 0: cores / workers
+  /// What the local workers lend (worker --device): "cpu", "auto", or device ids ("cuda:0"); the verifier
+  /// checks on the first one named (its class).
+  std::string device = "cpu";
   bool without_denoiser =
       false;  ///< accept frames rendered with denoising off (this Blender has no denoiser)
   int resolution_percentage = 0;  ///< 1-100: render at that share of the scene's resolution; 0: its own

@@ -216,7 +216,8 @@ int Submit(const Connection& c, const SubmitOptions& o) {
   std::string waiting_for;
   auto id = UploadAndCreate(api, *plan, o, &waiting_for);
   if (!id) return PrintError(id.error(), o.json);
-  if (!waiting_for.empty() && !o.json) std::cerr << "warning: job " << *id << ": " << Shown(waiting_for) << "\n";
+  if (!waiting_for.empty() && !o.json)
+    std::cerr << "warning: job " << *id << ": " << Shown(waiting_for) << "\n";
   if (!o.wait) {
     if (o.json) {
       json warnings = json::array();

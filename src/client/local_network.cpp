@@ -242,6 +242,7 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
                                      "--name",
                                      name};
     if (!warm_root.empty()) args.insert(args.end(), {"--warm-scene-root", warm_root});
+    args.insert(args.end(), {"--device", verifier ? o.device.substr(0, o.device.find(',')) : o.device});
     if (!verifier) {
       args.push_back("--threads");
       args.push_back(std::to_string(threads));

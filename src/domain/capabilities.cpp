@@ -88,13 +88,14 @@ std::string LowerCase(std::string s) {
   return s;
 }
 
-constexpr std::array<std::string_view, 7> kDeviceRequirements = {"", "cpu", "gpu", "cuda", "optix", "hip",
-                                                                  "oneapi"};
+constexpr std::array<std::string_view, 7> kDeviceRequirements = {"",      "cpu", "gpu",   "cuda",
+                                                                 "optix", "hip", "oneapi"};
 
 std::string GiB(int64_t bytes) {
   const double gib = static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0);
   char buf[32];
-  std::snprintf(buf, sizeof buf, gib == static_cast<double>(static_cast<int64_t>(gib)) ? "%.0f" : "%.1f", gib);
+  std::snprintf(buf, sizeof buf, gib == static_cast<double>(static_cast<int64_t>(gib)) ? "%.0f" : "%.1f",
+                gib);
   return std::string(buf) + " GiB";
 }
 
@@ -146,7 +147,8 @@ std::string RequirementsText(const JobRequirements& req) {
 }
 
 Result<void> CheckRequirements(const JobRequirements& req) {
-  if (std::find(kDeviceRequirements.begin(), kDeviceRequirements.end(), req.device) == kDeviceRequirements.end())
+  if (std::find(kDeviceRequirements.begin(), kDeviceRequirements.end(), req.device) ==
+      kDeviceRequirements.end())
     return MakeError(Errc::kInvalidArgument,
                      "the required device must be cpu, gpu, cuda, optix, hip or oneapi, not " + req.device);
   if (req.device == "cpu" && req.min_gpu_memory_bytes > 0)
@@ -162,7 +164,8 @@ Result<void> CheckRequirements(const JobRequirements& req) {
 std::string EncodeRequirements(const JobRequirements& req) {
   if (req == JobRequirements{}) return "";
   return "device=" + req.device + ";min_gpu_memory_bytes=" + std::to_string(req.min_gpu_memory_bytes) +
-         ";blender_min=" + std::to_string(req.blender_min) + ";blender_max=" + std::to_string(req.blender_max);
+         ";blender_min=" + std::to_string(req.blender_min) +
+         ";blender_max=" + std::to_string(req.blender_max);
 }
 
 JobRequirements DecodeRequirements(std::string_view text) {
@@ -209,8 +212,8 @@ std::string WhyNoBuild(const RenderNeeds& needs, const std::vector<BlenderBuild>
   }
   if (std::none_of(builds.begin(), builds.end(),
                    [&](const BlenderBuild& b) { return BuildMeets(needs.requirements, b); })) {
-    return "its user requires " + RequirementsText({"", 0, needs.requirements.blender_min,
-                                                    needs.requirements.blender_max}) +
+    return "its user requires " +
+           RequirementsText({"", 0, needs.requirements.blender_min, needs.requirements.blender_max}) +
            "; this node has " + have;
   }
   std::string wanted;

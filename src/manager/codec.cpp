@@ -36,8 +36,10 @@ json JobToJson(const domain::Job& job) {
           {"requirements",
            {{"device", job.requirements.device},
             {"min_gpu_memory_bytes", job.requirements.min_gpu_memory_bytes},
-            {"blender_min", job.requirements.blender_min > 0 ? domain::VersionName(job.requirements.blender_min) : ""},
-            {"blender_max", job.requirements.blender_max > 0 ? domain::VersionName(job.requirements.blender_max) : ""},
+            {"blender_min",
+             job.requirements.blender_min > 0 ? domain::VersionName(job.requirements.blender_min) : ""},
+            {"blender_max",
+             job.requirements.blender_max > 0 ? domain::VersionName(job.requirements.blender_max) : ""},
             {"text", domain::RequirementsText(job.requirements)}}}};
 }
 
@@ -246,7 +248,8 @@ Result<std::string> SlotDevice(const domain::Node& node, const std::string& slot
   const json slots = SlotList(caps);
   if (slots.empty()) {
     if (!slot.empty() && slot != "cpu")
-      return MakeError(Errc::kInvalidArgument, "this node registered no slot " + slot + " (it lends the CPU only)");
+      return MakeError(Errc::kInvalidArgument,
+                       "this node registered no slot " + slot + " (it lends the CPU only)");
     const json device = caps.is_object() ? caps.value("device", json()) : json();
     return device.is_string() ? device.get<std::string>() : std::string("cpu");
   }

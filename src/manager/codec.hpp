@@ -48,7 +48,8 @@ std::vector<std::string> SlotsOf(const domain::Node& node);
 Result<std::string> SlotDevice(const domain::Node& node, const std::string& slot);
 /// The determinism class of a node rendering with one of its builds on one of its slots (DESIGN.md section
 /// 6); for a node that listed no builds, the class it registered with.
-std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build, const std::string& slot = "");
+std::string ClassOf(const domain::Node& node, const domain::BlenderBuild& build,
+                    const std::string& slot = "");
 /// ClassOf of each of `builds` on `slot`, reading the node's machine description once.
 std::vector<std::string> ClassesOf(const domain::Node& node, const std::vector<domain::BlenderBuild>& builds,
                                    const std::string& slot = "");

@@ -97,7 +97,8 @@ Result<void> ReadRequirements(const nlohmann::json& j, domain::JobRequirements& 
       return MakeError(Errc::kInvalidArgument, "requirements: unknown field \"" + SafeText(key, 64) + "\"");
     if (key == "min_gpu_memory_bytes" ? !value.is_number_integer() : !value.is_string())
       return MakeError(Errc::kInvalidArgument,
-                       "requirements." + key + (key == "min_gpu_memory_bytes" ? " must be an integer" : " must be a string"));
+                       "requirements." + key +
+                           (key == "min_gpu_memory_bytes" ? " must be an integer" : " must be a string"));
   }
   out.device = j.value("device", "");
   out.min_gpu_memory_bytes = j.value("min_gpu_memory_bytes", int64_t{0});
@@ -105,7 +106,8 @@ Result<void> ReadRequirements(const nlohmann::json& j, domain::JobRequirements& 
     const std::string text = j.value(key, "");
     const int version = domain::VersionNumber(text);
     if (!text.empty() && version == 0)
-      return MakeError(Errc::kInvalidArgument, std::string("requirements.") + key + " must be a version such as 3.6");
+      return MakeError(Errc::kInvalidArgument,
+                       std::string("requirements.") + key + " must be a version such as 3.6");
     (std::string_view(key) == "blender_min" ? out.blender_min : out.blender_max) = version;
   }
   return domain::CheckRequirements(out);
@@ -114,8 +116,9 @@ Result<void> ReadRequirements(const nlohmann::json& j, domain::JobRequirements& 
 }  // namespace
 
 Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
-  auto body = ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps",
-                              "root", "denoisers", "without_denoiser", "resolution_percentage", "requirements"});
+  auto body =
+      ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps", "root",
+                      "denoisers", "without_denoiser", "resolution_percentage", "requirements"});
   if (!body) return body.error();
   CreateJobRequest r;
   domain::Job& job = r.job;
@@ -135,7 +138,8 @@ Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
       .Integer("chunk_size", job.chunk_size, 1, domain::kMaxChunkSize)
       .Integer("priority", job.priority, kMinPriority, kMaxPriority);
   INFERIX_TRY(in.Done());
-  if (body->contains("requirements")) INFERIX_TRY(ReadRequirements((*body)["requirements"], job.requirements));
+  if (body->contains("requirements"))
+    INFERIX_TRY(ReadRequirements((*body)["requirements"], job.requirements));
   auto parsed = domain::ParseOutputFormat(format);
   if (!parsed) return MakeError(Errc::kInvalidArgument, "format must be PNG, EXR or JPEG");
   job.format = *parsed;

@@ -120,7 +120,8 @@ HttpResponse JobDetail(Call& c) {
   for (const auto& n : *nodes) names[n.id] = n.name;
   json item = JobToJson(job);
   item["owner"] = c.user->name;
-  auto waiting = domain::IsFinal(job.state) ? Result<std::string>(std::string()) : NoWorkerFor(c.api.store, job);
+  auto waiting =
+      domain::IsFinal(job.state) ? Result<std::string>(std::string()) : NoWorkerFor(c.api.store, job);
   if (!waiting) return Fail(waiting.error());
   item["waiting_for"] = *waiting;
   item["progress"] = ProgressToJson(job, domain::CountFrames(view->frames), c.api.clock.NowMs());

@@ -20,12 +20,13 @@ Result<std::optional<ClaimRefusal>> Scheduler::ClaimCaps(const domain::Node& nod
   const int64_t slots = static_cast<int64_t>(std::max<size_t>(1, SlotsOf(node).size()));
   const int64_t most = options_.max_node_tasks + slots - 1;
   if (static_cast<int64_t>(held->size()) >= most) {
-    return std::optional<ClaimRefusal>(ClaimRefusal{
-        "tasks_in_flight",
-        who + " holds " + std::to_string(held->size()) + " tasks, the most one node may hold at once (" +
-            std::to_string(most) + ": the manager's --max-node-tasks, plus one for each slot beyond the first" +
-            "); finish or fail one before claiming another",
-        std::max<int64_t>(1, options_.heartbeat_ms / 1000)});
+    return std::optional<ClaimRefusal>(
+        ClaimRefusal{"tasks_in_flight",
+                     who + " holds " + std::to_string(held->size()) +
+                         " tasks, the most one node may hold at once (" + std::to_string(most) +
+                         ": the manager's --max-node-tasks, plus one for each slot beyond the first" +
+                         "); finish or fail one before claiming another",
+                     std::max<int64_t>(1, options_.heartbeat_ms / 1000)});
   }
   const int64_t now = clock_.NowMs();
   auto day = store_.NodeClaimsInDay(node.id, now);
@@ -48,12 +49,14 @@ Result<std::string> NoWorkerFor(domain::Store& store, const domain::Job& job) {
   auto nodes = store.ListNodes();
   if (!nodes) return nodes.error();
   const auto needs = domain::NeedsOf(job);
-  std::map<std::string, int> lent;  // what the workers lend, for the message: "cuda NVIDIA ..., 12 GiB" -> count
+  std::map<std::string, int>
+      lent;  // what the workers lend, for the message: "cuda NVIDIA ..., 12 GiB" -> count
   for (const auto& n : *nodes) {
     if (n.role != domain::NodeRole::kWorker || n.banned) continue;
     const auto builds = BuildsOf(n);
-    const bool build = std::any_of(builds.begin(), builds.end(),
-                                   [&](const domain::BlenderBuild& b) { return domain::CanRender(needs, b); });
+    const bool build = std::any_of(builds.begin(), builds.end(), [&](const domain::BlenderBuild& b) {
+      return domain::CanRender(needs, b);
+    });
     std::vector<std::string> slots = SlotsOf(n);
     if (slots.empty()) slots.emplace_back();
     for (const auto& slot : slots) {

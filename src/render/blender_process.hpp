@@ -11,11 +11,13 @@
 
 namespace inferix::render {
 
-/// The one device a Blender renders on (its node's slot): Cycles' compute device type and one GPU by its Cycles
-/// id, or the CPU. The driver enables exactly that device and no other; the sandbox shows only its device files.
+/// The one device a Blender renders on (its node's slot): Cycles' compute device type and one GPU by its
+/// Cycles id, or the CPU. The driver enables exactly that device and no other; the sandbox shows only its
+/// device files.
 struct RenderDevice {
   std::string type = "CPU";  ///< "CPU", "CUDA", "OPTIX", "HIP", "ONEAPI"
-  std::string cycles_id;     ///< Cycles' id of the GPU ("CUDA_NVIDIA GeForce RTX 4090_0000:01:00"); "" for the CPU
+  std::string
+      cycles_id;  ///< Cycles' id of the GPU ("CUDA_NVIDIA GeForce RTX 4090_0000:01:00"); "" for the CPU
   /// The device files the sandbox shows (/dev/nvidia0, /dev/nvidiactl, /dev/dri/renderD128, /dev/kfd); those
   /// missing on the machine are left out.
   std::vector<std::filesystem::path> device_files;

@@ -12,8 +12,8 @@ namespace inferix::render {
 /// The module the driver imports from its own folder (InstallDriverScript writes it there).
 inline constexpr const char* kSceneChecksFile = "scene_checks.py";
 
-/// Blender's command line for `options` (before the sandbox wraps it): the scene, the driver, and the driver's
-/// own options (resolution percentage, spare, device).
+/// Blender's command line for `options` (before the sandbox wraps it): the scene, the driver, and the
+/// driver's own options (resolution percentage, spare, device).
 std::vector<std::string> BlenderArgv(const BlenderOptions& options);
 /// The bubblewrap command line that wraps `argv` (exposed for tests of the sandbox's shape); an error when
 /// the scene's files cannot be shown where they belong (a file that would land on the system's or the node's

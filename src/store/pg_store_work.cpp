@@ -47,7 +47,9 @@ Result<int64_t> PgStore::CreateJob(const Job& j) {
   p.Add(std::string(domain::ToString(j.format))).Add(j.chunk_size).Add(j.priority);
   p.Add(std::string(domain::ToString(j.state))).Add(j.message).Add(j.created_ms).Add(j.finished_ms);
   p.Add(j.fps).Add(j.started_ms).Add(j.scene_root).Add(j.blender_version).Add(JoinWords(j.denoisers));
-  p.Add(j.without_denoiser ? 1 : 0).Add(j.resolution_percentage).Add(domain::EncodeRequirements(j.requirements));
+  p.Add(j.without_denoiser ? 1 : 0)
+      .Add(j.resolution_percentage)
+      .Add(domain::EncodeRequirements(j.requirements));
   return Id(Exec(
       "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, "
       "message, created_ms, finished_ms, fps, started_ms, scene_root, blender_version, denoisers, "

@@ -36,10 +36,11 @@ Verifier::Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent
                    std::optional<agent::Device> slot, std::vector<agent::Device> devices)
     : options_(std::move(options)),
       stop_(stop),
-      node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
-             options_.warm_scene_root, slot ? std::vector<agent::Device>{*slot} : std::vector<agent::Device>{}, 0,
-             std::move(devices), !options_.device_answers.empty()},
-            stop, std::move(services)) {}
+      node_(
+          {options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
+           options_.warm_scene_root, slot ? std::vector<agent::Device>{*slot} : std::vector<agent::Device>{},
+           0, std::move(devices), !options_.device_answers.empty()},
+          stop, std::move(services)) {}
 
 Result<void> Verifier::Start() {
   return node_.Start(options_.token, options_.name.empty() ? agent::HostName() + "-verifier" : options_.name,
@@ -165,12 +166,14 @@ Result<std::pair<bool, std::string>> Verifier::CompareWithOriginal(const net::Or
 }
 
 Result<void> RunVerifier(const VerifierOptions& options, const std::atomic<bool>& stop) {
-  auto found = agent::FindDevices(options.blenders.empty() ? std::string("blender") : options.blenders.front(),
-                                  options.device, options.device_answers);
+  auto found =
+      agent::FindDevices(options.blenders.empty() ? std::string("blender") : options.blenders.front(),
+                         options.device, options.device_answers);
   if (!found) return found.error();
   if (found->slots.size() > 1 && options.device != "auto") {
-    return MakeError(Errc::kInvalidArgument, "--device " + options.device +
-                                                 ": a verifier checks on one device; start one verifier for each");
+    return MakeError(
+        Errc::kInvalidArgument,
+        "--device " + options.device + ": a verifier checks on one device; start one verifier for each");
   }
   const agent::Device& slot = found->slots.front();  // "auto": the first GPU, else the CPU
   spdlog::info("verifier checks on {} ({}){}", slot.id, slot.name,

@@ -28,7 +28,8 @@ struct VerifierOptions {
   /// The one device it checks on (--device, agent::ChooseSlots): "auto" (the first GPU, else the CPU), "cpu",
   /// or a device id; it checks the outputs of that device's class. One verifier per device to check several.
   std::string device = "auto";
-  std::filesystem::path device_answers;  ///< tests only: recorded device answers (WorkerOptions::device_answers)
+  std::filesystem::path
+      device_answers;  ///< tests only: recorded device answers (WorkerOptions::device_answers)
   // A task may ask for more regions (the manager escalates an inconclusive check); these are the least.
   int regions = 2;         ///< regions drawn uniformly, re-rendered per frame
   int detail_regions = 1;  ///< regions drawn where the output shows detail

@@ -220,7 +220,8 @@ Result<void> RunWorker(const WorkerOptions& options, const std::atomic<bool>& st
   for (size_t i = 0; i < found->slots.size(); ++i) {
     WorkerOptions o = options;
     if (i > 0) o.warm_scene_root.clear();  // one spare Blender: the first slot's
-    workers.push_back(std::make_unique<Worker>(o, stop, agent::NodeServices{}, found->slots, i, found->devices));
+    workers.push_back(
+        std::make_unique<Worker>(o, stop, agent::NodeServices{}, found->slots, i, found->devices));
   }
   // The first slot enrolls (or loads the credentials); the others then load them.
   for (auto& w : workers) INFERIX_TRY(w->Start());

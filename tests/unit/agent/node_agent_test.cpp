@@ -29,10 +29,16 @@ class NodeAgentTest : public ::testing::Test {
     services.start_blender = inferix::testing::FakeBlenderFactory(blender_);
     services.describe_machine = inferix::testing::FakeMachine(std::move(versions));
     services.sleep = [this](int64_t ms) { sleeps_.push_back(ms); };
-    return std::make_unique<NodeAgent>(
-        NodeOptions{"http://manager.test", "", dir_.path(), std::move(blenders), std::move(warm_scene_root), {},
-                    0, {}, false},
-        stop_, std::move(services));
+    return std::make_unique<NodeAgent>(NodeOptions{"http://manager.test",
+                                                   "",
+                                                   dir_.path(),
+                                                   std::move(blenders),
+                                                   std::move(warm_scene_root),
+                                                   {},
+                                                   0,
+                                                   {},
+                                                   false},
+                                       stop_, std::move(services));
   }
 
   inferix::testing::TempFolder dir_;

@@ -69,7 +69,9 @@ TEST(CreateJobRequest, DecodesWithDefaults) {
 
 TEST(CreateJobRequest, DecodesWhatTheJobRequiresOfItsSlots) {
   json b = AJob();
-  b["requirements"] = {{"device", "gpu"}, {"min_gpu_memory_bytes", int64_t{16} << 30}, {"blender_min", "3.6"},
+  b["requirements"] = {{"device", "gpu"},
+                       {"min_gpu_memory_bytes", int64_t{16} << 30},
+                       {"blender_min", "3.6"},
                        {"blender_max", "4.2 LTS"}};
   auto r = DecodeCreateJob(Post(b));
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -1,6 +1,6 @@
 // The scheduler: a node's render slots (issue #17). Each lent GPU is a slot that claims and renders a task of
-// its own; the task records its slot, and the outputs it renders are of that device's determinism class, which
-// only a verifier slot of the same class may check.
+// its own; the task records its slot, and the outputs it renders are of that device's determinism class,
+// which only a verifier slot of the same class may check.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

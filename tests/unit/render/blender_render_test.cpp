@@ -336,8 +336,9 @@ TEST_F(BlenderRender, TheDriverEnablesExactlyTheSlotsDevice) {
   o.device.cycles_id = "CUDA_NVIDIA GeForce RTX 4090_0000:01:00";
   auto absent = BlenderProcess::Start(o);
   ASSERT_FALSE(absent.ok()) << "this machine has no GPU: Cycles cannot list one";
-  EXPECT_NE(absent.error().message.find("does not list the CUDA device CUDA_NVIDIA GeForce RTX 4090_0000:01:00"),
-            std::string::npos)
+  EXPECT_NE(
+      absent.error().message.find("does not list the CUDA device CUDA_NVIDIA GeForce RTX 4090_0000:01:00"),
+      std::string::npos)
       << absent.error().message;
 
   o.device.simulated = true;

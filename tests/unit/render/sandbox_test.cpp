@@ -129,9 +129,8 @@ TEST(BlenderArgv, TellsTheDriverItsDevice) {
   o.device = {"OPTIX", "OPTIX_X_0000:01:00", {}, true};
   auto gpu = BlenderArgv(o);
   const std::vector<std::string> gpu_tail(gpu.end() - 5, gpu.end());
-  EXPECT_EQ(gpu_tail,
-            (std::vector<std::string>{"--device", "OPTIX", "--device-id", "OPTIX_X_0000:01:00",
-                                      "--device-simulated"}));
+  EXPECT_EQ(gpu_tail, (std::vector<std::string>{"--device", "OPTIX", "--device-id", "OPTIX_X_0000:01:00",
+                                                "--device-simulated"}));
 }
 
 TEST(SandboxArgv, NestedFoldersAreBoundOuterFirst) {
