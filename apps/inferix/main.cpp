@@ -158,7 +158,9 @@ int main(int argc, char** argv) {
                      "keep the local network's state (databases, logs) in this folder");
   render->add_option("--chunk", ro.chunk_size, "frames per task")->check(CLI::Range(1, 1000));
   render->add_option("--threads", ro.threads, "render threads per worker (default: cores / workers)");
-  render->add_option("--device", ro.device, "what the local workers render on: cpu, auto, or ids such as cuda:0")
+  render
+      ->add_option("--device", ro.device,
+                   "what the local workers render on: cpu, auto, or ids such as cuda:0")
       ->capture_default_str();
   render
       ->add_option("--manager-option", ro.manager_options,
