@@ -507,8 +507,10 @@ class OpenApiTest(unittest.TestCase):
         # The worker is busy with it; only alice, whose job it is, sees which job.
         for user, job_id, job_name in ((alice, job["id"], "shot"), (bob, None, None)):
             nodes = {n["name"]: n for n in self.call("listNodes", token=user, expect=200)["nodes"]}
-            self.assertEqual((nodes["worker-1"]["state"], nodes["worker-1"]["current_task"]),
-                             ("busy", {"kind": "render", "frames": [5], "job_id": job_id, "job_name": job_name}))
+            # A node of one unnamed slot (this test's worker claims without naming one): its task's slot is "".
+            current = {"kind": "render", "frames": [5], "job_id": job_id, "job_name": job_name, "slot": ""}
+            self.assertEqual((nodes["worker-1"]["state"], nodes["worker-1"]["current_task"]), ("busy", current))
+            self.assertEqual(nodes["worker-1"]["tasks"], [current])
             self.assertIn(nodes["verifier-1"]["state"], ("idle", "offline"))
             self.assertIsNone(nodes["verifier-1"]["current_task"])
         got = self.call("getBlob", path=task["scene"]["files"][0]["url"].split("?")[0],
@@ -556,7 +558,7 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual((check["kind"], check["frames"]), ("verify", [5]))
         nodes = {n["name"]: n for n in self.call("listNodes", token=bob, expect=200)["nodes"]}
         self.assertEqual((nodes["verifier-1"]["state"], nodes["verifier-1"]["current_task"]),
-                         ("busy", {"kind": "verify", "frames": [5], "job_id": None, "job_name": None}))
+                         ("busy", {"kind": "verify", "frames": [5], "job_id": None, "job_name": None, "slot": ""}))
         self.assertEqual(nodes["worker-1"]["current_task"], None)
         self.assertEqual((check["output"]["sha256"], check["output"]["node_id"]), (image_sha, worker["id"]))
         path, query = check["output"]["url"].split("?")
