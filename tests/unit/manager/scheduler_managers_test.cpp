@@ -174,15 +174,16 @@ class ManagersTest : public ::testing::Test {
         continue;
       }
       const domain::Task task = (*claim)->task;
-      // The first check of every fifth frame from the first worker rejects it: that worker's other unchecked
+      // The first check of every fifth frame from one worker rejects it: that worker's other unchecked
       // outputs are discarded and its delivered frames checked again, while the other managers go on. (One
       // worker only: a frame whose outputs from every worker were discarded waits for a worker it was not
-      // taken from.)
+      // taken from.) The worker is the first whose fifth frame comes to a check: which worker renders what
+      // depends on the threads' timing (under ThreadSanitizer a fixed one may render no fifth frame at all).
       bool reject = false;
-      const bool first_worker = (*claim)->output && (*claim)->output->node_id == workers_[0];
-      if (task.level == domain::kRegions && first_worker && task.frames.front() % 5 == 0) {
+      if (task.level == domain::kRegions && (*claim)->output && task.frames.front() % 5 == 0) {
         std::lock_guard<std::mutex> lock(errors_mu_);
-        reject = rejected_frames_.insert(task.frames.front()).second;
+        if (rogue_ == 0) rogue_ = (*claim)->output->node_id;
+        reject = (*claim)->output->node_id == rogue_ && rejected_frames_.insert(task.frames.front()).second;
       }
       auto r = On(turn++, id, [&](Scheduler& s, const Node& n) {
         return s.RecordVerdict(n, task.id, reject ? "rejected" : "accepted", "", 0.1);
@@ -205,6 +206,7 @@ class ManagersTest : public ::testing::Test {
   std::vector<std::string> errors_;
   std::vector<std::pair<int64_t, int64_t>> leases_;  // (task, node) of every claim
   std::set<int> rejected_frames_;
+  int64_t rogue_ = 0;  // the worker whose fifth frames are rejected (guarded by errors_mu_)
 };
 
 TEST_F(ManagersTest, TwoManagersServingTheSameNodesLoseNothingAndDeliverEveryFrameOnce) {
