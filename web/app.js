@@ -724,7 +724,9 @@ async function workersView() {
     section.append(h("p", { class: "empty", text: "No worker has joined this network yet." }));
     return section;
   }
-  const order = { busy: 0, idle: 1, offline: 2, banned: 3 };
+  // Why a worker takes no work (issue #17: its owner paused or drained it, its hours, its owner's load) is a
+  // state of its own; the reason in words comes to operators only.
+  const order = { busy: 0, draining: 1, idle: 2, paused: 3, "owner busy": 4, "outside hours": 5, offline: 6, banned: 7 };
   const rows = nodes
     .slice()
     .sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || a.id - b.id)
@@ -734,7 +736,13 @@ async function workersView() {
         { "data-node": n.id },
         h("th", { scope: "row", text: n.details === false ? `${n.role} ${n.id}` : n.name }),
         h("td", { text: n.role }),
-        h("td", {}, badge(n.state), n.banned && n.ban_reason ? h("span", { class: "help", text: ` ${n.ban_reason}` }) : null),
+        h(
+          "td",
+          {},
+          badge(n.state, n.state.replace(/ /g, "-")),
+          n.banned && n.ban_reason ? h("span", { class: "help", text: ` ${n.ban_reason}` }) : null,
+          !n.banned && n.why && n.state !== "offline" ? h("span", { class: "help why", text: ` ${n.why}` }) : null,
+        ),
         h("td", {}, taskText(n)),
         h("td", { text: n.details === false ? HIDDEN : cpuText(caps(n)) }),
         h("td", { text: n.details === false ? HIDDEN : gpuText(caps(n)) }),

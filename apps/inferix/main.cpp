@@ -358,10 +358,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   // worker and verifier
-  inferix::worker::WorkerOptions wo;
+  WorkerCommandLine worker_cl;
   inferix::verifier::VerifierOptions vo;
-  bool list_devices = false;
-  auto* worker = AddWorkerCommand(app, wo, data, list_devices);
+  AddWorkerCommand(app, worker_cl);
   auto* verifier = AddVerifierCommand(app, vo, data);
 
   // admin
@@ -571,7 +570,7 @@ int main(int argc, char** argv) {
     (*m)->Stop();
     return 0;
   }
-  if (worker->parsed()) return Report(RunWorkerCommand(list_devices, wo, data, g_stop));
+  if (worker_cl.worker->parsed()) return Report(RunWorkerCommand(worker_cl, g_stop));
   if (verifier->parsed()) {
     vo.data_dir = inferix::Absolute(data);
     return Report(inferix::verifier::RunVerifier(vo, g_stop));

@@ -224,6 +224,10 @@ struct Node {
   int accepted = 0;
   int rejected = 0;
   int streak = 0;  ///< consecutive accepted checks since the last rejection (adaptive trust)
+  /// Why the node takes no work now, as it last said (issue #17): "" (it takes work), "paused", "draining",
+  /// "outside hours" or "owner busy"; with its reason in words.
+  std::string availability;
+  std::string availability_reason;
 };
 
 /// Names used in the API and the database.

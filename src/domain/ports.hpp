@@ -129,6 +129,10 @@ class Store {
   /// Records that the node was heard from: last_seen_ms becomes `now_ms` unless it is later already (a late
   /// request never moves it back). Nothing else changes.
   virtual Result<void> TouchNode(int64_t id, int64_t now_ms) = 0;
+  /// Records what the node said of its availability (Node::availability and its reason); nothing else
+  /// changes.
+  virtual Result<void> SetNodeAvailability(int64_t id, const std::string& availability,
+                                           const std::string& reason) = 0;
 
   // Files a user uploaded (scenes are manifests of these).
   /// Idempotent: adding a file the user has already changes nothing.

@@ -33,8 +33,8 @@ bool CanTransition(TaskState from, TaskState to) {
     case T::kQueued:
       return to == T::kActive || to == T::kCanceled;
     // Active -> done: reported; -> failed: the render failed, its lease expired or its node was banned;
-    // -> canceled: its job ended; -> queued: a verify task or second render whose lease expired is offered
-    // again.
+    // -> canceled: its job ended, or its node handed it back (its owner needs the machine); -> queued: a
+    // verify task or second render whose lease expired is offered again.
     case T::kActive:
       return to == T::kDone || to == T::kFailed || to == T::kCanceled || to == T::kQueued;
     case T::kDone:

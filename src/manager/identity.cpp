@@ -107,8 +107,9 @@ Result<domain::Node> AuthenticateNode(domain::Store& store, const Clock& clock, 
 
 std::string NodeState(const domain::Node& node, bool busy, int64_t now_ms, int64_t recent_ms) {
   if (node.banned) return "banned";
-  if (busy) return "busy";
-  return now_ms - node.last_seen_ms <= recent_ms ? "idle" : "offline";
+  if (busy) return node.availability == "draining" ? "draining" : "busy";
+  if (now_ms - node.last_seen_ms > recent_ms) return "offline";
+  return node.availability.empty() ? "idle" : node.availability;
 }
 
 }  // namespace inferix::manager

@@ -47,8 +47,9 @@ class SeenNodes {
 Result<domain::Node> AuthenticateNode(domain::Store& store, const Clock& clock, const net::HttpRequest& req,
                                       SeenNodes* seen = nullptr);
 
-/// What a node is doing as the workers page shows it: "banned", "busy" (it holds a task), "idle" (heard
-/// from within `recent_ms`) or "offline".
+/// What a node is doing as the workers page shows it: "banned", "busy" (it holds a task; "draining" when it
+/// takes no more), "offline" (not heard from within `recent_ms`), the availability it said ("paused",
+/// "outside hours", "owner busy", "draining") or "idle".
 std::string NodeState(const domain::Node& node, bool busy, int64_t now_ms, int64_t recent_ms);
 
 }  // namespace inferix::manager

@@ -1,5 +1,7 @@
 #include "manager/requests.hpp"
 
+#include <algorithm>
+
 #include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "domain/capabilities.hpp"
@@ -196,6 +198,31 @@ Result<FailRequest> DecodeFail(const net::HttpRequest& req) {
   if (!body) return body.error();
   FailRequest r;
   INFERIX_TRY(BodyReader(*body).Text("error", r.error, kMaxNodeMessageBytes, true).Done());
+  return r;
+}
+
+Result<ReleaseRequest> DecodeRelease(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"reason"});
+  if (!body) return body.error();
+  ReleaseRequest r;
+  INFERIX_TRY(BodyReader(*body).Text("reason", r.reason, kMaxNodeMessageBytes, true).Done());
+  return r;
+}
+
+Result<AvailabilityRequest> DecodeAvailability(const net::HttpRequest& req) {
+  auto body = ParseBody(req, {"availability", "reason"});
+  if (!body) return body.error();
+  AvailabilityRequest r;
+  INFERIX_TRY(BodyReader(*body)
+                  .Text("availability", r.availability, 64, false)
+                  .Text("reason", r.reason, kMaxNodeMessageBytes, false)
+                  .Done());
+  static const char* const kKnown[] = {"", "paused", "draining", "outside hours", "owner busy"};
+  if (std::find(std::begin(kKnown), std::end(kKnown), r.availability) == std::end(kKnown)) {
+    return MakeError(Errc::kInvalidArgument,
+                     "availability: \"" + r.availability +
+                         "\" is not one of \"\" (takes work), paused, draining, outside hours, owner busy");
+  }
   return r;
 }
 

@@ -137,6 +137,19 @@ struct FailRequest {
 };
 Result<FailRequest> DecodeFail(const net::HttpRequest& req);
 
+/// POST /tasks/{id}/release: why the node hands the task back.
+struct ReleaseRequest {
+  std::string reason;
+};
+Result<ReleaseRequest> DecodeRelease(const net::HttpRequest& req);
+
+/// POST /nodes/availability: why the node takes no work now.
+struct AvailabilityRequest {
+  std::string availability;  ///< "" (takes work), "paused", "draining", "outside hours" or "owner busy"
+  std::string reason;
+};
+Result<AvailabilityRequest> DecodeAvailability(const net::HttpRequest& req);
+
 /// POST /tasks/{id}/frames/{frame}: a signed report of one rendered frame.
 struct FrameReportRequest {
   std::string sha256;

@@ -80,6 +80,34 @@ Result<void> Scheduler::FailTask(const domain::Node& node, int64_t task_id, cons
   });
 }
 
+Result<void> Scheduler::ReleaseTask(const domain::Node& node, int64_t task_id, const std::string& reason) {
+  return Atomically([&]() -> Result<void> {
+    auto ending = EndingTask(node, task_id, TaskState::kCanceled);
+    if (!ending) return ending.error();
+    if (!ending->has_value()) return Ok();  // handed back already
+    auto& task = **ending;
+    INFERIX_TRY(WorkerChanged(node.id));  // no longer holds it
+    const std::string why = "handed back by its node: " + reason.substr(0, 1000);
+    if (task.kind == TaskKind::kVerify || task.level == domain::kReplicaCheck) {
+      INFERIX_TRY(domain::Transition(task, TaskState::kQueued, why + "; offered again"));
+      task.node_id = 0;
+      return WriteTask(task);
+    }
+    return ReleaseRenderTask(task, TaskState::kCanceled, why, {});
+  });
+}
+
+Result<void> Scheduler::SetAvailability(const domain::Node& node, const std::string& availability,
+                                        const std::string& reason) {
+  return Atomically([&]() -> Result<void> {
+    auto now = Found(store_.GetNode(node.id), "node");
+    if (!now) return now.error();
+    if (now->availability == availability && now->availability_reason == reason) return Ok();
+    INFERIX_TRY(store_.SetNodeAvailability(node.id, availability, reason));
+    return WorkerChanged(node.id);
+  });
+}
+
 Result<void> Scheduler::MaybeBlocklist(const domain::Node& node, domain::Job& job, const std::string& error) {
   auto tasks = store_.ListJobTasks(job.id);
   if (!tasks) return tasks.error();

@@ -41,6 +41,60 @@ HttpResponse UpdateCapabilities(Call& c) {
               {{"node_id", saved->id}, {"class", saved->det_class}, {"capabilities", request->capabilities}});
 }
 
+// The node says why it takes no work now (its owner paused it, its hours, its owner's load), or that it
+// takes work again.
+HttpResponse SetAvailability(Call& c) {
+  auto request = DecodeAvailability(c.req);
+  if (!request) return Fail(request.error());
+  auto r = c.api.scheduler.SetAvailability(*c.node, request->availability, request->reason);
+  if (!r) return Fail(r.error());
+  return Json(200, {{"availability", request->availability}, {"reason", request->reason}});
+}
+
+// What the manager knows of the node itself, for its owner (`inferix worker status`): its state, the tasks it
+// holds, its record and its latest outputs with their verdicts. A verdict of trusted (no check drawn) reads
+// "accepted", and no check rate is given: a worker must not learn which of its outputs went unchecked.
+HttpResponse Self(Call& c) {
+  const domain::Node* node = &*c.node;  // read at authentication
+  auto held = c.api.store.ListNodeTasks(node->id);
+  if (!held) return Fail(held.error());
+  json tasks = json::array();
+  for (const auto& t : *held) {
+    if (t.state != domain::TaskState::kActive) continue;
+    tasks.push_back({{"task_id", t.id},
+                     {"job_id", t.job_id},
+                     {"kind", domain::ToString(t.kind)},
+                     {"frames", t.frames},
+                     {"slot", t.slot}});
+  }
+  auto outputs = c.api.store.ListNodeOutputs(node->id, 20);
+  if (!outputs) return Fail(outputs.error());
+  json recent = json::array();
+  for (const auto& o : *outputs) {
+    const domain::Verdict v = o.verdict == domain::Verdict::kTrusted ? domain::Verdict::kAccepted : o.verdict;
+    recent.push_back({{"job_id", o.job_id},
+                      {"frame", o.frame},
+                      {"verdict", domain::ToString(v)},
+                      {"render_seconds", o.render_seconds},
+                      {"class", o.det_class},
+                      {"created_ms", o.created_ms}});
+  }
+  const int64_t recent_ms = c.api.options.long_poll_ms + c.api.scheduler.options().lease_ms;
+  return Json(200, {{"id", node->id},
+                    {"name", node->name},
+                    {"role", domain::ToString(node->role)},
+                    {"state", NodeState(*node, !tasks.empty(), c.api.clock.NowMs(), recent_ms)},
+                    {"availability", node->availability},
+                    {"reason", node->availability_reason},
+                    {"banned", node->banned},
+                    {"ban_reason", node->ban_reason},
+                    {"accepted", node->accepted},
+                    {"rejected", node->rejected},
+                    {"slots", SlotsOf(*node)},
+                    {"tasks", tasks},
+                    {"outputs", recent}});
+}
+
 // What a plain user sees of a node: its id, role and state, and the Blender builds it lends (what a scene
 // is checked against before it is submitted). No host name, hardware, online times, ban reason, trust
 // record or check rate: a node's owner with a user account must not learn when checks of it drop.
@@ -104,6 +158,7 @@ HttpResponse ListNodes(Call& c) {
     j["tasks"] = tasks;  // what each of its slots holds
     if (op) j["slots"] = SlotsOf(n);
     j["state"] = NodeState(n, held != held_by.end(), now, recent);
+    if (op) j["why"] = n.availability_reason;  // why it takes no work, as it said
     // The chance that the worker's next output gets layer 2 (adaptive trust).
     if (op && n.role == domain::NodeRole::kWorker)
       j["check_rate"] = domain::CheckRate(c.api.scheduler.options().trust, n.streak);
@@ -118,6 +173,8 @@ std::vector<Route> NodeRoutes() {
   return {
       {"POST", "nodes/register", Auth::kNone, Register},
       {"POST", "nodes/capabilities", Auth::kNode, UpdateCapabilities},
+      {"POST", "nodes/availability", Auth::kNode, SetAvailability},
+      {"GET", "nodes/me", Auth::kNode, Self},
       {"GET", "workers", Auth::kUser, ListNodes},
   };
 }

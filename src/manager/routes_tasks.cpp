@@ -65,6 +65,14 @@ HttpResponse ClaimTask(Call& c) {
     return waiting;
   };
   const bool in_poll = c.api.clock.NowMs() - c.req.received_ms < c.api.options.long_poll_ms;
+  // A node that said it takes no work now (its owner paused it, its hours ended) gets none, even on a claim
+  // it sent before saying so (the node is read again each time the claim runs).
+  if (!c.node->availability.empty()) {
+    if (in_poll) return wait();
+    HttpResponse none;
+    none.status = 204;
+    return none;
+  }
   if (in_poll && c.api.NothingNew(c.req, kind)) return wait();
   auto claim = c.api.scheduler.ClaimTask(*c.node, request->cached, request->slot);
   if (!claim) return Fail(claim.error());
@@ -116,6 +124,17 @@ HttpResponse FailTask(Call& c) {
   spdlog::warn("task {} failed on {}: {}", *id, SafeText(c.node->name), SafeText(request->error));
   auto r = c.api.scheduler.FailTask(*c.node, *id, request->error);
   return r ? Json(200, {{"status", "failed"}}) : Fail(r.error());
+}
+
+// The node hands the task back unfinished (its owner needs the machine, or it is stopping): not a failure.
+HttpResponse ReleaseTask(Call& c) {
+  auto id = TaskId(c);
+  if (!id) return Fail(id.error());
+  auto request = DecodeRelease(c.req);
+  if (!request) return Fail(request.error());
+  spdlog::info("task {} handed back by {}: {}", *id, SafeText(c.node->name), SafeText(request->reason));
+  auto r = c.api.scheduler.ReleaseTask(*c.node, *id, request->reason);
+  return r ? Json(200, {{"status", "released"}}) : Fail(r.error());
 }
 
 HttpResponse UploadUrl(Call& c) {
@@ -235,6 +254,7 @@ std::vector<Route> TaskRoutes() {
       {"POST", "tasks/:id/heartbeat", Auth::kNode, Heartbeat},
       {"POST", "tasks/:id/done", Auth::kNode, Done},
       {"POST", "tasks/:id/fail", Auth::kNode, FailTask},
+      {"POST", "tasks/:id/release", Auth::kNode, ReleaseTask},
       {"POST", "tasks/:id/verdict", Auth::kNode, Verdict},
       {"POST", "tasks/:id/frames/:frame/upload", Auth::kNode, UploadUrl},
       {"POST", "tasks/:id/frames/:frame", Auth::kNode, ReportFrame},

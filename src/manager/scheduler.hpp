@@ -137,6 +137,14 @@ class Scheduler {
   /// the job with every attempt's error. A worker that failed `blocklist_after` tasks of the job is kept off
   /// the job (its owner is told why); when no live worker is left for the job, the job fails.
   Result<void> FailTask(const domain::Node& node, int64_t task_id, const std::string& error);
+  /// A node hands back a task it holds, unfinished and not failed (its owner needs the machine, or it is
+  /// stopping): the task ends canceled with `reason`; a render task's frames not reported yet are queued
+  /// again with no failure counted (neither retries nor the blocklist see it); a verify task or second render
+  /// is offered again. A task already handed back is answered as the first time.
+  Result<void> ReleaseTask(const domain::Node& node, int64_t task_id, const std::string& reason);
+  /// Records what a node says of its availability (domain::Node::availability) and tells the workers page.
+  Result<void> SetAvailability(const domain::Node& node, const std::string& availability,
+                               const std::string& reason);
   /// Records a verifier's verdict on the output of a verify task: "accepted", "rejected" or "inconclusive".
   /// Accepted outputs are delivered and credited; a rejection re-renders the frame elsewhere, discards the
   /// worker's other undelivered outputs, tells users which delivered frames came from it, resets its trust

@@ -80,6 +80,19 @@ Result<void> HttpManagerClient::FailTask(int64_t task_id, const std::string& err
   return Discard(api_.Call("POST", TaskPath(task_id) + "/fail", {{"error", error}}));
 }
 
+// Over the heartbeats' connection, which a stopping node does not cut: a worker stopping hands its task back.
+Result<void> HttpManagerClient::ReleaseTask(int64_t task_id, const std::string& reason) {
+  std::lock_guard lock(heartbeat_mu_);
+  return Discard(heartbeat_api_.Call("POST", TaskPath(task_id) + "/release", {{"reason", reason}}));
+}
+
+Result<void> HttpManagerClient::SetAvailability(const std::string& availability, const std::string& reason) {
+  return Discard(
+      api_.Call("POST", "/api/v1/nodes/availability", {{"availability", availability}, {"reason", reason}}));
+}
+
+Result<nlohmann::json> HttpManagerClient::Self() { return api_.Call("GET", "/api/v1/nodes/me", nullptr); }
+
 Result<void> HttpManagerClient::ReportVerdict(int64_t task_id, const VerdictReport& report) {
   return Discard(api_.Call("POST", TaskPath(task_id) + "/verdict", ToJson(report)));
 }

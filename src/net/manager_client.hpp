@@ -50,6 +50,12 @@ class ManagerClient {
   virtual Result<void> FailTask(int64_t task_id, const std::string& error) = 0;
   /// POST /tasks/{id}/verdict.
   virtual Result<void> ReportVerdict(int64_t task_id, const VerdictReport& report) = 0;
+  /// POST /tasks/{id}/release: hands a task back unfinished, not as a failure (its owner needs the machine).
+  virtual Result<void> ReleaseTask(int64_t task_id, const std::string& reason) = 0;
+  /// POST /nodes/availability: why the node takes no work now ("" and "": it takes work).
+  virtual Result<void> SetAvailability(const std::string& availability, const std::string& reason) = 0;
+  /// GET /nodes/me: what the manager knows of this node (its owner's view).
+  virtual Result<nlohmann::json> Self() = 0;
 };
 
 /// The real ManagerClient: JSON over HTTP(S) with ApiClient. Transfers end early when `stop` becomes true;
@@ -66,6 +72,9 @@ class HttpManagerClient : public ManagerClient {
   Result<std::optional<ClaimedTask>> Claim(const ClaimRequest& request) override;
   Result<HeartbeatAnswer> Heartbeat(int64_t task_id, const HeartbeatRequest& request) override;
   Result<UploadSlot> RequestUpload(int64_t task_id, int frame, const UploadRequest& request) override;
+  Result<void> ReleaseTask(int64_t task_id, const std::string& reason) override;
+  Result<void> SetAvailability(const std::string& availability, const std::string& reason) override;
+  Result<nlohmann::json> Self() override;
   Result<void> Upload(const UploadSlot& slot, const std::filesystem::path& file) override;
   Result<void> Download(const std::string& signed_url, const std::filesystem::path& dest) override;
   Result<void> ReportFrame(int64_t task_id, int frame, const FrameReport& report) override;

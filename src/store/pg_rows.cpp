@@ -135,6 +135,8 @@ Node ReadNode(const Rows& r, int row) {
   n.ban_reason = r.Text(row, 9);
   n.det_class = r.Text(row, 10);
   n.streak = static_cast<int>(r.Int(row, 11));
+  n.availability = r.Text(row, 12);
+  n.availability_reason = r.Text(row, 13);
   return n;
 }
 

@@ -218,6 +218,14 @@ Result<void> PgStore::TouchNode(int64_t id, int64_t now_ms) {
   return Ok();
 }
 
+Result<void> PgStore::SetNodeAvailability(int64_t id, const std::string& availability,
+                                          const std::string& reason) {
+  auto r = Exec("UPDATE nodes SET availability = $1, availability_reason = $2 WHERE id = $3::bigint",
+                Params().Add(availability).Add(reason).Add(id));
+  if (!r) return r.error();
+  return Ok();
+}
+
 Result<void> PgStore::UpdateNode(const Node& n) {
   Params p;
   p.Add(n.name).Add(n.capabilities_json).Add(n.banned ? 1 : 0).Add(n.last_seen_ms).Add(n.accepted);

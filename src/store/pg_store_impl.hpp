@@ -91,6 +91,8 @@ class PgStore final : public domain::Store {
   Result<std::vector<domain::Node>> GetNodes(const std::vector<int64_t>& ids) override;
   Result<void> UpdateNode(const domain::Node& node) override;
   Result<void> TouchNode(int64_t id, int64_t now_ms) override;
+  Result<void> SetNodeAvailability(int64_t id, const std::string& availability,
+                                   const std::string& reason) override;
   Result<void> AddUserFile(int64_t user_id, const std::string& sha256, int64_t size) override;
   Result<bool> UserHasFile(int64_t user_id, const std::string& sha256) override;
 

@@ -106,6 +106,8 @@ Node ReadNode(const Stmt& s) {
   n.ban_reason = s.Text(9);
   n.det_class = s.Text(10);
   n.streak = static_cast<int>(s.Int(11));
+  n.availability = s.Text(12);
+  n.availability_reason = s.Text(13);
   return n;
 }
 

@@ -208,13 +208,9 @@ class SqliteStore final : public detail::SqliteRetention {
   Result<int64_t> CreateNode(const Node& n, const std::string& token_hash) override {
     Stmt s(db_,
            "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms, det_class, "
-           "banned, "
-           "ban_reason, accepted, rejected, streak) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    s.Bind(n.name)
-        .Bind(domain::ToString(n.role))
-        .Bind(n.public_key)
-        .Bind(token_hash)
-        .Bind(n.capabilities_json);
+           "banned, ban_reason, accepted, rejected, streak) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(n.name).Bind(domain::ToString(n.role)).Bind(n.public_key).Bind(token_hash);
+    s.Bind(n.capabilities_json);
     s.Bind(n.last_seen_ms).Bind(n.det_class).Bind(n.banned ? 1 : 0).Bind(n.ban_reason).Bind(n.accepted);
     s.Bind(n.rejected).Bind(n.streak);
     INFERIX_TRY(s.Run());
@@ -246,7 +242,12 @@ class SqliteStore final : public detail::SqliteRetention {
     s.Bind(now_ms).Bind(id);
     return s.Run();
   }
-
+  Result<void> SetNodeAvailability(int64_t id, const std::string& availability,
+                                   const std::string& reason) override {
+    Stmt s(db_, "UPDATE nodes SET availability = ?, availability_reason = ? WHERE id = ?");
+    s.Bind(availability).Bind(reason).Bind(id);
+    return s.Run();
+  }
   Result<void> UpdateNode(const Node& n) override {
     Stmt s(db_,
            "UPDATE nodes SET name = ?, capabilities = ?, banned = ?, last_seen_ms = ?, accepted = ?, "

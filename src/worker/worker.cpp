@@ -14,11 +14,43 @@
 
 #include "core/crypto.hpp"
 #include "domain/tokens.hpp"
+#include "worker/status.hpp"
 
 namespace inferix::worker {
 namespace {
 
 using json = nlohmann::json;
+
+// While the node takes no work, it tells the manager so this often (the manager keeps seeing it), and looks
+// again whether it may take work this often.
+constexpr int64_t kAvailabilityRepeatMs = 20'000;
+constexpr int64_t kUnavailablePollMs = 1'000;
+
+// Tells the manager what the gate says, when that changed (or, while no work is taken, as a reminder).
+void TellAvailability(agent::OwnerGate& gate, net::ManagerClient& manager) {
+  auto report = gate.TakeReport(kAvailabilityRepeatMs);
+  if (!report) return;
+  if (report->availability == agent::Availability::kAvailable) {
+    spdlog::info("taking work");
+  } else {
+    spdlog::info("taking no work: {}", report->reason);
+  }
+  auto told = manager.SetAvailability(std::string(agent::ToString(report->availability)), report->reason);
+  if (!told) gate.ReportFailed();  // told again on the next turn
+}
+
+// Looks at the owner's gate every second while the slots wait in their claims (a long-poll), so that a pause
+// shows at once: the status file and the manager are told, over a connection of its own.
+void WatchOwner(agent::OwnerGate& gate, StatusBoard& board, net::ManagerClient& manager,
+                const std::atomic<bool>& stop, const std::atomic<bool>& done) {
+  while (!stop && !done) {
+    board.SetState(gate.Now());
+    board.Touch();
+    TellAvailability(gate, manager);
+    for (int i = 0; i < 10 && !stop && !done; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
 
 // Renews one task's lease on its own thread, sending the render's progress (the driver's events so far: the
 // manager renews the lease only while it rises or frames are reported); remembers when the manager says
@@ -73,28 +105,64 @@ class Heartbeater {
 }  // namespace
 
 Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::NodeServices services,
-               std::vector<agent::Device> slots, size_t slot, std::vector<agent::Device> devices)
+               std::vector<agent::Device> slots, size_t slot, std::vector<agent::Device> devices,
+               std::shared_ptr<agent::OwnerGate> gate, std::shared_ptr<StatusBoard> board)
     : options_(std::move(options)),
       stop_(stop),
       node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
              options_.warm_scene_root, std::move(slots), slot, std::move(devices),
              !options_.device_answers.empty()},
-            stop, std::move(services)) {}
+            stop, std::move(services)),
+      slot_(slot),
+      gate_(std::move(gate)),
+      board_(std::move(board)) {}
 
 Result<void> Worker::Start() {
   return node_.Start(options_.token, options_.name.empty() ? agent::HostName() : options_.name, "worker");
 }
 
 Result<void> Worker::Step() {
+  if (!MayTakeWork()) {
+    StopIdleBlender();
+    node_.Sleep(kUnavailablePollMs);
+    return Ok();
+  }
   auto task = node_.Claim();
   if (!task) return task.error();
   if (!task->has_value()) {
     StopIdleBlender();
     return Ok();
   }
+  if (!MayTakeWork()) {  // the owner paused or drained it while the claim waited
+    HandBack((*task)->task_id, gate_->Now().reason);
+    return Ok();
+  }
+  if (board_) board_->SlotTask(slot_, (*task)->task_id, (*task)->job_id, (*task)->frames);
+  if (gate_) gate_->Rendering(true);
   RunTask(**task);
+  if (gate_) gate_->Rendering(false);
+  if (board_) board_->SlotTask(slot_, 0, 0, {});
   last_task_end_ = std::chrono::steady_clock::now();
   return Ok();
+}
+
+bool Worker::MayTakeWork() {
+  if (!gate_) return true;
+  const agent::OwnerState state = gate_->Now();
+  if (board_) {
+    board_->SetState(state);
+    board_->Touch();
+  }
+  TellAvailability(*gate_, node_.manager());
+  return state.availability == agent::Availability::kAvailable;
+}
+
+void Worker::HandBack(int64_t task_id, const std::string& reason) {
+  spdlog::warn("task {}: handed back: {}", task_id, reason);
+  auto r = node_.manager().ReleaseTask(task_id, reason);
+  if (!r)
+    spdlog::error("could not hand task {} back: {} (its lease will expire)", task_id, r.error().message);
+  if (board_) board_->HandedBack(task_id, reason);
 }
 
 Result<void> Worker::Run() {
@@ -161,6 +229,7 @@ void Worker::RunTask(const net::ClaimedTask& task) {
   cmd.threads = options_.threads;
   cmd.denoise = task.denoise;
   std::string upload_error;
+  std::string hand_back;  // why the task goes back to the manager unfinished (the owner needs the machine)
   bool canceled = false;
   // What each frame cost in CPU: the Blender process tree's CPU time between frames.
   double cpu_mark = (*blender)->CpuSeconds();
@@ -178,13 +247,24 @@ void Worker::RunTask(const net::ClaimedTask& task) {
           spdlog::error("task {}: {}", task_id, upload_error);
         } else {
           spdlog::info("task {}: frame {} uploaded ({:.2f} s render)", task_id, ev.frame, ev.render_seconds);
+          if (board_) board_->FrameDone(task_id, job_id, ev.frame, ev.render_seconds);
         }
         std::filesystem::remove(ev.path, ec);
       },
       [&] {
         canceled = heartbeat.ShouldStop() || stop_;
-        return canceled || !upload_error.empty();
+        if (!canceled && gate_) {
+          const agent::OwnerState owner = gate_->Now();
+          if (owner.hand_back) hand_back = owner.reason;
+        }
+        return canceled || !hand_back.empty() || !upload_error.empty();
       });
+  if (canceled && stop_ && !heartbeat.ShouldStop()) hand_back = "the worker is stopping";
+  if (!hand_back.empty()) {
+    node_.StopBlender();
+    HandBack(task_id, hand_back);
+    return;
+  }
   if (canceled) {
     spdlog::warn("task {} stopped (canceled or lease lost)", task_id);
     node_.StopBlender();
@@ -209,9 +289,46 @@ Result<agent::FoundDevices> FindDevices(const WorkerOptions& options) {
                             options.device, options.device_answers);
 }
 
+Result<agent::OwnerRules> OwnerRulesOf(const WorkerOptions& options) {
+  agent::OwnerRules rules;
+  auto schedule = domain::ParseSchedule(options.schedule);
+  if (!schedule) return schedule.error();
+  rules.schedule = *schedule;
+  auto percent = [](int v, const char* name) -> Result<int> {
+    if (v < 0 || v > 100) {
+      return MakeError(Errc::kInvalidArgument,
+                       std::string(name) + " must be a percentage from 0 (off) to 100");
+    }
+    return v;
+  };
+  auto cpu = percent(options.busy_cpu_percent, "--busy-cpu");
+  if (!cpu) return cpu.error();
+  auto gpu = percent(options.busy_gpu_percent, "--busy-gpu");
+  if (!gpu) return gpu.error();
+  if (options.busy_seconds < 1 || options.quiet_seconds < 1) {
+    return MakeError(Errc::kInvalidArgument, "--busy-seconds and --quiet-seconds must be at least 1");
+  }
+  rules.busy_cpu_percent = *cpu;
+  rules.busy_gpu_percent = *gpu;
+  rules.busy_ms = int64_t{options.busy_seconds} * 1000;
+  rules.quiet_ms = int64_t{options.quiet_seconds} * 1000;
+  return rules;
+}
+
 Result<void> RunWorker(const WorkerOptions& options, const std::atomic<bool>& stop) {
+  auto rules = OwnerRulesOf(options);
+  if (!rules) return rules.error();
   auto found = FindDevices(options);
   if (!found) return found.error();
+  std::vector<std::string> nvidia_buses;  // the lent NVIDIA cards, whose load by others pauses the worker
+  for (const auto& s : found->slots) {
+    if ((s.type == "CUDA" || s.type == "OPTIX") && !s.pci_bus.empty()) nvidia_buses.push_back(s.pci_bus);
+  }
+  auto probe = std::make_shared<agent::ProcLoadProbe>(nvidia_buses);
+  auto gate = std::make_shared<agent::OwnerGate>(*rules, options.data_dir, agent::OwnerGate::Clock{},
+                                                 [probe](bool gpus) { return probe->Sample(gpus); });
+  auto board =
+      std::make_shared<StatusBoard>(options.data_dir, found->devices, found->slots, options.manager_url);
   std::string lent;
   for (const auto& s : found->slots) lent += (lent.empty() ? "" : ", ") + s.id + " (" + s.name + ")";
   spdlog::info("devices of this machine:\n{}lent: {}{}", agent::DescribeDevices(found->devices), lent,
@@ -220,12 +337,27 @@ Result<void> RunWorker(const WorkerOptions& options, const std::atomic<bool>& st
   for (size_t i = 0; i < found->slots.size(); ++i) {
     WorkerOptions o = options;
     if (i > 0) o.warm_scene_root.clear();  // one spare Blender: the first slot's
-    workers.push_back(
-        std::make_unique<Worker>(o, stop, agent::NodeServices{}, found->slots, i, found->devices));
+    workers.push_back(std::make_unique<Worker>(o, stop, agent::NodeServices{}, found->slots, i,
+                                               found->devices, gate, board));
   }
   // The first slot enrolls (or loads the credentials); the others then load them.
   for (auto& w : workers) INFERIX_TRY(w->Start());
-  if (workers.size() == 1) return workers.front()->Run();
+  net::HttpManagerClient watcher_client(options.manager_url, options.ca_file, &stop);
+  watcher_client.SetToken(workers.front()->node().credentials().node_token);
+  std::atomic<bool> done{false};  // the slots ended (their credentials refused): the watcher too
+  std::thread watcher([&] { WatchOwner(*gate, *board, watcher_client, stop, done); });
+  struct Join {
+    std::atomic<bool>& done;
+    std::thread& t;
+    ~Join() {
+      done = true;
+      t.join();
+    }
+  } join{done, watcher};
+  if (workers.size() == 1) {
+    while (!stop) INFERIX_TRY(workers.front()->Step());
+    return Ok();
+  }
   std::vector<std::future<Result<void>>> running;
   running.reserve(workers.size());
   for (auto& w : workers) {

@@ -269,6 +269,14 @@ try {
   check(toldOfWorker(), "a worker event told the page");
   check(await page.evaluate(() => window.__sameDocument === true), "the workers page updated without reloading");
   await shot("08-worker-joined");
+  // Its owner sits down (issue #17): the worker says why it takes no work, and the page shows it by itself.
+  const said = await page.request.post(new globalThis.URL("api/v1/nodes/availability", URL).toString(), {
+    headers: { authorization: `Bearer ${(await joined.json()).node_token}` },
+    data: { availability: "owner busy", reason: "its owner is using the machine (test)" },
+  });
+  check(said.status() === 200, "a worker tells the manager why it takes no work");
+  await lateRow.locator(".badge-owner-busy").waitFor({ timeout: 30_000 });
+  check(/owner busy\s+its owner is using the machine \(test\)/.test(await lateRow.innerText()), "the workers page shows that the worker's owner is busy, and why");
 
   // ---- sign out ----
   await page.getByRole("button", { name: "Sign out" }).click();

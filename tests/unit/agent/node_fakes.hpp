@@ -137,6 +137,8 @@ class FakeManager : public net::ManagerClient {
   std::vector<int64_t> completed;
   std::vector<std::pair<int64_t, std::string>> failed;
   std::vector<std::pair<int64_t, net::VerdictReport>> verdicts;
+  std::vector<std::pair<int64_t, std::string>> released;            ///< tasks handed back, with the reason
+  std::vector<std::pair<std::string, std::string>> availabilities;  ///< what the node said, in order
 
   int heartbeats() {
     std::lock_guard lock(mu_);
@@ -225,6 +227,17 @@ class FakeManager : public net::ManagerClient {
     verdicts.emplace_back(task_id, report);
     return Ok();
   }
+  Result<void> ReleaseTask(int64_t task_id, const std::string& reason) override {
+    std::lock_guard lock(mu_);
+    released.emplace_back(task_id, reason);
+    return Ok();
+  }
+  Result<void> SetAvailability(const std::string& availability, const std::string& reason) override {
+    std::lock_guard lock(mu_);
+    availabilities.emplace_back(availability, reason);
+    return Ok();
+  }
+  Result<nlohmann::json> Self() override { return nlohmann::json{{"id", 1}}; }
 
  private:
   std::mutex mu_;
@@ -247,6 +260,7 @@ struct FakeBlenderLog {
   std::vector<render::RenderCommand> commands;
   std::vector<std::filesystem::path> opened;  ///< every spare's Open, in order
   int alive = 0;                              ///< fake Blenders not yet stopped
+  std::function<void()> on_render;            ///< called as each render begins (may be empty)
 };
 
 class FakeBlender : public render::BlenderProcess {
@@ -263,6 +277,7 @@ class FakeBlender : public render::BlenderProcess {
                       const std::function<void(const render::DriverEvent&)>& on_event,
                       const std::function<bool()>& cancel) override {
     log_->commands.push_back(cmd);
+    if (log_->on_render) log_->on_render();
     if (log_->behaviour == BlenderBehaviour::kCrash) {
       alive_ = false;
       return MakeError(Errc::kInternal, "Blender died (signal 11): Segmentation fault");

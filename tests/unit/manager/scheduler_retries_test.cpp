@@ -40,6 +40,73 @@ TEST_P(SchedulerTest, WithNoOtherLiveWorkerTheSameWorkerTriesAgain) {
   EXPECT_THAT(MustClaim(worker_).frames, ElementsAre(1));
 }
 
+// ---- A task handed back (issue #17: its owner needs the machine)
+// ---------------------------------------------
+
+TEST_P(SchedulerTest, AHandedBackTaskRequeuesItsUnreportedFramesWithNoFailureCounted) {
+  SEEN(&worker_, &worker2_);
+  Job job = Submit("1-3", 3);
+  Task t = MustClaim(worker_);
+  MustReport(worker_, t.id, 1);
+  ASSERT_TRUE(scheduler_->ReleaseTask(worker_, t.id, "its owner is using the machine").ok());
+  const Task ended = GetTask(t.id);
+  EXPECT_EQ(ended.state, TaskState::kCanceled);
+  EXPECT_EQ(ended.message, "handed back by its node: its owner is using the machine");
+  for (int n : {2, 3}) {
+    const Frame f = GetFrame(job.id, n);
+    EXPECT_EQ(f.state, FrameState::kQueued) << n;
+    EXPECT_EQ(f.failures, 0) << n;
+    EXPECT_THAT(f.excluded_nodes, IsEmpty()) << n;  // the same worker may take them again later
+  }
+  EXPECT_NE(GetFrame(job.id, 1).state, FrameState::kQueued);  // reported: kept
+  // Handed back again (a retried request): answered as the first time.
+  EXPECT_TRUE(scheduler_->ReleaseTask(worker_, t.id, "again").ok());
+  // Many hand-backs never put the worker on the job's blocklist, and it may take the frames again.
+  for (int i = 0; i < 4; ++i) {
+    Task again = MustClaim(worker_);
+    ASSERT_TRUE(scheduler_->ReleaseTask(worker_, again.id, "paused by its owner").ok());
+  }
+  EXPECT_THAT(*store_->ListBlocklist(job.id), IsEmpty());
+  EXPECT_EQ(GetJob(job.id).state, JobState::kActive);
+  EXPECT_THAT(MustClaim(worker2_).frames, ElementsAre(2, 3));
+}
+
+TEST_P(SchedulerTest, OnlyTheNodeHoldingATaskHandsItBack) {
+  SEEN(&worker_, &worker2_);
+  Submit("1", 1);
+  Task t = MustClaim(worker_);
+  auto r = scheduler_->ReleaseTask(worker2_, t.id, "not mine");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::kConflict);
+  EXPECT_EQ(GetTask(t.id).state, TaskState::kActive);
+}
+
+TEST_P(SchedulerTest, AHandedBackCheckIsOfferedAgain) {
+  Job job = Submit("1", 1);
+  Task t = MustClaim(worker_);
+  MustReport(worker_, t.id, 1);
+  Task v = MustClaim(verifier_);
+  ASSERT_TRUE(scheduler_->ReleaseTask(verifier_, v.id, "stopping").ok());
+  EXPECT_EQ(GetTask(v.id).state, TaskState::kQueued);
+  Task again = MustClaim(verifier_);
+  EXPECT_EQ(again.id, v.id);
+  ASSERT_TRUE(scheduler_->RecordVerdict(verifier_, again.id, "accepted", "", 0).ok());
+  EXPECT_EQ(GetFrame(job.id, 1).state, FrameState::kDelivered);
+}
+
+TEST_P(SchedulerTest, ANodesAvailabilityIsKeptAndAWorkerEventTellsThePage) {
+  const int64_t before = *store_->LastEventId(alice_);
+  ASSERT_TRUE(scheduler_->SetAvailability(worker_, "owner busy", "its owner is using the machine").ok());
+  EXPECT_EQ(GetNode(worker_.id).availability, "owner busy");
+  EXPECT_EQ(GetNode(worker_.id).availability_reason, "its owner is using the machine");
+  EXPECT_GT(*store_->LastEventId(alice_), before);
+  const int64_t told = *store_->LastEventId(alice_);
+  ASSERT_TRUE(scheduler_->SetAvailability(worker_, "owner busy", "its owner is using the machine").ok());
+  EXPECT_EQ(*store_->LastEventId(alice_), told);  // the same again: no event
+  ASSERT_TRUE(scheduler_->SetAvailability(worker_, "", "").ok());
+  EXPECT_EQ(GetNode(worker_.id).availability, "");
+}
+
 TEST_P(SchedulerTest, AFrameFailsAfterFailingOnEveryDifferentWorker) {
   Node worker3 = NewNode("w3", NodeRole::kWorker);
   SEEN(&worker_, &worker2_, &worker3);

@@ -37,6 +37,27 @@ TEST_P(StoreContract, TouchNodeMovesLastSeenForwardOnly) {
   EXPECT_EQ((*store_->GetNode(id))->last_seen_ms, 500);
 }
 
+TEST_P(StoreContract, NodeAvailabilityIsKeptApartFromTheNodesOtherFields) {
+  Node n;
+  n.name = "w";
+  n.public_key = "k";
+  const int64_t id = *store_->CreateNode(n, "hash-w");
+  EXPECT_EQ((*store_->GetNode(id))->availability, "");
+  ASSERT_TRUE(store_->SetNodeAvailability(id, "paused", "paused by its owner").ok());
+  Node got = **store_->GetNode(id);
+  EXPECT_EQ(got.availability, "paused");
+  EXPECT_EQ(got.availability_reason, "paused by its owner");
+  // Updating the node's other fields from a copy read before keeps what the node said.
+  n.id = id;
+  n.accepted = 3;
+  ASSERT_TRUE(store_->UpdateNode(n).ok());
+  got = **store_->GetNode(id);
+  EXPECT_EQ(got.accepted, 3);
+  EXPECT_EQ(got.availability, "paused");
+  ASSERT_TRUE(store_->SetNodeAvailability(id, "", "").ok());
+  EXPECT_EQ((*store_->GetNodes({id}))[0].availability, "");
+}
+
 TEST_P(StoreContract, LastEventIdIsTheUsersOwn) {
   const int64_t bob = *store_->CreateUser("bob", "hash-bob");
   EXPECT_EQ(*store_->LastEventId(alice_), 0);
