@@ -214,7 +214,7 @@ Result<AvailabilityRequest> DecodeAvailability(const net::HttpRequest& req) {
   if (!body) return body.error();
   AvailabilityRequest r;
   INFERIX_TRY(BodyReader(*body)
-                  .Text("availability", r.availability, 64, false)
+                  .Text("availability", r.availability, 64, true)
                   .Text("reason", r.reason, kMaxNodeMessageBytes, false)
                   .Done());
   static const char* const kKnown[] = {"", "paused", "draining", "outside hours", "owner busy"};

@@ -666,6 +666,29 @@ class OpenApiTest(unittest.TestCase):
         self.assertNotEqual(again["task_id"], first["task_id"])
         self.assertEqual(self.call("heartbeat", params={"task_id": first["task_id"]}, token=worker["token"],
                                    expect=200), {"action": "abort"})  # that task is over
+        # Handed back (its owner needs the machine): no failure counted; the frames go back to the queue.
+        self.assertEqual(self.call("releaseTask", params={"task_id": again["task_id"]}, token=worker["token"],
+                                   body={"reason": "its owner is using the machine"}, expect=200),
+                         {"status": "released"})
+        self.call("releaseTask", params={"task_id": again["task_id"]}, token=worker["token"],
+                  body={"reason": "again"}, expect=200)  # idempotent
+        self.assertEqual([f["failures"] for f in self.call("getJob", params={"job_id": job2["id"]}, token=alice,
+                                                          expect=200)["frames"]], [1, 1])
+        # A worker that says it takes no work gets none, and the workers page says why; then it takes work again.
+        said = self.call("setNodeAvailability", token=worker["token"],
+                         body={"availability": "owner busy", "reason": "its owner is using the machine"}, expect=200)
+        self.assertEqual(said, {"availability": "owner busy", "reason": "its owner is using the machine"})
+        shown = next(n for n in self.call("listNodes", token=alice, expect=200)["nodes"] if n["id"] == worker["id"])
+        self.assertEqual((shown["state"], shown["why"]), ("owner busy", "its owner is using the machine"))
+        self.call("claimTask", token=worker["token"], body={}, expect=204)
+        own = self.call("getOwnNode", token=worker["token"], expect=200)
+        self.assertEqual((own["id"], own["state"], own["availability"]), (worker["id"], "owner busy", "owner busy"))
+        self.assertNotIn("check_rate", own)
+        self.assertNotIn("trusted", {o["verdict"] for o in own["outputs"]})
+        self.call("setNodeAvailability", token=worker["token"], body={"availability": "asleep"}, expect=400)
+        self.call("setNodeAvailability", token=worker["token"], body={"availability": ""}, expect=200)
+        again = self.call("claimTask", token=worker["token"], body={}, expect=200)
+        self.assertEqual((again["job_id"], again["frames"]), (job2["id"], [1, 2]))
         canceled = self.call("cancelJob", params={"job_id": job2["id"]}, token=alice, body={"why": 1}, expect=200)
         self.assertEqual(canceled["state"], "canceled")
         self.assertEqual(self.call("heartbeat", params={"task_id": again["task_id"]}, token=worker["token"],
@@ -823,8 +846,8 @@ class OpenApiTest(unittest.TestCase):
                     self.call(op_id, body={first: wrong}, expect=400, **kw)
         self.assertEqual(sorted(checked), ["checkFiles", "claimTask", "completeFileUpload", "createJob", "failTask",
                                            "fileUploadPart", "frameUploadUrl", "heartbeat", "registerNode",
-                                           "reportFrame", "reportVerdict", "signIn", "startFileUpload",
-                                           "updateNodeCapabilities"])
+                                           "releaseTask", "reportFrame", "reportVerdict", "setNodeAvailability",
+                                           "signIn", "startFileUpload", "updateNodeCapabilities"])
         # Values the spec's patterns and bounds refuse, the server refuses too.
         good_sha = hashlib.sha256(b"x").hexdigest()
         for op_id, body in (
