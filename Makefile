@@ -35,7 +35,7 @@ INFERIX := $(BUILD)/apps/inferix/inferix
 DEMO_OUT ?= demo-out
 
 .PHONY: all deps configure build test test-main test-sanitize configure-sanitize test-tsan configure-tsan unit demo \
-	addon format lint check-format check-file-size check-tidy clean
+	addon package format lint check-format check-file-size check-tidy clean
 
 all: build
 
@@ -104,6 +104,11 @@ demo: build $(BUILD)/demo/example.blend
 # The Blender add-on as a zip for Edit > Preferences > Add-ons > Install (docs/addon.md).
 addon:
 	@python3 scripts/build_addon.py $(BUILD)/inferix-addon.zip
+
+# The Debian package build/inferix_VERSION_ARCH.deb: the binary, the systemd units, the add-on zip and the docs
+# (docs/packaging.md; install it with `apt install ./build/inferix_*.deb`).
+package: build addon
+	@bash scripts/build-package.sh --binary $(INFERIX) --addon $(BUILD)/inferix-addon.zip --out $(BUILD)
 
 # The tree is formatted with Debian 12's default clang-format, version 14 (scripts/check-format.sh says why).
 format:

@@ -21,6 +21,9 @@ packages=(
   xvfb xauth libgl1-mesa-dri x11-utils chromium
   # run time: renderer, sandbox, image tools
   blender bubblewrap openimageio-tools ffmpeg
+  # the Debian package (make package, tests/integration/test_package.py): dpkg-shlibdeps, what the package's
+  # scripts use, and systemd-analyze, which checks its units without a running systemd
+  dpkg-dev binutils adduser systemd
   # the PostgreSQL store (issue #15): the client library, and the server its tests start (tests/engines)
   libpq-dev postgresql-15
   # tests: the real engines started by tests/engines/engines.py: Ceph's RADOS Gateway on a one-node cluster

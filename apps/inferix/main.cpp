@@ -15,6 +15,7 @@
 
 #include "client/client.hpp"
 #include "core/files.hpp"
+#include "journal.hpp"
 #include "manager/manager.hpp"
 #include "node_commands.hpp"
 #include "store/store_url.hpp"
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
   // logging for the first time only read them: a first use from two threads at once is safe (a static local)
   // but goes through libspdlog's uninstrumented initialisation, which ThreadSanitizer reports as a race.
   spdlog::default_logger_raw();
+  inferix::app::FormatLogForJournal();
 
   // Client connection flags, shared by the user commands.
   inferix::client::Connection conn;
