@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -99,7 +100,7 @@ bool SameBus(const std::string& a, const std::string& b) {
   return !b.empty() && core(a) == core(b);
 }
 
-std::string Percent(double v) { return std::to_string(static_cast<int>(v + 0.5)) + "%"; }
+std::string Percent(double v) { return std::to_string(std::lround(v)) + "%"; }
 
 std::string Seconds(int64_t ms) { return std::to_string((ms + 999) / 1000) + " s"; }
 

@@ -63,6 +63,8 @@ class Worker {
   Result<void> Run();
   /// The node's session (its warm Blender, its credentials).
   agent::NodeAgent& node() { return node_; }
+  /// The machine description it sent (once started).
+  const nlohmann::json& capabilities() const { return node_.capabilities(); }
 
  private:
   void StopIdleBlender();
