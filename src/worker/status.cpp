@@ -38,7 +38,7 @@ std::string Ago(int64_t ms) {
 
 }  // namespace
 
-StatusBoard::StatusBoard(fs::path data_dir, const std::vector<agent::Device>& devices,
+StatusBoard::StatusBoard(const fs::path& data_dir, const std::vector<agent::Device>& devices,
                          const std::vector<agent::Device>& slots, std::string manager_url)
     : file_(data_dir / "status.json") {
   std::error_code ec;

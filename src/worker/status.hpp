@@ -20,7 +20,7 @@ namespace inferix::worker {
 /// The status file of a running worker, shared by its slots.
 class StatusBoard {
  public:
-  StatusBoard(std::filesystem::path data_dir, const std::vector<agent::Device>& devices,
+  StatusBoard(const std::filesystem::path& data_dir, const std::vector<agent::Device>& devices,
               const std::vector<agent::Device>& slots, std::string manager_url);
   void SetState(const agent::OwnerState& state);
   /// Slot `slot` claimed `task_id` (job, frames); 0: it holds none.
