@@ -527,6 +527,11 @@ async function jobView(id) {
         h("dd", { text: final ? when(job.finished_ms) : duration(p.eta_s) }),
         h("dt", { text: "Frames, format" }),
         h("dd", { text: `${job.frames_spec}, ${job.format}` }),
+        // What the job requires of the workers (issue #17), and why no worker takes it while none can.
+        job.requirements && job.requirements.text ? h("dt", { text: "Requires" }) : null,
+        job.requirements && job.requirements.text ? h("dd", { text: job.requirements.text }) : null,
+        job.waiting_for && !final ? h("dt", { text: "Waiting for" }) : null,
+        job.waiting_for && !final ? h("dd", { class: "warn waiting-for", text: job.waiting_for }) : null,
       ),
       cancel,
     ),
