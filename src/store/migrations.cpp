@@ -273,6 +273,10 @@ END;
 ALTER TABLE tasks ADD COLUMN slot TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Issue #17: a job's render engine, as preflight read it from its scene ('' for older clients' jobs).
+      {14, R"sql(
+ALTER TABLE jobs ADD COLUMN engine TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

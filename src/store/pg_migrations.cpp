@@ -241,6 +241,10 @@ CREATE TRIGGER jobs_priority_to_tasks AFTER UPDATE OF priority ON jobs
 ALTER TABLE tasks ADD COLUMN slot TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Issue #17: a job's render engine (SQLite's migration 14).
+      {5, R"sql(
+ALTER TABLE jobs ADD COLUMN engine TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }
