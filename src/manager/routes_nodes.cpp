@@ -54,10 +54,14 @@ json PlainNodeJson(const domain::Node& n) {
       json builds = json::array();
       for (const auto& b : caps["blenders"]) {
         if (!b.is_object() || !b.contains("version")) continue;
-        builds.push_back({{"version", b["version"]}, {"denoisers", b.value("denoisers", json::array())}});
+        json build = {{"version", b["version"]}, {"denoisers", b.value("denoisers", json::array())}};
+        if (b.contains("engines")) build["engines"] = b["engines"];
+        builds.push_back(build);
       }
       lent["blenders"] = builds;
     }
+    // The render engines it renders (issue #17): what a scene's engine is checked against before upload.
+    if (caps.contains("engines") && caps["engines"].is_array()) lent["engines"] = caps["engines"];
   }
   return {{"id", n.id},
           {"role", domain::ToString(n.role)},
