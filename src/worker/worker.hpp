@@ -31,6 +31,9 @@ struct WorkerOptions {
   /// Tests only (--device-answers): the machine's devices from a recorded answer (agent::ReadDeviceProbe)
   /// instead of asking this machine; renders of its GPUs are simulated on the CPU.
   std::filesystem::path device_answers;
+  /// The render engines the owner lends (--engines; agent::NodeOptions::engines); empty: every engine its
+  /// Blender renders here.
+  std::vector<std::string> engines = {};
 };
 
 /// A worker's session: Start, then Step until stopped (Run does both).
