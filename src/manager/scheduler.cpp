@@ -131,6 +131,12 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     const auto builds = BuildsOf(node);
     const auto classes = ClassesOf(node, builds, slot);
     const domain::SlotOffer offer = OfferOf(node, slot);
+    // A slot none of whose classes a verifier checks takes nothing, whatever the job: no need to read the
+    // queue.
+    if (census && std::none_of(classes.begin(), classes.end(), [&](const std::string& c) {
+          return Unverifiable(node, c, "", *census).empty();
+        }))
+      return Ok();
     // The store leaves out what this node may never take (tasks that exclude it, jobs it is kept off, its own
     // outputs, checks of another class); the rest (Blender builds and denoisers) is checked here, page by
     // page in the store's order, until a task is found: no number of tasks ahead hides one it can take.
