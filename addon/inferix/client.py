@@ -142,7 +142,8 @@ class Api:
 
     def worker_builds(self):
         """The Blender builds of the registered workers (GET /api/v1/workers), banned ones left out, as
-        `inferix submit` takes them (src/client/scene_plan.cpp NetworkBuilds): [{"version", "denoisers"}]."""
+        `inferix submit` takes them (src/client/scene_plan.cpp NetworkBuilds): [{"version", "denoisers", "engines"}]
+        ("engines" None: a worker that did not say, taken to render every engine)."""
         nodes = self.call("GET", "/api/v1/workers").get("nodes", [])
         builds = []
         for n in nodes:
@@ -150,11 +151,13 @@ class Api:
             if n.get("role") != "worker" or n.get("banned") or not isinstance(caps, dict):
                 continue
             listed = [b for b in caps.get("blenders") or [] if isinstance(b, dict) and isinstance(b.get("version"), str)]
+            engines = names(caps.get("engines"))
             for b in listed:
                 builds.append({"version": b["version"],
-                               "denoisers": [d for d in b.get("denoisers") or [] if isinstance(d, str)]})
+                               "denoisers": [d for d in b.get("denoisers") or [] if isinstance(d, str)],
+                               "engines": names(b["engines"]) if "engines" in b else engines})
             if not listed and isinstance(caps.get("blender_version"), str):
-                builds.append({"version": caps["blender_version"], "denoisers": []})
+                builds.append({"version": caps["blender_version"], "denoisers": [], "engines": engines})
         return builds
 
     def create_job(self, spec):
@@ -258,6 +261,26 @@ def blender_version_problems(saved, builds):
 
 
 DENOISER_NAMES = {"OPENIMAGEDENOISE": "OpenImageDenoise", "OPTIX": "OptiX"}
+ENGINE_NAMES = {"CYCLES": "Cycles", "BLENDER_EEVEE": "Eevee", "BLENDER_EEVEE_NEXT": "Eevee Next",
+                "BLENDER_WORKBENCH": "Workbench"}
+
+
+def names(value):
+    """The strings of a list from the manager; None for anything else (not said)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) and value else None
+
+
+def engine_problems(engine, builds):
+    """The CLI's engine check (issue #17): a scene whose render engine no worker's build renders is refused
+    before anything is uploaded."""
+    if not engine or not builds or any(b["engines"] is None or engine in b["engines"] for b in builds):
+        return []
+    theirs = sorted({ENGINE_NAMES.get(e, e) for b in builds for e in b["engines"]})
+    name = ENGINE_NAMES.get(engine, engine)
+    return [{"code": "engine", "fatal": True, "message": (
+        "the scene renders with %s (%s), which no worker of this network renders (they render %s). Render it with "
+        "an engine they have (Render Properties > Render Engine), or wait for a worker that renders %s" % (
+            name, engine, ", ".join(theirs), name))}]
 
 
 def denoiser_problems(needed, scene_version, builds, without_denoiser):

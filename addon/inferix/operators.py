@@ -13,7 +13,7 @@ import tempfile
 import bpy
 
 from . import background, scene_checks, state
-from .client import ApiError, blender_version_problems, denoiser_problems, safe_text, sha256_file
+from .client import ApiError, blender_version_problems, denoiser_problems, engine_problems, safe_text, sha256_file
 from .state import STATE
 
 EXTENSIONS = {"PNG": "png", "EXR": "exr", "JPEG": "jpg"}
@@ -67,6 +67,7 @@ def _submit_work(api, saved, files, spec, snapshot_dir):
         builds = api.worker_builds()
         problems = blender_version_problems(saved, builds)
         problems += denoiser_problems(spec["denoisers"], saved[0][1], builds, spec["without_denoiser"])
+        problems += engine_problems(spec.get("engine"), builds)
         if any(p["fatal"] for p in problems):
             return {"job": None, "problems": problems}
         entries, local = [], {}
@@ -155,7 +156,8 @@ class INFERIX_OT_submit(bpy.types.Operator):
         name = settings.job_name.strip() or bpy.path.display_name_from_filepath(bpy.data.filepath)
         spec = {"name": name, "frames": frames, "format": output_format(scene, settings),
                 "chunk_size": settings.chunk_size, "fps": scene.render.fps / scene.render.fps_base, "root": root,
-                "denoisers": scene_checks.denoisers_needed(scene), "without_denoiser": settings.without_denoiser}
+                "denoisers": scene_checks.denoisers_needed(scene), "without_denoiser": settings.without_denoiser,
+                "engine": scene.render.engine}
         # The Blender that just saved the file, and the one that saved each library it links.
         saved = [("the scene " + os.path.basename(bpy.data.filepath), tuple(bpy.app.version[:2]))]
         saved += [("library " + scene_checks.library_path(lib), tuple(lib.version[:2])) for lib in bpy.data.libraries]

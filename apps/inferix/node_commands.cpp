@@ -9,6 +9,21 @@
 #include "core/files.hpp"
 #include "worker/status.hpp"
 
+namespace {
+
+// --engines (issue #17): the render engines an owner lends, of those the node's Blender renders here.
+void AddEnginesOption(CLI::App& command, std::vector<std::string>& engines, const std::string& verb) {
+  command
+      .add_option("--engines", engines,
+                  "render engines to " + verb +
+                      ", comma-separated (default: every engine its Blender renders here without a display, "
+                      "which it tries at its first start)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH"}));
+}
+
+}  // namespace
+
 void AddWorkerCommand(CLI::App& app, WorkerCommandLine& cl) {
   inferix::worker::WorkerOptions& wo = cl.options;
   auto* worker = app.add_subcommand("worker", "run a worker: render tasks for the network");
@@ -30,6 +45,7 @@ void AddWorkerCommand(CLI::App& app, WorkerCommandLine& cl) {
   worker->add_option("--device-answers", wo.device_answers,
                      "tests only: read the machine's devices from this recorded answer (GPU renders are then "
                      "simulated on the CPU)");
+  AddEnginesOption(*worker, wo.engines, "lend");
   worker->add_flag("--list-devices", cl.list_devices, "print the render devices this machine has, and exit");
   worker->add_option("--schedule", wo.schedule,
                      "when it takes work, local time: \"Mon-Fri 19:00-08:00; Sat-Sun\" (default: always); "
@@ -91,6 +107,7 @@ CLI::App* AddVerifierCommand(CLI::App& app, inferix::verifier::VerifierOptions& 
       ->capture_default_str();
   verifier->add_option("--device-answers", vo.device_answers,
                        "tests only: read the machine's devices from this recorded answer");
+  AddEnginesOption(*verifier, vo.engines, "check with");
   return verifier;
 }
 

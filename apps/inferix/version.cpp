@@ -22,10 +22,15 @@ std::string VersionText() {
   std::string denoisers;
   for (const auto& d : described.value("denoisers", std::vector<std::string>{}))
     denoisers += (denoisers.empty() ? "" : ", ") + d;
+  // The render engines a worker with it advertises (issue #17).
+  std::string engines;
+  for (const auto& e : described.value("engines", std::vector<std::string>{}))
+    engines += (engines.empty() ? "" : ", ") + e;
   return text + "blender: " + blender.string() + ", " +
          (version.empty() ? std::string("version unknown (blender --version printed none)")
                           : "Blender " + version) +
-         ", denoisers: " + (denoisers.empty() ? std::string("none") : denoisers);
+         ", denoisers: " + (denoisers.empty() ? std::string("none") : denoisers) +
+         ", engines: " + (engines.empty() ? std::string("unknown") : engines);
 }
 
 }  // namespace inferix::app

@@ -5,7 +5,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -105,6 +107,31 @@ constexpr const char* kDenoiserProbe =
     "    pass\n"
     "print('INFERIX-DENOISERS ' + json.dumps(found))\n";
 
+// Which render engines this build renders here (issue #17): Cycles when it has it; Workbench and Eevee when a
+// tiny frame of the factory scene renders (they need OpenGL: a display, or Mesa's headless EGL as in Debian's
+// Blender). Run without a display, as the sandbox runs Blender (it passes no environment), so that an engine
+// that renders here only with a display is not advertised. One line per engine that rendered, printed at
+// once: a Blender that crashes on the next still told what worked.
+constexpr const char* kEngineProbe =
+    "import bpy\n"
+    "scene = bpy.context.scene\n"
+    "r = scene.render\n"
+    "r.resolution_x = 8\n"
+    "r.resolution_y = 8\n"
+    "r.resolution_percentage = 100\n"
+    "for engine in ('CYCLES', 'BLENDER_WORKBENCH', 'BLENDER_EEVEE', 'BLENDER_EEVEE_NEXT'):\n"
+    "    try:\n"
+    "        r.engine = engine\n"
+    "    except TypeError:\n"
+    "        continue\n"
+    "    if engine != 'CYCLES':\n"
+    "        if hasattr(scene, 'eevee'): scene.eevee.taa_render_samples = 1\n"
+    "        try:\n"
+    "            if 'FINISHED' not in bpy.ops.render.render(write_still=False): continue\n"
+    "        except Exception:\n"
+    "            continue\n"
+    "    print('INFERIX-ENGINE ' + engine, flush=True)\n";
+
 }  // namespace
 
 std::string BlenderVersion(const std::string& blender) {
@@ -141,8 +168,41 @@ std::vector<std::string> BlenderDenoisers(const std::string& blender) {
   return found;
 }
 
+std::vector<std::string> BlenderEngines(const std::string& blender) {
+  // Eevee's first frame compiles its shaders: about 7 s of CPU on llvmpipe, once per build (the cache).
+  const std::string answer = CachedProbe(blender, "engines", [&] {
+    const std::string out = RunAndRead("env -u DISPLAY -u WAYLAND_DISPLAY timeout 300 " +
+                                       ShellQuote(blender) + " -b --factory-startup -noaudio --python-expr " +
+                                       ShellQuote(kEngineProbe) + " 2>/dev/null");
+    const std::string mark = "INFERIX-ENGINE ";
+    std::string found;
+    for (size_t at = out.find(mark); at != std::string::npos; at = out.find(mark, at + 1)) {
+      if (at > 0 && out[at - 1] != '\n') continue;
+      const size_t end = out.find('\n', at);
+      const std::string engine =
+          out.substr(at + mark.size(), end == std::string::npos ? std::string::npos : end - at - mark.size());
+      found += (found.empty() ? "" : ",") + engine;
+    }
+    return found;
+  });
+  std::vector<std::string> engines;
+  for (size_t start = 0; start < answer.size();) {
+    size_t end = answer.find(',', start);
+    if (end == std::string::npos) end = answer.size();
+    std::string engine = answer.substr(start, end - start);
+    if (!engine.empty() && std::all_of(engine.begin(), engine.end(),
+                                       [](unsigned char c) { return std::isupper(c) != 0 || c == '_'; }))
+      engines.push_back(std::move(engine));
+    start = end + 1;
+  }
+  return engines;
+}
+
 json DescribeBlender(const std::string& blender) {
-  return {{"version", BlenderVersion(blender)}, {"denoisers", BlenderDenoisers(blender)}};
+  json build = {{"version", BlenderVersion(blender)}, {"denoisers", BlenderDenoisers(blender)}};
+  // A build whose probe found nothing (it could not run) says nothing, rather than that it renders nothing.
+  if (auto engines = BlenderEngines(blender); !engines.empty()) build["engines"] = engines;
+  return build;
 }
 
 json DescribeMachine(const std::vector<std::string>& blenders) {
@@ -183,6 +243,8 @@ json DescribeMachine(const std::vector<std::string>& blenders) {
     builds.push_back(DescribeBlender(b));
   }
   caps["blenders"] = builds;
+  // What the default build renders (issue #17); each build says its own.
+  if (builds.front().contains("engines")) caps["engines"] = builds.front()["engines"];
   return caps;
 }
 

@@ -125,6 +125,43 @@ std::unique_ptr<render::BlenderProcess> NodeAgent::TakeSpare(int64_t job_id, con
   return std::move(*spare);
 }
 
+Result<void> LendEngines(nlohmann::json& caps, const std::vector<std::string>& lent) {
+  using json = nlohmann::json;
+  if (lent.empty() || !caps.is_object()) return Ok();
+  // What the owner lends of `list` (of the owner's own list where the build's is not known); an error when
+  // nothing is left: an empty list would read as a node that did not say, that is every engine.
+  auto keep = [&](const json& list, const std::string& what) -> Result<json> {
+    json kept = json::array();
+    for (const auto& e : list.is_array() ? list : json(lent)) {
+      if (e.is_string() && std::find(lent.begin(), lent.end(), e.get<std::string>()) != lent.end())
+        kept.push_back(e);
+    }
+    if (kept.empty()) {
+      return MakeError(Errc::kInvalidArgument, "--engines " + json(lent).dump() +
+                                                   " lends none of the engines " + what + " renders here (" +
+                                                   list.dump() + ")");
+    }
+    return kept;
+  };
+  json* builds = caps.contains("blenders") && caps["blenders"].is_array() ? &caps["blenders"] : nullptr;
+  for (size_t i = 0; builds != nullptr && i < builds->size(); ++i) {
+    json& b = (*builds)[i];
+    if (!b.is_object()) continue;
+    auto kept = keep(b.value("engines", json()), "Blender " + b.value("version", std::string("?")));
+    if (!kept) return kept.error();
+    b["engines"] = *kept;
+  }
+  // The node's own list is its default (first) build's.
+  if (builds != nullptr && !builds->empty() && builds->front().is_object()) {
+    caps["engines"] = builds->front()["engines"];
+    return Ok();
+  }
+  auto kept = keep(caps.value("engines", json()), "its Blender");
+  if (!kept) return kept.error();
+  caps["engines"] = *kept;
+  return Ok();
+}
+
 Result<void> NodeAgent::Start(const std::string& token, const std::string& name, const std::string& role) {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
@@ -133,6 +170,7 @@ Result<void> NodeAgent::Start(const std::string& token, const std::string& name,
   driver_ = *driver;
   StartSpare();  // Blender's own start overlaps enrollment and the wait for the first task
   caps_ = services_.describe_machine(options_.blenders);
+  INFERIX_TRY(LendEngines(caps_, options_.engines));
   if (!options_.slots.empty()) {
     // What the machine has and what its owner lends: each slot claims and renders on its own, and its
     // outputs are of its device's determinism class.

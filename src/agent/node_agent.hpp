@@ -44,7 +44,16 @@ struct NodeOptions {
   std::vector<Device> devices;
   /// The devices are recorded answers (tests): a GPU slot's renders run on the CPU (RenderDevice::simulated).
   bool simulated_devices = false;
+  /// The render engines its owner lends (--engines: "CYCLES", "BLENDER_EEVEE", ...); the node advertises
+  /// those of them its builds render (BlenderEngines). Empty: every engine they render.
+  std::vector<std::string> engines = {};
 };
+
+/// What a node advertises of `caps` (its machine description) when its owner lends only `lent` of the render
+/// engines: each list of engines ("engines", each build's) keeps only those; a build whose engines are not
+/// known (its probe could not run) gets the owner's list. Unchanged when `lent` is empty. kInvalidArgument
+/// when a build would be left with none (the owner named only engines it does not render here).
+Result<void> LendEngines(nlohmann::json& caps, const std::vector<std::string>& lent);
 
 /// What a node's session works with; an empty member takes the production default.
 struct NodeServices {

@@ -59,20 +59,23 @@ Result<int64_t> UploadAndCreate(net::ApiClient& api, const ScenePlan& plan, cons
     requirements["min_gpu_memory_bytes"] = static_cast<int64_t>(o.min_gpu_memory_gib * 1024 * 1024 * 1024);
   if (!o.blender_min.empty()) requirements["blender_min"] = o.blender_min;
   if (!o.blender_max.empty()) requirements["blender_max"] = o.blender_max;
-  auto job = api.Call("POST", "/api/v1/jobs",
-                      {{"name", o.name.empty() ? o.scene.filename().string() : o.name},
-                       {"requirements", requirements},
-                       {"main", plan.files.front().path},
-                       {"files", files},
-                       {"frames", o.frames},
-                       {"format", format},
-                       {"chunk_size", o.chunk_size},
-                       {"priority", o.priority},
-                       {"fps", plan.info.fps > 0 ? plan.info.fps : 24.0},
-                       {"root", plan.root},
-                       {"denoisers", plan.info.denoisers},
-                       {"without_denoiser", o.without_denoiser},
-                       {"resolution_percentage", o.resolution_percentage}});
+  json body = {{"name", o.name.empty() ? o.scene.filename().string() : o.name},
+               {"requirements", requirements},
+               {"main", plan.files.front().path},
+               {"files", files},
+               {"frames", o.frames},
+               {"format", format},
+               {"chunk_size", o.chunk_size},
+               {"priority", o.priority},
+               {"fps", plan.info.fps > 0 ? plan.info.fps : 24.0},
+               {"root", plan.root},
+               {"denoisers", plan.info.denoisers},
+               {"without_denoiser", o.without_denoiser},
+               {"resolution_percentage", o.resolution_percentage}};
+  // The scene's render engine, as Blender read it here: the manager gives its frames only to workers that
+  // render it (issue #17).
+  if (plan.opened && !plan.info.engine.empty()) body["engine"] = plan.info.engine;
+  auto job = api.Call("POST", "/api/v1/jobs", body);
   if (!job) return job.error();
   if (waiting_for != nullptr) *waiting_for = job->value("waiting_for", "");
   return job->value("id", int64_t{0});

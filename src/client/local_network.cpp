@@ -164,7 +164,8 @@ int RenderLocal(const std::filesystem::path& self_exe, const RenderOptions& o) {
   auto planning = std::async(std::launch::async, [&] {
     const auto local = agent::DescribeBlender(o.blender);
     domain::BlenderBuild build{local.value("version", ""),
-                               local.value("denoisers", std::vector<std::string>{})};
+                               local.value("denoisers", std::vector<std::string>{}),
+                               local.value("engines", std::vector<std::string>{})};
     auto plan = PlanScene(o.scene, {o.blender});
     if (plan) CheckNetwork(*plan, {build}, o.without_denoiser);
     return plan;

@@ -204,17 +204,25 @@ std::vector<domain::BlenderBuild> NetworkBuilds(const json& workers) {
     const json caps = n.value("capabilities", json());
     if (n.value("role", "") != "worker" || n.value("banned", false) || !caps.is_object()) continue;
     bool listed = false;
+    // The engines it renders (a build's own list, else the node's; none: a worker from before engines were
+    // advertised, taken as every engine).
+    auto names = [](const json& list) {
+      std::vector<std::string> out;
+      for (const auto& e : list.is_array() ? list : json::array()) {
+        if (e.is_string()) out.push_back(e.get<std::string>());
+      }
+      return out;
+    };
+    const std::vector<std::string> engines = names(caps.value("engines", json::array()));
     for (const auto& b : caps.value("blenders", json::array())) {
       if (!b.is_object() || !b.value("version", json()).is_string()) continue;
-      domain::BlenderBuild build{b.value("version", ""), {}};
-      for (const auto& d : b.value("denoisers", json::array())) {
-        if (d.is_string()) build.denoisers.push_back(d.get<std::string>());
-      }
+      domain::BlenderBuild build{b.value("version", ""), names(b.value("denoisers", json::array())),
+                                 b.contains("engines") ? names(b["engines"]) : engines};
       builds.push_back(std::move(build));
       listed = true;
     }
     if (!listed && caps.value("blender_version", json()).is_string())
-      builds.push_back({caps.value("blender_version", ""), {}});
+      builds.push_back({caps.value("blender_version", ""), {}, engines});
   }
   return builds;
 }
@@ -417,6 +425,18 @@ void CheckNetwork(ScenePlan& plan, const std::vector<domain::BlenderBuild>& netw
     }
   }
   if (!plan.opened) return;
+  // The render engine: never a Blender error after the upload (issue #17).
+  const std::string& engine = plan.info.engine;
+  if (!newest.empty() && !engine.empty() &&
+      std::none_of(network.begin(), network.end(),
+                   [&](const domain::BlenderBuild& b) { return domain::RendersEngine(b, engine); })) {
+    problem("engine", fmt::format("the scene renders with {} ({}), which no worker of this network renders "
+                                  "(they render {}). Render it with an engine they have (Render Properties > "
+                                  "Render Engine), or wait for a worker that renders {}: one whose Blender "
+                                  "renders it without a display (docs/operations.md, \"Render engines\")",
+                                  domain::EngineName(engine), engine, domain::EnginesText(network),
+                                  domain::EngineName(engine)));
+  }
   // Denoising: what the scene asks for against what the workers have.
   if (!plan.info.denoisers.empty()) {
     std::string wanted;

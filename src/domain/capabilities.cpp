@@ -59,7 +59,33 @@ int Rank(const BlenderBuild& build) {
 
 bool CanRender(const RenderNeeds& needs, const BlenderBuild& build) {
   return Rank(build) >= needs.blender_version && HasAll(build, needs.denoisers) &&
-         BuildMeets(needs.requirements, build);
+         BuildMeets(needs.requirements, build) && RendersEngine(build, needs.engine);
+}
+
+bool RendersEngine(const BlenderBuild& build, std::string_view engine) {
+  return engine.empty() || build.engines.empty() ||
+         std::find(build.engines.begin(), build.engines.end(), engine) != build.engines.end();
+}
+
+std::string EngineName(std::string_view engine) {
+  if (engine == "CYCLES") return "Cycles";
+  if (engine == "BLENDER_EEVEE") return "Eevee";
+  if (engine == "BLENDER_EEVEE_NEXT") return "Eevee Next";
+  if (engine == "BLENDER_WORKBENCH") return "Workbench";
+  return std::string(engine);
+}
+
+std::string EnginesText(const std::vector<BlenderBuild>& builds) {
+  std::vector<std::string> names;
+  for (const auto& b : builds) {
+    if (b.engines.empty()) return "every engine";
+    for (const auto& e : b.engines) {
+      if (!Has(names, EngineName(e))) names.push_back(EngineName(e));
+    }
+  }
+  std::string text;
+  for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+  return text.empty() ? "no engine" : text;
 }
 
 std::optional<size_t> ChooseBuild(const RenderNeeds& needs, const std::vector<BlenderBuild>& builds) {
@@ -78,6 +104,7 @@ RenderNeeds NeedsOf(const Job& job) {
   needs.blender_version = job.blender_version;
   if (!job.without_denoiser) needs.denoisers = job.denoisers;
   needs.requirements = job.requirements;
+  needs.engine = job.engine;
   return needs;
 }
 
@@ -215,6 +242,11 @@ std::string WhyNoBuild(const RenderNeeds& needs, const std::vector<BlenderBuild>
     return "its user requires " +
            RequirementsText({"", 0, needs.requirements.blender_min, needs.requirements.blender_max}) +
            "; this node has " + have;
+  }
+  if (std::none_of(builds.begin(), builds.end(),
+                   [&](const BlenderBuild& b) { return RendersEngine(b, needs.engine); })) {
+    return "the scene renders with " + EngineName(needs.engine) + ", which this node does not render (it " +
+           "renders " + EnginesText(builds) + ")";
   }
   std::string wanted;
   for (const auto& d : needs.denoisers) wanted += (wanted.empty() ? "" : " and ") + DenoiserName(d);

@@ -15,6 +15,9 @@ namespace inferix::domain {
 struct BlenderBuild {
   std::string version;                 ///< what `blender --version` says: "3.4.1", "4.2.3 LTS"
   std::vector<std::string> denoisers;  ///< "OPENIMAGEDENOISE", "OPTIX"
+  /// The render engines it renders ("CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH"); empty when the node did
+  /// not say (a node from before engines were advertised): then every engine, as such nodes were given.
+  std::vector<std::string> engines = {};
 };
 
 /// What a job asks of the Blender that renders it.
@@ -22,6 +25,7 @@ struct RenderNeeds {
   int blender_version = 0;             ///< of the scene's file, major * 100 + minor (304); 0: unknown
   std::vector<std::string> denoisers;  ///< denoisers it must have; empty when none (or the user waived them)
   JobRequirements requirements = {};   ///< its user's: a build in its Blender range (BuildMeets)
+  std::string engine = {};             ///< the scene's render engine; "": unknown, any build renders it
 };
 
 /// What a job needs: its file's version, and its denoisers unless the user waived them.
@@ -33,8 +37,17 @@ int VersionNumber(std::string_view version);
 std::string VersionName(int version_number);
 
 /// True when `build` can render a job with these needs: at least as new as the scene's file (a build of
-/// unknown version ranks as the newest), with every needed denoiser, and in its user's Blender range.
+/// unknown version ranks as the newest), with every needed denoiser, in its user's Blender range, and
+/// rendering the scene's engine (RendersEngine).
 bool CanRender(const RenderNeeds& needs, const BlenderBuild& build);
+
+/// True when `build` renders scenes of `engine`: one it advertises; any engine for a build that advertises
+/// none (a node from before engines were advertised) and for an unknown engine ("").
+bool RendersEngine(const BlenderBuild& build, std::string_view engine);
+/// An engine's name for people: "Cycles", "Eevee", "Workbench"; an add-on's as Blender calls it.
+std::string EngineName(std::string_view engine);
+/// The engines `builds` render, for people ("Cycles, Eevee"); "every engine" when one advertises none.
+std::string EnginesText(const std::vector<BlenderBuild>& builds);
 
 /// The build of `builds` that renders a job: the oldest one at least as new as the scene's file (the closest
 /// to the artist's own Blender) that has every needed denoiser; among equals the first listed. std::nullopt

@@ -111,6 +111,9 @@ struct Job {
   std::vector<std::string> denoisers;  ///< what the scene's render asks for ("OPENIMAGEDENOISE", "OPTIX")
   bool without_denoiser = false;       ///< the user accepted frames rendered with denoising off
   JobRequirements requirements;        ///< what its user requires of the slot that renders it
+  /// The scene's render engine as preflight read it ("CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH", an
+  /// add-on's); "" when unknown (jobs of older clients): then any worker renders it.
+  std::string engine;
   int resolution_percentage = 0;  ///< 1-100: rendered at that share of the scene's resolution; 0: its own
   std::string frames_spec;
   OutputFormat format = OutputFormat::kPng;

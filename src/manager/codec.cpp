@@ -33,6 +33,7 @@ json JobToJson(const domain::Job& job) {
           {"denoisers", job.denoisers},
           {"without_denoiser", job.without_denoiser},
           {"resolution_percentage", job.resolution_percentage},
+          {"engine", job.engine},
           {"requirements",
            {{"device", job.requirements.device},
             {"min_gpu_memory_bytes", job.requirements.min_gpu_memory_bytes},
@@ -120,6 +121,10 @@ Result<void> CheckCapabilities(const json& caps) {
   auto is_text = [](const json& v) {
     return v.is_string() && v.get_ref<const std::string&>().size() <= kMaxText;
   };
+  // The render engines a build renders ("CYCLES", "BLENDER_EEVEE"): at least one, when said at all.
+  auto is_engines = [&](const json& v) {
+    return v.is_array() && !v.empty() && v.size() <= 16 && std::all_of(v.begin(), v.end(), is_text);
+  };
   if (!caps.is_object()) return MakeError(Errc::kInvalidArgument, "capabilities must be an object");
   if (caps.dump().size() > kMaxBytes)
     return MakeError(Errc::kInvalidArgument, "capabilities are over 16 KiB");
@@ -144,8 +149,12 @@ Result<void> CheckCapabilities(const json& caps) {
         if (!d.is_array() || d.size() > 8 || !std::all_of(d.begin(), d.end(), is_text))
           return bad("blenders: denoisers must be a list of at most 8 names");
       }
+      if (b.contains("engines") && !is_engines(b["engines"]))
+        return bad("blenders: engines must be a list of 1 to 16 names");
     }
   }
+  if (caps.contains("engines") && !is_engines(caps["engines"]))
+    return bad("engines must be a list of 1 to 16 names");
   for (const char* list : {"devices", "slots"}) {
     if (!caps.contains(list)) continue;
     const json& devices = caps[list];
@@ -171,24 +180,37 @@ Result<void> CheckCapabilities(const json& caps) {
   return Ok();
 }
 
+namespace {
+
+std::vector<std::string> Names(const json& list) {
+  std::vector<std::string> names;
+  for (const json& n : list.is_array() ? list : json::array()) {
+    if (n.is_string()) names.push_back(n.get<std::string>());
+  }
+  return names;
+}
+
+}  // namespace
+
 std::vector<domain::BlenderBuild> BuildsOf(const domain::Node& node) {
   std::vector<domain::BlenderBuild> builds;
   json caps = json::parse(node.capabilities_json, nullptr, false);
   if (!caps.is_object()) return {{}};  // a node that described nothing: one build of unknown version
+  // The engines the node advertises, for builds that do not list their own (none: every engine).
+  const std::vector<std::string> engines = Names(caps.value("engines", json::array()));
   // Checked when the node registered (CheckCapabilities); read defensively all the same.
   const json list = caps.value("blenders", json::array());
   for (const json& b : list.is_array() ? list : json::array()) {
     if (!b.is_object() || !b.value("version", json()).is_string()) continue;
     domain::BlenderBuild build;
     build.version = b.value("version", "");
-    for (const json& d : b.value("denoisers", json::array())) {
-      if (d.is_string()) build.denoisers.push_back(d.get<std::string>());
-    }
+    build.denoisers = Names(b.value("denoisers", json::array()));
+    build.engines = b.contains("engines") ? Names(b["engines"]) : engines;
     builds.push_back(std::move(build));
   }
   if (builds.empty()) {
     const json version = caps.value("blender_version", json());
-    builds.push_back({version.is_string() ? version.get<std::string>() : std::string(), {}});
+    builds.push_back({version.is_string() ? version.get<std::string>() : std::string(), {}, engines});
   }
   return builds;
 }

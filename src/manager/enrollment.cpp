@@ -38,6 +38,7 @@ Result<Enrolled> Enroll(domain::Store& store, Scheduler& scheduler, const Clock&
     enrolled.node_id = *made;
     return scheduler.WorkerChanged(enrolled.node_id);  // joined
   }));
+  scheduler.NodesChanged(request.role);  // a verifier's class may release held work
   return enrolled;
 }
 
@@ -55,6 +56,7 @@ Result<domain::Node> UpdateCapabilities(domain::Store& store, Scheduler& schedul
     INFERIX_TRY(store.UpdateNode(node));
     return scheduler.WorkerChanged(node.id);
   }));
+  scheduler.NodesChanged(node.role);
   return node;
 }
 

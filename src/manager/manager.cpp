@@ -70,6 +70,14 @@ net::HttpResponse NoBlobRoute() { return Fail(Errc::kNotFound, kNoBlobRoute); }
 // still pending: longer than any video takes its maker (docs/operations.md, "Several managers").
 constexpr int64_t kVideoRetakeAfterMs = int64_t{10} * 60 * 1000;
 
+// The scheduler's options: a verifier counts for its class while the workers page shows it online (heard from
+// within a long poll and a lease), unless set otherwise.
+SchedulerOptions SchedulingOf(const ManagerOptions& options) {
+  SchedulerOptions s = options.scheduler;
+  if (s.verifier_seen_ms == 0) s.verifier_seen_ms = options.long_poll_ms + s.lease_ms;
+  return s;
+}
+
 // Whether --store names a server that other managers may share (PostgreSQL), not the embedded file.
 bool SharedStore(const std::string& url) {
   return url.starts_with("postgresql://") || url.starts_with("postgres://");
@@ -119,7 +127,7 @@ class ManagerImpl final : public Manager {
         store_(std::move(store)),
         blobs_(std::move(blobs)),
         fs_(fs),
-        scheduler_(*store_, clock_, options.scheduler),
+        scheduler_(*store_, clock_, SchedulingOf(options)),
         api_(*store_, *blobs_, scheduler_, clock_,
              ApiOptions{options.long_poll_ms, options.url_ttl_s, !options.tls_cert_file.empty(),
                         options.max_output_bytes, options.sessions, options.quotas, options.max_body_bytes,

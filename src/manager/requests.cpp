@@ -1,6 +1,7 @@
 #include "manager/requests.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/crypto.hpp"
 #include "core/text.hpp"
@@ -115,12 +116,19 @@ Result<void> ReadRequirements(const nlohmann::json& j, domain::JobRequirements& 
   return domain::CheckRequirements(out);
 }
 
+// A render engine's name as Blender calls it (bl_idname), or "" when the client did not say.
+bool EngineNamed(const std::string& engine) {
+  return engine.size() <= 64 && std::all_of(engine.begin(), engine.end(), [](unsigned char c) {
+           return std::isalnum(c) != 0 || c == '_' || c == '.' || c == '-';
+         });
+}
+
 }  // namespace
 
 Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
   auto body =
       ParseBody(req, {"name", "main", "files", "frames", "format", "chunk_size", "priority", "fps", "root",
-                      "denoisers", "without_denoiser", "resolution_percentage", "requirements"});
+                      "denoisers", "without_denoiser", "resolution_percentage", "requirements", "engine"});
   if (!body) return body.error();
   CreateJobRequest r;
   domain::Job& job = r.job;
@@ -131,6 +139,10 @@ Result<CreateJobRequest> DecodeCreateJob(const net::HttpRequest& req) {
       .Optional("denoisers", job.denoisers)
       .Optional("without_denoiser", job.without_denoiser)
       .Check(job.denoisers.size() <= 8, "denoisers must name at most 8 denoisers")
+      .Optional("engine", job.engine)
+      .Check(EngineNamed(job.engine),
+             "engine must be a render engine's name as Blender calls it (\"CYCLES\", \"BLENDER_EEVEE\"): "
+             "letters, digits, _, . and -, at most 64")
       .Integer("resolution_percentage", job.resolution_percentage, 0, 100)
       .Number("fps", job.fps, 0.001, 1000)
       .Required("name", job.name)

@@ -32,7 +32,7 @@ HttpResponse CreateJob(Call& c) {
   spdlog::info("job {} created by {}: {} frames {}", created->id, SafeText(c.user->name),
                SafeText(created->name), SafeText(created->frames_spec));
   json answer = JobToJson(*created);
-  auto waiting = NoWorkerFor(c.api.store, *created);
+  auto waiting = c.api.scheduler.NoWorkerFor(*created);
   if (!waiting) return Fail(waiting.error());
   answer["waiting_for"] = *waiting;  // said at once: the job is kept, and starts when such a worker joins
   return Json(201, answer);
@@ -121,7 +121,7 @@ HttpResponse JobDetail(Call& c) {
   json item = JobToJson(job);
   item["owner"] = c.user->name;
   auto waiting =
-      domain::IsFinal(job.state) ? Result<std::string>(std::string()) : NoWorkerFor(c.api.store, job);
+      domain::IsFinal(job.state) ? Result<std::string>(std::string()) : c.api.scheduler.NoWorkerFor(job);
   if (!waiting) return Fail(waiting.error());
   item["waiting_for"] = *waiting;
   item["progress"] = ProgressToJson(job, domain::CountFrames(view->frames), c.api.clock.NowMs());

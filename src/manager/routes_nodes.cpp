@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <string>
+#include <vector>
 
 #include "domain/trust.hpp"
 #include "manager/api_routes.hpp"
@@ -108,16 +110,46 @@ json PlainNodeJson(const domain::Node& n) {
       json builds = json::array();
       for (const auto& b : caps["blenders"]) {
         if (!b.is_object() || !b.contains("version")) continue;
-        builds.push_back({{"version", b["version"]}, {"denoisers", b.value("denoisers", json::array())}});
+        json build = {{"version", b["version"]}, {"denoisers", b.value("denoisers", json::array())}};
+        if (b.contains("engines")) build["engines"] = b["engines"];
+        builds.push_back(build);
       }
       lent["blenders"] = builds;
     }
+    // The render engines it renders (issue #17): what a scene's engine is checked against before upload.
+    if (caps.contains("engines") && caps["engines"].is_array()) lent["engines"] = caps["engines"];
   }
   return {{"id", n.id},
           {"role", domain::ToString(n.role)},
           {"banned", n.banned},
           {"capabilities", lent},
           {"details", false}};
+}
+
+// Why a worker's slots get no render work whatever waits (issue #17): for each slot whose every class (a
+// build on that slot) no verifier checks now, why, so that its renders are held back; "" when none is.
+std::string HeldBack(const Scheduler& scheduler, const domain::Node& worker, const Census& census) {
+  const auto builds = BuildsOf(worker);
+  std::vector<std::string> slots = SlotsOf(worker);
+  const bool named = !slots.empty();
+  if (!named) slots.emplace_back();
+  std::string text;
+  for (const auto& slot : slots) {
+    std::string why;
+    for (const auto& det_class : ClassesOf(worker, builds, slot)) {
+      const std::string one = scheduler.Unverifiable(worker, det_class, "", census);
+      if (one.empty()) {
+        why.clear();
+        break;
+      }
+      if (why.find(one) == std::string::npos) why += (why.empty() ? "" : ", ") + one;
+    }
+    if (why.empty()) continue;
+    if (!text.empty()) text += "; ";
+    if (named) text += "slot " + slot + ": ";
+    text += why;
+  }
+  return text.empty() ? text : text + ": its renders are held back until one joins (inferix admin checks)";
 }
 
 // Every node, with what it is doing: every detail to operators, PlainNodeJson to the others. A task is named
@@ -140,6 +172,8 @@ HttpResponse ListNodes(Call& c) {
   for (const auto& j : *jobs) job_of[j.id] = &j;
   const int64_t now = c.api.clock.NowMs();
   const int64_t recent = c.api.options.long_poll_ms + c.api.scheduler.options().lease_ms;
+  auto census = c.api.scheduler.FarmCensus();
+  if (!census) return Fail(census.error());
   json out = json::array();
   for (const auto& n : *nodes) {
     json j = op ? NodeToJson(n) : PlainNodeJson(n);
@@ -162,6 +196,8 @@ HttpResponse ListNodes(Call& c) {
     // The chance that the worker's next output gets layer 2 (adaptive trust).
     if (op && n.role == domain::NodeRole::kWorker)
       j["check_rate"] = domain::CheckRate(c.api.scheduler.options().trust, n.streak);
+    if (op && n.role == domain::NodeRole::kWorker && !n.banned)
+      j["waiting_for"] = HeldBack(c.api.scheduler, n, **census);
     out.push_back(j);
   }
   return Json(200, {{"nodes", out}});

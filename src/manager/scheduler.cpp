@@ -38,6 +38,7 @@ Error NotHeld(int64_t task_id) {
 
 Result<void> Scheduler::SaveNode(const domain::Node& node) {
   INFERIX_TRY(store_.UpdateNode(node));
+  if (node.banned) NodesChanged(node.role);  // a banned verifier checks no more
   return WorkerChanged(node.id);
 }
 
@@ -113,6 +114,15 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
                                                   const std::string& slot) {
   INFERIX_TRY(SlotDevice(node, slot));
   const TaskKind kind = node.role == domain::NodeRole::kWorker ? TaskKind::kRender : TaskKind::kVerify;
+  // Renders whose outputs no verifier could check now are held back (Unverifiable), not left to wait in
+  // `verifying` for ever. The census is cached, so a claim seldom reads the nodes, and never inside its
+  // transaction (on PostgreSQL that would lock every node's row).
+  std::shared_ptr<const Census> census;
+  if (kind == TaskKind::kRender) {
+    auto read = FarmCensus();
+    if (!read) return read.error();
+    census = std::move(*read);
+  }
   std::optional<Claim> claim;
   INFERIX_TRY(Atomically([&]() -> Result<void> {
     auto capped = ClaimCaps(node);
@@ -121,6 +131,12 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
     const auto builds = BuildsOf(node);
     const auto classes = ClassesOf(node, builds, slot);
     const domain::SlotOffer offer = OfferOf(node, slot);
+    // A slot none of whose classes a verifier checks takes nothing, whatever the job: no need to read the
+    // queue.
+    if (census && std::none_of(classes.begin(), classes.end(), [&](const std::string& c) {
+          return Unverifiable(node, c, "", *census).empty();
+        }))
+      return Ok();
     // The store leaves out what this node may never take (tasks that exclude it, jobs it is kept off, its own
     // outputs, checks of another class); the rest (Blender builds and denoisers) is checked here, page by
     // page in the store's order, until a task is found: no number of tasks ahead hides one it can take.
@@ -191,6 +207,7 @@ Result<std::optional<Claim>> Scheduler::ClaimTask(const domain::Node& node,
           }
         }
         if (!build) continue;
+        if (census && !Unverifiable(node, classes[*build], job.engine, *census).empty()) continue;
         const std::string& main_sha = [&]() -> const std::string& {
           for (const auto& f : job.files) {
             if (f.path == job.main_file) return f.sha256;

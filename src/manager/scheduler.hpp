@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "domain/settlement.hpp"
 #include "domain/trust.hpp"
 #include "domain/verification.hpp"
+#include "manager/census.hpp"
 
 namespace inferix::manager {
 
@@ -34,6 +36,10 @@ struct SchedulerOptions {
   /// A render task's lease is renewed only while it shows progress (a frame reported, its node's progress
   /// counter rising); this long after the last progress, heartbeats no longer keep it and it expires.
   int64_t stall_ms = 600'000;
+  /// A verifier counts for the classes it checks while heard from within this long (the manager: a long
+  /// poll and a lease, when the workers page calls it offline); 0: whenever it was last heard from. Render
+  /// work whose outputs no counted verifier could check is held back (ClaimTask).
+  int64_t verifier_seen_ms = 0;
 };
 
 /// Why a node gets no task whatever waits: one of its caps (SchedulerOptions).
@@ -56,16 +62,14 @@ struct VerdictReport {
 /// Classes of outputs whose checks wait with no verifier that may take them (ClassesWithoutVerifier).
 struct WaitingClass {
   std::string det_class;
-  int64_t checks = 0;  ///< queued checks only a verifier of this class may take
+  int64_t checks = 0;   ///< queued checks only a verifier of this class may take
+  int64_t workers = 0;  ///< workers (not banned) that render in this class: their renders of it are held back
 };
 
-/// The determinism classes with checks waiting and no registered verifier (not banned) of that class: the
-/// operator's view of outputs no one can verify (`inferix admin checks`). By class.
+/// The determinism classes with checks waiting, or workers rendering in them, and no registered verifier
+/// (not banned) of that class: the operator's view of outputs no one can verify and of work held back for
+/// want of a verifier (`inferix admin checks`). By class.
 Result<std::vector<WaitingClass>> ClassesWithoutVerifier(domain::Store& store);
-
-/// Why no registered worker (not banned) can render `job` as its user requires (JobRequirements): what it
-/// requires and what the workers lend; "" when one can, or the job requires nothing.
-Result<std::string> NoWorkerFor(domain::Store& store, const domain::Job& job);
 
 /// A claimed task with everything a node needs.
 struct Claim {
@@ -108,7 +112,8 @@ class Scheduler {
   /// job it is kept off) are left out by the store's query, however many wait ahead of one it can.
   /// `slot` is the node's slot (device) that asks ("": its first, or its only one): the task records it, a
   /// check is one of that slot's class, and the outputs it renders are of that slot's class. A slot the node
-  /// did not register is kInvalidArgument.
+  /// did not register is kInvalidArgument. A render whose outputs no verifier could check now (Unverifiable)
+  /// is held back: the worker gets nothing for it, as when no work waits, until such a verifier joins.
   Result<std::optional<Claim>> ClaimTask(const domain::Node& node,
                                          const std::vector<std::string>& cached_files,
                                          const std::string& slot = "");
@@ -179,6 +184,25 @@ class Scheduler {
   /// (or right after the write, outside a transaction): the manager wakes as many waiting claims.
   void OnTasksQueued(std::function<void(domain::TaskKind, int)> fn) { on_tasks_queued_ = std::move(fn); }
 
+  /// Why no registered worker (not banned) can render `job` now (scheduler_census.cpp): what its user
+  /// requires and what the workers lend; the scene's engine, which none renders; or the classes of the
+  /// workers that could, which no verifier checks (their renders are held back). "" when one can, or no
+  /// worker is registered and the job requires nothing.
+  Result<std::string> NoWorkerFor(const domain::Job& job);
+  /// Why the outputs `worker` would render in class `det_class` of a scene of `engine` could not be checked
+  /// now (census.hpp): no verifier of the class (for a worker whose outputs may get regions re-rendered:
+  /// CheckRate above 0; else any verifier), or none that renders the engine, heard from within
+  /// verifier_seen_ms. "" when they could.
+  std::string Unverifiable(const domain::Node& worker, const std::string& det_class,
+                           const std::string& engine, const Census& census) const;
+  /// The farm as last read (census.hpp): read again after kCensusMs, or after NodesChanged. Called outside a
+  /// transaction (a read inside one would lock every node's row on PostgreSQL).
+  Result<std::shared_ptr<const Census>> FarmCensus();
+  /// A node of `role` joined, changed what it lends, or was banned: the census is read again at the next
+  /// claim. A verifier's change also wakes the waiting render claims (work held back for its class may
+  /// flow), after the running transaction commits.
+  void NodesChanged(domain::NodeRole role);
+
   /// Checks that the node holds an active lease on the task.
   Result<domain::Task> HeldTask(const domain::Node& node, int64_t task_id);
   /// The task a node reports the end of: nullopt when the node already ended it in state `ended` (a repeated
@@ -244,6 +268,7 @@ class Scheduler {
   std::map<domain::TaskKind, int> queued_;     ///< tasks queued in the running Atomically
   int depth_ = 0;                              ///< Atomically calls running
   std::vector<domain::Event> pending_events_;  ///< recorded in the running Atomically, appended at its end
+  std::shared_ptr<const Census> census_;       ///< FarmCensus; null: to be read
 };
 
 }  // namespace inferix::manager

@@ -44,40 +44,6 @@ Result<std::optional<ClaimRefusal>> Scheduler::ClaimCaps(const domain::Node& nod
   return std::optional<ClaimRefusal>();
 }
 
-Result<std::string> NoWorkerFor(domain::Store& store, const domain::Job& job) {
-  if (job.requirements == domain::JobRequirements{}) return std::string();
-  auto nodes = store.ListNodes();
-  if (!nodes) return nodes.error();
-  const auto needs = domain::NeedsOf(job);
-  std::map<std::string, int>
-      lent;  // what the workers lend, for the message: "cuda NVIDIA ..., 12 GiB" -> count
-  for (const auto& n : *nodes) {
-    if (n.role != domain::NodeRole::kWorker || n.banned) continue;
-    const auto builds = BuildsOf(n);
-    const bool build = std::any_of(builds.begin(), builds.end(), [&](const domain::BlenderBuild& b) {
-      return domain::CanRender(needs, b);
-    });
-    std::vector<std::string> slots = SlotsOf(n);
-    if (slots.empty()) slots.emplace_back();
-    for (const auto& slot : slots) {
-      const domain::SlotOffer offer = OfferOf(n, slot);
-      if (build && domain::SlotMeets(job.requirements, offer)) return std::string();
-      auto device = SlotDevice(n, slot);
-      std::string what = device ? *device : std::string("cpu");
-      if (offer.memory_bytes > 0 && what != "cpu")
-        what += ", " + std::to_string(offer.memory_bytes >> 30) + " GiB";
-      if (!build) what += " (no Blender build in the range)";
-      ++lent[what];
-    }
-  }
-  std::string have;
-  for (const auto& [what, count] : lent)
-    have += (have.empty() ? "" : "; ") + what + (count > 1 ? " x" + std::to_string(count) : "");
-  return "no registered worker can render it: it requires " + domain::RequirementsText(job.requirements) +
-         (have.empty() ? "; no worker is registered" : "; the workers lend: " + have) +
-         ". It waits until such a worker joins (or cancel it and submit with other requirements)";
-}
-
 Result<std::vector<WaitingClass>> ClassesWithoutVerifier(domain::Store& store) {
   auto waiting = store.CountClassBoundChecks();
   if (!waiting) return waiting.error();
@@ -88,10 +54,23 @@ Result<std::vector<WaitingClass>> ClassesWithoutVerifier(domain::Store& store) {
     if (n.role != domain::NodeRole::kVerifier || n.banned) continue;
     for (auto& c : AllClassesOf(n)) verified.insert(std::move(c));
   }
-  std::vector<WaitingClass> out;
+  std::map<std::string, WaitingClass> by_class;
   for (const auto& [det_class, checks] : *waiting) {
-    if (verified.count(det_class) == 0) out.push_back({det_class, checks});
+    if (verified.count(det_class) == 0) by_class[det_class] = {det_class, checks, 0};
   }
+  // The classes workers render in that no verifier has: the scheduler holds those renders back.
+  for (const auto& n : *nodes) {
+    if (n.role != domain::NodeRole::kWorker || n.banned) continue;
+    for (auto& c : AllClassesOf(n)) {
+      if (c.empty() || verified.count(c) > 0) continue;
+      WaitingClass& w = by_class[c];
+      w.det_class = c;
+      ++w.workers;
+    }
+  }
+  std::vector<WaitingClass> out;
+  out.reserve(by_class.size());
+  for (auto& [det_class, w] : by_class) out.push_back(std::move(w));
   return out;
 }
 
@@ -100,14 +79,21 @@ Result<std::string> ChecksWithoutVerifier(const std::string& store_url) {
   if (!store) return store.error();
   auto classes = ClassesWithoutVerifier(**store);
   if (!classes) return classes.error();
-  if (classes->empty()) return std::string("every waiting check has a verifier of its class");
+  if (classes->empty())
+    return std::string("every waiting check has a verifier of its class, and every worker's class has one");
   std::string out;
   for (const auto& c : *classes) {
     if (!out.empty()) out += "\n";
+    out += "class \"" + c.det_class + "\": ";
+    if (c.checks > 0) out += std::to_string(c.checks) + " check(s) waiting and no verifier of this class";
+    if (c.checks > 0 && c.workers > 0) out += "; ";
+    if (c.workers > 0) {
+      out += std::string(c.checks > 0 ? "" : "no verifier of this class, so ") + "the renders of its " +
+             std::to_string(c.workers) + " worker(s) in this class are held back";
+    }
     out +=
-        "class \"" + c.det_class + "\": " + std::to_string(c.checks) +
-        " check(s) waiting and no verifier of this class; enroll a verifier with a build of this class, or "
-        "revoke the workers of this class (inferix admin node revoke) to render their frames elsewhere";
+        "; enroll a verifier with a build of this class, or revoke the workers of this class (inferix admin "
+        "node revoke) to render their frames elsewhere";
   }
   return out;
 }

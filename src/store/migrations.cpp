@@ -273,8 +273,12 @@ END;
 ALTER TABLE tasks ADD COLUMN slot TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
 )sql"},
-      // Issue #17: why a node takes no work now, as it said (paused by its owner, outside its hours, ...).
+      // Issue #17: a job's render engine, as preflight read it from its scene ('' for older clients' jobs).
       {14, R"sql(
+ALTER TABLE jobs ADD COLUMN engine TEXT NOT NULL DEFAULT '';
+)sql"},
+      // Issue #17: why a node takes no work now, as it said (paused by its owner, outside its hours, ...).
+      {15, R"sql(
 ALTER TABLE nodes ADD COLUMN availability TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN availability_reason TEXT NOT NULL DEFAULT '';
 )sql"},

@@ -241,8 +241,12 @@ CREATE TRIGGER jobs_priority_to_tasks AFTER UPDATE OF priority ON jobs
 ALTER TABLE tasks ADD COLUMN slot TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
 )sql"},
-      // Issue #17: why a node takes no work now, as it said (SQLite's migration 14).
+      // Issue #17: a job's render engine (SQLite's migration 14).
       {5, R"sql(
+ALTER TABLE jobs ADD COLUMN engine TEXT NOT NULL DEFAULT '';
+)sql"},
+      // Issue #17: why a node takes no work now, as it said (SQLite's migration 15).
+      {6, R"sql(
 ALTER TABLE nodes ADD COLUMN availability TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN availability_reason TEXT NOT NULL DEFAULT '';
 )sql"},

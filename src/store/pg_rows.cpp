@@ -64,6 +64,7 @@ Job ReadJob(const Rows& r, int row) {
   j.without_denoiser = r.Int(row, 20) != 0;
   j.resolution_percentage = static_cast<int>(r.Int(row, 21));
   j.requirements = domain::DecodeRequirements(r.Text(row, 22));
+  j.engine = r.Text(row, 23);
   return j;
 }
 Task ReadTask(const Rows& r, int row) {

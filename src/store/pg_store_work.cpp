@@ -49,13 +49,14 @@ Result<int64_t> PgStore::CreateJob(const Job& j) {
   p.Add(j.fps).Add(j.started_ms).Add(j.scene_root).Add(j.blender_version).Add(JoinWords(j.denoisers));
   p.Add(j.without_denoiser ? 1 : 0)
       .Add(j.resolution_percentage)
-      .Add(domain::EncodeRequirements(j.requirements));
+      .Add(domain::EncodeRequirements(j.requirements))
+      .Add(j.engine);
   return Id(Exec(
       "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, "
       "message, created_ms, finished_ms, fps, started_ms, scene_root, blender_version, denoisers, "
-      "without_denoiser, resolution_percentage, requirements) VALUES ($1::bigint, $2, $3, $4, $5, $6, "
-      "$7::bigint, $8::bigint, $9, $10, $11::bigint, $12::bigint, $13::double precision, $14::bigint, $15, "
-      "$16::bigint, $17, $18::bigint, $19::bigint, $20) RETURNING id",
+      "without_denoiser, resolution_percentage, requirements, engine) VALUES ($1::bigint, $2, $3, $4, $5, "
+      "$6, $7::bigint, $8::bigint, $9, $10, $11::bigint, $12::bigint, $13::double precision, $14::bigint, "
+      "$15, $16::bigint, $17, $18::bigint, $19::bigint, $20, $21) RETURNING id",
       p));
 }
 Result<std::optional<Job>> PgStore::GetJob(int64_t id) {

@@ -33,7 +33,7 @@ std::vector<domain::SceneFile> DecodeFiles(const std::string& s);
 inline constexpr const char* kJobCols =
     "id, user_id, name, main_file, files, frames_spec, format, chunk_size, priority, state, message, "
     "created_ms, finished_ms, fps, video_state, video_key, started_ms, scene_root, blender_version, "
-    "denoisers, without_denoiser, resolution_percentage, requirements";
+    "denoisers, without_denoiser, resolution_percentage, requirements, engine";
 inline constexpr const char* kTaskCols =
     "id, job_id, kind, state, frames, output_id, node_id, lease_expires_ms, excluded, message, created_ms, "
     "level, progress, progress_ms, slot";

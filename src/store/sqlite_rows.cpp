@@ -35,6 +35,7 @@ Job ReadJob(const Stmt& s) {
   j.without_denoiser = s.Int(20) != 0;
   j.resolution_percentage = static_cast<int>(s.Int(21));
   j.requirements = domain::DecodeRequirements(s.Text(22));
+  j.engine = s.Text(23);
   return j;
 }
 Task ReadTask(const Stmt& s) {

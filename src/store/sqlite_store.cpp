@@ -271,13 +271,13 @@ class SqliteStore final : public detail::SqliteRetention {
   }
 
   Result<int64_t> CreateJob(const Job& j) override {
-    Stmt s(db_,
-           "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, "
-           "state, "
-           "message, created_ms, finished_ms, fps, started_ms, scene_root, blender_version, denoisers, "
-           "without_denoiser, resolution_percentage, requirements) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-           "?, ?, "
-           "?, ?, ?, ?, ?, ?, ?)");
+    Stmt s(
+        db_,
+        "INSERT INTO jobs (user_id, name, main_file, files, frames_spec, format, chunk_size, priority, "
+        "state, "
+        "message, created_ms, finished_ms, fps, started_ms, scene_root, blender_version, denoisers, "
+        "without_denoiser, resolution_percentage, requirements, engine) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.Bind(j.user_id).Bind(j.name).Bind(j.main_file).Bind(EncodeFiles(j.files)).Bind(j.frames_spec);
     s.Bind(domain::ToString(j.format)).Bind(j.chunk_size).Bind(j.priority).Bind(domain::ToString(j.state));
     s.Bind(j.message).Bind(j.created_ms).Bind(j.finished_ms).Bind(j.fps).Bind(j.started_ms);
@@ -286,7 +286,8 @@ class SqliteStore final : public detail::SqliteRetention {
         .Bind(JoinWords(j.denoisers))
         .Bind(j.without_denoiser ? 1 : 0)
         .Bind(j.resolution_percentage)
-        .Bind(domain::EncodeRequirements(j.requirements));
+        .Bind(domain::EncodeRequirements(j.requirements))
+        .Bind(j.engine);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }

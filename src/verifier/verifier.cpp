@@ -39,7 +39,7 @@ Verifier::Verifier(VerifierOptions options, const std::atomic<bool>& stop, agent
       node_(
           {options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
            options_.warm_scene_root, slot ? std::vector<agent::Device>{*slot} : std::vector<agent::Device>{},
-           0, std::move(devices), !options_.device_answers.empty()},
+           0, std::move(devices), !options_.device_answers.empty(), options_.engines},
           stop, std::move(services)) {}
 
 Result<void> Verifier::Start() {

@@ -30,6 +30,9 @@ struct VerifierOptions {
   std::string device = "auto";
   std::filesystem::path
       device_answers;  ///< tests only: recorded device answers (WorkerOptions::device_answers)
+  /// The render engines it checks (--engines; WorkerOptions::engines); empty: every engine its Blender
+  /// renders.
+  std::vector<std::string> engines = {};
   // A task may ask for more regions (the manager escalates an inconclusive check); these are the least.
   int regions = 2;         ///< regions drawn uniformly, re-rendered per frame
   int detail_regions = 1;  ///< regions drawn where the output shows detail

@@ -36,10 +36,12 @@ struct WorkerOptions {
   // The machine stays the owner's (agent::OwnerRules; docs/operations.md, "The owner's machine").
   std::string schedule;      ///< --schedule "Mon-Fri 19:00-08:00; Sat-Sun": when work is taken ("": always)
   int busy_cpu_percent = 0;  ///< --busy-cpu: other programs' CPU use that pauses it (0: not watched)
-  int busy_gpu_percent =
-      0;                   ///< --busy-gpu: a lent NVIDIA card's use by others that pauses it (0: not watched)
-  int busy_seconds = 10;   ///< --busy-seconds: for this long
-  int quiet_seconds = 60;  ///< --quiet-seconds: and below for this long before it takes work again
+  int busy_gpu_percent = 0;  ///< --busy-gpu: a lent NVIDIA card's use by others that pauses it (0: off)
+  int busy_seconds = 10;     ///< --busy-seconds: for this long
+  int quiet_seconds = 60;    ///< --quiet-seconds: and below for this long before it takes work again
+  /// The render engines the owner lends (--engines; agent::NodeOptions::engines); empty: every engine its
+  /// Blender renders here.
+  std::vector<std::string> engines = {};
 };
 
 class StatusBoard;  // worker/status.hpp

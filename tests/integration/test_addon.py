@@ -87,6 +87,17 @@ class BlenderVersionCheckTest(unittest.TestCase):
         # A build with the denoiser but too old for the scene does not count.
         self.assertEqual(check(["OPTIX"], (4, 2), builds("3.6.0", denoisers=["OPTIX"]), False)[0]["fatal"], True)
 
+    def test_engines_as_the_cli_checks_them(self):
+        check = load_client().engine_problems
+        cycles = [dict(b, engines=["CYCLES"]) for b in builds("3.4.1")]
+        [p] = check("BLENDER_EEVEE", cycles)
+        self.assertEqual((p["code"], p["fatal"]), ("engine", True))
+        self.assertIn("renders with Eevee (BLENDER_EEVEE), which no worker of this network renders (they render "
+                      "Cycles)", p["message"])
+        self.assertEqual(check("CYCLES", cycles), [])
+        self.assertEqual(check("BLENDER_EEVEE", cycles + [dict(b, engines=None) for b in builds("3.4.1")]), [])
+        self.assertEqual(check("BLENDER_EEVEE", []), [])  # no worker yet: the version check says so
+
 
 class SafeTextTest(unittest.TestCase):
     """Issue #14: names and messages that users and nodes sent are shown escaped and capped by the add-on, as by the

@@ -22,6 +22,8 @@ class CancelTest(unittest.TestCase):
         self.net.start_manager()
         token = self.net.user_token("dave")
         self.net.start_node("worker", "worker", extra=("--threads", "1"))
+        # A verifier of its class: without one the worker's renders are held back (issue #17).
+        self.net.start_node("verifier", "verifier")
         r = self.net.cli(token, "submit", scene, "--frames", "1-20", "--chunk", "20")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         job_id = int(r.stdout.split()[0])

@@ -138,6 +138,69 @@ class GpuMemoryTest(unittest.TestCase):
             self.assertTrue(f["output"]["class"].endswith("/ optix NVIDIA GeForce RTX 4090"), f)
 
 
+class HeldBackTest(unittest.TestCase):
+    """Issue #17: a worker slot whose class no verifier checks gets no render work (its frames would wait in
+    `verifying` for ever) while a CPU worker with a CPU verifier renders the job; the operator sees why on the
+    workers page and in `inferix admin checks`, and a job only that slot could render says so. Once a verifier of
+    its class enrolls, the held work flows to it."""
+
+    def setUp(self):
+        self.net = Network()
+        os.makedirs(os.path.join(self.net.dir, "scene"))
+        self.scene = make_scene(os.path.join(self.net.dir, "scene", "held.blend"), frames=3, width=48, height=36,
+                                samples=8)
+        self.net.start_manager(["--long-poll-ms", "5000"])
+        self.token = self.net.user_token("alice")
+        self.answers = ("--device-answers", TWO_GPUS, "--device", "optix:0")  # the RTX 4090
+        self.net.start_node("worker", "gpu-worker", extra=(*self.answers, "--threads", "1"))
+        self.net.start_node("worker", "cpu-worker", extra=("--threads", "1"))
+        self.net.start_node("verifier", "cpu-verifier")
+
+    def tearDown(self):
+        self.net.cleanup()
+
+    def submit(self, *extra):
+        r = self.net.cli(self.token, "submit", self.scene, "--chunk", "1", *extra)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return int(r.stdout.split()[0])
+
+    def test_a_slot_of_a_class_without_verifier_waits_until_one_enrolls(self):
+        job = self.net.wait_job(self.token, self.submit("--frames", "1-3"), timeout=300)
+        self.assertEqual(job["state"], "completed", job.get("message"))
+        self.assertEqual({f["output"]["worker"] for f in job["frames"]}, {"cpu-worker"})
+        self.assertNotIn("task", self.net.log("gpu-worker").split("ready;")[-1])
+
+        # The operator sees why: on the workers page, and in `inferix admin checks`.
+        status, body = self.net.call("GET", "/api/v1/workers", self.token)
+        self.assertEqual(status, 200, body)
+        nodes = {n["name"]: n for n in body["nodes"]}
+        self.assertRegex(nodes["gpu-worker"]["waiting_for"],
+                         r'no verifier of class "blender [^"]+ / optix NVIDIA GeForce RTX 4090" is online')
+        self.assertEqual(nodes["cpu-worker"]["waiting_for"], "")
+        checks = subprocess.run([INFERIX, "admin", "checks", "--data", self.net.manager_dir], check=True,
+                                capture_output=True, text=True).stdout
+        self.assertRegex(checks, r'class "blender [^"]+ / optix NVIDIA GeForce RTX 4090": no verifier of this '
+                                 r'class, so the renders of its 1 worker\(s\) in this class are held back')
+
+        # A job only a GPU may render waits, and says why.
+        gpu_job = self.submit("--frames", "1-2", "--require-device", "gpu")
+        status, waiting = self.net.call("GET", "/api/v1/jobs/%d" % gpu_job, self.token)
+        self.assertEqual(status, 200, waiting)
+        self.assertEqual(waiting["state"], "queued", waiting)
+        self.assertIn("its frames are held back: no verifier of class", waiting["waiting_for"])
+
+        # A verifier of the card's class enrolls: the held work flows to the card.
+        self.net.start_node("verifier", "v4090", extra=self.answers)
+        job = self.net.wait_job(self.token, gpu_job, timeout=300)
+        self.assertEqual(job["state"], "completed", job.get("message"))
+        for f in job["frames"]:
+            self.assertEqual((f["output"]["worker"], f["output"]["verifier"], f["verdict"]),
+                             ("gpu-worker", "v4090", "accepted"), f)
+            self.assertTrue(f["output"]["class"].endswith("/ optix NVIDIA GeForce RTX 4090"), f)
+        status, body = self.net.call("GET", "/api/v1/workers", self.token)
+        self.assertEqual({n["name"]: n for n in body["nodes"]}["gpu-worker"]["waiting_for"], "")
+
+
 class ThisMachineTest(unittest.TestCase):
     def test_this_machine_lends_its_cpu_and_names_what_it_has(self):
         r = subprocess.run([INFERIX, "worker", "--list-devices"], capture_output=True, text=True, timeout=120)

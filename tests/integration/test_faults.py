@@ -151,6 +151,8 @@ class FaultsTest(unittest.TestCase):
         self.net.start_manager(extra=("--long-poll-ms", "1000", "--max-frame-failures", "2",
                                       "--blocklist-after", "10"))
         token = self.net.user_token("lea")
+        # A verifier of the workers' class (it checks nothing here): without one their renders are held back.
+        self.net.start_node("verifier", "verifier")
         for name in ("worker-a", "worker-b"):
             self.net.start_node("worker", name, blender=broken)
         wait_for(lambda: all(" ready" in self.net.log(n) for n in ("worker-a", "worker-b")), 60, "the workers")

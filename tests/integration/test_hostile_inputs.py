@@ -69,6 +69,11 @@ class HostileInputsTest(unittest.TestCase):
             "enrollment_token": self.net.enroll("worker"), "name": name, "role": "worker", "public_key": public,
             "capabilities": caps})
         self.assertEqual(status, 201, answer)
+        # A verifier of its class (it checks nothing here): without one its renders are held back (issue #17).
+        status, keeper = self.net.call("POST", "/api/v1/nodes/register", body={
+            "enrollment_token": self.net.enroll("verifier"), "name": "keeper", "role": "verifier",
+            "public_key": public, "capabilities": caps})
+        self.assertEqual(status, 201, keeper)
         return answer["node_token"], key
 
     def claim(self, node_token, job_id):

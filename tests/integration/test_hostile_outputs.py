@@ -130,7 +130,7 @@ class HostileOutputsTest(unittest.TestCase):
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), sha256)
 
     def test_upload_larger_than_the_url_allows_is_refused(self):
-        self.start("--max-output-bytes", "1000")
+        self.start("--max-output-bytes", "1000", verifier=True)  # without one, the rogue's renders are held back
         job_id = self.submit()
         task = self.claim()
         task_id, frame = int(task["task_id"]), int(task["frames"][0])

@@ -77,6 +77,11 @@ class HostileSchedulerTest(unittest.TestCase):
         return make_scene(os.path.join(self.net.dir, "scenes", name + ".blend"), frames=frames, width=64,
                           height=48, samples=4)
 
+    def keeper(self):
+        """A verifier of the fake workers' class, which checks nothing: without one, the scheduler holds their
+        renders back (issue #17)."""
+        return FakeNode(self.net, "keeper", role="verifier")
+
     def admin_checks(self):
         return subprocess.run([INFERIX, "admin", "checks", "--data", self.net.manager_dir], check=True,
                               capture_output=True, text=True).stdout
@@ -88,12 +93,16 @@ class HostileSchedulerTest(unittest.TestCase):
         token = self.net.user_token("carol")
         junk_job = self.submit(token, junk_scene, "1-205")
         rogue = FakeNode(self.net, "rogue", blender_version="9.9.9 made-up")
+        # Without a verifier of its class the rogue would get no work (issue #17): one is registered while it
+        # renders, and then goes, leaving its checks to no one.
+        FakeNode(self.net, "rogue-verifier", role="verifier", blender_version="9.9.9 made-up")
         for _ in range(205):
             task = rogue.claim()
             self.assertIsNotNone(task)
             for frame in task["frames"]:
                 rogue.report_junk(task["task_id"], frame)
             rogue.done(task["task_id"])
+        self.net.admin("node", "revoke", "--node", "rogue-verifier", "--reason", "gone")
         self.assertIn("205 check(s) waiting and no verifier of this class", self.admin_checks())
 
         # 205 checks no verifier may take sit ahead of the honest job's: they still get checked.
@@ -121,6 +130,7 @@ class HostileSchedulerTest(unittest.TestCase):
         self.net.start_manager(["--long-poll-ms", "1000"])
         token = self.net.user_token("dave")
         big_job = self.submit(token, scene, "1-250")
+        self.keeper()
         failing = FakeNode(self.net, "failing")
         FakeNode(self.net, "standby")  # a live worker the big job can still count on
         for _ in range(3):
@@ -141,6 +151,7 @@ class HostileSchedulerTest(unittest.TestCase):
         self.net.start_manager(["--long-poll-ms", "1000", "--max-node-tasks", "2"])
         token = self.net.user_token("erin")
         self.submit(token, scene, "1-10")
+        self.keeper()
         hoarder = FakeNode(self.net, "hoarder")
         held = [hoarder.claim(), hoarder.claim()]
         self.assertTrue(all(held))
@@ -161,6 +172,7 @@ class HostileSchedulerTest(unittest.TestCase):
         self.net.start_manager(["--long-poll-ms", "1000", "--stall-ms", "3000"])
         token = self.net.user_token("frank")
         self.submit(token, scene, "1")
+        self.keeper()
         idler = FakeNode(self.net, "idler")
         task = idler.claim()
         self.assertIsNotNone(task)

@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import os
 import subprocess
+import time
 import unittest
 
 from netlib import SOURCE_DIR, Network, make_scene
@@ -124,6 +125,66 @@ class PreflightTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             job_id = int(r.stdout.split()[0])
             self.net.cli(self.token, "cancel", str(job_id))
+
+
+class EnginePreflightTest(unittest.TestCase):
+    """Issue #17: a scene whose render engine no registered worker renders is refused at preflight, before anything
+    is uploaded, with a message that names the engine and what the workers render; a worker that renders it makes
+    the scene welcome. The first worker is real, lending Cycles only (--engines): it advertises what its Blender
+    renders here (a probe at its first start) less what its owner withholds."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.net = Network()
+        cls.scenes = os.path.join(cls.net.dir, "scenes")
+        os.makedirs(cls.scenes)
+        cls.eevee = make_scene(os.path.join(cls.scenes, "eevee.blend"), frames=1, width=32, height=24, samples=4,
+                               extra=("--engine", "BLENDER_EEVEE"))
+        cls.net.start_manager()
+        cls.token = cls.net.user_token("erin")
+        cls.net.start_node("worker", "cycles-only", extra=("--engines", "CYCLES"))
+        deadline = time.time() + 300  # the first start on a machine asks Blender (about 7 s of CPU)
+        cls.caps = None
+        while cls.caps is None and time.time() < deadline:
+            status, body = cls.net.call("GET", "/api/v1/workers", cls.token)
+            cls.caps = next((n["capabilities"] for n in body.get("nodes", []) if n.get("name") == "cycles-only"),
+                            None)
+            time.sleep(0.5)
+        assert cls.caps is not None, cls.net.log("cycles-only")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.net.cleanup()
+
+    def test_an_engine_no_worker_renders_is_refused_before_upload(self):
+        self.assertEqual(self.caps["engines"], ["CYCLES"])
+        self.assertEqual(self.caps["blenders"][0]["engines"], ["CYCLES"])
+        scenes = [self.eevee]
+        corpus = os.path.join(SOURCE_DIR, "..", "shared", "scenes", "gltf", "14_transmission.blend")
+        if os.path.exists(corpus):
+            scenes.append(corpus)  # the corpus's Eevee scene
+        for scene in scenes:
+            r = self.net.cli(self.token, "submit", scene, "--frames", "1", timeout=120)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn("[engine] the scene renders with Eevee (BLENDER_EEVEE), which no worker of this network "
+                          "renders (they render Cycles)", " ".join(r.stderr.split()))
+            self.assertEqual(r.stdout, "")
+        status, body = self.net.call("GET", "/api/v1/jobs", self.token)
+        self.assertEqual(body["jobs"], [])  # nothing was queued
+
+        # A worker whose Blender renders Eevee registers: the scene is taken, and only such workers render it.
+        engines = ["CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE"]
+        status, node = self.net.call("POST", "/api/v1/nodes/register", body={
+            "enrollment_token": self.net.enroll("worker"), "name": "eevee", "role": "worker", "public_key": "ab" * 32,
+            "capabilities": {"blender_version": self.caps["blender_version"], "engines": engines,
+                             "blenders": [{"version": self.caps["blender_version"], "engines": engines}]}})
+        self.assertEqual(status, 201, node)
+        r = self.net.cli(self.token, "submit", self.eevee, "--frames", "1", timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        job_id = int(r.stdout.split()[0])
+        status, job = self.net.call("GET", "/api/v1/jobs/%d" % job_id, self.token)
+        self.assertEqual(job["engine"], "BLENDER_EEVEE")
+        self.net.cli(self.token, "cancel", str(job_id))
 
 
 if __name__ == "__main__":

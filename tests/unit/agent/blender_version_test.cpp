@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "../net/net_test_util.hpp"
 #include "agent/machine.hpp"
@@ -72,6 +73,24 @@ TEST_F(BlenderVersionTest, NoBannerIsNotCached) {
 
 TEST_F(BlenderVersionTest, AMissingExecutableGivesNoVersion) {
   EXPECT_EQ(BlenderVersion((dir_.path() / "no-such-blender").string()), "");
+}
+
+// The engines probe (issue #17): the engines whose frame rendered, one marked line each at the start of a
+// line, asked once and then answered from the cache.
+TEST_F(BlenderVersionTest, TheEnginesProbeReadsEachMarkedLineOnce) {
+  const auto exe = WriteFakeBlender(
+      "Blender 9.8.7'\necho 'INFERIX-ENGINE CYCLES'\necho 'Fra:1 INFERIX-ENGINE FAKE'\n"
+      "echo 'INFERIX-ENGINE bad;name'\necho 'INFERIX-ENGINE BLENDER_EEVEE");
+  EXPECT_EQ(BlenderEngines(exe), (std::vector<std::string>{"CYCLES", "BLENDER_EEVEE"}));
+  EXPECT_EQ(BlenderEngines(exe), (std::vector<std::string>{"CYCLES", "BLENDER_EEVEE"}));
+  EXPECT_EQ(Runs(), 1);
+  EXPECT_EQ(DescribeBlender(exe)["engines"], nlohmann::json({"CYCLES", "BLENDER_EEVEE"}));
+}
+
+TEST_F(BlenderVersionTest, ABlenderThatRendersNothingSaysNoEngines) {
+  const auto exe = WriteFakeBlender("Blender 9.8.7");
+  EXPECT_TRUE(BlenderEngines(exe).empty());
+  EXPECT_FALSE(DescribeBlender(exe).contains("engines"));  // not said, rather than "renders nothing"
 }
 
 }  // namespace

@@ -236,6 +236,32 @@ TEST_F(NodeAgentTest, WithoutAWarmFolderNoSpareStarts) {
   EXPECT_EQ(blender_->alive, 0);
 }
 
+TEST(LendEngines, TheOwnerWithholdsEnginesFromEveryList) {
+  nlohmann::json caps = {
+      {"engines", {"CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH"}},
+      {"blenders",
+       {{{"version", "3.4.1"}, {"engines", {"CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH"}}},
+        {{"version", "4.2.0"}}}}};
+  const nlohmann::json unchanged = caps;
+  ASSERT_TRUE(LendEngines(caps, {}).ok());
+  EXPECT_EQ(caps, unchanged);
+  ASSERT_TRUE(LendEngines(caps, {"CYCLES", "BLENDER_WORKBENCH"}).ok());
+  EXPECT_EQ(caps["blenders"][0]["engines"], nlohmann::json({"CYCLES", "BLENDER_WORKBENCH"}));
+  // A build whose probe could not run: the owner's list.
+  EXPECT_EQ(caps["blenders"][1]["engines"], nlohmann::json({"CYCLES", "BLENDER_WORKBENCH"}));
+  EXPECT_EQ(caps["engines"], caps["blenders"][0]["engines"]);  // the default build's
+}
+
+TEST(LendEngines, LendingNoneABuildRendersIsAnError) {
+  nlohmann::json caps = {{"blenders", {{{"version", "3.4.1"}, {"engines", {"CYCLES"}}}}}};
+  auto lent = LendEngines(caps, {"BLENDER_EEVEE"});
+  ASSERT_FALSE(lent.ok());
+  EXPECT_EQ(lent.error().code, Errc::kInvalidArgument);
+  EXPECT_NE(lent.error().message.find("lends none of the engines Blender 3.4.1 renders here"),
+            std::string::npos)
+      << lent.error().message;
+}
+
 TEST(ChooseBlender, TheBuildOfTheNamedVersionElseTheDefault) {
   const std::vector<std::string> blenders = {"/b/3.6", "/b/4.2"};
   const nlohmann::json caps = {{"blenders", {{{"version", "3.6.0"}}, {{"version", "4.2.0"}}}}};

@@ -120,6 +120,66 @@ TEST(NetworkBuilds, MalformedBuildsFallBackToTheSingleVersion) {
   EXPECT_THAT(builds[1].denoisers, ElementsAre("OPTIX"));
 }
 
+TEST(NetworkBuilds, TheEnginesOfEachBuildOrItsNode) {
+  const json workers = {
+      {"nodes",
+       json::array({
+           {{"role", "worker"},
+            {"capabilities",
+             {{"engines", json::array({"CYCLES", "BLENDER_EEVEE"})},
+              {"blenders", json::array({{{"version", "3.4.1"}},
+                                        {{"version", "4.2.0"}, {"engines", json::array({"CYCLES"})}}})}}}},
+           {{"role", "worker"}, {"capabilities", {{"blender_version", "3.6.5"}}}},  // an older worker
+       })}};
+  const auto builds = NetworkBuilds(workers);
+  ASSERT_EQ(builds.size(), 3u);
+  EXPECT_THAT(builds[0].engines, ElementsAre("CYCLES", "BLENDER_EEVEE"));
+  EXPECT_THAT(builds[1].engines, ElementsAre("CYCLES"));
+  EXPECT_THAT(builds[2].engines, IsEmpty());  // said none: every engine
+}
+
+// ---- CheckNetwork: the scene's engine (issue #17)
+// -----------------------------------------------------------
+
+ScenePlan OpenedWith(const std::string& engine) {
+  ScenePlan plan;
+  plan.opened = true;
+  plan.blender_version = 304;
+  plan.info.engine = engine;
+  return plan;
+}
+
+TEST(CheckNetwork, AnEngineNoWorkerRendersIsRefusedBeforeUpload) {
+  ScenePlan plan = OpenedWith("BLENDER_EEVEE");
+  CheckNetwork(plan, {{"3.4.1", {}, {"CYCLES"}}, {"4.2.0", {}, {"CYCLES", "BLENDER_WORKBENCH"}}}, false);
+  ASSERT_EQ(plan.problems.size(), 1u);
+  EXPECT_EQ(plan.problems[0].code, "engine");
+  EXPECT_TRUE(plan.problems[0].fatal);
+  EXPECT_THAT(
+      plan.problems[0].message,
+      ::testing::HasSubstr("the scene renders with Eevee (BLENDER_EEVEE), which no worker of this network "
+                           "renders (they render Cycles, Workbench)"));
+  auto refused = ReportProblems(plan, true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, ::testing::HasSubstr("[engine]"));
+}
+
+TEST(CheckNetwork, AnEngineSomeWorkerRendersOrAnOlderWorkerIsNoProblem) {
+  for (const std::vector<domain::BlenderBuild>& network :
+       {std::vector<domain::BlenderBuild>{{"3.4.1", {}, {"CYCLES"}},
+                                          {"3.4.1", {}, {"CYCLES", "BLENDER_EEVEE"}}},
+        std::vector<domain::BlenderBuild>{{"3.4.1", {}, {"CYCLES"}}, {"3.4.1", {}}}}) {
+    ScenePlan plan = OpenedWith("BLENDER_EEVEE");
+    CheckNetwork(plan, network, false);
+    EXPECT_THAT(plan.problems, IsEmpty());
+  }
+  // No worker registered yet: that warning only (the engine cannot be compared).
+  ScenePlan plan = OpenedWith("BLENDER_EEVEE");
+  CheckNetwork(plan, {}, false);
+  ASSERT_EQ(plan.problems.size(), 1u);
+  EXPECT_EQ(plan.problems[0].code, "no_workers");
+}
+
 TEST(NetworkBuilds, NoWorkersNoBuilds) {
   EXPECT_THAT(NetworkBuilds(json::object()), IsEmpty());
   EXPECT_THAT(NetworkBuilds({{"nodes", json::array()}}), IsEmpty());

@@ -128,6 +128,50 @@ TEST(NeedsOf, NoDenoisersWhenTheUserWaivedThem) {
   EXPECT_EQ(ChooseBuild(NeedsOf(job), {{"3.4.1", {}}}), std::nullopt);
 }
 
+// ---- Engines (issue #17) ----------------------------------------------------------------------------------
+
+const std::vector<std::string> kAllEngines = {"CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH"};
+
+TEST(Engines, ABuildRendersTheEnginesItAdvertises) {
+  const BlenderBuild cycles_only{"3.4.1", {}, {"CYCLES"}};
+  const BlenderBuild all{"3.4.1", {}, kAllEngines};
+  EXPECT_TRUE(RendersEngine(cycles_only, "CYCLES"));
+  EXPECT_FALSE(RendersEngine(cycles_only, "BLENDER_EEVEE"));
+  EXPECT_TRUE(RendersEngine(all, "BLENDER_EEVEE"));
+  EXPECT_FALSE(RendersEngine(all, "LUXCORE"));  // an add-on's engine no probe knows
+}
+
+TEST(Engines, ABuildThatAdvertisesNoneAndAnUnknownEngineAreNotHeldBack) {
+  EXPECT_TRUE(RendersEngine({"3.4.1", {}}, "BLENDER_EEVEE"));  // a node from before engines were advertised
+  EXPECT_TRUE(RendersEngine({"3.4.1", {}, {"CYCLES"}}, ""));   // a job of an older client
+}
+
+TEST(Engines, ChooseBuildTakesOnlyABuildThatRendersTheScenesEngine) {
+  Job job;
+  job.blender_version = 304;
+  job.engine = "BLENDER_EEVEE";
+  const RenderNeeds needs = NeedsOf(job);
+  EXPECT_EQ(needs.engine, "BLENDER_EEVEE");
+  const std::vector<BlenderBuild> builds = {{"3.4.1", {}, {"CYCLES"}}, {"3.6.5", {}, kAllEngines}};
+  EXPECT_THAT(ChooseBuild(needs, builds), Optional(1u));
+  EXPECT_EQ(ChooseBuild(needs, {builds[0]}), std::nullopt);
+  job.engine = "CYCLES";
+  EXPECT_THAT(ChooseBuild(NeedsOf(job), builds), Optional(0u));
+}
+
+TEST(Engines, AreNamedForPeople) {
+  EXPECT_EQ(EngineName("BLENDER_EEVEE"), "Eevee");
+  EXPECT_EQ(EngineName("BLENDER_WORKBENCH"), "Workbench");
+  EXPECT_EQ(EngineName("CYCLES"), "Cycles");
+  EXPECT_EQ(EngineName("LUXCORE"), "LUXCORE");
+  EXPECT_EQ(EnginesText({{"3.4.1", {}, {"CYCLES"}}, {"4.2.0", {}, {"CYCLES", "BLENDER_WORKBENCH"}}}),
+            "Cycles, Workbench");
+  EXPECT_EQ(EnginesText({{"3.4.1", {}, {"CYCLES"}}, {"4.2.0", {}}}), "every engine");
+  const RenderNeeds eevee{304, {}, {}, "BLENDER_EEVEE"};
+  EXPECT_THAT(WhyNoBuild(eevee, {{"3.4.1", {}, {"CYCLES"}}}),
+              HasSubstr("renders with Eevee, which this node does not render (it renders Cycles)"));
+}
+
 // ---- Why none can -----------------------------------------------------------------------------------------
 
 TEST(WhyNoBuild, TooOldNamesTheNeededVersionAndTheNodesVersions) {

@@ -171,6 +171,39 @@ TEST(BuildsOf, ANodeThatDescribedNothingHasOneBuildOfUnknownVersion) {
   }
 }
 
+TEST(BuildsOf, TheEnginesEachBuildOrTheNodeAdvertises) {
+  json caps = Machine();
+  caps["engines"] = json::array({"CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH"});
+  caps["blenders"] = TwoBuilds();
+  caps["blenders"][1]["engines"] = json::array({"CYCLES"});
+  ASSERT_TRUE(CheckCapabilities(caps).ok());
+  const auto builds = BuildsOf(NodeWith(caps.dump()));
+  ASSERT_EQ(builds.size(), 2u);
+  // A build without its own list renders what the node advertises; one with a list, what it lists.
+  EXPECT_THAT(builds[0].engines, ::testing::ElementsAre("CYCLES", "BLENDER_EEVEE", "BLENDER_WORKBENCH"));
+  EXPECT_THAT(builds[1].engines, ::testing::ElementsAre("CYCLES"));
+  // A node from before engines were advertised: none listed (every engine, domain::RendersEngine).
+  EXPECT_TRUE(BuildsOf(NodeWith(Machine().dump()))[0].engines.empty());
+  caps.erase("blenders");
+  EXPECT_EQ(BuildsOf(NodeWith(caps.dump()))[0].engines.size(), 3u);
+}
+
+TEST(Capabilities, MalformedEnginesAreRefused) {
+  for (const json& bad :
+       {json::array(), json("CYCLES"), json::array({1}), json::array({std::string(257, 'e')})}) {
+    json caps = Machine();
+    caps["engines"] = bad;
+    auto r = CheckCapabilities(caps);
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_EQ(r.error().message, "capabilities.engines must be a list of 1 to 16 names");
+    caps = Machine();
+    caps["blenders"] = json::array({{{"version", "3.4.1"}, {"engines", bad}}});
+    r = CheckCapabilities(caps);
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_EQ(r.error().message, "capabilities.blenders: engines must be a list of 1 to 16 names");
+  }
+}
+
 TEST(BuildsOf, MalformedEntriesAreSkipped) {
   const auto builds = BuildsOf(NodeWith(
       R"({"blender_version": "3.0.0", "blenders": [{"version": 4}, "x", {"version": "4.2.0", "denoisers": ["OPTIX", 3]}]})"));

@@ -44,7 +44,7 @@ class MetricsRouteTest : public ::testing::Test {
     api_ = std::make_unique<Api>(*store_, *blobs_, *scheduler_, *clock_, options);
     operator_token_ = UserToken("root", true);
     alice_token_ = UserToken("alice", false);
-    worker_token_ = NodeToken("w1", domain::NodeRole::kWorker, "blender 4.2 / x86_64 / cpu");
+    worker_token_ = NodeToken("w1", domain::NodeRole::kWorker, "blender 3.4 / x86_64 / cpu");
     verifier_token_ = NodeToken("v1", domain::NodeRole::kVerifier, "blender 3.4 / x86_64 / cpu");
   }
   void TearDown() override {
@@ -205,6 +205,8 @@ TEST_F(MetricsRouteTest, TheNetworksStateIsReadWhenScraped) {
   EXPECT_EQ(Value(text, R"(inferix_nodes{role="verifier",state="idle"})"), 1);
   EXPECT_EQ(Value(text, R"(inferix_nodes{role="worker",state="banned"})"), 0);
 
+  // A worker of a class no verifier lends joins (its renders are held back).
+  NodeToken("w2", domain::NodeRole::kWorker, "blender 4.2 / x86_64 / cpu");
   SubmitJob("1-3");
   auto claimed = Call("POST", "/api/v1/tasks/claim", worker_token_, "{}");
   ASSERT_EQ(claimed.status, 200) << claimed.body;
@@ -220,7 +222,7 @@ TEST_F(MetricsRouteTest, TheNetworksStateIsReadWhenScraped) {
   EXPECT_EQ(Value(text, R"(inferix_nodes{role="worker",state="idle"})"), 0);
   EXPECT_EQ(Value(text, R"(inferix_nodes{role="verifier",state="offline"})"), 1);
   EXPECT_GE(Value(text, "inferix_events_total"), 1);
-  // The verifier lends its class; the worker's class has no verifier.
+  // The verifier lends its class and the first worker's; the second worker's class has no verifier.
   EXPECT_EQ(Value(text, R"(inferix_class_has_verifier{class="blender 3.4 / x86_64 / cpu"})"), 1);
   EXPECT_EQ(Value(text, R"(inferix_class_has_verifier{class="blender 4.2 / x86_64 / cpu"})"), 0);
   EXPECT_EQ(Value(text, R"(inferix_verification_backlog{class="blender 4.2 / x86_64 / cpu"})"), 0);

@@ -92,6 +92,21 @@ TEST(CreateJobRequest, DecodesWhatTheJobRequiresOfItsSlots) {
   EXPECT_THAT(with({{"blender_min", "4.2"}, {"blender_max", "3.6"}}), HasSubstr("range is empty"));
 }
 
+TEST(CreateJobRequest, DecodesTheScenesEngine) {
+  EXPECT_EQ(DecodeCreateJob(Post(AJob()))->job.engine, "");  // an older client's job: unknown
+  auto with = [](const json& engine) {
+    json body = AJob();
+    body["engine"] = engine;
+    auto d = DecodeCreateJob(Post(body));
+    return d.ok() ? d->job.engine : "error: " + d.error().message;
+  };
+  EXPECT_EQ(with("BLENDER_EEVEE"), "BLENDER_EEVEE");
+  EXPECT_EQ(with("octane.render-2"), "octane.render-2");  // an add-on's, as Blender calls it
+  EXPECT_THAT(with("EEVEE; rm"), HasSubstr("error: engine must be a render engine's name"));
+  EXPECT_THAT(with(std::string(65, 'E')), HasSubstr("at most 64"));
+  EXPECT_THAT(with(3), HasSubstr("\"engine\" has the wrong type"));
+}
+
 TEST(CreateJobRequest, RefusesWhatIsWrongWithAClearError) {
   auto with = [](const char* field, const json& value) {
     json b = AJob();

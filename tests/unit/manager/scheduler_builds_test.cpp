@@ -28,7 +28,12 @@ json Builds(std::vector<std::vector<std::string>> builds, const std::string& arc
   return {{"arch", arch}, {"device", "cpu"}, {"blenders", list}};
 }
 
+// Every build these tests' workers lend (x86_64, the CPU): a verifier lending them all checks every class
+// they render in (without one, a worker's renders are held back: scheduler_held_test.cpp).
+json EveryBuild() { return Builds({{"3.4.1"}, {"3.6.5"}, {"4.2.0"}, {"4.2.3 LTS"}, {"4.4.0"}, {"5.0.0"}}); }
+
 TEST_P(SchedulerTest, ARenderTaskGoesOnlyToAWorkerWithABuildNewEnoughForTheScene) {
+  VerifierLending(EveryBuild());
   Describe(worker_, Builds({{"3.4.1"}, {"3.6.5"}}));
   Describe(worker2_, Builds({{"3.4.1"}, {"4.2.0"}}));
   Job job = SubmitScene("1", 402);
@@ -41,6 +46,7 @@ TEST_P(SchedulerTest, ARenderTaskGoesOnlyToAWorkerWithABuildNewEnoughForTheScene
 }
 
 TEST_P(SchedulerTest, TheClaimNamesTheOldestBuildThatCanRenderTheScene) {
+  VerifierLending(EveryBuild());
   Describe(worker_, Builds({{"4.2.0"}, {"3.4.1"}, {"3.6.5"}}));
   SubmitScene("1", 305, {}, false, "a");
   auto a = TryClaim(worker_);
@@ -58,6 +64,7 @@ TEST_P(SchedulerTest, TheClaimNamesTheOldestBuildThatCanRenderTheScene) {
 }
 
 TEST_P(SchedulerTest, AWorkerWhoseBuildsAreAllTooOldNeverGetsTheJobWhileAnotherDoes) {
+  VerifierLending(EveryBuild());
   Describe(worker_, Builds({{"3.4.1"}, {"3.6.5"}}));
   Describe(worker2_, Builds({{"4.2.3 LTS"}}));
   Job job = SubmitScene("1-3", 402);
@@ -80,6 +87,7 @@ TEST_P(SchedulerTest, AWorkerWhoseBuildsAreAllTooOldNeverGetsTheJobWhileAnotherD
 }
 
 TEST_P(SchedulerTest, AJobNeedingADenoiserGoesOnlyToAWorkerWithABuildThatHasIt) {
+  VerifierLending(EveryBuild());
   Describe(worker_, Builds({{"4.2.0"}, {"5.0.0", "OPTIX"}}));
   Describe(worker2_, Builds({{"4.2.0"}, {"4.4.0", kOidn}}));
   Job job = SubmitScene("1", 402, {kOidn});
@@ -91,6 +99,7 @@ TEST_P(SchedulerTest, AJobNeedingADenoiserGoesOnlyToAWorkerWithABuildThatHasIt) 
 }
 
 TEST_P(SchedulerTest, AJobWithoutDenoiserGoesToAnyWorkerNewEnough) {
+  VerifierLending(EveryBuild());
   Describe(worker_, Builds({{"4.2.0"}}));
   Job job = SubmitScene("1", 402, {kOidn}, /*without_denoiser=*/true);
   auto c = TryClaim(worker_);
@@ -102,6 +111,7 @@ TEST_P(SchedulerTest, AJobWithoutDenoiserGoesToAnyWorkerNewEnough) {
 }
 
 TEST_P(SchedulerTest, TheOutputsClassIsTheClassOfTheBuildThatRenderedIt) {
+  VerifierLending(EveryBuild());
   Describe(worker_, Builds({{"3.4.1"}, {"4.2.0"}}), "blender 3.4.1 / x86_64 / cpu");
   Job job = SubmitScene("1", 402);
   Task t = MustClaim(worker_);

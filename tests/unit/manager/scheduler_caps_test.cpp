@@ -135,6 +135,9 @@ TEST_P(CapsTest, ChecksOfAClassWithoutAVerifierDoNotStarveTheOthers) {
   Describe(rogue, nlohmann::json::object(), "made-up-9.9");
   Describe(worker_, nlohmann::json::object(), "cpu-1");
   Describe(verifier_, nlohmann::json::object(), "cpu-1");
+  // The rogue's class had a verifier while it rendered (without one its renders are held back), which then
+  // went away.
+  Describe(verifier2_, nlohmann::json::object(), "made-up-9.9");
   Job junk = Submit("1-300", 1, 0, "junk");
   Job honest = Submit("1", 1, 0, "honest");
   SchedulerOptions options;
@@ -147,6 +150,10 @@ TEST_P(CapsTest, ChecksOfAClassWithoutAVerifierDoNotStarveTheOthers) {
     ASSERT_EQ(c->job.id, junk.id);
     MustReport(GetNode(rogue.id), c->task.id, c->task.frames.front());
   }
+  Node gone = GetNode(verifier2_.id);
+  gone.banned = true;
+  ASSERT_TRUE(store_->UpdateNode(gone).ok());
+  scheduler_->NodesChanged(NodeRole::kVerifier);
   Task mine = MustClaim(worker_);
   ASSERT_EQ(GetTask(mine.id).job_id, honest.id);
   MustReport(worker_, mine.id, 1);
@@ -159,6 +166,7 @@ TEST_P(CapsTest, ChecksOfAClassWithoutAVerifierDoNotStarveTheOthers) {
   ASSERT_EQ(waiting->size(), 1u);
   EXPECT_EQ(waiting->front().det_class, "made-up-9.9");
   EXPECT_EQ(waiting->front().checks, 300);
+  EXPECT_EQ(waiting->front().workers, 1);  // and whose renders are held back now
 }
 
 TEST_P(CapsTest, ARevokedWorkersUncheckedOutputsAreDiscardedAndRenderedElsewhere) {

@@ -73,6 +73,7 @@ class SchedulerTest : public ::testing::TestWithParam<std::string> {
     auto id = store_->CreateNode(n, "token-" + name);
     EXPECT_TRUE(id.ok()) << id.error().message;
     n.id = id.ok() ? *id : 0;
+    if (scheduler_) scheduler_->NodesChanged(role);  // as enrollment tells it
     return n;
   }
 
@@ -106,6 +107,14 @@ class SchedulerTest : public ::testing::TestWithParam<std::string> {
     node.capabilities_json = capabilities.dump();
     node.det_class = det_class;
     ASSERT_TRUE(store_->UpdateNode(node).ok());
+    scheduler_->NodesChanged(node.role);  // as a node's new description tells it
+  }
+  // A verifier lending these builds (and slots), which the tests need not claim with: without a verifier of a
+  // worker's class, the worker's renders are held back (scheduler_held_test.cpp).
+  Node VerifierLending(const nlohmann::json& capabilities, const std::string& name = "v-lending") {
+    Node v = NewNode(name, NodeRole::kVerifier);
+    Describe(v, capabilities);
+    return v;
   }
   Job Submit(const std::string& spec, int chunk_size, int priority = 0, const std::string& scene = "scene") {
     Job req = Request(alice_, spec, chunk_size, scene);

@@ -40,6 +40,9 @@ std::optional<manager::Claim> ClaimOn(Scheduler& s, const Node& node, const std:
 
 TEST_P(SchedulerTest, EachSlotHoldsATaskOfItsOwnAndItsOutputsAreOfItsDevicesClass) {
   Describe(worker_, Machine(kTwoGpus));
+  // A verifier of each card's class (without one, a slot's renders are held back: scheduler_held_test.cpp).
+  Describe(verifier_, Machine(json::array({Slot("optix:0", "OPTIX", "NVIDIA GeForce RTX 4090")})));
+  Describe(verifier2_, Machine(json::array({Slot("optix:0", "OPTIX", "NVIDIA GeForce RTX 3090")})));
   SubmitScene("1-4", 304);
   auto first = ClaimOn(*scheduler_, worker_, "optix:0");
   auto second = ClaimOn(*scheduler_, worker_, "optix:1");
@@ -85,17 +88,25 @@ TEST_P(SchedulerTest, AGpuOutputIsCheckedOnlyByAVerifierSlotOfTheSameModel) {
 
 TEST_P(SchedulerTest, AClassOfGpuOutputsWithNoVerifierIsNamed) {
   Describe(worker_, Machine(kTwoGpus));
-  Describe(verifier_, Machine(json::array({Slot("cpu", "CPU", "some CPU")})));
+  Describe(verifier_, Machine(json::array({Slot("optix:0", "OPTIX", "NVIDIA GeForce RTX 4090")})));
+  Describe(verifier2_, Machine(json::array({Slot("optix:0", "OPTIX", "NVIDIA GeForce RTX 3090")})));
   SubmitScene("1", 304);
   auto c = ClaimOn(*scheduler_, worker_, "optix:0");
   ASSERT_TRUE(c.has_value());
   MustReport(worker_, c->task.id, 1);
+  // Its only verifier goes (revoked): the check waits, and the class is named, with its worker.
+  Node gone = GetNode(verifier_.id);
+  gone.banned = true;
+  ASSERT_TRUE(store_->UpdateNode(gone).ok());
   auto waiting = ClassesWithoutVerifier(*store_);
   ASSERT_TRUE(waiting.ok());
   ASSERT_EQ(waiting->size(), 1u);
   EXPECT_EQ(waiting->front().det_class, "blender 3.4.1 / x86_64 / optix NVIDIA GeForce RTX 4090");
+  EXPECT_EQ(waiting->front().checks, 1);
+  EXPECT_EQ(waiting->front().workers, 1);
   // A verifier that registers that class takes it off the list.
-  Describe(verifier2_, Machine(json::array({Slot("optix:0", "OPTIX", "NVIDIA GeForce RTX 4090")})));
+  Node another = NewNode("v3", NodeRole::kVerifier);
+  Describe(another, Machine(json::array({Slot("optix:0", "OPTIX", "NVIDIA GeForce RTX 4090")})));
   EXPECT_TRUE(ClassesWithoutVerifier(*store_)->empty());
 }
 
@@ -109,15 +120,17 @@ TEST_P(SchedulerTest, AJobRequiringGpuMemoryGoesToNoCpuWorkerAndSaysWhyUntilOneC
   ASSERT_TRUE(job.ok()) << job.error().message;
   EXPECT_FALSE(TryClaim(worker_).has_value()) << "a CPU worker";
   EXPECT_FALSE(ClaimOn(*scheduler_, worker2_, "cuda:0").has_value()) << "a GPU of 12 GiB";
-  auto why = NoWorkerFor(*store_, *job);
+  auto why = scheduler_->NoWorkerFor(*job);
   ASSERT_TRUE(why.ok());
   EXPECT_THAT(*why, HasSubstr("requires a GPU with at least 16 GiB of memory"));
   EXPECT_THAT(*why, HasSubstr("cuda NVIDIA GeForce RTX 3060, 12 GiB"));
   EXPECT_THAT(*why, HasSubstr("cpu"));
-  // A worker with a card of 24 GiB joins: it takes the job, and nothing is missing any more.
+  // A worker with a card of 24 GiB joins (and a verifier of its class): it takes the job, and nothing is
+  // missing any more.
   Node big = NewNode("w3", NodeRole::kWorker);
   Describe(big, Machine(kTwoGpus));
-  EXPECT_EQ(*NoWorkerFor(*store_, *job), "");
+  Describe(verifier_, Machine(json::array({Slot("optix:0", "OPTIX", "NVIDIA GeForce RTX 3090")})));
+  EXPECT_EQ(*scheduler_->NoWorkerFor(*job), "");
   auto c = ClaimOn(*scheduler_, big, "optix:1");
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->job.id, job->id);
@@ -125,7 +138,7 @@ TEST_P(SchedulerTest, AJobRequiringGpuMemoryGoesToNoCpuWorkerAndSaysWhyUntilOneC
 
 TEST_P(SchedulerTest, AJobOfNoRequirementsNeedsNoMessage) {
   Job job = SubmitScene("1", 304);
-  EXPECT_EQ(*NoWorkerFor(*store_, job), "");
+  EXPECT_EQ(*scheduler_->NoWorkerFor(job), "");
 }
 
 TEST(SlotClasses, TheNodesDefaultClassIsItsFirstSlots) {

@@ -48,10 +48,12 @@ TEST_P(StoreContract, JobSceneFieldsRoundTrip) {
   in.without_denoiser = true;
   in.resolution_percentage = 50;
   in.requirements = {"gpu", int64_t{16} << 30, 306, 402};
+  in.engine = "BLENDER_EEVEE";
   auto id = store_->CreateJob(in);
   ASSERT_TRUE(id.ok()) << id.error().message;
   const Job got = **store_->GetJob(*id);
   EXPECT_EQ(got.requirements, in.requirements);
+  EXPECT_EQ(got.engine, "BLENDER_EEVEE");
   EXPECT_EQ(got.scene_root, "/home/a/My Project (v2)");
   EXPECT_EQ(got.blender_version, 402);
   EXPECT_THAT(got.denoisers, ElementsAre("OPENIMAGEDENOISE", "OPTIX"));
@@ -68,10 +70,12 @@ TEST_P(StoreContract, JobSceneFieldsRoundTrip) {
   EXPECT_TRUE(l.without_denoiser);
   EXPECT_EQ(l.resolution_percentage, 50);
   EXPECT_EQ(l.requirements, in.requirements);
+  EXPECT_EQ(l.engine, "BLENDER_EEVEE");
   auto active = store_->ListJobsInState(JobState::kQueued);
   ASSERT_TRUE(active.ok());
   ASSERT_EQ(active->size(), 1u);
   EXPECT_EQ((*active)[0].scene_root, "/home/a/My Project (v2)");
+  EXPECT_EQ((*active)[0].engine, "BLENDER_EEVEE");
 }
 
 TEST_P(StoreContract, JobSceneFieldsDefaultToNoneAndOneDenoiserIsKept) {
