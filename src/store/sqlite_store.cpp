@@ -256,7 +256,6 @@ class SqliteStore final : public detail::SqliteRetention {
     s.Bind(n.rejected).Bind(n.ban_reason).Bind(n.det_class).Bind(n.streak).Bind(n.id);
     return s.Run();
   }
-
   Result<void> AddUserFile(int64_t user_id, const std::string& sha256, int64_t size) override {
     Stmt s(db_, "INSERT OR IGNORE INTO user_files (user_id, sha256, size) VALUES (?, ?, ?)");
     s.Bind(user_id).Bind(sha256).Bind(size);
