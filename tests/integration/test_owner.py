@@ -66,8 +66,10 @@ class OwnerBusyTest(unittest.TestCase):
         self.hogs = []
 
     def test_a_worker_hands_its_task_back_when_its_owner_needs_the_machine(self):
-        # No verifier yet: its checks would be load from another program too. Quiet for 20 s, the worker takes
-        # work again (a load from other tests on this machine may pause it for a while before the owner's).
+        # A verifier of its class, without which its work is held back (its checks are load from another program
+        # too, but begin only with its first frame). Quiet for 20 s, the worker takes work again (a load from
+        # other tests on this machine may pause it for a while before the owner's).
+        self.net.start_node("verifier", "v")
         self.net.start_node("worker", "home", extra=("--threads", "1", "--busy-cpu", "40", "--busy-seconds",
                                                      str(BUSY_SECONDS), "--quiet-seconds", "20"))
         r = self.net.cli(self.token, "submit", self.scene, "--frames", "1-6", "--chunk", "6")
@@ -99,7 +101,6 @@ class OwnerBusyTest(unittest.TestCase):
 
         # The frames not rendered went back to the queue with no failure counted, and another worker ends the job.
         self.net.start_node("worker", "studio")
-        self.net.start_node("verifier", "v")
         job = self.net.wait_job(self.token, job_id, timeout=600)
         self.assertEqual(job["state"], "completed", job.get("message"))
         by = [f["output"]["worker"] for f in job["frames"]]
