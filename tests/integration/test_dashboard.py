@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import threading
 import unittest
 
@@ -45,6 +46,16 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         job_b = int(r.stdout.split()[0])
 
+        # A cheating worker: its frames are rejected, and the page must show and explain that. It starts first:
+        # its first start asks its Blender which engines it renders (a cached probe of several seconds, issue #17),
+        # and with no verifier yet its render work is held back, so it renders nothing before the page is open.
+        self.net.start_node("worker", "worker-b", blender=os.path.join(HERE, "rogue_blender.py"),
+                            extra=("--threads", "1"))
+        deadline = time.time() + 180
+        while time.time() < deadline and not any(
+                n.get("name") == "worker-b" for n in self.net.call("GET", "/api/v1/workers", token)[1]["nodes"]):
+            time.sleep(0.2)
+
         out = artifacts_dir("dashboard", fresh=True)
         env = dict(NODE_ENV, DASHBOARD_URL=self.net.url + "/", TOKEN=token, JOB_A=str(job_a), JOB_B=str(job_b),
                    FRAMES_A=str(FRAMES_A), ARTIFACTS=out, CHROMIUM=chromium,
@@ -65,9 +76,6 @@ class DashboardTest(unittest.TestCase):
                         break
                 self.net.start_node("worker", "worker-a", extra=("--threads", "1"))
                 self.net.start_node("verifier", "verifier-a")
-                # A cheating worker: its frames are rejected, and the page must show and explain that.
-                self.net.start_node("worker", "worker-b", blender=os.path.join(HERE, "rogue_blender.py"),
-                                    extra=("--threads", "1"))
                 seen.append(p.stdout.read())
                 p.wait()
             finally:
