@@ -244,12 +244,15 @@ class BlenderBuildsTest(unittest.TestCase):
         return {n["name"]: n for n in body["nodes"]}
 
     def test_a_scene_goes_to_a_build_as_new_as_the_blender_that_saved_it(self):
-        # Both builds are described, with versions and denoisers, never paths.
-        for _ in range(100):
+        # Both builds are described, with versions and denoisers, never paths. A worker's first start probes each
+        # build's engines (a few seconds each, more on a loaded machine) before it registers.
+        deadline = time.time() + 180
+        builds = []
+        while time.time() < deadline:
             builds = self.workers().get("two-builds", {}).get("capabilities", {}).get("blenders", [])
             if len(builds) == 2:
                 break
-            time.sleep(0.1)
+            time.sleep(0.2)
         self.assertEqual([b["version"] for b in builds], ["3.4.1", "3.6.0"])
         self.assertNotIn(self.newer, json.dumps(builds))
         scene = os.path.join(self.net.dir, "saved-by-3.6.blend")
