@@ -218,7 +218,7 @@ function onEvent(type, data) {
   if (type === "job" && FINAL_STATES.has(data.state)) announce(`Job ${data.job_id} ${data.state}`);
   // A job's page changes only with its own events; the jobs list with any job's; the workers page with any.
   const r = route();
-  if (type === "worker" && r.view !== "workers") return;
+  if (type === "worker" && r.view !== "workers" && r.view !== "nodes") return;
   if ((r.view === "job" || r.view === "frame") && data.job_id !== r.job) return;
   // Many events come in bursts (a chunk's frames): one refresh for a burst.
   clearTimeout(state.refreshTimer);
@@ -257,6 +257,7 @@ function signedOut() {
 function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   if (parts[0] === "workers") return { view: "workers" };
+  if (parts[0] === "nodes") return { view: "nodes" };
   if (parts[0] === "jobs" && /^\d+$/.test(parts[1] || "")) {
     if (parts[2] === "frames" && /^-?\d+$/.test(parts[3] || "")) {
       return { view: "frame", job: Number(parts[1]), frame: Number(parts[3]) };
@@ -274,13 +275,14 @@ async function show(options = {}) {
   }
   const r = route();
   for (const link of document.querySelectorAll("[data-nav]")) {
-    const current = link.dataset.nav === (r.view === "workers" ? "workers" : "jobs");
+    const current = link.dataset.nav === (r.view === "workers" || r.view === "nodes" ? r.view : "jobs");
     if (current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   try {
     let content;
     if (r.view === "workers") content = await workersView();
+    else if (r.view === "nodes") content = await myNodesView();
     else if (r.view === "job") content = await jobView(r.job);
     else if (r.view === "frame") content = await frameView(r.job, r.frame);
     else content = await jobsView();
@@ -780,6 +782,110 @@ async function workersView() {
       ),
     ),
   );
+  return section;
+}
+
+// ---- my nodes (issue #17) -------------------------------------------------------------------------------------
+
+// A slot and what it holds: "cuda:0 (NVIDIA RTX 4090, 24 GiB): render frames 3-4 of job 12".
+function slotText(node, slot) {
+  const devices = Array.isArray(node.machine.slots) ? node.machine.slots : [];
+  const device = devices.find((d) => d && d.id === slot);
+  const parts = [slot || "the machine"];
+  if (device && device.name) {
+    const memory = Number.isFinite(device.memory_bytes) && device.memory_bytes > 0 ? `, ${Math.round(device.memory_bytes / 2 ** 30)} GiB` : "";
+    parts.push(` (${String(device.name)}${memory})`);
+  }
+  const task = node.tasks.find((t) => (t.slot || "") === (slot || ""));
+  if (task) {
+    const frames = task.frames.length > 1 ? `frames ${task.frames[0]}-${task.frames[task.frames.length - 1]}` : `frame ${task.frames[0]}`;
+    parts.push(`: ${task.kind} ${frames} of job ${task.job_id}`);
+  } else parts.push(": no task");
+  return parts.join("");
+}
+
+function ownedNode(node) {
+  const m = node.machine && typeof node.machine === "object" ? node.machine : {};
+  node.machine = m;
+  const slots = node.slots.length ? node.slots : [""];
+  const builds = Array.isArray(m.blenders) ? m.blenders.filter((b) => b && b.version).map((b) => String(b.version)) : [];
+  const article = h(
+    "article",
+    { class: "panel owned-node", "data-node": node.id, "aria-labelledby": `node-${node.id}` },
+    h("h2", { id: `node-${node.id}` }, `${node.name} `, badge(node.state, node.state.replace(/ /g, "-"))),
+  );
+  // Why it takes no work: what the worker said (its owner's pause, hours or load), or its ban.
+  if (node.banned) article.append(h("p", { class: "warn why", text: `Banned: ${node.ban_reason || "no reason given"}` }));
+  else if (node.reason && node.state !== "offline") article.append(h("p", { class: "help why", text: node.reason }));
+  article.append(
+    h(
+      "dl",
+      { class: "summary" },
+      h("dt", { text: "Role" }),
+      h("dd", { text: node.role }),
+      h("dt", { text: "Machine" }),
+      h("dd", { text: cpuText(m) }),
+      h("dt", { text: "GPUs" }),
+      h("dd", { text: gpuText(m) }),
+      h("dt", { text: "Slots" }),
+      h("dd", {}, h("ul", { class: "slots" }, slots.map((s) => h("li", { text: slotText(node, s) })))),
+      h("dt", { text: "Blender" }),
+      h("dd", { text: builds.join(", ") || "?" }),
+      h("dt", { text: "Engines" }),
+      h("dd", { text: Array.isArray(m.engines) && m.engines.length ? m.engines.join(", ") : "?" }),
+      h("dt", { text: "Record" }),
+      h("dd", { class: "record", text: `${node.accepted} frames accepted, ${node.rejected} rejected` }),
+      h("dt", { text: "Last seen" }),
+      h("dd", { text: when(node.last_seen_ms) }),
+    ),
+  );
+  if (!node.outputs.length) {
+    article.append(h("p", { class: "empty", text: "No frame rendered yet." }));
+    return article;
+  }
+  article.append(
+    h(
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { class: "outputs" },
+        h("caption", { text: "Latest frames and their verdicts" }),
+        h("thead", {}, h("tr", {}, ["Job", "Frame", "Verdict", "Render time", "Class", "When"].map((t) => h("th", { scope: "col", text: t })))),
+        h(
+          "tbody",
+          {},
+          node.outputs.map((o) =>
+            h(
+              "tr",
+              {},
+              h("td", { class: "num", text: String(o.job_id) }),
+              h("td", { class: "num", text: String(o.frame) }),
+              h("td", {}, badge(o.verdict)),
+              h("td", { class: "num", text: seconds(o.render_seconds) }),
+              h("td", { text: o.class }),
+              h("td", { text: when(o.created_ms) }),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  return article;
+}
+
+// The nodes whose machines are yours (an operator enrolled them with --owner): what each lends, its state and
+// why it is idle, and its latest frames with their verdicts. Never another user's node.
+async function myNodesView() {
+  const { nodes } = await api("GET", "/nodes/mine");
+  const section = h("section", { "aria-labelledby": "nodes-title" }, h("h1", { id: "nodes-title", text: "My nodes" }));
+  if (!nodes.length) {
+    section.append(
+      h("p", { class: "empty", text: "No node is yours yet. The operator makes a node yours when enrolling it: " }, h("code", { text: "inferix admin enroll create --role worker --owner NAME" })),
+    );
+    return section;
+  }
+  section.append(...nodes.map(ownedNode));
   return section;
 }
 

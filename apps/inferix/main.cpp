@@ -428,6 +428,9 @@ int main(int argc, char** argv) {
   int enroll_count = 1;
   enroll_create->add_option("--count", enroll_count, "tokens to make, one per line (a farm's nodes at once)")
       ->check(CLI::Range(1, 100000));
+  std::string enroll_owner;
+  enroll_create->add_option("--owner", enroll_owner,
+                            "the user who owns the machine (sees it under My nodes)");
   enroll_create->add_flag("--json", as_json,
                           "print {\"role\", \"ttl_s\", \"token\"}, with \"tokens\": [...] when --count > 1");
   std::string node_ref;
@@ -542,8 +545,8 @@ int main(int argc, char** argv) {
                       "message");
   }
   if (enroll_create->parsed()) {
-    auto tokens =
-        inferix::manager::CreateEnrollmentTokens(AdminStore(data, store_url), role, ttl_s, enroll_count);
+    auto tokens = inferix::manager::CreateEnrollmentTokens(AdminStore(data, store_url), role, ttl_s,
+                                                           enroll_count, enroll_owner);
     if (!tokens) return PrintAdmin(tokens.error(), as_json, {}, "token");
     nlohmann::json answer = {{"role", role}, {"ttl_s", ttl_s}};
     if (enroll_count > 1) answer["tokens"] = *tokens;

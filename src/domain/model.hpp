@@ -231,6 +231,15 @@ struct Node {
   /// "outside hours" or "owner busy"; with its reason in words.
   std::string availability;
   std::string availability_reason;
+  /// The user who owns the machine (`inferix admin enroll create --owner`): sees it on the dashboard's
+  /// "My nodes" page and, with issue #18, earns for its verified work. 0: nobody's.
+  int64_t owner_id = 0;
+};
+
+/// What a one-time enrollment token grants: a node of `role`, owned by user `owner_id` (0: nobody's).
+struct EnrollmentGrant {
+  NodeRole role = NodeRole::kWorker;
+  int64_t owner_id = 0;
 };
 
 /// Names used in the API and the database.

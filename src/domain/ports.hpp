@@ -77,15 +77,18 @@ class Store {
   virtual Result<std::optional<User>> FindUserBySession(const std::string& token_hash, int64_t now_ms) = 0;
   /// Ends a session, and removes every expired one.
   virtual Result<void> DeleteSession(const std::string& token_hash, int64_t now_ms) = 0;
-  /// A one-time enrollment token for a node of `role`; a hash already stored is kInternal.
-  virtual Result<void> CreateEnrollment(const std::string& token_hash, NodeRole role, int64_t expires_ms) = 0;
-  /// The role of a one-time enrollment token still good at `now_ms`, without using it; nullopt when unknown,
+  /// A one-time enrollment token for a node of `grant.role`, owned by `grant.owner_id`; a hash already stored
+  /// is kInternal.
+  virtual Result<void> CreateEnrollment(const std::string& token_hash, const EnrollmentGrant& grant,
+                                        int64_t expires_ms) = 0;
+  /// What a one-time enrollment token still good at `now_ms` grants, without using it; nullopt when unknown,
   /// used or expired.
-  virtual Result<std::optional<NodeRole>> FindEnrollment(const std::string& token_hash, int64_t now_ms) = 0;
-  /// Marks a one-time enrollment token used and returns its role; nullopt when unknown, used or expired. Of
-  /// two concurrent calls with one token, one gets the role.
-  virtual Result<std::optional<NodeRole>> ConsumeEnrollment(const std::string& token_hash,
-                                                            int64_t now_ms) = 0;
+  virtual Result<std::optional<EnrollmentGrant>> FindEnrollment(const std::string& token_hash,
+                                                                int64_t now_ms) = 0;
+  /// Marks a one-time enrollment token used and returns what it grants; nullopt when unknown, used or
+  /// expired. Of two concurrent calls with one token, one gets the grant.
+  virtual Result<std::optional<EnrollmentGrant>> ConsumeEnrollment(const std::string& token_hash,
+                                                                   int64_t now_ms) = 0;
 
   // Accounts (issue #14): users' roles and limits, their API tokens, the audit log. The contract:
   // tests/unit/store/store_contract_accounts_test.cpp.

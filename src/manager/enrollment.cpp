@@ -24,8 +24,8 @@ Result<Enrolled> Enroll(domain::Store& store, Scheduler& scheduler, const Clock&
                        "enrollment token is unknown, expired or already used; ask the operator for a new one "
                        "(inferix admin enroll create)");
     }
-    if (**found != request.role) {
-      const std::string role(domain::ToString(**found));
+    if ((*found)->role != request.role) {
+      const std::string role(domain::ToString((*found)->role));
       return MakeError(Errc::kPermissionDenied, "enrollment token is for a " + role + ", not a " +
                                                     std::string(domain::ToString(request.role)) +
                                                     "; it is still good for a " + role);
@@ -33,6 +33,7 @@ Result<Enrolled> Enroll(domain::Store& store, Scheduler& scheduler, const Clock&
     auto consumed = store.ConsumeEnrollment(hash, clock.NowMs());
     if (!consumed) return consumed.error();
     if (!consumed->has_value()) return MakeError(Errc::kUnauthenticated, "enrollment token already used");
+    node.owner_id = (*consumed)->owner_id;
     auto made = store.CreateNode(node, domain::TokenHash(enrolled.node_token));
     if (!made) return made.error();
     enrolled.node_id = *made;

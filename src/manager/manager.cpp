@@ -335,18 +335,29 @@ Result<std::string> CreateUserToken(const std::string& store_url, const std::str
 }
 
 Result<std::vector<std::string>> CreateEnrollmentTokens(const std::string& store_url, const std::string& role,
-                                                        int64_t ttl_s, int count) {
+                                                        int64_t ttl_s, int count, const std::string& owner) {
   auto parsed = domain::ParseNodeRole(role);
   if (!parsed) return MakeError(Errc::kInvalidArgument, "role must be worker or verifier");
   if (count < 1) return MakeError(Errc::kInvalidArgument, "the count of tokens must be at least 1");
   auto store = store::OpenStore(store_url);
   if (!store) return store.error();
+  domain::EnrollmentGrant grant{*parsed, 0};
+  if (!owner.empty()) {
+    auto user = (*store)->FindUserByName(owner);
+    if (!user) return user.error();
+    if (!user->has_value())
+      return MakeError(Errc::kNotFound,
+                       "no user named '" + owner +
+                           "' to own the node; make the user first (inferix admin token create --user " +
+                           owner + ")");
+    grant.owner_id = (*user)->id;
+  }
   std::vector<std::string> tokens;
   const int64_t expires_ms = SystemClock().NowMs() + ttl_s * 1000;
   INFERIX_TRY((*store)->Transaction([&]() -> Result<void> {
     for (int i = 0; i < count; ++i) {
       std::string token = domain::NewToken(domain::TokenKind::kEnrollment);
-      INFERIX_TRY((*store)->CreateEnrollment(domain::TokenHash(token), *parsed, expires_ms));
+      INFERIX_TRY((*store)->CreateEnrollment(domain::TokenHash(token), grant, expires_ms));
       tokens.push_back(std::move(token));
     }
     return Ok();

@@ -73,9 +73,12 @@ class Manager {
 /// Creates a user (if new) and a new API token for it; returns the token.
 Result<std::string> CreateUserToken(const std::string& store_url, const std::string& user);
 /// Creates `count` one-time enrollment tokens for nodes of `role` ("worker" or "verifier"), valid `ttl_s`
-/// seconds, in one transaction (a farm of thousands of nodes is enrolled in one command); returns them.
+/// seconds, in one transaction (a farm of thousands of nodes is enrolled in one command); returns them. With
+/// `owner` (a user's name), the nodes they enroll are that user's (its "My nodes" page; an unknown name is
+/// kNotFound).
 Result<std::vector<std::string>> CreateEnrollmentTokens(const std::string& store_url, const std::string& role,
-                                                        int64_t ttl_s, int count = 1);
+                                                        int64_t ttl_s, int count = 1,
+                                                        const std::string& owner = "");
 
 /// Revokes a node (by id or name): every later call of the node is refused (403, with the reason), as for a
 /// ban; its leases end when they expire. Returns the node's description.

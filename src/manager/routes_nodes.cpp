@@ -53,13 +53,35 @@ HttpResponse SetAvailability(Call& c) {
   return Json(200, {{"availability", request->availability}, {"reason", request->reason}});
 }
 
-// What the manager knows of the node itself, for its owner (`inferix worker status`): its state, the tasks it
-// holds, its record and its latest outputs with their verdicts. A verdict of trusted (no check drawn) reads
-// "accepted", and no check rate is given: a worker must not learn which of its outputs went unchecked.
-HttpResponse Self(Call& c) {
-  const domain::Node* node = &*c.node;  // read at authentication
-  auto held = c.api.store.ListNodeTasks(node->id);
-  if (!held) return Fail(held.error());
+// The node's machine as it described itself, for its owner: CPU, memory, GPUs, devices and lent slots, the
+// Blender builds (versions, denoisers, engines; never their paths) and the engines it renders.
+json OwnersMachine(const domain::Node& n) {
+  json caps = json::parse(n.capabilities_json, nullptr, false);
+  json machine = json::object();
+  if (!caps.is_object()) return machine;
+  for (const char* key :
+       {"cpu_model", "cpu_threads", "memory_bytes", "gpus", "devices", "slots", "engines", "arch"})
+    if (caps.contains(key)) machine[key] = caps[key];
+  if (caps.contains("blenders") && caps["blenders"].is_array()) {
+    machine["blenders"] = json::array();
+    for (const auto& b : caps["blenders"]) {
+      if (!b.is_object()) continue;
+      json build = {{"version", b.value("version", json())},
+                    {"denoisers", b.value("denoisers", json::array())}};
+      if (b.contains("engines")) build["engines"] = b["engines"];
+      machine["blenders"].push_back(build);
+    }
+  }
+  return machine;
+}
+
+// What the manager knows of a node, for its owner (`inferix worker status`, the dashboard's "My nodes"): its
+// machine, state and why it takes no work, the tasks it holds, its record and its latest outputs with their
+// verdicts. A verdict of trusted (no check drawn) reads "accepted", and no check rate is given: a worker's
+// owner must not learn which of its outputs went unchecked. A task or output names its job's id only.
+Result<json> OwnersView(ApiServices& api, const domain::Node& node) {
+  auto held = api.store.ListNodeTasks(node.id);
+  if (!held) return held.error();
   json tasks = json::array();
   for (const auto& t : *held) {
     if (t.state != domain::TaskState::kActive) continue;
@@ -69,8 +91,8 @@ HttpResponse Self(Call& c) {
                      {"frames", t.frames},
                      {"slot", t.slot}});
   }
-  auto outputs = c.api.store.ListNodeOutputs(node->id, 20);
-  if (!outputs) return Fail(outputs.error());
+  auto outputs = api.store.ListNodeOutputs(node.id, 20);
+  if (!outputs) return outputs.error();
   json recent = json::array();
   for (const auto& o : *outputs) {
     const domain::Verdict v = o.verdict == domain::Verdict::kTrusted ? domain::Verdict::kAccepted : o.verdict;
@@ -81,20 +103,44 @@ HttpResponse Self(Call& c) {
                       {"class", o.det_class},
                       {"created_ms", o.created_ms}});
   }
-  const int64_t recent_ms = c.api.options.long_poll_ms + c.api.scheduler.options().lease_ms;
-  return Json(200, {{"id", node->id},
-                    {"name", node->name},
-                    {"role", domain::ToString(node->role)},
-                    {"state", NodeState(*node, !tasks.empty(), c.api.clock.NowMs(), recent_ms)},
-                    {"availability", node->availability},
-                    {"reason", node->availability_reason},
-                    {"banned", node->banned},
-                    {"ban_reason", node->ban_reason},
-                    {"accepted", node->accepted},
-                    {"rejected", node->rejected},
-                    {"slots", SlotsOf(*node)},
-                    {"tasks", tasks},
-                    {"outputs", recent}});
+  const int64_t recent_ms = api.options.long_poll_ms + api.scheduler.options().lease_ms;
+  return json{{"id", node.id},
+              {"name", node.name},
+              {"role", domain::ToString(node.role)},
+              {"state", NodeState(node, !tasks.empty(), api.clock.NowMs(), recent_ms)},
+              {"availability", node.availability},
+              {"reason", node.availability_reason},
+              {"banned", node.banned},
+              {"ban_reason", node.ban_reason},
+              {"accepted", node.accepted},
+              {"rejected", node.rejected},
+              {"last_seen_ms", node.last_seen_ms},
+              {"machine", OwnersMachine(node)},
+              {"slots", SlotsOf(node)},
+              {"tasks", tasks},
+              {"outputs", recent}};
+}
+
+// The node itself asks (`inferix worker status`).
+HttpResponse Self(Call& c) {
+  auto view = OwnersView(c.api, *c.node);  // the node as read at authentication
+  if (!view) return Fail(view.error());
+  return Json(200, *view);
+}
+
+// A user's own nodes (`inferix admin enroll create --owner NAME` made them theirs): the dashboard's "My
+// nodes" page. Another user's nodes are never in it, whatever the role.
+HttpResponse MyNodes(Call& c) {
+  auto nodes = c.api.store.ListNodes();
+  if (!nodes) return Fail(nodes.error());
+  json out = json::array();
+  for (const auto& n : *nodes) {
+    if (n.owner_id == 0 || n.owner_id != c.user->id) continue;
+    auto view = OwnersView(c.api, n);
+    if (!view) return Fail(view.error());
+    out.push_back(std::move(*view));
+  }
+  return Json(200, {{"nodes", out}});
 }
 
 // What a plain user sees of a node: its id, role and state, and the Blender builds it lends (what a scene
@@ -211,6 +257,7 @@ std::vector<Route> NodeRoutes() {
       {"POST", "nodes/capabilities", Auth::kNode, UpdateCapabilities},
       {"POST", "nodes/availability", Auth::kNode, SetAvailability},
       {"GET", "nodes/me", Auth::kNode, Self},
+      {"GET", "nodes/mine", Auth::kUser, MyNodes},
       {"GET", "workers", Auth::kUser, ListNodes},
   };
 }

@@ -282,6 +282,12 @@ ALTER TABLE jobs ADD COLUMN engine TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN availability TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN availability_reason TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Issue #17: the user who owns a node's machine, named when its enrollment token was made (0: nobody).
+      {16, R"sql(
+ALTER TABLE enrollments ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX nodes_by_owner ON nodes(owner_id);
+)sql"},
   };
   return kMigrations;
 }

@@ -250,6 +250,12 @@ ALTER TABLE jobs ADD COLUMN engine TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN availability TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN availability_reason TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Issue #17: the user who owns a node's machine (SQLite's migration 16).
+      {7, R"sql(
+ALTER TABLE enrollments ADD COLUMN owner_id BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE nodes ADD COLUMN owner_id BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX nodes_by_owner ON nodes(owner_id);
+)sql"},
   };
   return kMigrations;
 }

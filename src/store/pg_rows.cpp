@@ -138,6 +138,7 @@ Node ReadNode(const Rows& r, int row) {
   n.streak = static_cast<int>(r.Int(row, 11));
   n.availability = r.Text(row, 12);
   n.availability_reason = r.Text(row, 13);
+  n.owner_id = r.Int(row, 14);
   return n;
 }
 

@@ -134,36 +134,44 @@ Result<void> PgStore::DeleteSession(const std::string& token_hash, int64_t now_m
   return Ok();
 }
 
-Result<void> PgStore::CreateEnrollment(const std::string& token_hash, domain::NodeRole role,
+Result<void> PgStore::CreateEnrollment(const std::string& token_hash, const domain::EnrollmentGrant& grant,
                                        int64_t expires_ms) {
-  auto r = Exec("INSERT INTO enrollments (token_hash, role, expires_ms) VALUES ($1, $2, $3::bigint)",
-                Params().Add(token_hash).Add(std::string(domain::ToString(role))).Add(expires_ms));
+  auto r = Exec(
+      "INSERT INTO enrollments (token_hash, role, expires_ms, owner_id) VALUES ($1, $2, $3::bigint, "
+      "$4::bigint)",
+      Params()
+          .Add(token_hash)
+          .Add(std::string(domain::ToString(grant.role)))
+          .Add(expires_ms)
+          .Add(grant.owner_id));
   if (!r) return r.error();
   return Ok();
 }
 
 namespace {
-Result<std::optional<domain::NodeRole>> RoleOf(const Result<Rows>& rows) {
+Result<std::optional<domain::EnrollmentGrant>> GrantOf(const Result<Rows>& rows) {
   if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<domain::NodeRole>();
-  return domain::ParseNodeRole(rows->Text(0, 0));
+  if (rows->empty()) return std::optional<domain::EnrollmentGrant>();
+  return std::optional<domain::EnrollmentGrant>(domain::EnrollmentGrant{
+      domain::ParseNodeRole(rows->Text(0, 0)).value_or(domain::NodeRole::kWorker), rows->Int(0, 1)});
 }
 }  // namespace
 
-Result<std::optional<domain::NodeRole>> PgStore::FindEnrollment(const std::string& token_hash,
-                                                                int64_t now_ms) {
-  return RoleOf(Exec(std::string("SELECT role FROM enrollments WHERE token_hash = $1 AND used_ms = 0 AND "
-                                 "expires_ms > $2::bigint") +
-                         ForUpdate(locking()),
-                     Params().Add(token_hash).Add(now_ms)));
+Result<std::optional<domain::EnrollmentGrant>> PgStore::FindEnrollment(const std::string& token_hash,
+                                                                       int64_t now_ms) {
+  return GrantOf(
+      Exec(std::string("SELECT role, owner_id FROM enrollments WHERE token_hash = $1 AND used_ms = 0 "
+                       "AND expires_ms > $2::bigint") +
+               ForUpdate(locking()),
+           Params().Add(token_hash).Add(now_ms)));
 }
 
-Result<std::optional<domain::NodeRole>> PgStore::ConsumeEnrollment(const std::string& token_hash,
-                                                                   int64_t now_ms) {
-  // One statement: of two managers consuming one token at once, exactly one gets its role.
-  return RoleOf(Exec(
+Result<std::optional<domain::EnrollmentGrant>> PgStore::ConsumeEnrollment(const std::string& token_hash,
+                                                                          int64_t now_ms) {
+  // One statement: of two managers consuming one token at once, exactly one gets its grant.
+  return GrantOf(Exec(
       "UPDATE enrollments SET used_ms = $2::bigint WHERE token_hash = $1 AND used_ms = 0 AND expires_ms > "
-      "$2::bigint RETURNING role",
+      "$2::bigint RETURNING role, owner_id",
       Params().Add(token_hash).Add(now_ms)));
 }
 
@@ -171,11 +179,12 @@ Result<int64_t> PgStore::CreateNode(const Node& n, const std::string& token_hash
   Params p;
   p.Add(n.name).Add(std::string(domain::ToString(n.role))).Add(n.public_key).Add(token_hash);
   p.Add(n.capabilities_json).Add(n.last_seen_ms).Add(n.det_class).Add(n.banned ? 1 : 0).Add(n.ban_reason);
-  p.Add(n.accepted).Add(n.rejected).Add(n.streak);
+  p.Add(n.accepted).Add(n.rejected).Add(n.streak).Add(n.owner_id);
   auto r = Exec(
       "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms, det_class, banned, "
-      "ban_reason, accepted, rejected, streak) VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8::bigint, $9, "
-      "$10::bigint, $11::bigint, $12::bigint) RETURNING id",
+      "ban_reason, accepted, rejected, streak, owner_id) VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, "
+      "$8::bigint, "
+      "$9, $10::bigint, $11::bigint, $12::bigint, $13::bigint) RETURNING id",
       p);
   if (!r) return r.error();
   return r->Int(0, 0);

@@ -35,12 +35,12 @@ class PgStore final : public domain::Store {
     return With([&](Conn& c, bool) { return pg::FindUserBySession(c, token_hash, now_ms); });
   }
   Result<void> DeleteSession(const std::string& token_hash, int64_t now_ms) override;
-  Result<void> CreateEnrollment(const std::string& token_hash, domain::NodeRole role,
+  Result<void> CreateEnrollment(const std::string& token_hash, const domain::EnrollmentGrant& grant,
                                 int64_t expires_ms) override;
-  Result<std::optional<domain::NodeRole>> FindEnrollment(const std::string& token_hash,
-                                                         int64_t now_ms) override;
-  Result<std::optional<domain::NodeRole>> ConsumeEnrollment(const std::string& token_hash,
-                                                            int64_t now_ms) override;
+  Result<std::optional<domain::EnrollmentGrant>> FindEnrollment(const std::string& token_hash,
+                                                                int64_t now_ms) override;
+  Result<std::optional<domain::EnrollmentGrant>> ConsumeEnrollment(const std::string& token_hash,
+                                                                   int64_t now_ms) override;
 
   // Accounts: pg_parts.hpp.
   Result<std::optional<domain::User>> FindUserByName(const std::string& name) override {

@@ -51,6 +51,6 @@ inline constexpr const char* kOutputCols =
     "det_class, method, credited, replica_of";
 inline constexpr const char* kNodeCols =
     "id, name, role, public_key, capabilities, banned, last_seen_ms, accepted, rejected, ban_reason, "
-    "det_class, streak, availability, availability_reason";
+    "det_class, streak, availability, availability_reason, owner_id";
 
 }  // namespace inferix::store

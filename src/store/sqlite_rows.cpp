@@ -109,6 +109,7 @@ Node ReadNode(const Stmt& s) {
   n.streak = static_cast<int>(s.Int(11));
   n.availability = s.Text(12);
   n.availability_reason = s.Text(13);
+  n.owner_id = s.Int(14);
   return n;
 }
 

@@ -172,47 +172,29 @@ class SqliteStore final : public detail::SqliteRetention {
     return accounts::ListAudit(db_, limit);
   }
 
-  Result<void> CreateEnrollment(const std::string& token_hash, domain::NodeRole role,
+  Result<void> CreateEnrollment(const std::string& token_hash, const domain::EnrollmentGrant& grant,
                                 int64_t expires_ms) override {
-    Stmt s(db_, "INSERT INTO enrollments (token_hash, role, expires_ms) VALUES (?, ?, ?)");
-    s.Bind(token_hash).Bind(domain::ToString(role)).Bind(expires_ms);
-    return s.Run();
+    return accounts::CreateEnrollment(db_, token_hash, grant, expires_ms);
   }
-
-  Result<std::optional<domain::NodeRole>> FindEnrollment(const std::string& token_hash,
-                                                         int64_t now_ms) override {
-    Stmt s(db_, "SELECT role FROM enrollments WHERE token_hash = ? AND used_ms = 0 AND expires_ms > ?");
-    s.Bind(token_hash).Bind(now_ms);
-    if (!s.Step()) {
-      INFERIX_TRY(s.Status());
-      return std::optional<domain::NodeRole>();
-    }
-    return domain::ParseNodeRole(s.Text(0));
+  Result<std::optional<domain::EnrollmentGrant>> FindEnrollment(const std::string& token_hash,
+                                                                int64_t now_ms) override {
+    return accounts::FindEnrollment(db_, token_hash, now_ms);
   }
-
-  Result<std::optional<domain::NodeRole>> ConsumeEnrollment(const std::string& token_hash,
-                                                            int64_t now_ms) override {
-    std::optional<domain::NodeRole> role;
-    INFERIX_TRY(Transaction([&]() -> Result<void> {
-      Stmt s(db_, "SELECT role FROM enrollments WHERE token_hash = ? AND used_ms = 0 AND expires_ms > ?");
-      s.Bind(token_hash).Bind(now_ms);
-      if (!s.Step()) return s.Status();
-      role = domain::ParseNodeRole(s.Text(0));
-      Stmt u(db_, "UPDATE enrollments SET used_ms = ? WHERE token_hash = ?");
-      u.Bind(now_ms).Bind(token_hash);
-      return u.Run();
-    }));
-    return role;
+  Result<std::optional<domain::EnrollmentGrant>> ConsumeEnrollment(const std::string& token_hash,
+                                                                   int64_t now_ms) override {
+    return accounts::ConsumeEnrollment(db_, token_hash, now_ms);
   }
 
   Result<int64_t> CreateNode(const Node& n, const std::string& token_hash) override {
     Stmt s(db_,
            "INSERT INTO nodes (name, role, public_key, token_hash, capabilities, last_seen_ms, det_class, "
-           "banned, ban_reason, accepted, rejected, streak) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "banned, ban_reason, accepted, rejected, streak, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+           "?, ?, "
+           "?)");
     s.Bind(n.name).Bind(domain::ToString(n.role)).Bind(n.public_key).Bind(token_hash);
     s.Bind(n.capabilities_json);
     s.Bind(n.last_seen_ms).Bind(n.det_class).Bind(n.banned ? 1 : 0).Bind(n.ban_reason).Bind(n.accepted);
-    s.Bind(n.rejected).Bind(n.streak);
+    s.Bind(n.rejected).Bind(n.streak).Bind(n.owner_id);
     INFERIX_TRY(s.Run());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }

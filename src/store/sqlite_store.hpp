@@ -95,6 +95,13 @@ Result<void> TouchUserToken(sqlite3* db, int64_t token_id, int64_t now_ms);
 Result<domain::UserUsage> GetUserUsage(sqlite3* db, int64_t user_id);
 Result<int64_t> AppendAudit(sqlite3* db, const domain::AuditEntry& entry);
 Result<std::vector<domain::AuditEntry>> ListAudit(sqlite3* db, int limit);
+Result<void> CreateEnrollment(sqlite3* db, const std::string& token_hash,
+                              const domain::EnrollmentGrant& grant, int64_t expires_ms);
+Result<std::optional<domain::EnrollmentGrant>> FindEnrollment(sqlite3* db, const std::string& token_hash,
+                                                              int64_t now_ms);
+/// One statement: of two connections consuming one token at once, exactly one gets its grant.
+Result<std::optional<domain::EnrollmentGrant>> ConsumeEnrollment(sqlite3* db, const std::string& token_hash,
+                                                                 int64_t now_ms);
 }  // namespace accounts
 
 }  // namespace inferix::store

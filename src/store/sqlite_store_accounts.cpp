@@ -1,6 +1,6 @@
 // The SQLite store's accounts (issue #14): users with their role and limits, API tokens with their times,
-// what counts against the limits, and the audit log. Called by SqliteStore (sqlite_store.cpp) on its
-// connection.
+// what counts against the limits, the audit log, and nodes' one-time enrollment tokens. Called by SqliteStore
+// (sqlite_store.cpp) on its connection.
 #include <sqlite3.h>
 
 #include "store/sqlite_rows.hpp"
@@ -205,6 +205,36 @@ Result<std::vector<AuditEntry>> ListAudit(sqlite3* db, int limit) {
   return QueryAll<AuditEntry>(s, [](const Stmt& r) {
     return AuditEntry{r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5)};
   });
+}
+
+namespace {
+domain::EnrollmentGrant ReadGrant(const Stmt& s) {
+  return {domain::ParseNodeRole(s.Text(0)).value_or(domain::NodeRole::kWorker), s.Int(1)};
+}
+}  // namespace
+
+Result<void> CreateEnrollment(sqlite3* db, const std::string& token_hash,
+                              const domain::EnrollmentGrant& grant, int64_t expires_ms) {
+  Stmt s(db, "INSERT INTO enrollments (token_hash, role, expires_ms, owner_id) VALUES (?, ?, ?, ?)");
+  s.Bind(token_hash).Bind(domain::ToString(grant.role)).Bind(expires_ms).Bind(grant.owner_id);
+  return s.Run();
+}
+
+Result<std::optional<domain::EnrollmentGrant>> FindEnrollment(sqlite3* db, const std::string& token_hash,
+                                                              int64_t now_ms) {
+  Stmt s(db,
+         "SELECT role, owner_id FROM enrollments WHERE token_hash = ? AND used_ms = 0 AND expires_ms > ?");
+  s.Bind(token_hash).Bind(now_ms);
+  return QueryOne<domain::EnrollmentGrant>(s, ReadGrant);
+}
+
+Result<std::optional<domain::EnrollmentGrant>> ConsumeEnrollment(sqlite3* db, const std::string& token_hash,
+                                                                 int64_t now_ms) {
+  Stmt s(db,
+         "UPDATE enrollments SET used_ms = ? WHERE token_hash = ? AND used_ms = 0 AND expires_ms > ? "
+         "RETURNING role, owner_id");
+  s.Bind(now_ms).Bind(token_hash).Bind(now_ms);
+  return QueryOne<domain::EnrollmentGrant>(s, ReadGrant);
 }
 
 }  // namespace inferix::store::accounts

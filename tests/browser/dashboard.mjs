@@ -278,6 +278,23 @@ try {
   await lateRow.locator(".badge-owner-busy").waitFor({ timeout: 30_000 });
   check(/owner busy\s+its owner is using the machine \(test\)/.test(await lateRow.innerText()), "the workers page shows that the worker's owner is busy, and why");
 
+  // ---- my nodes (issue #17): ada owns worker-a and late-worker, not the cheating worker-b ----
+  await page.getByRole("link", { name: "My nodes" }).click();
+  await page.getByRole("heading", { name: "My nodes" }).waitFor();
+  const late = page.locator("article.owned-node", { hasText: "late-worker" });
+  await late.waitFor();
+  const lateText = await late.innerText();
+  check(/owner busy/.test(lateText) && /its owner is using the machine \(test\)/.test(lateText) && /Late CPU, 64 threads/.test(lateText) &&
+    /Late GPU \(48 GiB\)/.test(lateText) && /No frame rendered yet/.test(lateText),
+    `my nodes shows an idle node's machine, its state and why it takes no work (${lateText.replace(/\s+/g, " ").slice(0, 200)})`);
+  const mine = page.locator("article.owned-node", { hasText: "worker-a" });
+  const verdicts = await mine.locator("table.outputs tbody").innerText();
+  check(/accepted/.test(verdicts) && !/trusted/.test(verdicts), "my nodes lists a node's latest frames with their verdicts (never 'trusted')");
+  check((await page.locator("article.owned-node", { hasText: "worker-b" }).count()) === 0 && (await page.locator("article.owned-node").count()) === 2,
+    "my nodes lists only the user's own nodes");
+  await accessibility("my nodes");
+  await shot("09-my-nodes");
+
   // ---- sign out ----
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("API token").waitFor();
@@ -296,7 +313,7 @@ try {
   check(ended.status() === 200, "the session is ended from outside the page");
   await page.getByText("Your session has ended; sign in again.").waitFor({ timeout: 30_000 });
   check(await page.locator("#account").isHidden(), `the page noticed in ${Date.now() - endedAt} ms, with no click, and shows no account`);
-  await shot("09-session-ended");
+  await shot("10-session-ended");
 
   // ---- and a click on Sign out after the session ended elsewhere still signs out, with no error ----
   sessionEndedOnPurpose = false;

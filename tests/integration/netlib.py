@@ -168,11 +168,12 @@ class Network:
         look at the workers' details (names, trust records), which plain users do not see (issue #14)."""
         return self.admin("token", "create", "--user", user, *(("--operator",) if operator else ()))
 
-    def enroll(self, role):
-        return self.admin("enroll", "create", "--role", role)
+    def enroll(self, role, owner=None):
+        """A one-time enrollment token; with `owner` (a user's name), the node it enrolls is that user's."""
+        return self.admin("enroll", "create", "--role", role, *(("--owner", owner) if owner else ()))
 
-    def start_node(self, role, name, blender="blender", extra=()):
-        token = self.enroll(role)
+    def start_node(self, role, name, blender="blender", extra=(), owner=None):
+        token = self.enroll(role, owner)
         data = os.path.join(self.dir, name)
         return self.spawn(name, [role, "--manager", self.url, "--token", token, "--data", data, "--blender", blender,
                                  "--name", name, *extra])

@@ -59,7 +59,8 @@ class DashboardTest(unittest.TestCase):
         out = artifacts_dir("dashboard", fresh=True)
         env = dict(NODE_ENV, DASHBOARD_URL=self.net.url + "/", TOKEN=token, JOB_A=str(job_a), JOB_B=str(job_b),
                    FRAMES_A=str(FRAMES_A), ARTIFACTS=out, CHROMIUM=chromium,
-                   ENROLLMENT=self.net.enroll("worker"))  # for a worker that joins while the page is open
+                   # for a worker that joins while the page is open; ada owns it (and worker-a): her "My nodes"
+                   ENROLLMENT=self.net.enroll("worker", owner="ada"))
         # The nodes start once the page lists the jobs, so that the page is open while job A renders and its
         # thumbnails arrive one chunk at a time (with nodes already running, a fast manager could deliver most
         # frames before Chromium has started).
@@ -74,7 +75,7 @@ class DashboardTest(unittest.TestCase):
                     seen.append(line)
                     if "ok: both jobs are listed" in line:
                         break
-                self.net.start_node("worker", "worker-a", extra=("--threads", "1"))
+                self.net.start_node("worker", "worker-a", extra=("--threads", "1"), owner="ada")
                 self.net.start_node("verifier", "verifier-a")
                 seen.append(p.stdout.read())
                 p.wait()
@@ -96,7 +97,7 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual((status, b["state"]), (200, "canceled"))
         self.assertIn("canceled by ada", b["message"])
         for name in ("01-sign-in", "03-job-rendering", "04-job-completed", "05-frame", "05-rejected-frame", "06-workers",
-                     "07-job-canceled", "08-worker-joined", "09-session-ended"):
+                     "07-job-canceled", "08-worker-joined", "09-my-nodes", "10-session-ended"):
             path = os.path.join(out, name + ".png")
             self.assertTrue(os.path.getsize(path) > 1000, path)
         self.net.assert_no_secrets(stdout, stderr)

@@ -192,7 +192,8 @@ class OpenApiTest(unittest.TestCase):
     @classmethod
     def register(cls, role, name):
         keys = json.loads(node("ed25519.mjs", "keygen"))
-        body = {"enrollment_token": cls.net.enroll(role), "name": name, "role": role,
+        body = {"enrollment_token": cls.net.enroll(role, owner="alice" if role == "worker" else None), "name": name,
+                "role": role,
                 "public_key": keys["public_hex"],
                 "capabilities": {"cpu_threads": 2, "memory_bytes": 1 << 30, "gpus": [], "blender": "blender",
                                  "blender_version": "3.4.1"}}
@@ -685,6 +686,12 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual((own["id"], own["state"], own["availability"]), (worker["id"], "owner busy", "owner busy"))
         self.assertNotIn("check_rate", own)
         self.assertNotIn("trusted", {o["verdict"] for o in own["outputs"]})
+        # Its owner (alice enrolled it with --owner) sees the same on her "My nodes"; bob, no node of hers.
+        mine = self.call("listOwnNodes", token=alice, expect=200)["nodes"]
+        self.assertEqual([(n["id"], n["state"], n["reason"]) for n in mine],
+                         [(worker["id"], "owner busy", "its owner is using the machine")])
+        self.assertEqual(mine[0]["machine"]["cpu_threads"], 2)
+        self.assertEqual(self.call("listOwnNodes", token=self.bob, expect=200), {"nodes": []})
         self.call("setNodeAvailability", token=worker["token"], body={"availability": "asleep"}, expect=400)
         self.call("setNodeAvailability", token=worker["token"], body={"availability": ""}, expect=200)
         again = self.call("claimTask", token=worker["token"], body={}, expect=200)

@@ -159,7 +159,7 @@ TEST_F(PgStoreTest, AnUnreachableServerIsUnavailable) {
 TEST_F(PgStoreTest, OneEnrollmentIsConsumedOnceAcrossManagers) {
   auto first = OpenOrDie(url_);
   ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(first->CreateEnrollment("enroll-1", domain::NodeRole::kWorker, 10'000).ok());
+  ASSERT_TRUE(first->CreateEnrollment("enroll-1", {domain::NodeRole::kWorker, 0}, 10'000).ok());
   constexpr int kManagers = 6;
   std::vector<std::unique_ptr<domain::Store>> stores;
   stores.reserve(kManagers);

@@ -192,23 +192,23 @@ TEST_P(StoreContract, UsersAndTokens) {
 }
 
 TEST_P(StoreContract, EnrollmentIsOneTime) {
-  ASSERT_TRUE(store_->CreateEnrollment("enroll-1", NodeRole::kVerifier, 10'000).ok());
+  ASSERT_TRUE(store_->CreateEnrollment("enroll-1", {NodeRole::kVerifier, 0}, 10'000).ok());
   auto first = store_->ConsumeEnrollment("enroll-1", 5'000);
   ASSERT_TRUE(first.ok()) << first.error().message;
   ASSERT_TRUE(first->has_value());
-  EXPECT_EQ(**first, NodeRole::kVerifier);
+  EXPECT_EQ((*first)->role, NodeRole::kVerifier);
   auto second = store_->ConsumeEnrollment("enroll-1", 5'001);
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(second->has_value());
 }
 
 TEST_P(StoreContract, FindingAnEnrollmentDoesNotUseItUp) {
-  ASSERT_TRUE(store_->CreateEnrollment("enroll-f", NodeRole::kVerifier, 10'000).ok());
+  ASSERT_TRUE(store_->CreateEnrollment("enroll-f", {NodeRole::kVerifier, 0}, 10'000).ok());
   for (int i = 0; i < 2; ++i) {
     auto found = store_->FindEnrollment("enroll-f", 5'000);
     ASSERT_TRUE(found.ok()) << found.error().message;
     ASSERT_TRUE(found->has_value());
-    EXPECT_EQ(**found, NodeRole::kVerifier);
+    EXPECT_EQ((*found)->role, NodeRole::kVerifier);
   }
   EXPECT_FALSE(store_->FindEnrollment("enroll-f", 10'000)->has_value());  // expired then
   EXPECT_FALSE(store_->FindEnrollment("unknown", 0)->has_value());
@@ -217,7 +217,7 @@ TEST_P(StoreContract, FindingAnEnrollmentDoesNotUseItUp) {
 }
 
 TEST_P(StoreContract, EnrollmentExpires) {
-  ASSERT_TRUE(store_->CreateEnrollment("enroll-w", NodeRole::kWorker, 10'000).ok());
+  ASSERT_TRUE(store_->CreateEnrollment("enroll-w", {NodeRole::kWorker, 0}, 10'000).ok());
   auto at_expiry = store_->ConsumeEnrollment("enroll-w", 10'000);
   ASSERT_TRUE(at_expiry.ok());
   EXPECT_FALSE(at_expiry->has_value());
@@ -228,16 +228,39 @@ TEST_P(StoreContract, EnrollmentExpires) {
   auto early = store_->ConsumeEnrollment("enroll-w", 9'999);
   ASSERT_TRUE(early.ok());
   ASSERT_TRUE(early->has_value());
-  EXPECT_EQ(**early, NodeRole::kWorker);
+  EXPECT_EQ((*early)->role, NodeRole::kWorker);
 }
 
 TEST_P(StoreContract, EnrollmentUnknownOrDuplicate) {
   auto unknown = store_->ConsumeEnrollment("never-created", 0);
   ASSERT_TRUE(unknown.ok());
   EXPECT_FALSE(unknown->has_value());
-  ASSERT_TRUE(store_->CreateEnrollment("dup", NodeRole::kWorker, 10).ok());
-  EXPECT_FALSE(store_->CreateEnrollment("dup", NodeRole::kVerifier, 10).ok());
-  EXPECT_EQ(**store_->ConsumeEnrollment("dup", 0), NodeRole::kWorker);
+  ASSERT_TRUE(store_->CreateEnrollment("dup", {NodeRole::kWorker, 0}, 10).ok());
+  EXPECT_FALSE(store_->CreateEnrollment("dup", {NodeRole::kVerifier, 0}, 10).ok());
+  EXPECT_EQ((*store_->ConsumeEnrollment("dup", 0))->role, NodeRole::kWorker);
+}
+
+// A token made for an owner (issue #17) says whose node it makes, and the node keeps its owner.
+TEST_P(StoreContract, EnrollmentCarriesTheOwner) {
+  ASSERT_TRUE(store_->CreateEnrollment("owned", {NodeRole::kWorker, alice_}, 10'000).ok());
+  auto found = store_->FindEnrollment("owned", 0);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->owner_id, alice_);
+  auto grant = store_->ConsumeEnrollment("owned", 0);
+  ASSERT_TRUE(grant.ok() && grant->has_value());
+  EXPECT_EQ((*grant)->role, NodeRole::kWorker);
+  EXPECT_EQ((*grant)->owner_id, alice_);
+  Node n;
+  n.name = "owned-box";
+  n.owner_id = (*grant)->owner_id;
+  auto id = store_->CreateNode(n, "node-owned");
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ((*store_->GetNode(*id))->owner_id, alice_);
+  Node nobodys;
+  nobodys.name = "nobodys-box";
+  auto other = store_->CreateNode(nobodys, "node-nobody");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*store_->GetNode(*other))->owner_id, 0);
 }
 
 TEST_P(StoreContract, NodesRoundTrip) {
