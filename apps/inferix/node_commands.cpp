@@ -35,6 +35,11 @@ void AddWorkerCommand(CLI::App& app, WorkerCommandLine& cl) {
                      "Blender executable; repeat it to lend several builds (the first is the default)");
   worker->add_option("--name", wo.name, "name shown to users and operators");
   worker->add_option("--threads", wo.threads, "render threads (0: automatic)");
+  worker
+      ->add_option("--max-memory", wo.max_memory_bytes,
+                   "the most memory Blender may hold, such as 8GiB or 512MiB (default: no cap); a task that "
+                   "needs more fails here and is rendered by another worker")
+      ->transform(CLI::AsSizeValue(false));
   worker->add_option("--ca", wo.ca_file, "certificate authority to trust for HTTPS");
   worker->add_option("--warm-scene-root", wo.warm_scene_root, "start a spare Blender for scenes there");
   worker

@@ -87,6 +87,7 @@ void NodeAgent::StartSpare() {
   bo.driver = driver_;
   bo.log_file = dir / "blender.log";
   bo.device = SlotDevice();
+  bo.max_memory_bytes = options_.max_memory_bytes;
   spdlog::info("starting a spare Blender for scenes in {}", options_.warm_scene_root.string());
   spare_ = std::async(std::launch::async, services_.start_blender, bo);
 }
@@ -243,6 +244,7 @@ Result<render::BlenderOptions> NodeAgent::OptionsFor(int64_t job_id, const net::
   bo.driver = driver_;
   bo.log_file = job_dir / "blender.log";
   bo.device = SlotDevice();
+  bo.max_memory_bytes = options_.max_memory_bytes;
   return bo;
 }
 

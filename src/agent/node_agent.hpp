@@ -47,6 +47,8 @@ struct NodeOptions {
   /// The render engines its owner lends (--engines: "CYCLES", "BLENDER_EEVEE", ...); the node advertises
   /// those of them its builds render (BlenderEngines). Empty: every engine they render.
   std::vector<std::string> engines = {};
+  /// The most memory a Blender of this node may hold (render::BlenderOptions::max_memory_bytes); 0: no cap.
+  int64_t max_memory_bytes = 0;
 };
 
 /// What a node advertises of `caps` (its machine description) when its owner lends only `lent` of the render

@@ -50,6 +50,7 @@ constexpr auto kReadyTimeout = std::chrono::seconds(120);  // start-up plus load
 constexpr auto kListTimeout = std::chrono::seconds(120);
 constexpr auto kQuitGrace = std::chrono::seconds(2);
 constexpr int kPollMs = 100;
+constexpr int kMemoryCheckMs = 500;  // how often Blender's memory is read against its owner's cap
 constexpr int kLogTailLines = 20;
 // The child's ends of the pipes are moved at or above this number first, so that no dup2 onto 0-3 clobbers
 // another of them (and no dup2 is a no-op that would leave close-on-exec set).
@@ -343,6 +344,10 @@ class PosixBlenderProcess final : public BlenderProcess {
                                                  options_.log_file.string() + "):\n" +
                                                  LogTail(options_.log_file));
       }
+      if (std::string over = OverMemoryCap(doing); !over.empty()) {
+        Kill();
+        return MakeError(Errc::kInternal, over);
+      }
       pollfd pfd{event_fd_, POLLIN, 0};
       int pr = ::poll(&pfd, 1, kPollMs);
       if (pr < 0) {
@@ -363,6 +368,18 @@ class PosixBlenderProcess final : public BlenderProcess {
       if (n == 0) return Died(doing);
       buffer_.append(chunk, static_cast<size_t>(n));
     }
+  }
+
+  // What to say when Blender holds more memory than its owner lends (read every kMemoryCheckMs); "" within
+  // the cap, or with none.
+  std::string OverMemoryCap(const std::string& doing) {
+    if (options_.max_memory_bytes <= 0 || Clock::now() < next_memory_check_) return "";
+    next_memory_check_ = Clock::now() + std::chrono::milliseconds(kMemoryCheckMs);
+    const int64_t used = ProcessTreeMemoryBytes(pid_);
+    if (used <= options_.max_memory_bytes) return "";
+    return "Blender held " + std::to_string(used >> 20) + " MiB while " + doing + " " +
+           options_.scene.string() + ", more than the " + std::to_string(options_.max_memory_bytes >> 20) +
+           " MiB its owner lends this worker (inferix worker --max-memory); it was stopped";
   }
 
   // Sends one command and relays its events until "done". An "error" event fails the command (after "done").
@@ -398,6 +415,7 @@ class PosixBlenderProcess final : public BlenderProcess {
   pid_t pid_ = -1;
   int cmd_fd_ = -1;    // our end of Blender's stdin (a socket)
   int event_fd_ = -1;  // read end of Blender's fd 3
+  Clock::time_point next_memory_check_{};
   bool reaped_ = false;
   bool killed_ = false;
   int status_ = 0;
@@ -527,51 +545,6 @@ Result<std::unique_ptr<BlenderProcess>> BlenderProcess::Start(const BlenderOptio
                                                        std::exchange(fds.event_parent, -1));
   INFERIX_TRY(process->WaitReady());
   return std::unique_ptr<BlenderProcess>(std::move(process));
-}
-
-double ProcessTreeCpuSeconds(int root) {
-  // /proc/<pid>/stat: "pid (comm) state ppid ..."; utime and stime are fields 14 and 15, in clock ticks.
-  struct Stat {
-    int ppid = 0;
-    double ticks = 0.0;
-  };
-  std::map<int, Stat> procs;
-  std::error_code ec;
-  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(it->path() / "stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;
-    const auto close = line.rfind(')');
-    if (close == std::string::npos || close + 2 > line.size()) continue;
-    std::istringstream fields(line.substr(close + 2));
-    std::string state;
-    Stat st;
-    fields >> state >> st.ppid;
-    std::string skip;
-    for (int i = 5; i <= 13; ++i) fields >> skip;
-    double utime = 0.0;
-    double stime = 0.0;
-    fields >> utime >> stime;
-    if (!fields) continue;
-    st.ticks = utime + stime;
-    procs[std::stoi(name)] = st;
-  }
-  double ticks = 0.0;
-  std::vector<int> todo = {root};
-  std::set<int> seen;
-  while (!todo.empty()) {
-    const int pid = todo.back();
-    todo.pop_back();
-    if (!seen.insert(pid).second) continue;
-    auto it = procs.find(pid);
-    if (it != procs.end()) ticks += it->second.ticks;
-    for (const auto& [child, st] : procs) {
-      if (st.ppid == pid) todo.push_back(child);
-    }
-  }
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 Result<fs::path> InstallDriverScript(const fs::path& dir) {

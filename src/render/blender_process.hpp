@@ -8,6 +8,7 @@
 
 #include "core/result.hpp"
 #include "render/driver_events.hpp"
+#include "render/process_tree.hpp"
 
 namespace inferix::render {
 
@@ -48,6 +49,9 @@ struct BlenderOptions {
   /// `scene_root` (or its own path), into which the scene's files are put before Open.
   bool spare = false;
   RenderDevice device;  ///< where it renders (default: the CPU)
+  /// The most memory Blender may hold (its owner's cap, `inferix worker --max-memory`): above it, Blender is
+  /// stopped and the command fails saying so (ProcessTreeMemoryBytes, read every kMemoryCheckMs). 0: no cap.
+  int64_t max_memory_bytes = 0;
 };
 
 /// A running Blender with the driver loaded.
@@ -93,9 +97,6 @@ using BlenderFactory = std::function<Result<std::unique_ptr<BlenderProcess>>(con
 
 /// The real factory: BlenderProcess::Start.
 inline BlenderFactory DefaultBlenderFactory() { return &BlenderProcess::Start; }
-
-/// CPU seconds used by process `root` and its live descendants, read from /proc (0 when it is gone).
-double ProcessTreeCpuSeconds(int root);
 
 /// Writes the driver script embedded in the binary, and the scene_checks.py it imports, into `dir`
 /// (atomically) and returns the driver's path.

@@ -111,7 +111,7 @@ Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop, agent::Node
       stop_(stop),
       node_({options_.manager_url, options_.ca_file, options_.data_dir, options_.blenders,
              options_.warm_scene_root, std::move(slots), slot, std::move(devices),
-             !options_.device_answers.empty(), options_.engines},
+             !options_.device_answers.empty(), options_.engines, options_.max_memory_bytes},
             stop, std::move(services)),
       slot_(slot),
       gate_(std::move(gate)),

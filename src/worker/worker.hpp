@@ -42,6 +42,9 @@ struct WorkerOptions {
   /// The render engines the owner lends (--engines; agent::NodeOptions::engines); empty: every engine its
   /// Blender renders here.
   std::vector<std::string> engines = {};
+  /// --max-memory: the most memory Blender may hold; above it Blender is stopped and the task fails here, to
+  /// be rendered by another worker (0: no cap).
+  int64_t max_memory_bytes = 0;
 };
 
 class StatusBoard;  // worker/status.hpp

@@ -201,6 +201,24 @@ class OwnerControlTest(unittest.TestCase):
         self.assertEqual(self.net.call("GET", "/api/v1/jobs/%d" % job_id, self.token)[1]["state"], "queued")
         self.assertIn("worker: outside hours", self.worker("status"))
 
+    def test_a_task_needing_more_memory_than_the_owner_lends_goes_to_another_worker(self):
+        # Blender alone holds more than 40 MiB of its own (about 80 MiB idle here), so the small worker's Blender
+        # is stopped as it loads, and each of its tasks fails saying why; the other worker renders the job.
+        self.net.start_node("verifier", "v")
+        self.net.start_node("worker", "small", extra=("--threads", "1", "--max-memory", "40MiB"))
+        self.net.start_node("worker", "big", extra=("--threads", "1"))
+        wait_for("both workers to register", lambda: {"small", "big"} <= {n.get("name") for n in self.net.call(
+            "GET", "/api/v1/workers", self.token)[1]["nodes"]}, timeout=180)
+        r = self.net.cli(self.token, "submit", self.scene, "--frames", "1-3", "--chunk", "1")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        job = self.net.wait_job(self.token, int(r.stdout.split()[0]), timeout=600)
+        self.assertEqual(job["state"], "completed", job.get("message"))
+        self.assertEqual({f["output"]["worker"] for f in job["frames"]}, {"big"})
+        errors = "\n".join(f.get("errors") or "" for f in job["frames"])
+        self.assertIn("small: ", errors)
+        self.assertIn("more than the 40 MiB its owner lends this worker (inferix worker --max-memory)", errors)
+        self.assertIn("its owner lends this worker", self.net.log("small"))
+
     def test_a_schedule_it_cannot_read_is_refused_at_start(self):
         r = subprocess.run([INFERIX, "worker", "--manager", self.net.url, "--data", self.net.node_dir("bad"),
                             "--schedule", "Mon-Fry 19:00-08:00"], capture_output=True, text=True, timeout=60)

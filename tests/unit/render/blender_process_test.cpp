@@ -170,6 +170,43 @@ TEST(BlenderProcess, CancelKillsPromptly) {
   EXPECT_FALSE((*p)->Alive());
 }
 
+// The owner's memory cap (inferix worker --max-memory): a Blender whose process tree holds more is stopped,
+// and the render fails saying so; under the cap nothing happens.
+TEST(BlenderProcess, MemoryAboveTheOwnersCapStopsIt) {
+  // Frame 98 starts a helper that holds 256 MiB, as Blender's own threads would, and never answers.
+  const std::string hog = R"(
+while IFS= read -r line; do
+  case "$line" in
+    *quit*) exit 0 ;;
+    *'"frames":[98]'*) python3 -c 'import time; b = b"x" * (256 << 20); time.sleep(60)' & wait ;;
+    *render*) printf '{"event":"frame_started","frame":7}\n{"event":"frame_saved","frame":7,"path":"%s/f.png","render_seconds":0.5}\n{"event":"done"}\n' "$PWD" >&3 ;;
+  esac
+done
+)";
+  FakeBlender fake(std::string(kReady) + hog, /*sandbox=*/false);
+  fake.options.max_memory_bytes = int64_t{128} << 20;
+  auto p = BlenderProcess::Start(fake.options);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  RenderCommand cmd;
+  cmd.output_dir = fake.options.work_dir.string();
+  cmd.frames = {7};
+  ASSERT_TRUE((*p)->Render(cmd, nullptr, nullptr).ok()) << "a render within the cap is not disturbed";
+  cmd.frames = {98};
+  auto started = std::chrono::steady_clock::now();
+  auto r = (*p)->Render(cmd, nullptr, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("more than the 128 MiB its owner lends"), std::string::npos)
+      << r.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+  EXPECT_FALSE((*p)->Alive());
+}
+
+TEST(ProcessTree, MemoryOfALiveTreeAndOfNone) {
+  EXPECT_GT(ProcessTreeMemoryBytes(static_cast<int>(::getpid())), 0);
+  EXPECT_EQ(ProcessTreeMemoryBytes(-7), 0);  // no such process
+  EXPECT_GT(ProcessTreeCpuSeconds(static_cast<int>(::getpid())), -1.0);
+}
+
 TEST(BlenderProcess, ExitBeforeReadyReportsTheLog) {
   FakeBlender fake("echo 'Error: Failed to read blend file: Missing DNA block'\nexit 1\n", /*sandbox=*/false);
   auto p = BlenderProcess::Start(fake.options);
