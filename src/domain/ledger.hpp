@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -186,6 +187,8 @@ Result<Posting> Mature(int64_t owner_id, int64_t amount, std::string key, int64_
 class Balances {
  public:
   Balances() = default;
+  /// Balances summed elsewhere (a store's sums of its entries), as they are: for CheckCovered.
+  explicit Balances(std::map<Account, int64_t> known) : balances_(std::move(known)) {}
 
   /// Balances of `postings`, each checked (CheckPosting) and applied in order. A list read from the store
   /// holds each key once; two postings with one key are refused with kConflict, as the store's unique key

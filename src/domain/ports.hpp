@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "domain/ledger.hpp"
 #include "domain/model.hpp"
 #include "domain/object_store.hpp"  // the object-store port
 #include "domain/state_machine.hpp"
@@ -276,6 +277,24 @@ class Store {
   /// The highest id an event was appended with, those retention removed included (EventsRemovedThrough);
   /// 0 when none: how many events were appended, as a number that never goes down.
   virtual Result<int64_t> MaxEventId() = 0;
+
+  // The credits ledger (issue #18): append-only postings; balances are the sums of their entries. The
+  // contract: tests/unit/store/store_contract_ledger_test.cpp.
+  /// Books `posting` unless its key was booked before: true when booked, false when the key exists (nothing
+  /// changes; the first posting under a key stands). Refused, with nothing booked: a posting that fails
+  /// CheckPosting (kInvalidArgument), and one that would take an account other than `issued` below zero
+  /// (kConflict naming the account, its balance and the amount), checked against the balances as they are
+  /// inside the caller's transaction, so two managers cannot both spend the same credits. Call it in the
+  /// transaction of the change that causes it.
+  virtual Result<bool> AppendPosting(const Posting& posting) = 0;
+  /// The balance of `account`: the sum of its entries (0 for an account never used).
+  virtual Result<int64_t> AccountBalance(const Account& account) = 0;
+  /// Every account that has entries, with its balance (Entry::amount), by kind then owner: the audit of the
+  /// books (they sum to zero).
+  virtual Result<std::vector<Entry>> ListBalances() = 0;
+  /// The postings with an entry on an account of user `user_id` (0: every posting), of job `job_id` (0: any),
+  /// newest first, at most `limit`; each with all its entries.
+  virtual Result<std::vector<Posting>> ListPostings(int64_t user_id, int64_t job_id, int limit) = 0;
 };
 
 }  // namespace inferix::domain

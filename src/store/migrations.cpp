@@ -288,6 +288,31 @@ ALTER TABLE enrollments ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE nodes ADD COLUMN owner_id INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX nodes_by_owner ON nodes(owner_id);
 )sql"},
+      // Issue #18: the credits ledger. Postings are append-only; an entry's account is its kind and the user
+      // it belongs to (0 for the network's). Balances are sums of entries.
+      {17, R"sql(
+CREATE TABLE ledger_postings (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  job_id INTEGER NOT NULL DEFAULT 0,
+  frame INTEGER NOT NULL DEFAULT 0,
+  node_id INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  memo TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE ledger_entries (
+  posting_id INTEGER NOT NULL REFERENCES ledger_postings(id),
+  seq INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  owner_id INTEGER NOT NULL,
+  amount INTEGER NOT NULL
+);
+CREATE INDEX ledger_entries_by_account ON ledger_entries(account, owner_id);
+CREATE INDEX ledger_entries_by_owner ON ledger_entries(owner_id, posting_id);
+CREATE INDEX ledger_entries_by_posting ON ledger_entries(posting_id);
+CREATE INDEX ledger_postings_by_job ON ledger_postings(job_id);
+)sql"},
   };
   return kMigrations;
 }

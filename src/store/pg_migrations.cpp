@@ -256,6 +256,30 @@ ALTER TABLE enrollments ADD COLUMN owner_id BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE nodes ADD COLUMN owner_id BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX nodes_by_owner ON nodes(owner_id);
 )sql"},
+      // Issue #18: the credits ledger (SQLite's migration 17).
+      {8, R"sql(
+CREATE TABLE ledger_postings (
+  id BIGSERIAL PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  job_id BIGINT NOT NULL DEFAULT 0,
+  frame BIGINT NOT NULL DEFAULT 0,
+  node_id BIGINT NOT NULL DEFAULT 0,
+  created_ms BIGINT NOT NULL,
+  memo TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE ledger_entries (
+  posting_id BIGINT NOT NULL REFERENCES ledger_postings(id),
+  seq BIGINT NOT NULL,
+  account TEXT NOT NULL,
+  owner_id BIGINT NOT NULL,
+  amount BIGINT NOT NULL
+);
+CREATE INDEX ledger_entries_by_account ON ledger_entries(account, owner_id);
+CREATE INDEX ledger_entries_by_owner ON ledger_entries(owner_id, posting_id);
+CREATE INDEX ledger_entries_by_posting ON ledger_entries(posting_id);
+CREATE INDEX ledger_postings_by_job ON ledger_postings(job_id);
+)sql"},
   };
   return kMigrations;
 }

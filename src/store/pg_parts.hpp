@@ -57,6 +57,13 @@ Result<domain::UserUsage> GetUserUsage(Conn& conn, int64_t user_id);
 Result<int64_t> AppendAudit(Conn& conn, const domain::AuditEntry& entry);
 Result<std::vector<domain::AuditEntry>> ListAudit(Conn& conn, int limit);
 
+// The credits ledger (pg_store_ledger.cpp). AppendPosting runs inside a transaction; a posting refused for
+// want of funds sets `refused` and returns false, so that the caller's transaction is not marked failed.
+Result<bool> AppendPosting(Conn& conn, const domain::Posting& posting, std::optional<Error>& refused);
+Result<int64_t> AccountBalance(Conn& conn, const domain::Account& account);
+Result<std::vector<domain::Entry>> ListBalances(Conn& conn);
+Result<std::vector<domain::Posting>> ListPostings(Conn& conn, int64_t user_id, int64_t job_id, int limit);
+
 // Retention (pg_store_retention.cpp).
 Result<std::vector<domain::Job>> ListExpiredJobs(Conn& conn, bool locking, int64_t before_ms, int limit);
 /// Several statements: the caller runs it inside one transaction. It locks the job's row first, so two

@@ -42,6 +42,30 @@ class PgStore final : public domain::Store {
   Result<std::optional<domain::EnrollmentGrant>> ConsumeEnrollment(const std::string& token_hash,
                                                                    int64_t now_ms) override;
 
+  // The credits ledger: pg_parts.hpp. A posting is booked in a transaction (the caller's, or its own).
+  Result<bool> AppendPosting(const domain::Posting& posting) override {
+    INFERIX_TRY(domain::CheckPosting(posting));
+    bool booked = false;
+    std::optional<Error> refused;
+    INFERIX_TRY(Transaction([&]() -> Result<void> {
+      auto r = With([&](Conn& c, bool) { return pg::AppendPosting(c, posting, refused); });
+      if (!r) return r.error();
+      booked = *r;
+      return Ok();
+    }));
+    if (refused) return *refused;
+    return booked;
+  }
+  Result<int64_t> AccountBalance(const domain::Account& account) override {
+    return With([&](Conn& c, bool) { return pg::AccountBalance(c, account); });
+  }
+  Result<std::vector<domain::Entry>> ListBalances() override {
+    return With([&](Conn& c, bool) { return pg::ListBalances(c); });
+  }
+  Result<std::vector<domain::Posting>> ListPostings(int64_t user_id, int64_t job_id, int limit) override {
+    return With([&](Conn& c, bool) { return pg::ListPostings(c, user_id, job_id, limit); });
+  }
+
   // Accounts: pg_parts.hpp.
   Result<std::optional<domain::User>> FindUserByName(const std::string& name) override {
     return With([&](Conn& c, bool locking) { return pg::FindUserByName(c, locking, name); });

@@ -172,6 +172,22 @@ class SqliteStore final : public detail::SqliteRetention {
     return accounts::ListAudit(db_, limit);
   }
 
+  Result<bool> AppendPosting(const domain::Posting& posting) override {
+    bool booked = false;
+    INFERIX_TRY(Transaction([&]() -> Result<void> {
+      auto r = books::AppendPosting(db_, posting);
+      if (!r) return r.error();
+      booked = *r;
+      return Ok();
+    }));
+    return booked;
+  }
+  Result<int64_t> AccountBalance(const domain::Account& a) override { return books::AccountBalance(db_, a); }
+  Result<std::vector<domain::Entry>> ListBalances() override { return books::ListBalances(db_); }
+  Result<std::vector<domain::Posting>> ListPostings(int64_t user_id, int64_t job_id, int limit) override {
+    return books::ListPostings(db_, user_id, job_id, limit);
+  }
+
   Result<void> CreateEnrollment(const std::string& token_hash, const domain::EnrollmentGrant& grant,
                                 int64_t expires_ms) override {
     return accounts::CreateEnrollment(db_, token_hash, grant, expires_ms);

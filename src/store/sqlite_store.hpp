@@ -104,4 +104,13 @@ Result<std::optional<domain::EnrollmentGrant>> ConsumeEnrollment(sqlite3* db, co
                                                                  int64_t now_ms);
 }  // namespace accounts
 
+/// The credits ledger's calls (sqlite_store_ledger.cpp): domain::Store's ledger block, on the store's
+/// connection; AppendPosting inside one of its transactions.
+namespace books {
+Result<bool> AppendPosting(sqlite3* db, const domain::Posting& posting);
+Result<int64_t> AccountBalance(sqlite3* db, const domain::Account& account);
+Result<std::vector<domain::Entry>> ListBalances(sqlite3* db);
+Result<std::vector<domain::Posting>> ListPostings(sqlite3* db, int64_t user_id, int64_t job_id, int limit);
+}  // namespace books
+
 }  // namespace inferix::store

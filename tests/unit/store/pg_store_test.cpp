@@ -156,6 +156,41 @@ TEST_F(PgStoreTest, AnUnreachableServerIsUnavailable) {
   EXPECT_EQ(s.error().code, Errc::kUnavailable) << s.error().message;
 }
 
+// Managers holding a user's credits at once never spend more than the user has (issue #18): of 12 holds of 3
+// against 20, exactly 6 are booked, and the balance ends at 2.
+TEST_F(PgStoreTest, ConcurrentHoldsNeverOverdrawAcrossManagers) {
+  auto first = OpenOrDie(url_);
+  ASSERT_NE(first, nullptr);
+  auto user = first->CreateUser("payer", "hash-payer");
+  ASSERT_TRUE(user.ok());
+  ASSERT_TRUE(first->AppendPosting(*domain::Grant(*user, 20, "grant", 1)).ok());
+  constexpr int kManagers = 12;
+  std::vector<std::unique_ptr<domain::Store>> stores;
+  stores.reserve(kManagers);
+  for (int i = 0; i < kManagers; ++i) stores.push_back(OpenOrDie(url_));
+  std::atomic<int> booked{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  threads.reserve(stores.size());
+  for (int i = 0; i < kManagers; ++i) {
+    threads.emplace_back([&, i, s = stores[static_cast<size_t>(i)].get()] {
+      auto hold = domain::Hold(*user, 1, i + 1, 3, "hold:" + std::to_string(i), 2);
+      ASSERT_TRUE(hold.ok());
+      auto r = s->AppendPosting(*hold);
+      if (r.ok() && *r) ++booked;
+      if (!r.ok()) {
+        EXPECT_EQ(r.error().code, Errc::kConflict) << r.error().message;
+        ++refused;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(booked.load(), 6);
+  EXPECT_EQ(refused.load(), 6);
+  EXPECT_EQ(*first->AccountBalance(domain::UserAvailable(*user)), 2);
+  EXPECT_EQ(*first->AccountBalance(domain::UserHeld(*user)), 18);
+}
+
 TEST_F(PgStoreTest, OneEnrollmentIsConsumedOnceAcrossManagers) {
   auto first = OpenOrDie(url_);
   ASSERT_NE(first, nullptr);
