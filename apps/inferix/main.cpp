@@ -13,8 +13,10 @@
 #include <string_view>
 #include <thread>
 
+#include "cli_util.hpp"
 #include "client/client.hpp"
 #include "core/files.hpp"
+#include "credit_commands.hpp"
 #include "journal.hpp"
 #include "manager/manager.hpp"
 #include "node_commands.hpp"
@@ -53,31 +55,6 @@ std::filesystem::path SelfExe() {
   return std::filesystem::read_symlink("/proc/self/exe", ec);
 }
 
-int Report(const inferix::Result<void>& r) {
-  if (r) return 0;
-  spdlog::error("{}", r.error().message);
-  return 1;
-}
-
-// An admin command's answer: the bare secret or message as before, or one JSON object with --json.
-int PrintAdmin(const inferix::Result<std::string>& r, bool as_json, nlohmann::json answer, const char* key) {
-  if (!r) return as_json ? inferix::client::PrintError(r.error(), true) : Report(r.error());
-  if (!as_json) {
-    std::cout << *r << "\n";
-    return 0;
-  }
-  answer[key] = *r;
-  std::cout << answer.dump() << "\n";
-  return 0;
-}
-
-// An admin listing: already text or JSON as asked.
-int PrintListing(const inferix::Result<std::string>& r, bool as_json) {
-  if (!r) return as_json ? inferix::client::PrintError(r.error(), true) : Report(r.error());
-  std::cout << *r << "\n";
-  return 0;
-}
-
 bool HasJsonFlag(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--json") return true;
@@ -97,21 +74,6 @@ bool ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
     return false;
   }
   return !host.empty();
-}
-
-// The admin commands' store: --store, or the SQLite database of --data. One of them is required.
-void AddStoreOptions(CLI::App* cmd, std::string& data, std::string& store_url) {
-  auto* d = cmd->add_option("--data", data, "the manager's data folder (its SQLite database)");
-  auto* s = cmd->add_option("--store", store_url,
-                            "the manager's database: sqlite:PATH or postgresql://USER@HOST:PORT/DB");
-  d->excludes(s);
-  s->excludes(d);
-  cmd->callback([cmd] {
-    if (cmd->count("--data") + cmd->count("--store") == 0) throw CLI::RequiredError("--data or --store");
-  });
-}
-std::string AdminStore(const std::string& data, const std::string& store_url) {
-  return store_url.empty() ? inferix::store::DefaultStoreUrl(data) : store_url;
 }
 
 }  // namespace
@@ -496,6 +458,8 @@ int main(int argc, char** argv) {
   auto* cancel = app.add_subcommand("cancel", "cancel a job");
   cancel->add_option("job", job_id, "job id")->required();
   add_conn(cancel);
+  CreditCommandLine credit_cl;
+  AddCreditCommands(app, *admin, credit_cl, as_json, add_conn);
 
   try {
     app.parse(argc, argv);
@@ -508,6 +472,7 @@ int main(int argc, char** argv) {
   }
 
   if (render->parsed()) return inferix::client::RenderLocal(SelfExe(), ro);
+  if (auto code = RunCreditCommands(credit_cl, conn, as_json)) return *code;
   if (submit->parsed()) {
     so.json = as_json;
     return inferix::client::Submit(conn, so);

@@ -43,6 +43,9 @@ int Submit(const Connection& c, const SubmitOptions& o);
 /// Prints one job, or all of the user's jobs when `job_id` is 0; with `follow`, follows the job's event
 /// stream until it ends (exit 0 only when it completed).
 int Status(const Connection& c, int64_t job_id, bool json, bool follow = false);
+/// `inferix credits`: the user's available and held credits and the statement (of job `job_id` only, when
+/// not 0); `csv`: the statement as CSV, amounts in micro-credits.
+int Credits(const Connection& c, int64_t job_id, bool json, bool csv);
 /// Writes a job's delivered frames to `dir` as <stem>_<frame>.<ext>; with `wait`, first waits for the job's
 /// end.
 int Download(const Connection& c, int64_t job_id, const std::filesystem::path& dir, bool wait, bool json);

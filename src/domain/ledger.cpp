@@ -26,6 +26,9 @@ bool AddChecked(int64_t a, int64_t b, int64_t& sum) {
   return true;
 }
 
+// a * b into `product`; false (and `product` untouched) when it would overflow int64.
+bool MulChecked(int64_t a, int64_t b, int64_t& product) { return !__builtin_mul_overflow(a, b, &product); }
+
 std::string Str(int64_t v) { return std::to_string(v); }
 
 // The digits of -v, for a debit shown as what it takes; -v itself would overflow for the smallest int64.
@@ -421,6 +424,42 @@ Result<bool> ApplyOnce(Balances& balances, std::set<std::string>& seen_keys, con
   INFERIX_TRY(balances.Apply(p));
   seen_keys.insert(p.key);
   return true;
+}
+
+std::optional<int64_t> ParseCredits(std::string_view text) {
+  const size_t dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view decimals = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  const auto digits = [](std::string_view s) {
+    return s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (whole.empty() && decimals.empty()) return std::nullopt;
+  if (!digits(whole) || !digits(decimals) || decimals.size() > 6) return std::nullopt;
+  if (dot != std::string_view::npos && decimals.empty()) return std::nullopt;  // "12." is a typo
+  int64_t micro = 0;
+  for (const char c : whole) {
+    if (!MulChecked(micro, 10, micro) || !AddChecked(micro, c - '0', micro)) return std::nullopt;
+  }
+  if (!MulChecked(micro, kMicrocreditsPerCredit, micro)) return std::nullopt;
+  int64_t fraction = 0;
+  for (size_t i = 0; i < 6; ++i) fraction = fraction * 10 + (i < decimals.size() ? decimals[i] - '0' : 0);
+  if (!AddChecked(micro, fraction, micro)) return std::nullopt;
+  return micro;
+}
+
+std::string FormatCredits(int64_t micro) {
+  const bool negative = micro < 0;
+  // The magnitude as unsigned: INT64_MIN has none as int64_t.
+  const uint64_t magnitude = negative ? 0U - static_cast<uint64_t>(micro) : static_cast<uint64_t>(micro);
+  const auto per = static_cast<uint64_t>(kMicrocreditsPerCredit);
+  std::string text = (negative ? "-" : "") + std::to_string(magnitude / per);
+  if (const uint64_t fraction = magnitude % per; fraction != 0) {
+    std::string digits = std::to_string(fraction);
+    digits.insert(0, 6 - digits.size(), '0');
+    digits.erase(digits.find_last_not_of('0') + 1);
+    text += "." + digits;
+  }
+  return text;
 }
 
 }  // namespace inferix::domain

@@ -228,4 +228,10 @@ Result<void> CanHold(const Balances& balances, int64_t user_id, int64_t price);
 /// key names the event, so the first booking of it stands.
 Result<bool> ApplyOnce(Balances& balances, std::set<std::string>& seen_keys, const Posting& p);
 
+/// Credits as people write them ("12", "12.5", "0.000001") as micro-credits; nullopt for anything else: a
+/// sign, more than six decimals, no digits, an amount beyond int64. Zero parses (the caller decides).
+std::optional<int64_t> ParseCredits(std::string_view text);
+/// Micro-credits as credits, exactly and shortest: 12500000 -> "12.5", 3 -> "0.000003", -2000000 -> "-2".
+std::string FormatCredits(int64_t micro);
+
 }  // namespace inferix::domain

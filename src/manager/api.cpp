@@ -65,7 +65,7 @@ const std::vector<CompiledRoute>& RouteTable() {
   static const std::vector<CompiledRoute> table = [] {
     std::vector<CompiledRoute> all;
     for (const auto& routes : {SessionRoutes(), FileRoutes(), JobRoutes(), EventRoutes(), NodeRoutes(),
-                               TaskRoutes(), MetricRoutes()}) {
+                               TaskRoutes(), CreditRoutes(), MetricRoutes()}) {
       for (const Route& r : routes) all.push_back({r, Split(r.pattern)});
     }
     return all;

@@ -87,6 +87,7 @@ std::vector<Route> EventRoutes();    // routes_events.cpp: the event stream
 std::vector<Route> SessionRoutes();  // routes_sessions.cpp: dashboard sessions, whoami, health
 std::vector<Route> NodeRoutes();     // routes_nodes.cpp: enrollment, capabilities, the workers page
 std::vector<Route> TaskRoutes();     // routes_tasks.cpp: the node protocol (claims, reports, verdicts)
+std::vector<Route> CreditRoutes();   // routes_credits.cpp: a user's credits and statement (issue #18)
 std::vector<Route> MetricRoutes();   // routes_metrics.cpp: GET /metrics (Prometheus), for operators
 
 /// The job `id_text` names if it belongs to `user`; another user's job is reported as not found.

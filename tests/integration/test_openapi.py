@@ -692,6 +692,12 @@ class OpenApiTest(unittest.TestCase):
                          [(worker["id"], "owner busy", "its owner is using the machine")])
         self.assertEqual(mine[0]["machine"]["cpu_threads"], 2)
         self.assertEqual(self.call("listOwnNodes", token=self.bob, expect=200), {"nodes": []})
+        # The books (issue #18): a grant, read back as the user's credits, of one job or all.
+        self.net.admin("credits", "grant", "--user", "bob", "--amount", "3")
+        self.assertEqual(self.call("getCredits", token=self.bob, expect=200)["available"], 3_000_000)
+        self.assertEqual(self.call("getCredits", token=self.bob, query="?job=%d" % job2["id"], expect=200)["postings"],
+                         [])
+        self.call("getCredits", token=self.bob, query="?job=x", expect=400)
         self.call("setNodeAvailability", token=worker["token"], body={"availability": "asleep"}, expect=400)
         self.call("setNodeAvailability", token=worker["token"], body={"availability": ""}, expect=200)
         again = self.call("claimTask", token=worker["token"], body={}, expect=200)

@@ -358,3 +358,33 @@ TEST(ApplyOnce, BooksAKeyOnce) {
 
 }  // namespace
 }  // namespace inferix::domain
+
+namespace inferix::domain {
+namespace {
+
+TEST(CreditsText, ParsesWhatPeopleWrite) {
+  EXPECT_EQ(ParseCredits("12"), 12'000'000);
+  EXPECT_EQ(ParseCredits("12.5"), 12'500'000);
+  EXPECT_EQ(ParseCredits("0.000001"), 1);
+  EXPECT_EQ(ParseCredits(".5"), 500'000);
+  EXPECT_EQ(ParseCredits("0"), 0);
+  EXPECT_EQ(ParseCredits("9223372036854.775807"), std::numeric_limits<int64_t>::max());
+  for (const char* bad : {"", ".", "12.", "-1", "+1", "1e3", "0.0000001", "1,5", " 1", "abc",
+                          "9223372036854.775808", "99999999999999999999"}) {
+    EXPECT_EQ(ParseCredits(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(CreditsText, FormatsExactlyAndShortest) {
+  EXPECT_EQ(FormatCredits(12'500'000), "12.5");
+  EXPECT_EQ(FormatCredits(3), "0.000003");
+  EXPECT_EQ(FormatCredits(-2'000'000), "-2");
+  EXPECT_EQ(FormatCredits(0), "0");
+  EXPECT_EQ(FormatCredits(std::numeric_limits<int64_t>::min()), "-9223372036854.775808");
+  for (int64_t v : {int64_t{1}, int64_t{10}, int64_t{1'000'001}, int64_t{123'456'789}}) {
+    EXPECT_EQ(ParseCredits(FormatCredits(v)), v);
+  }
+}
+
+}  // namespace
+}  // namespace inferix::domain
