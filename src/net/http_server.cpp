@@ -403,6 +403,9 @@ struct HttpServer::Impl {
           request.body = std::move(parser.get().body());
           request.body_size = request.body.size();
         }
+        // A body that will not be handled is gone before the client hears why: a client that retries at
+        // once (a smaller file after "no space left") must find the space the spooled part held free.
+        if (read.timed_out || read.ec) spooled.reset();
         if (read.timed_out) {
           ++counters_.body_timeouts;
           co_await AnswerAndClose(

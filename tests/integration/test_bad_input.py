@@ -285,7 +285,9 @@ class FullDiskTest(unittest.TestCase):
         self.assertEqual(answer["error"]["code"], "unavailable")
         self.assertIn("no space left on the disk", answer["error"]["message"])
         self.assertIn("free disk space and retry", answer["error"]["message"])
-        # Nothing half-written: no object, no temporary file, and the user is told to upload it again.
+        # Nothing half-written: the spooled part is gone before the answer (a client retrying at once finds the
+        # space free), no object, no temporary file, and the user is told to upload it again.
+        self.assertEqual(os.listdir(os.path.join(self.net.manager_dir, "spool")), [], self.usage())
         files = os.path.join(self.net.manager_dir, "blobs", "files")
         self.assertEqual([f for f in os.listdir(files) if sha in f or ".tmp" in f], [])
         status, answer = self.net.call("POST", "/api/v1/files/check", token, body={"sha256": [sha]})
