@@ -226,11 +226,17 @@ function onEvent(type, data) {
 }
 
 async function signOut() {
+  // The event stream stops first: EventSource reconnects by itself after each answer, and a reconnect sent
+  // while the session is being ended would be refused (401) with it.
+  clearTimeout(state.followTimer);
+  if (state.events) state.events.close();
+  state.events = null;
   try {
     await api("DELETE", "/session");
   } catch (e) {
     // A session that had already ended is signed out all the same.
     if (e.status !== 401) {
+      follow(); // still signed in: keep following
       renderError(e);
       return;
     }
